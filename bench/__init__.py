@@ -1,0 +1,1 @@
+"""Speed and quality harnesses (import as ``ssr.bench``). Only the CLI imports this package."""

@@ -1,0 +1,194 @@
+"""Per-frame input packing: the one definition of SPEC.md's pre-processing.
+
+A frame (``dict`` of ``float32 [H, W, C]`` layers, see :mod:`ssr.data_tools.format`) is
+turned into one C-contiguous ``float32 [19, H, W]`` array of input planes:
+
+====== =============== ==========================================================
+planes name            encoding
+====== =============== ==========================================================
+0-2    irradiance      ``log1p(color / (albedo + 0.004))`` where ``mask == 1``, else 0
+3-5    albedo          as read, in [0, 1]
+6-8    normal          world space, unit length (0 for misses)
+9      depth           ``depth / max(depth[depth > 0])`` of this frame; 0 for misses
+10     roughness       as read
+11     metallic        as read
+12     shadow          as read (traced: 0 where ``mask == 0``)
+13     mask            1 where colour was traced this frame
+14-16  transparent     as read
+17-18  motion          pixels, x right / y down (FORMAT.md convention)
+====== =============== ==========================================================
+
+Planes 0-13 are the 14-channel state vector ``x_t`` of SPEC.md.
+
+:func:`pack_frame` uses the native multithreaded implementation (``ssr._native``) when
+it is built and falls back to :func:`pack_frame_reference`, the pure NumPy twin that
+the native code is tested against. The training loader and the runtime both call
+:func:`pack_frame`.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+__all__ = [
+    "ALBEDO_EPS",
+    "PACKED_CHANNELS",
+    "SLICES",
+    "STATE_CHANNELS",
+    "PackError",
+    "native_available",
+    "pack_frame",
+    "pack_frame_reference",
+]
+
+ALBEDO_EPS = 0.004
+"""Added to albedo before demodulation (SPEC.md)."""
+
+PACKED_CHANNELS = 19
+STATE_CHANNELS = 14
+
+SLICES: dict[str, slice] = {
+    "irradiance": slice(0, 3),
+    "albedo": slice(3, 6),
+    "normal": slice(6, 9),
+    "depth": slice(9, 10),
+    "roughness": slice(10, 11),
+    "metallic": slice(11, 12),
+    "shadow": slice(12, 13),
+    "mask": slice(13, 14),
+    "transparent": slice(14, 17),
+    "motion": slice(17, 19),
+    "state": slice(0, 14),
+}
+"""Named plane ranges of the packed ``[19, H, W]`` array."""
+
+# layer name -> channel count, in packing order
+_LAYERS: tuple[tuple[str, int], ...] = (
+    ("color", 3),
+    ("albedo", 3),
+    ("normal", 3),
+    ("depth", 1),
+    ("roughness", 1),
+    ("metallic", 1),
+    ("shadow", 1),
+    ("mask", 1),
+    ("transparent", 3),
+    ("motion", 2),
+)
+
+
+class PackError(ValueError):
+    """A frame handed to :func:`pack_frame` is missing a layer or has the wrong shape."""
+
+
+def _checked_layers(frame: Mapping[str, np.ndarray]) -> tuple[list[np.ndarray], int, int]:
+    """Return the layers in packing order as C-contiguous float32 ``[H, W, C]`` arrays."""
+    if "color" not in frame:
+        raise PackError("pack_frame: layer 'color' is missing from the frame")
+    color = np.asarray(frame["color"])
+    if color.ndim != 3:
+        raise PackError(f"pack_frame: layer 'color' must be [H, W, 3], got shape {color.shape}")
+    height, width = color.shape[:2]
+    layers: list[np.ndarray] = []
+    for name, channels in _LAYERS:
+        if name not in frame:
+            raise PackError(f"pack_frame: layer '{name}' is missing from the frame")
+        layer = np.asarray(frame[name])
+        if layer.ndim == 2 and channels == 1:
+            layer = layer[:, :, None]
+        if layer.shape != (height, width, channels):
+            raise PackError(
+                f"pack_frame: layer '{name}' must have shape {(height, width, channels)}, "
+                f"got {layer.shape}"
+            )
+        layers.append(np.ascontiguousarray(layer, dtype=np.float32))
+    return layers, height, width
+
+
+def pack_frame_reference(frame: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Pack one frame with plain NumPy (the reference for the native path).
+
+    Args:
+        frame: layers ``color, albedo, normal, depth, roughness, metallic, shadow, mask,
+            transparent, motion``, each ``float32 [H, W, C]`` (C = 3, 3, 3, 1, 1, 1, 1, 1,
+            3, 2), linear HDR colour, world-space normals, view depth in scene units.
+
+    Returns:
+        ``float32 [19, H, W]``, C-contiguous (see the module docstring for the planes).
+
+    >>> import numpy as np
+    >>> h, w = 2, 2
+    >>> frame = {n: np.zeros((h, w, c), np.float32) for n, c in _LAYERS}
+    >>> frame["mask"][0, 0] = 1; frame["color"][0, 0] = np.e - 1; frame["albedo"][:] = 0.996
+    >>> packed = pack_frame_reference(frame)
+    >>> packed.shape, round(float(packed[0, 0, 0]), 4), float(packed[0, 1, 1])
+    ((19, 2, 2), 1.0, 0.0)
+    """
+    layers, height, width = _checked_layers(frame)
+    color, albedo, normal, depth, roughness, metallic, shadow, mask, transparent, motion = layers
+    packed = np.empty((PACKED_CHANNELS, height, width), np.float32)
+    traced = mask[:, :, 0] == 1.0
+    irradiance = np.log1p(color / (albedo + np.float32(ALBEDO_EPS)))
+    packed[SLICES["irradiance"]] = np.where(traced[None], irradiance.transpose(2, 0, 1), 0.0)
+    packed[SLICES["albedo"]] = albedo.transpose(2, 0, 1)
+    packed[SLICES["normal"]] = normal.transpose(2, 0, 1)
+    depth_plane = depth[:, :, 0]
+    valid = depth_plane > 0
+    max_depth = np.float32(depth_plane[valid].max()) if valid.any() else np.float32(0)
+    if max_depth > 0:
+        packed[9] = np.where(valid, depth_plane / max_depth, 0.0)
+    else:
+        packed[9] = 0.0
+    packed[10] = roughness[:, :, 0]
+    packed[11] = metallic[:, :, 0]
+    packed[12] = shadow[:, :, 0]
+    packed[13] = mask[:, :, 0]
+    packed[SLICES["transparent"]] = transparent.transpose(2, 0, 1)
+    packed[SLICES["motion"]] = motion.transpose(2, 0, 1)
+    return packed
+
+
+def native_available() -> bool:
+    """True when the compiled ``ssr._native`` module is importable."""
+    try:
+        from ssr import _native  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pack_frame(
+    frame: Mapping[str, np.ndarray], *, out: np.ndarray | None = None, native: bool | None = None
+) -> np.ndarray:
+    """Pack one frame into ``float32 [19, H, W]`` network input planes.
+
+    Args:
+        frame: see :func:`pack_frame_reference`.
+        out: optional preallocated C-contiguous ``float32 [19, H, W]`` destination
+            (native path only; the NumPy path copies into it).
+        native: force (True) or forbid (False) the native path; default: native when built.
+
+    Returns:
+        The packed planes (``out`` when given).
+    """
+    use_native = native_available() if native is None else native
+    if not use_native:
+        packed = pack_frame_reference(frame)
+        if out is not None:
+            out[...] = packed
+            return out
+        return packed
+    from ssr import _native
+
+    layers, height, width = _checked_layers(frame)
+    if out is None:
+        out = np.empty((PACKED_CHANNELS, height, width), np.float32)
+    elif out.shape != (PACKED_CHANNELS, height, width) or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise PackError(
+            f"pack_frame: 'out' must be C-contiguous float32 {(PACKED_CHANNELS, height, width)}, "
+            f"got {out.dtype} {out.shape}"
+        )
+    _native.pack_frame(*layers, out)
+    return out

@@ -1,0 +1,1 @@
+"""Export of a trained ``step()`` to ONNX / TensorRT (import as ``ssr.export``)."""

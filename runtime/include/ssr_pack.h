@@ -1,0 +1,133 @@
+/*
+ * ssr_pack.h -- the C interface of the SSR frame packer (the hot-path pre-processing of
+ * SPEC.md), usable from C, C++ and any engine without Python.
+ *
+ * The same function backs the Python module `ssr._native.pack_frame`; its NumPy twin is
+ * `ssr.data_tools.pack.pack_frame_reference`, and the two must agree to within 1e-6.
+ *
+ * Inputs (one frame, full resolution H x W, all float32, CPU memory)
+ * ------------------------------------------------------------------
+ * Every input buffer is tightly packed, row-major, channel-interleaved ("HWC"):
+ * element (y, x, c) of a layer with C channels lives at index (y * W + x) * C + c,
+ * y growing downwards. No row padding, no strides.
+ *
+ *   field         C   meaning (FORMAT.md)
+ *   color         3   noisy linear radiance (only meaningful where mask == 1)
+ *   albedo        3   diffuse reflectance in [0, 1]
+ *   normal        3   world-space unit normal, 0 for misses
+ *   depth         1   view-space depth, 0 for misses
+ *   roughness     1
+ *   metallic      1
+ *   shadow        1   traced: 0 where mask == 0
+ *   mask          1   1 where colour was traced this frame, 0 elsewhere
+ *   transparent   3   specular transmittance tint
+ *   motion        2   screen-space motion in pixels (x right, y down)
+ *
+ * Output
+ * ------
+ * `out` is float32 [19, H, W], planar ("CHW"), tightly packed: element (p, y, x) lives at
+ * index (p * H + y) * W + x. Every element is written; `out` must not overlap any input.
+ *
+ *   planes  name         encoding
+ *   0-2     irradiance   log1p(color / (albedo + 0.004f)) where mask == 1.0f exactly, else 0
+ *   3-5     albedo       copied
+ *   6-8     normal       copied
+ *   9       depth        depth / max_depth where depth > 0, else 0; max_depth is the
+ *                        maximum of this frame's depth over depth > 0 (NaN never counts);
+ *                        the whole plane is 0 when no pixel has depth > 0
+ *   10      roughness    copied
+ *   11      metallic     copied
+ *   12      shadow       copied
+ *   13      mask         copied
+ *   14-16   transparent  copied
+ *   17-18   motion       copied
+ *
+ * Planes 0-13 are the 14-channel state vector x_t of SPEC.md. All arithmetic is IEEE
+ * float32 (division and log1pf, no reciprocal approximations), matching NumPy's float32.
+ *
+ * Threading
+ * ---------
+ * Rows are split into contiguous bands, one per worker thread. The depth maximum is a
+ * first parallel reduction pass over the same bands, then the packing pass runs.
+ * `num_threads` = 0 picks a default: ssr_pack_default_threads(), reduced for small
+ * frames so that every worker has at least SSR_PACK_MIN_PIXELS_PER_THREAD pixels (a
+ * small frame runs on the calling thread only). An explicit `num_threads` > 0 is
+ * honoured, capped at SSR_PACK_MAX_THREADS and at H (one row per worker at least).
+ * The calling thread always works on the first band. The result does not depend on the
+ * number of threads.
+ */
+#ifndef SSR_PACK_H
+#define SSR_PACK_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Number of output planes of ssr_pack_frame. */
+#define SSR_PACK_PLANES 19
+/** Added to albedo before demodulation (SPEC.md). */
+#define SSR_PACK_ALBEDO_EPS 0.004f
+/** Upper bound on worker threads, automatic or requested. */
+#define SSR_PACK_MAX_THREADS 64
+/** Automatic thread counts give every worker at least this many pixels. */
+#define SSR_PACK_MIN_PIXELS_PER_THREAD 32768
+
+/** Return codes of ssr_pack_frame. */
+typedef enum ssr_pack_status {
+    SSR_PACK_OK = 0,
+    /** `frame` or `out` is NULL, or an input pointer is NULL for a non-empty frame. */
+    SSR_PACK_ERROR_NULL_POINTER = 1,
+    /** height or width is negative, or H * W * 19 overflows the address space. */
+    SSR_PACK_ERROR_INVALID_SIZE = 2,
+    /** num_threads is negative. */
+    SSR_PACK_ERROR_INVALID_THREADS = 3,
+    /** `out` overlaps one of the input buffers. */
+    SSR_PACK_ERROR_ALIASING = 4,
+    /** Internal failure (e.g. an exception escaping a worker); `out` is unspecified. */
+    SSR_PACK_ERROR_INTERNAL = 5
+} ssr_pack_status;
+
+/** Borrowed pointers to one frame's input layers (see the table above). */
+typedef struct ssr_frame_view {
+    int64_t height;            /**< H, rows */
+    int64_t width;             /**< W, columns */
+    const float *color;        /**< [H, W, 3] */
+    const float *albedo;       /**< [H, W, 3] */
+    const float *normal;       /**< [H, W, 3] */
+    const float *depth;        /**< [H, W, 1] */
+    const float *roughness;    /**< [H, W, 1] */
+    const float *metallic;     /**< [H, W, 1] */
+    const float *shadow;       /**< [H, W, 1] */
+    const float *mask;         /**< [H, W, 1] */
+    const float *transparent;  /**< [H, W, 3] */
+    const float *motion;       /**< [H, W, 2] */
+} ssr_frame_view;
+
+/**
+ * Pack one frame into `out` (float32 [19, H, W]).
+ *
+ * Returns SSR_PACK_OK or an ssr_pack_status error code; on an error other than
+ * SSR_PACK_ERROR_INTERNAL nothing has been written. A frame with H == 0 or W == 0 is
+ * valid and writes nothing (its pointers may then be NULL). Thread-safe: concurrent
+ * calls on different output buffers do not interfere.
+ */
+int ssr_pack_frame(const ssr_frame_view *frame, float *out, int num_threads);
+
+/** Worker threads used for a frame of the given size when `requested` threads are asked
+ *  for (0 = automatic); requested < 0 returns 1. Always >= 1. */
+int ssr_pack_resolve_threads(int requested, int64_t height, int64_t width);
+
+/** The automatic thread count for large frames: the hardware concurrency (1 when
+ *  unknown), capped at 16. */
+int ssr_pack_default_threads(void);
+
+/** A static, human-readable description of an ssr_pack_status code. */
+const char *ssr_pack_status_string(int status);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SSR_PACK_H */

@@ -1,0 +1,207 @@
+// nanobind glue of the leaf extension `ssr._native` around the C core (ssr_pack.h).
+//
+// The module imports nothing from Python (no NumPy): inputs arrive through nanobind's
+// ndarray caster (NumPy, DLPack producers such as torch CPU tensors, buffer-protocol
+// objects). Argument checks live here and raise ValueError naming the argument; the
+// packing itself runs in pack.cpp with the GIL released.
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "ssr_pack.h"
+
+#ifndef SSR_NATIVE_VERSION
+#define SSR_NATIVE_VERSION "0.0.0+unknown"
+#endif
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+/// Read-only float32 CPU input, made C-contiguous (a copy) by nanobind when it is not.
+using InputArray = nb::ndarray<const float, nb::c_contig, nb::device::cpu>;
+/// Writable float32 CPU output; never converted (a copy would be written and dropped),
+/// shape and contiguity are checked below.
+using OutputArray = nb::ndarray<float, nb::device::cpu>;
+
+/// "(d0, d1, ...)" for an ndarray's shape.
+template <typename Array>
+std::string shape_string(const Array &array) {
+    std::string text = "(";
+    for (std::size_t axis = 0; axis < array.ndim(); ++axis) {
+        if (axis > 0) {
+            text += ", ";
+        }
+        text += std::to_string(array.shape(axis));
+    }
+    if (array.ndim() == 1) {
+        text += ",";
+    }
+    return text + ")";
+}
+
+std::string expected_string(std::size_t a, std::size_t b, std::size_t c) {
+    return "(" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) + ")";
+}
+
+/// Raise ValueError unless `array` has shape [height, width, channels].
+void check_input(const InputArray &array, const char *name, std::size_t height,
+                 std::size_t width, std::size_t channels) {
+    const bool ok = array.ndim() == 3 && array.shape(0) == height && array.shape(1) == width &&
+                    array.shape(2) == channels;
+    if (!ok) {
+        throw nb::value_error(("pack_frame(): argument '" + std::string(name) +
+                               "' must have shape (H, W, " + std::to_string(channels) +
+                               ") = " + expected_string(height, width, channels) +
+                               " (H, W from 'color'), got " + shape_string(array))
+                                  .c_str());
+    }
+}
+
+/// True when `array` is laid out C-contiguously (axes of extent 1 may have any stride,
+/// and an empty array is trivially contiguous).
+bool is_c_contiguous(const OutputArray &array) {
+    if (array.size() == 0) {
+        return true;
+    }
+    int64_t expected_stride = 1;
+    for (std::size_t axis = array.ndim(); axis-- > 0;) {
+        if (array.shape(axis) != 1 && array.stride(axis) != expected_stride) {
+            return false;
+        }
+        expected_stride *= static_cast<int64_t>(array.shape(axis));
+    }
+    return true;
+}
+
+void pack_frame(const InputArray &color, const InputArray &albedo, const InputArray &normal,
+                const InputArray &depth, const InputArray &roughness,
+                const InputArray &metallic, const InputArray &shadow, const InputArray &mask,
+                const InputArray &transparent, const InputArray &motion, OutputArray &out,
+                int num_threads) {
+    if (color.ndim() != 3 || color.shape(2) != 3) {
+        throw nb::value_error(
+            ("pack_frame(): argument 'color' must have shape (H, W, 3), got " +
+             shape_string(color))
+                .c_str());
+    }
+    const std::size_t height = color.shape(0);
+    const std::size_t width = color.shape(1);
+    check_input(albedo, "albedo", height, width, 3);
+    check_input(normal, "normal", height, width, 3);
+    check_input(depth, "depth", height, width, 1);
+    check_input(roughness, "roughness", height, width, 1);
+    check_input(metallic, "metallic", height, width, 1);
+    check_input(shadow, "shadow", height, width, 1);
+    check_input(mask, "mask", height, width, 1);
+    check_input(transparent, "transparent", height, width, 3);
+    check_input(motion, "motion", height, width, 2);
+
+    const bool out_shape_ok = out.ndim() == 3 && out.shape(0) == SSR_PACK_PLANES &&
+                              out.shape(1) == height && out.shape(2) == width;
+    if (!out_shape_ok) {
+        throw nb::value_error(("pack_frame(): argument 'out' must have shape (19, H, W) = " +
+                               expected_string(SSR_PACK_PLANES, height, width) + ", got " +
+                               shape_string(out))
+                                  .c_str());
+    }
+    if (!is_c_contiguous(out)) {
+        throw nb::value_error(
+            "pack_frame(): argument 'out' must be C-contiguous (it is written in place)");
+    }
+    if (num_threads < 0) {
+        throw nb::value_error(("pack_frame(): argument 'num_threads' must be >= 0 "
+                               "(0 = automatic), got " +
+                               std::to_string(num_threads))
+                                  .c_str());
+    }
+
+    ssr_frame_view frame{};
+    frame.height = static_cast<int64_t>(height);
+    frame.width = static_cast<int64_t>(width);
+    frame.color = color.data();
+    frame.albedo = albedo.data();
+    frame.normal = normal.data();
+    frame.depth = depth.data();
+    frame.roughness = roughness.data();
+    frame.metallic = metallic.data();
+    frame.shadow = shadow.data();
+    frame.mask = mask.data();
+    frame.transparent = transparent.data();
+    frame.motion = motion.data();
+    float *out_data = out.data();
+
+    if (height == 0 || width == 0) {
+        return;  // nothing to write; data pointers of empty arrays may be null
+    }
+
+    int status = SSR_PACK_OK;
+    {
+        nb::gil_scoped_release release;
+        status = ssr_pack_frame(&frame, out_data, num_threads);
+    }
+    if (status == SSR_PACK_ERROR_ALIASING) {
+        throw nb::value_error(
+            "pack_frame(): argument 'out' overlaps an input array; pass a separate buffer");
+    }
+    if (status == SSR_PACK_ERROR_INVALID_SIZE) {
+        throw nb::value_error(("pack_frame(): frame size " + std::to_string(height) + " x " +
+                               std::to_string(width) + " is too large")
+                                  .c_str());
+    }
+    if (status != SSR_PACK_OK) {
+        throw std::runtime_error(std::string("pack_frame(): ") + ssr_pack_status_string(status));
+    }
+}
+
+}  // namespace
+
+NB_MODULE(_native, m) {
+    m.doc() =
+        "SSR native leaf module: the multithreaded frame packer (see runtime/include/"
+        "ssr_pack.h).\n\nImports no Python packages; ssr.data_tools.pack.pack_frame uses it "
+        "when built.";
+    m.attr("__version__") = SSR_NATIVE_VERSION;
+    m.attr("PACKED_PLANES") = SSR_PACK_PLANES;
+    m.attr("ALBEDO_EPS") = SSR_PACK_ALBEDO_EPS;
+
+    m.def("version", []() { return std::string(SSR_NATIVE_VERSION); },
+          "Version of the ssr-engine package this module was built from.");
+
+    m.def("num_threads_default", &ssr_pack_default_threads,
+          "Worker threads used for large frames when num_threads=0: the hardware "
+          "concurrency, capped at 16.");
+
+    m.def(
+        "resolve_threads",
+        [](int num_threads, int64_t height, int64_t width) {
+            if (num_threads < 0) {
+                throw nb::value_error("resolve_threads(): 'num_threads' must be >= 0");
+            }
+            return ssr_pack_resolve_threads(num_threads, height, width);
+        },
+        "num_threads"_a, "height"_a, "width"_a,
+        "Worker threads pack_frame uses for an H x W frame when asked for num_threads "
+        "(0 = automatic: small frames run on the calling thread only).");
+
+    m.def("pack_frame", &pack_frame, "color"_a, "albedo"_a, "normal"_a, "depth"_a,
+          "roughness"_a, "metallic"_a, "shadow"_a, "mask"_a, "transparent"_a, "motion"_a,
+          "out"_a.noconvert(), "num_threads"_a = 0,
+          "Pack one frame into the 19 network input planes, in place.\n\n"
+          "Inputs: float32 [H, W, C] CPU arrays, C = 3, 3, 3, 1, 1, 1, 1, 1, 3, 2 (color, "
+          "albedo, normal, depth, roughness, metallic, shadow, mask, transparent, motion); "
+          "non-contiguous or other-dtype inputs are copied to C-contiguous float32 first.\n"
+          "out: writable C-contiguous float32 [19, H, W] CPU array, every element written.\n"
+          "Planes: 0-2 log1p(color / (albedo + 0.004)) where mask == 1 else 0; 3-5 albedo; "
+          "6-8 normal; 9 depth / max(depth > 0) (0 for misses); 10 roughness; 11 metallic; "
+          "12 shadow; 13 mask; 14-16 transparent; 17-18 motion.\n"
+          "num_threads: worker threads over row bands, 0 = automatic. The GIL is released "
+          "while packing. Raises ValueError on a wrong shape, naming the argument.");
+}

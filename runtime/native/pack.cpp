@@ -1,0 +1,284 @@
+// Pure C++17 core of the SSR frame packer behind the C interface of ssr_pack.h.
+//
+// No Python here: bindings.cpp wraps this for `ssr._native`, engines link it directly.
+// Layouts and plane encodings are documented in runtime/include/ssr_pack.h.
+
+#include "ssr_pack.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr int kDefaultThreadCap = 16;
+
+/// One band of rows [row_begin, row_end) handled by one worker.
+struct RowBand {
+    int64_t row_begin;
+    int64_t row_end;
+};
+
+/// Split `height` rows into `count` contiguous bands whose sizes differ by at most one.
+std::vector<RowBand> split_rows(int64_t height, int count) {
+    std::vector<RowBand> bands;
+    bands.reserve(static_cast<std::size_t>(count));
+    const int64_t base = height / count;
+    const int64_t extra = height % count;
+    int64_t row = 0;
+    for (int index = 0; index < count; ++index) {
+        const int64_t rows = base + (index < extra ? 1 : 0);
+        bands.push_back({row, row + rows});
+        row += rows;
+    }
+    return bands;
+}
+
+/// Run `work(band_index)` for every band: band 0 on the calling thread, the others on
+/// std::thread workers. A worker that cannot be started runs on the calling thread
+/// instead. Returns false when any call threw.
+bool run_bands(int band_count, const std::function<void(int)> &work) {
+    std::vector<std::thread> workers;
+    std::vector<char> failed(static_cast<std::size_t>(band_count), 0);
+    std::vector<int> inline_bands;
+    auto guarded = [&work, &failed](int band) {
+        try {
+            work(band);
+        } catch (...) {
+            failed[static_cast<std::size_t>(band)] = 1;
+        }
+    };
+    workers.reserve(static_cast<std::size_t>(band_count > 0 ? band_count - 1 : 0));
+    for (int band = 1; band < band_count; ++band) {
+        try {
+            workers.emplace_back(guarded, band);
+        } catch (...) {  // std::system_error: no more threads available
+            inline_bands.push_back(band);
+        }
+    }
+    if (band_count > 0) {
+        guarded(0);
+    }
+    for (int band : inline_bands) {
+        guarded(band);
+    }
+    for (std::thread &worker : workers) {
+        worker.join();
+    }
+    return std::none_of(failed.begin(), failed.end(), [](char flag) { return flag != 0; });
+}
+
+/// Maximum of depth over depth > 0 in rows [row_begin, row_end); 0 when none.
+/// NaN compares false and so never counts; +inf counts (as in the NumPy reference).
+float band_depth_max(const float *depth, int64_t width, RowBand band) {
+    float maximum = 0.0f;
+    const float *end = depth + band.row_end * width;
+    for (const float *value = depth + band.row_begin * width; value < end; ++value) {
+        const float d = *value;
+        if (d > 0.0f && d > maximum) {
+            maximum = d;
+        }
+    }
+    return maximum;
+}
+
+/// Copy the rows of one band from an interleaved [H, W, channels] layer into `channels`
+/// consecutive planes of `out` starting at plane `first_plane` ([19, H, W]).
+void transpose_band(const float *layer, int channels, float *out, int first_plane,
+                    int64_t height, int64_t width, RowBand band) {
+    const int64_t plane_size = height * width;
+    for (int64_t y = band.row_begin; y < band.row_end; ++y) {
+        const float *source = layer + y * width * channels;
+        for (int c = 0; c < channels; ++c) {
+            float *target = out + (first_plane + c) * plane_size + y * width;
+            const float *column = source + c;
+            for (int64_t x = 0; x < width; ++x) {
+                target[x] = column[x * channels];
+            }
+        }
+    }
+}
+
+/// Pack rows [band.row_begin, band.row_end) of the frame into `out`.
+void pack_band(const ssr_frame_view &frame, float *out, float max_depth, RowBand band) {
+    const int64_t height = frame.height;
+    const int64_t width = frame.width;
+    const int64_t plane_size = height * width;
+    const float eps = SSR_PACK_ALBEDO_EPS;
+
+    // planes 0-2: demodulated log irradiance where traced
+    for (int64_t y = band.row_begin; y < band.row_end; ++y) {
+        const int64_t row = y * width;
+        const float *color = frame.color + row * 3;
+        const float *albedo = frame.albedo + row * 3;
+        const float *mask = frame.mask + row;
+        float *irr_r = out + 0 * plane_size + row;
+        float *irr_g = out + 1 * plane_size + row;
+        float *irr_b = out + 2 * plane_size + row;
+        for (int64_t x = 0; x < width; ++x) {
+            if (mask[x] == 1.0f) {
+                irr_r[x] = std::log1p(color[3 * x + 0] / (albedo[3 * x + 0] + eps));
+                irr_g[x] = std::log1p(color[3 * x + 1] / (albedo[3 * x + 1] + eps));
+                irr_b[x] = std::log1p(color[3 * x + 2] / (albedo[3 * x + 2] + eps));
+            } else {
+                irr_r[x] = 0.0f;
+                irr_g[x] = 0.0f;
+                irr_b[x] = 0.0f;
+            }
+        }
+    }
+    transpose_band(frame.albedo, 3, out, 3, height, width, band);
+    transpose_band(frame.normal, 3, out, 6, height, width, band);
+
+    // plane 9: depth normalised by the frame's maximum valid depth
+    for (int64_t y = band.row_begin; y < band.row_end; ++y) {
+        const int64_t row = y * width;
+        const float *depth = frame.depth + row;
+        float *target = out + 9 * plane_size + row;
+        if (max_depth > 0.0f) {
+            for (int64_t x = 0; x < width; ++x) {
+                const float d = depth[x];
+                target[x] = d > 0.0f ? d / max_depth : 0.0f;
+            }
+        } else {
+            std::fill(target, target + width, 0.0f);
+        }
+    }
+
+    transpose_band(frame.roughness, 1, out, 10, height, width, band);
+    transpose_band(frame.metallic, 1, out, 11, height, width, band);
+    transpose_band(frame.shadow, 1, out, 12, height, width, band);
+    transpose_band(frame.mask, 1, out, 13, height, width, band);
+    transpose_band(frame.transparent, 3, out, 14, height, width, band);
+    transpose_band(frame.motion, 2, out, 17, height, width, band);
+}
+
+/// True when the byte ranges [a, a + a_bytes) and [b, b + b_bytes) intersect.
+bool ranges_overlap(const void *a, std::size_t a_bytes, const void *b, std::size_t b_bytes) {
+    const auto a_begin = reinterpret_cast<std::uintptr_t>(a);
+    const auto b_begin = reinterpret_cast<std::uintptr_t>(b);
+    return a_begin < b_begin + b_bytes && b_begin < a_begin + a_bytes;
+}
+
+}  // namespace
+
+extern "C" {
+
+int ssr_pack_default_threads(void) {
+    const unsigned hardware = std::thread::hardware_concurrency();
+    const int threads = hardware == 0 ? 1 : static_cast<int>(hardware);
+    return std::clamp(threads, 1, kDefaultThreadCap);
+}
+
+int ssr_pack_resolve_threads(int requested, int64_t height, int64_t width) {
+    if (requested < 0 || height <= 0 || width <= 0) {
+        return 1;
+    }
+    int64_t threads = requested;
+    if (requested == 0) {
+        const int64_t pixels = height * width;
+        const int64_t by_size = pixels / SSR_PACK_MIN_PIXELS_PER_THREAD;
+        threads = std::min<int64_t>(ssr_pack_default_threads(), by_size);
+    }
+    threads = std::min<int64_t>(threads, SSR_PACK_MAX_THREADS);
+    threads = std::min<int64_t>(threads, height);
+    return static_cast<int>(std::max<int64_t>(threads, 1));
+}
+
+const char *ssr_pack_status_string(int status) {
+    switch (status) {
+        case SSR_PACK_OK:
+            return "ok";
+        case SSR_PACK_ERROR_NULL_POINTER:
+            return "null pointer for the frame, an input layer or the output";
+        case SSR_PACK_ERROR_INVALID_SIZE:
+            return "invalid frame size (negative, or too large to address)";
+        case SSR_PACK_ERROR_INVALID_THREADS:
+            return "num_threads must be >= 0 (0 = automatic)";
+        case SSR_PACK_ERROR_ALIASING:
+            return "the output buffer overlaps an input buffer";
+        case SSR_PACK_ERROR_INTERNAL:
+            return "internal error while packing";
+        default:
+            return "unknown ssr_pack status code";
+    }
+}
+
+int ssr_pack_frame(const ssr_frame_view *frame, float *out, int num_threads) {
+    if (frame == nullptr || out == nullptr) {
+        return SSR_PACK_ERROR_NULL_POINTER;
+    }
+    const int64_t height = frame->height;
+    const int64_t width = frame->width;
+    if (height < 0 || width < 0) {
+        return SSR_PACK_ERROR_INVALID_SIZE;
+    }
+    if (num_threads < 0) {
+        return SSR_PACK_ERROR_INVALID_THREADS;
+    }
+    if (height == 0 || width == 0) {
+        return SSR_PACK_OK;
+    }
+    // H * W * 19 floats must be addressable in bytes.
+    const uint64_t max_elements =
+        static_cast<uint64_t>(std::numeric_limits<std::ptrdiff_t>::max()) / sizeof(float) /
+        SSR_PACK_PLANES;
+    if (static_cast<uint64_t>(height) > max_elements / static_cast<uint64_t>(width)) {
+        return SSR_PACK_ERROR_INVALID_SIZE;
+    }
+
+    const std::size_t pixels = static_cast<std::size_t>(height) * static_cast<std::size_t>(width);
+    struct Input {
+        const float *data;
+        std::size_t channels;
+    };
+    const Input inputs[] = {
+        {frame->color, 3},     {frame->albedo, 3},   {frame->normal, 3}, {frame->depth, 1},
+        {frame->roughness, 1}, {frame->metallic, 1}, {frame->shadow, 1}, {frame->mask, 1},
+        {frame->transparent, 3}, {frame->motion, 2},
+    };
+    const std::size_t out_bytes = pixels * SSR_PACK_PLANES * sizeof(float);
+    for (const Input &input : inputs) {
+        if (input.data == nullptr) {
+            return SSR_PACK_ERROR_NULL_POINTER;
+        }
+        if (ranges_overlap(out, out_bytes, input.data, pixels * input.channels * sizeof(float))) {
+            return SSR_PACK_ERROR_ALIASING;
+        }
+    }
+
+    const int thread_count = ssr_pack_resolve_threads(num_threads, height, width);
+    try {
+        const std::vector<RowBand> bands = split_rows(height, thread_count);
+
+        // pass 1: parallel reduction of the maximum valid depth
+        std::vector<float> band_maxima(bands.size(), 0.0f);
+        const bool reduced = run_bands(thread_count, [&](int band) {
+            band_maxima[static_cast<std::size_t>(band)] =
+                band_depth_max(frame->depth, width, bands[static_cast<std::size_t>(band)]);
+        });
+        if (!reduced) {
+            return SSR_PACK_ERROR_INTERNAL;
+        }
+        float max_depth = 0.0f;
+        for (float band_max : band_maxima) {
+            max_depth = std::max(max_depth, band_max);
+        }
+
+        // pass 2: packing
+        const bool packed = run_bands(thread_count, [&](int band) {
+            pack_band(*frame, out, max_depth, bands[static_cast<std::size_t>(band)]);
+        });
+        return packed ? SSR_PACK_OK : SSR_PACK_ERROR_INTERNAL;
+    } catch (...) {  // e.g. std::bad_alloc from the band vectors
+        return SSR_PACK_ERROR_INTERNAL;
+    }
+}
+
+}  // extern "C"

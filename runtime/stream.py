@@ -1,0 +1,177 @@
+"""The frame-stream denoise API (torch backend).
+
+A renderer hands :class:`FrameStream` one frame at a time and gets the denoised linear
+HDR colour back; the stream keeps the recurrent state (the accumulated 14-channel state
+``A_{t-1}`` and the previous output ``y_{t-1}``) between calls::
+
+    from ssr.runtime.stream import FrameStream
+
+    stream = FrameStream("model.safetensors", device="cuda")
+    for frame, camera_cut in engine_frames():          # dict of float32 [H, W, C] layers
+        rgb = stream.denoise(frame, cut=camera_cut)    # float32 [H, W, 3], linear HDR
+
+This is the **torch backend**: it runs :func:`ssr.model.step` (one frame of
+:class:`ssr.model.SSRNet`) eagerly under ``torch.inference_mode``. ONNX Runtime and TensorRT backends with the same interface come
+later.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Mapping
+
+import numpy as np
+
+from ssr.data_tools.pack import PACKED_CHANNELS, pack_frame
+
+if TYPE_CHECKING:
+    from ssr.model import SSRNet, StreamState
+
+__all__ = ["FRAME_LAYERS", "FrameStream", "check_frame"]
+
+FRAME_LAYERS: dict[str, int] = {
+    "color": 3,
+    "albedo": 3,
+    "normal": 3,
+    "depth": 1,
+    "roughness": 1,
+    "metallic": 1,
+    "shadow": 1,
+    "mask": 1,
+    "transparent": 3,
+    "motion": 2,
+}
+"""Input layers of one frame and their channel counts (docs/internals.md)."""
+
+_OPTIONAL_DEFAULTS: dict[str, float] = {"roughness": 0.0, "metallic": 0.0, "transparent": 0.0}
+"""Optional layers filled with their FORMAT.md default when absent (``shadow`` defaults to
+``mask``: lit where traced, 0 elsewhere)."""
+
+
+def check_frame(frame: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Validate one input frame and return its layers as ``float32 [H, W, C]``.
+
+    Required layers: ``color``, ``albedo``, ``normal``, ``depth``, ``motion``, ``mask``
+    (1 where ``color`` was traced this frame). ``roughness``, ``metallic`` and
+    ``transparent`` default to 0; ``shadow`` defaults to ``mask``. One-channel layers may
+    be ``[H, W]``.
+
+    Raises:
+        ValueError: naming the layer and the problem: missing layer, wrong shape,
+            non-numeric data, NaN/Inf values, negative ``color``.
+    """
+    if not isinstance(frame, Mapping):
+        raise ValueError(f"frame must be a dict of layers, got {type(frame).__name__}")
+    if "color" not in frame:
+        raise ValueError("frame layer 'color' is missing")
+    color = np.asarray(frame["color"])
+    if color.ndim != 3 or color.shape[2] != 3 or color.shape[0] == 0 or color.shape[1] == 0:
+        raise ValueError(f"frame layer 'color': expected shape [H, W, 3], got {color.shape}")
+    height, width = color.shape[:2]
+    checked: dict[str, np.ndarray] = {}
+    for name, channels in FRAME_LAYERS.items():
+        if name not in frame:
+            if name in _OPTIONAL_DEFAULTS:
+                checked[name] = np.full((height, width, channels), _OPTIONAL_DEFAULTS[name], np.float32)
+                continue
+            if name == "shadow" and "mask" in frame:
+                continue  # filled from the checked mask below
+            raise ValueError(f"frame layer '{name}' is missing")
+        layer = np.asarray(frame[name])
+        if not (np.issubdtype(layer.dtype, np.floating) or np.issubdtype(layer.dtype, np.integer)):
+            raise ValueError(f"frame layer '{name}': expected float data, got dtype {layer.dtype}")
+        if layer.ndim == 2 and channels == 1:
+            layer = layer[:, :, None]
+        if layer.shape != (height, width, channels):
+            raise ValueError(
+                f"frame layer '{name}': expected shape {(height, width, channels)} "
+                f"(size taken from 'color'), got {np.shape(frame[name])}"
+            )
+        layer = np.ascontiguousarray(layer, dtype=np.float32)
+        nonfinite = int((~np.isfinite(layer)).sum())
+        if nonfinite:
+            raise ValueError(f"frame layer '{name}': {nonfinite} NaN/Inf values")
+        checked[name] = layer
+    negative = int((checked["color"] < 0).sum())
+    if negative:
+        raise ValueError(f"frame layer 'color': {negative} negative values")
+    if "shadow" not in checked:
+        checked["shadow"] = checked["mask"].copy()
+    return checked
+
+
+class FrameStream:
+    """Stateful frame-by-frame denoiser (torch backend).
+
+    Args:
+        model: an :class:`ssr.model.SSRNet`, a path to saved weights
+            (:func:`ssr.model.load_model`), or None for the bundled default weights.
+        device: torch device string, ``"cpu"`` or ``"cuda"``.
+
+    The stream resets (no history reused) at its first frame, when ``cut=True``, after
+    :meth:`reset`, and automatically when the frame size changes. A frame that fails
+    validation raises :class:`ValueError` and leaves the state untouched, so the next good
+    frame continues the stream as if the bad one never came.
+    """
+
+    def __init__(self, model: "SSRNet | str | os.PathLike[str] | None" = None, device: str = "cpu") -> None:
+        import torch
+
+        from ssr.model import load_model
+
+        self.device = torch.device(device)
+        if model is None or isinstance(model, (str, os.PathLike)):
+            net = load_model(model, device=str(self.device))
+        else:
+            net = model.to(self.device)
+        self.model = net.eval()
+        self._state: StreamState | None = None
+        self._size: tuple[int, int] | None = None
+        self.frames_since_reset = 0
+        """Frames denoised since the last reset (0 = the next frame starts a stream)."""
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """``(height, width)`` of the stream's current state, None before the first frame."""
+        return self._size
+
+    def reset(self) -> None:
+        """Forget the history: the next frame starts a new stream."""
+        self._state = None
+        self._size = None
+        self.frames_since_reset = 0
+
+    def denoise(self, frame: Mapping[str, np.ndarray], cut: bool = False) -> np.ndarray:
+        """Denoise one frame.
+
+        Args:
+            frame: dict of ``float32 [H, W, C]`` layers (see :func:`check_frame`):
+                ``color`` (noisy linear radiance, 0 where not traced), G-buffers,
+                ``mask`` and ``motion`` (FORMAT.md conventions).
+            cut: True at a camera cut: the history is not reused for this frame.
+
+        Returns:
+            ``float32 [H, W, 3]`` denoised linear HDR radiance (C-contiguous).
+
+        Raises:
+            ValueError: a bad frame (the state is left unchanged).
+        """
+        import torch
+
+        from ssr.model import initial_state, step
+
+        layers = check_frame(frame)
+        packed = pack_frame(layers)
+        if packed.shape[0] != PACKED_CHANNELS:
+            raise RuntimeError(f"pack_frame returned {packed.shape[0]} planes, expected {PACKED_CHANNELS}")
+        height, width = packed.shape[1:]
+        start = cut or self._state is None or self._size != (height, width)
+        with torch.inference_mode():
+            packed_t = torch.from_numpy(packed)[None].to(self.device)
+            state = initial_state(1, height, width, device=self.device) if start else self._state
+            color, new_state = step(self.model, packed_t, state, reset=start)
+            result = color[0].permute(1, 2, 0).float().cpu().numpy()
+        # commit the state only after everything above succeeded
+        self._state, self._size = new_state, (height, width)
+        self.frames_since_reset = 1 if start else self.frames_since_reset + 1
+        return np.ascontiguousarray(result, dtype=np.float32)

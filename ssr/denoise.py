@@ -1,0 +1,149 @@
+"""Denoise an ssr-seq sequence frame by frame.
+
+Streams the sequence through the model like a renderer would (history reset at every
+cut listed in meta.json) and writes ``<out>/frame_00000.exr, ...`` (same numbering as
+the input) holding the denoised linear HDR radiance as ``color.R,G,B`` (FLOAT), plus
+optional tone-mapped PNGs (``--png``: ACES + sRGB, see docs/evaluation.md).
+
+examples:
+  ssr denoise --input data/seq --out denoised              # bundled default model
+  ssr denoise --model runs/small/model --input data/seq --out denoised --png --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["add_arguments", "denoise_sequence", "run", "to_png_rgb8", "write_png"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``ssr denoise``."""
+    parser.add_argument("--model", default=None, help="saved weights <path> (default: the bundled model)")
+    parser.add_argument("--input", required=True, help="ssr-seq sequence folder (holding meta.json)")
+    parser.add_argument("--out", required=True, help="output folder for frame_%%05d.exr (created)")
+    parser.add_argument("--png", action="store_true", help="also write tone-mapped frame_%%05d.png")
+    parser.add_argument("--exposure", type=float, default=1.0, help="exposure of the PNG tone mapper (default 1)")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ... (default cpu)")
+    parser.add_argument(
+        "--full-spp",
+        action="store_true",
+        help="feed every pixel's 1-spp colour instead of the 1/4-spp subpixel pattern "
+        "(the paper's w/o-SS mode; default: what the model was trained on)",
+    )
+
+
+def to_png_rgb8(linear: np.ndarray, exposure: float = 1.0) -> np.ndarray:
+    """Linear HDR ``[H, W, 3]`` -> ``uint8 [H, W, 3]`` via :func:`ssr.metrics.tonemap_srgb`."""
+    from ssr.metrics import tonemap_srgb
+
+    return np.round(tonemap_srgb(linear, exposure) * 255.0).astype(np.uint8)
+
+
+def write_png(path: str | Path, rgb: np.ndarray) -> Path:
+    """Write an 8-bit RGB PNG (``uint8 [H, W, 3]``) with zlib, no imaging library."""
+    image = np.ascontiguousarray(rgb)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"write_png: expected uint8 [H, W, 3], got {image.dtype} {image.shape}")
+    height, width = image.shape[:2]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = np.concatenate([np.zeros((height, 1), np.uint8), image.reshape(height, width * 3)], axis=1)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    payload = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
+        + chunk(b"IEND", b"")
+    )
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(payload)
+    return out
+
+
+def denoise_sequence(
+    model: object,
+    input_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    device: str = "cpu",
+    full_spp: bool = False,
+    png: bool = False,
+    exposure: float = 1.0,
+    progress: bool | None = None,
+) -> list[Path]:
+    """Denoise every frame of a sequence and write the outputs.
+
+    Args:
+        model: an :class:`ssr.model.SSRNet`, a weights path, or None (bundled default).
+        input_dir: the ssr-seq sequence folder.
+        out_dir: destination; gets ``frame_%05d.exr`` (``color.R,G,B`` FLOAT, linear HDR)
+            and with ``png`` also ``frame_%05d.png``.
+        device: torch device string.
+        full_spp: read every pixel's colour (1-spp mode) instead of the subpixel pattern;
+            otherwise the model's ``config.subpixel`` decides.
+        progress: show a tqdm bar (None: only on a terminal).
+
+    Returns:
+        The written EXR paths, in frame order.
+    """
+    from tqdm import tqdm
+
+    from ssr.data_tools.format import Sequence, frame_filename, write_frame
+    from ssr.runtime.stream import FrameStream
+
+    stream = FrameStream(model, device=device)
+    subpixel = bool(getattr(getattr(stream.model, "config", None), "subpixel", True))
+    sequence = Sequence(input_dir, apply_pattern=subpixel and not full_spp)
+    if sequence.sampling == "subpixel-2x2" and (full_spp or not subpixel):
+        print(
+            f"ssr denoise: warning: {sequence.path} is stored subpixel-2x2; "
+            "full 1-spp colour is not available, using the stored pattern",
+            file=sys.stderr,
+        )
+    out_path = Path(out_dir)
+    out_path.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    bar = tqdm(
+        range(len(sequence)), desc=f"denoise {sequence.name}", unit="frame",
+        disable=None if progress is None else not progress,
+    )
+    for index in bar:
+        frame = sequence.read_frame(index)
+        color = stream.denoise(frame, cut=sequence.is_cut(index))
+        exr_path = out_path / frame_filename(index)
+        write_frame(exr_path, {"color": color})
+        written.append(exr_path)
+        if png:
+            write_png(exr_path.with_suffix(".png"), to_png_rgb8(color, exposure))
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    """``ssr denoise``: returns 0 on success, 2 on bad input (message on stderr)."""
+    from ssr.data_tools.format import FormatError
+
+    try:
+        written = denoise_sequence(
+            args.model,
+            args.input,
+            args.out,
+            device=args.device,
+            full_spp=args.full_spp,
+            png=args.png,
+            exposure=args.exposure,
+        )
+    except (FormatError, FileNotFoundError, ValueError) as error:
+        print(f"ssr denoise: error: {error}", file=sys.stderr)
+        return 2
+    print(f"ssr denoise: wrote {len(written)} frames to {args.out}")
+    return 0

@@ -1,0 +1,431 @@
+"""Evaluate a model on ssr-seq sequences against their ``reference`` layer.
+
+Each sequence is streamed through the model frame by frame (history reset at meta.json
+cuts); every output frame is scored against the reference (PSNR / SSIM / RMSE on linear
+HDR and on tone-mapped sRGB, HDR-FLIP, warped temporal error). Frames right after a cut
+(the cut frame and the next 3) are reported apart from steady-state frames, and the noisy
+input (1-spp colour at every pixel) is scored as a baseline. Writes ``report.json`` and
+``report.md`` (the paper's Table-1 shape: rows = sequences + average) and prints the
+tables. Metric definitions: docs/evaluation.md.
+
+examples:
+  ssr eval --model runs/small/model --data data/ssr-default --split val --out eval_val
+  ssr eval --data data/seq_kitchen                        # one sequence, bundled model
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet, compute_frame_metrics, temporal_error
+
+__all__ = [
+    "AFTER_CUT_FRAMES",
+    "INPUT_LABEL",
+    "PHASES",
+    "add_arguments",
+    "evaluate",
+    "format_markdown",
+    "resolve_sequences",
+    "run",
+    "write_report",
+]
+
+AFTER_CUT_FRAMES = 4
+"""Frames counted as "after a cut": the cut frame itself and the next 3."""
+PHASES: tuple[str, ...] = ("all", "after_cut", "steady")
+INPUT_LABEL = "input (1-spp full colour)"
+_INPUT_LAYERS = (
+    "color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "transparent", "motion", "reference",
+)
+_COLUMN_TITLES: dict[str, str] = {
+    "psnr_linear": "PSNR lin (dB)",
+    "psnr_srgb": "PSNR sRGB (dB)",
+    "ssim_linear": "SSIM lin",
+    "ssim_srgb": "SSIM sRGB",
+    "rmse_linear": "RMSE lin",
+    "rmse_srgb": "RMSE sRGB",
+    "flip_hdr": "HDR-FLIP",
+    TEMPORAL_METRIC: "Temporal sRGB",
+}
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def resolve_sequences(data: str | Path, split: str | None = None) -> list[Path]:
+    """Sequence folders to evaluate.
+
+    ``data`` is a sequence (holding meta.json) or a dataset folder. With ``split``, the
+    sequences under ``<data>/<split>/`` are used (datasets are laid out as
+    ``<dataset>/<split>/<sequence>/``); a split that does not exist is an error.
+    """
+    from ssr.data_tools.format import FormatError, list_sequences
+
+    root = Path(data)
+    if (root / "meta.json").is_file():
+        return [root]
+    if not root.is_dir():
+        raise FormatError(root, None, "--data is neither a sequence (meta.json) nor a dataset folder")
+    if split:
+        split_dir = root / split
+        if not split_dir.is_dir():
+            available = sorted(p.name for p in root.iterdir() if p.is_dir())
+            raise FormatError(root, None, f"split '{split}' not found (folders here: {', '.join(available) or 'none'})")
+        root = split_dir
+    sequences = list_sequences(root)
+    if not sequences:
+        raise FormatError(root, None, "no sequences (folders with meta.json) found")
+    return sequences
+
+
+def _apply_pattern(frame: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
+    """The 1/4-spp network input from a frame read with every pixel (FORMAT.md pattern)."""
+    from ssr.data_tools.format import subpixel_mask
+
+    height, width = frame["color"].shape[:2]
+    mask = subpixel_mask(index, height, width)[:, :, None]
+    patterned = dict(frame)
+    patterned["color"] = frame["color"] * mask
+    patterned["shadow"] = frame["shadow"] * mask
+    patterned["mask"] = mask
+    return patterned
+
+
+# ----------------------------------------------------------------------------- aggregation
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    """Mean of the non-NaN values (None when there are none); inf propagates."""
+    kept = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.mean(kept)) if kept else None
+
+
+def _phase_means(records: list[dict[str, Any]], key: str, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``{phase: {"frames": n, metric: mean}}`` over per-frame ``records[i][key]``."""
+    result: dict[str, dict[str, Any]] = {}
+    for phase in PHASES:
+        chosen = [r for r in records if phase == "all" or r["phase"] == phase]
+        summary: dict[str, Any] = {"frames": len(chosen)}
+        for name in names:
+            summary[name] = _mean(r[key][name] for r in chosen)
+        result[phase] = summary
+    return result
+
+
+def _average_over_sequences(
+    sequences: list[dict[str, Any]], key: str, names: tuple[str, ...]
+) -> dict[str, dict[str, Any]] | None:
+    rows = [s[key] for s in sequences if s.get(key) is not None]
+    if not rows:
+        return None
+    result: dict[str, dict[str, Any]] = {}
+    for phase in PHASES:
+        summary: dict[str, Any] = {"frames": int(sum(r[phase]["frames"] for r in rows))}
+        for name in names:
+            summary[name] = _mean(r[phase][name] for r in rows)
+        result[phase] = summary
+    return result
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def _evaluate_sequence(
+    model: Any,
+    path: Path,
+    *,
+    device: Any,
+    full_spp: bool,
+    subpixel: bool,
+    metrics: MetricSet,
+    include_input: bool,
+    max_frames: int | None,
+    progress: bool | None,
+) -> dict[str, Any]:
+    import torch
+    from tqdm import tqdm
+
+    from ssr.data_tools.format import Sequence
+    from ssr.data_tools.pack import pack_frame
+    from ssr.model import initial_state, step
+
+    sequence = Sequence(path, apply_pattern=False)
+    stored_full = sequence.sampling == "full"
+    use_pattern = subpixel and not full_spp and stored_full
+    baseline = include_input and stored_full
+    frame_total = len(sequence) if max_frames is None else min(len(sequence), max_frames)
+    names = metrics.names() + (TEMPORAL_METRIC,)
+    records: list[dict[str, Any]] = []
+    state = None
+    previous: dict[str, np.ndarray] | None = None
+    last_cut = 0
+    bar = tqdm(range(frame_total), desc=f"eval {sequence.name}", unit="frame",
+               disable=None if progress is None else not progress)
+    for index in bar:
+        frame = sequence.read_frame(index, _INPUT_LAYERS)
+        reference = frame["reference"]
+        net_input = _apply_pattern(frame, index) if use_pattern else frame
+        cut = sequence.is_cut(index)
+        if cut:
+            last_cut = index
+        packed = torch.from_numpy(pack_frame(net_input))[None].to(device)
+        if cut or state is None:
+            state = initial_state(1, sequence.height, sequence.width, device=device)
+        with torch.inference_mode():
+            color_t, state = step(model, packed, state, reset=cut)
+        output = color_t[0].permute(1, 2, 0).float().cpu().numpy()
+        since_cut = index - last_cut
+        record: dict[str, Any] = {
+            "frame": index,
+            "frames_since_cut": since_cut,
+            "phase": "after_cut" if since_cut < AFTER_CUT_FRAMES else "steady",
+            "denoised": compute_frame_metrics(output, reference, metrics),
+            "input": compute_frame_metrics(frame["color"], reference, metrics) if baseline else None,
+        }
+        has_history = previous is not None and not cut
+        record["denoised"][TEMPORAL_METRIC] = (
+            temporal_error(output, previous["output"], reference, previous["reference"], frame["motion"],
+                           exposure=metrics.exposure)
+            if has_history else None
+        )
+        if baseline:
+            record["input"][TEMPORAL_METRIC] = (
+                temporal_error(frame["color"], previous["input"], reference, previous["reference"], frame["motion"],
+                               exposure=metrics.exposure)
+                if has_history else None
+            )
+        records.append(record)
+        previous = {"output": output, "reference": reference, "input": frame["color"]}
+    return {
+        "name": sequence.name,
+        "path": str(sequence.path),
+        "width": sequence.width,
+        "height": sequence.height,
+        "sampling": sequence.sampling,
+        "network_input": "subpixel-2x2" if (use_pattern or not stored_full) else "1-spp full",
+        "cuts": [c for c in sequence.cuts if c < frame_total],
+        "frames": frame_total,
+        "denoised": _phase_means(records, "denoised", names),
+        "input": _phase_means(records, "input", names) if baseline else None,
+        "per_frame": records,
+    }
+
+
+def evaluate(
+    model: Any,
+    sequences: Iterable[str | Path],
+    *,
+    device: str = "cpu",
+    full_spp: bool = False,
+    metrics: MetricSet | None = None,
+    include_input: bool = True,
+    max_frames: int | None = None,
+    progress: bool | None = False,
+) -> dict[str, Any]:
+    """Stream each sequence through ``model`` and score every frame against ``reference``.
+
+    Args:
+        model: an :class:`ssr.model.SSRNet` (its train/eval mode is restored afterwards),
+            a weights path, or None for the bundled default model.
+        sequences: ssr-seq sequence folders (see :func:`resolve_sequences`).
+        device: torch device string; an ``SSRNet`` is moved there.
+        full_spp: feed every pixel's 1-spp colour (w/o-SS mode) instead of the subpixel
+            pattern; by default the model's ``config.subpixel`` decides.
+        metrics: which per-frame metrics (default: all, FLIP included).
+        include_input: also score the noisy input colour (1 spp at every pixel) as a
+            baseline (only possible for sequences stored with ``sampling: full``).
+        max_frames: evaluate only the first N frames of each sequence.
+        progress: tqdm bars (None: only on a terminal).
+
+    Returns:
+        A JSON-ready dict: ``sequences`` (per sequence: ``denoised`` and ``input`` ->
+        ``{"all" | "after_cut" | "steady": {"frames": n, metric: mean}}`` and
+        ``per_frame`` records), ``average`` (the mean of the per-sequence means, like the
+        paper's Table 1) and the settings used. Metric values are None where no frame
+        qualifies (e.g. no steady-state frames in a 3-frame sequence).
+    """
+    import torch
+
+    from ssr.model import load_model
+
+    chosen = metrics or MetricSet()
+    torch_device = torch.device(device)
+    if model is None or isinstance(model, (str, os.PathLike)):
+        model_label = "bundled default" if model is None else str(model)
+        net = load_model(model, device=torch_device)
+        was_training = False
+    else:
+        model_label = type(model).__name__
+        net = model
+        was_training = net.training
+        net.to(torch_device)
+    net.eval()
+    subpixel = bool(getattr(getattr(net, "config", None), "subpixel", True))
+    names = chosen.names() + (TEMPORAL_METRIC,)
+    try:
+        results = [
+            _evaluate_sequence(
+                net, Path(path), device=torch_device, full_spp=full_spp, subpixel=subpixel, metrics=chosen,
+                include_input=include_input, max_frames=max_frames, progress=progress,
+            )
+            for path in sequences
+        ]
+    finally:
+        net.train(was_training)
+    return {
+        "model": model_label,
+        "device": str(torch_device),
+        "full_spp": full_spp,
+        "metrics": list(names),
+        "higher_is_better": {name: HIGHER_IS_BETTER[name] for name in names},
+        "after_cut_frames": AFTER_CUT_FRAMES,
+        "input_label": INPUT_LABEL,
+        "tonemap_exposure": chosen.exposure,
+        "sequences": results,
+        "average": {
+            "denoised": _average_over_sequences(results, "denoised", names),
+            "input": _average_over_sequences(results, "input", names),
+        },
+    }
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def _format_value(name: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if math.isinf(value):
+        return "inf"
+    if name.startswith("psnr"):
+        return f"{value:.2f}"
+    return f"{value:.4f}"
+
+
+def _table(rows: list[tuple[str, Mapping[str, Any] | None]], names: list[str], first: str) -> list[str]:
+    arrows = {True: " ↑", False: " ↓"}
+    header = [first] + [_COLUMN_TITLES.get(n, n) + arrows[HIGHER_IS_BETTER.get(n, True)] for n in names]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(names)) + "|"]
+    for label, values in rows:
+        cells = [label] + [_format_value(n, None if values is None else values.get(n)) for n in names]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def format_markdown(report: Mapping[str, Any]) -> str:
+    """The report as Markdown: Table-1-style tables (rows = sequences + average)."""
+    names = list(report["metrics"])
+    sequences = report["sequences"]
+    average = report["average"]
+    lines = [
+        "# SSR evaluation",
+        "",
+        f"Model: `{report['model']}` on {report['device']}; "
+        f"{'1-spp full colour input (w/o-SS)' if report['full_spp'] else 'subpixel input as trained'}; "
+        f"{len(sequences)} sequence(s). lin = linear HDR (peak = max of reference), "
+        "sRGB = ACES + sRGB tone-mapped; Temporal = warped frame-difference error vs the reference "
+        "(docs/evaluation.md).",
+        "",
+        "## Denoised, all frames",
+        "",
+    ]
+    rows = [(s["name"], s["denoised"]["all"]) for s in sequences]
+    rows.append(("**Average**", average["denoised"]["all"] if average["denoised"] else None))
+    lines += _table(rows, names, "Sequence")
+    if average["input"] is not None:
+        lines += ["", f"## Baseline: {report['input_label']}, all frames", ""]
+        rows = [(s["name"], s["input"]["all"] if s["input"] else None) for s in sequences]
+        rows.append(("**Average**", average["input"]["all"]))
+        lines += _table(rows, names, "Sequence")
+    lines += [
+        "",
+        f"## Denoised: after cuts (cut frame + next {report['after_cut_frames'] - 1}) vs steady state",
+        "",
+    ]
+    rows = []
+    for entry in [*sequences, {"name": "**Average**", "denoised": average["denoised"]}]:
+        if entry["denoised"] is None:
+            continue
+        for phase in ("after_cut", "steady"):
+            block = entry["denoised"][phase]
+            rows.append((f"{entry['name']} / {phase.replace('_', ' ')} ({block['frames']} frames)", block))
+    lines += _table(rows, names, "Sequence / phase")
+    return "\n".join(lines) + "\n"
+
+
+def _json_ready(value: Any) -> Any:
+    """Replace non-finite floats (inf PSNR of identical frames, NaN) by None for strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def write_report(report: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``<out_dir>/report.json`` and ``<out_dir>/report.md``; returns both paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "report.json"
+    md_path = out / "report.md"
+    json_path.write_text(json.dumps(_json_ready(report), indent=2, allow_nan=False) + "\n")
+    md_path.write_text(format_markdown(report))
+    return json_path, md_path
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``ssr eval``."""
+    parser.add_argument("--model", default=None, help="saved weights <path> (default: the bundled model)")
+    parser.add_argument("--data", required=True, help="a sequence folder or a dataset folder of sequences")
+    parser.add_argument("--split", default=None, help="evaluate <data>/<split>/ (e.g. val, test)")
+    parser.add_argument("--out", default=None, help="write report.json and report.md here (default: print only)")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ... (default cpu)")
+    parser.add_argument("--full-spp", action="store_true",
+                        help="feed 1-spp colour at every pixel (w/o-SS) instead of the subpixel pattern")
+    parser.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
+    parser.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP (the slowest metric)")
+    parser.add_argument("--no-input", action="store_true", help="skip the noisy-input baseline rows")
+    parser.add_argument("--exposure", type=float, default=1.0, help="tone-mapper exposure for sRGB metrics")
+
+
+def run(args: argparse.Namespace) -> int:
+    """``ssr eval``: returns 0 on success, 2 on bad input (message on stderr)."""
+    from ssr.data_tools.format import FormatError
+
+    if args.max_frames is not None and args.max_frames < 1:
+        print("ssr eval: error: --max-frames must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        sequences = resolve_sequences(args.data, args.split)
+        report = evaluate(
+            args.model,
+            sequences,
+            device=args.device,
+            full_spp=args.full_spp,
+            metrics=MetricSet(flip=not args.no_flip, exposure=args.exposure),
+            include_input=not args.no_input,
+            max_frames=args.max_frames,
+            progress=None,
+        )
+    except (FormatError, FileNotFoundError, ValueError) as error:
+        print(f"ssr eval: error: {error}", file=sys.stderr)
+        return 2
+    print(format_markdown(report))
+    if args.out:
+        json_path, md_path = write_report(report, args.out)
+        print(f"ssr eval: wrote {json_path} and {md_path}")
+    return 0

@@ -1,0 +1,89 @@
+"""Model configuration: width presets and ablation switches.
+
+A :class:`ModelConfig` fully determines the network's architecture; it is stored next to
+the weights (``<path>.json``) so a checkpoint can be rebuilt without the training code.
+
+Width presets (channel counts):
+
+========= ============= ============ ====================================
+preset    TFA hidden    TFA embed k  U-Net features at scales 1, 1/2, 1/4
+========= ============= ============ ====================================
+``tiny``  8             8            8, 12, 16
+``small`` 16            16           16, 24, 32
+``base``  32            32           32, 48, 64
+========= ============= ============ ====================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping
+
+__all__ = ["WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
+
+
+@dataclass(frozen=True)
+class WidthPreset:
+    """Channel counts of one width preset.
+
+    Attributes:
+        tfa_hidden: channels after the first conv of the reference/embedding nets.
+        tfa_embed: embedding size ``k`` whose dot products give the TFA scores.
+        unet: feature channels of the U-Net at scales 1, 1/2 and 1/4.
+    """
+
+    tfa_hidden: int
+    tfa_embed: int
+    unet: tuple[int, int, int]
+
+
+WIDTH_PRESETS: dict[str, WidthPreset] = {
+    "tiny": WidthPreset(tfa_hidden=8, tfa_embed=8, unet=(8, 12, 16)),
+    "small": WidthPreset(tfa_hidden=16, tfa_embed=16, unet=(16, 24, 32)),
+    "base": WidthPreset(tfa_hidden=32, tfa_embed=32, unet=(32, 48, 64)),
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of :class:`ssr.model.SSRNet`.
+
+    Attributes:
+        width: one of :data:`WIDTH_PRESETS` (``tiny``, ``small``, ``base``).
+        use_tfa: False ablates the temporal feature accumulator: ``A_t := x_t``.
+        use_warped_prev: False drops the warped previous output ``W(y_{t-1})`` from the
+            reconstruction network's inputs at every scale.
+        subpixel: True when trained on 1/4-spp subpixel input (the default); False for
+            the paper's 1-spp "w/o-SS" setting. A data-reading option
+            (``Sequence(apply_pattern=subpixel)``), recorded here so inference reads
+            frames the way the model was trained.
+    """
+
+    width: str = "small"
+    use_tfa: bool = True
+    use_warped_prev: bool = True
+    subpixel: bool = True
+
+    def __post_init__(self) -> None:
+        if self.width not in WIDTH_PRESETS:
+            raise ValueError(
+                f"ModelConfig.width must be one of {sorted(WIDTH_PRESETS)}, got {self.width!r}"
+            )
+
+    @property
+    def preset(self) -> WidthPreset:
+        """The channel counts of :attr:`width`."""
+        return WIDTH_PRESETS[self.width]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"ModelConfig: unknown keys {sorted(unknown)}")
+        return cls(**dict(data))

@@ -1,0 +1,188 @@
+"""SSRNet: TFA + reconstruction U-Net, and the functional per-frame :func:`step`.
+
+``step()`` is the single definition of one frame's work: training unrolls it over clips,
+export traces :meth:`SSRNet.forward`, the runtime calls it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import ModelConfig
+from .tfa import STATE_CHANNELS, TemporalFeatureAccumulator
+from .unet import ReconstructionUNet
+from .warp import _check_4d, warp
+
+__all__ = [
+    "ALBEDO_EPS",
+    "LOG_IRRADIANCE_MAX",
+    "PACKED_CHANNELS",
+    "SSRNet",
+    "StreamState",
+    "initial_state",
+    "remodulate",
+    "reset_tensor",
+    "step",
+]
+
+PACKED_CHANNELS = 19
+ALBEDO_EPS = 0.004
+"""Added to albedo before demodulation (SPEC.md); re-added when re-modulating."""
+LOG_IRRADIANCE_MAX = 15.0
+"""``y_t`` is clamped to this before ``expm1`` (e^15 ~ 3.3e6) so the colour stays finite."""
+
+# packed plane ranges (ssr.data_tools.pack.SLICES)
+_STATE = slice(0, 14)
+_IRRADIANCE = slice(0, 3)
+_ALBEDO = slice(3, 6)
+_TRANSPARENT = slice(14, 17)
+_MOTION = slice(17, 19)
+
+
+def remodulate(out_log: Tensor, albedo_acc: Tensor) -> Tensor:
+    """Linear HDR colour from log irradiance: ``max(expm1(y) * (albedo_acc + 0.004), 0)``.
+
+    SPEC.md writes ``expm1(y_t) * albedo_acc``; adding the demodulation epsilon 0.004
+    back is our one deliberate reading: it exactly inverts ``log1p(color / (albedo +
+    0.004))``, so black albedo does not force black output.
+
+    Args:
+        out_log: ``[B, 3, H, W]`` demodulated log irradiance ``y_t``.
+        albedo_acc: ``[B, 3, H, W]`` accumulated albedo (channels 3-5 of ``A_t``).
+
+    Returns:
+        ``[B, 3, H, W]`` linear HDR radiance, >= 0.
+    """
+    irradiance = torch.expm1(torch.clamp(out_log, max=LOG_IRRADIANCE_MAX))
+    return torch.clamp(irradiance * (albedo_acc + ALBEDO_EPS), min=0.0)
+
+
+def _pad_to_multiple(tensor: Tensor, multiple: int) -> Tensor:
+    pad_h = (-tensor.shape[-2]) % multiple
+    pad_w = (-tensor.shape[-1]) % multiple
+    if pad_h == 0 and pad_w == 0:
+        return tensor
+    return F.pad(tensor, (0, pad_w, 0, pad_h), mode="replicate")
+
+
+class SSRNet(nn.Module):
+    """Subpixel sampling reconstruction network (SPEC.md).
+
+    Args:
+        config: architecture (width preset and ablation switches).
+    """
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config if config is not None else ModelConfig()
+        preset = self.config.preset
+        self.tfa = TemporalFeatureAccumulator(preset.tfa_hidden, preset.tfa_embed) if self.config.use_tfa else None
+        self.unet = ReconstructionUNet(
+            in_channels=2 * STATE_CHANNELS + 3, widths=preset.unet, use_warped_prev=self.config.use_warped_prev
+        )
+
+    def forward(self, packed: Tensor, acc: Tensor, prev_out: Tensor, reset: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Denoise one frame.
+
+        Args:
+            packed: ``[B, 19, H, W]`` packed input planes (:mod:`ssr.data_tools.pack`):
+                state vector ``x_t`` (0-13, log irradiance first), transparent (14-16),
+                motion in pixels (17-18).
+            acc: ``[B, 14, H, W]`` previous accumulated state ``A_{t-1}``.
+            prev_out: ``[B, 3, H, W]`` previous output ``y_{t-1}`` (demodulated log space).
+            reset: ``[B, 1, 1, 1]``, 1 at a stream's first frame and at cuts (then ``acc``
+                and ``prev_out`` are ignored), else 0.
+
+        Returns:
+            ``(color [B, 3, H, W] linear HDR, acc_new [B, 14, H, W], out_log [B, 3, H, W])``.
+        """
+        _check_4d("packed", packed, PACKED_CHANNELS)
+        _check_4d("acc", acc, STATE_CHANNELS)
+        _check_4d("prev_out", prev_out, 3)
+        _check_4d("reset", reset, 1)
+        height, width = packed.shape[-2], packed.shape[-1]
+        if acc.shape[-2:] != packed.shape[-2:] or prev_out.shape[-2:] != packed.shape[-2:]:
+            raise ValueError(
+                f"SSRNet: acc {tuple(acc.shape)} and prev_out {tuple(prev_out.shape)} must match "
+                f"packed {tuple(packed.shape)} in H and W"
+            )
+        is_reset = reset > 0.5
+        x_t = packed[:, _STATE]
+        transparent = packed[:, _TRANSPARENT]
+        motion = packed[:, _MOTION]
+
+        if self.tfa is not None:
+            history = torch.where(is_reset, x_t, warp(acc, motion))
+            acc_new, _, _ = self.tfa(x_t, transparent, history)
+        else:
+            acc_new = x_t
+
+        features = torch.cat((x_t, acc_new, transparent), dim=1)
+        warped_prev: Tensor | None = None
+        if self.config.use_warped_prev:
+            warped_prev = torch.where(is_reset, acc_new[:, _IRRADIANCE], warp(prev_out, motion))
+            warped_prev = _pad_to_multiple(warped_prev, 4)
+        out_log = self.unet(_pad_to_multiple(features, 4), warped_prev)
+        out_log = out_log[:, :, :height, :width]
+        color = remodulate(out_log, acc_new[:, _ALBEDO])
+        return color, acc_new, out_log
+
+
+class StreamState(NamedTuple):
+    """Recurrent state carried between frames.
+
+    Attributes:
+        acc: ``[B, 14, H, W]`` accumulated state ``A_t``.
+        prev_out: ``[B, 3, H, W]`` output ``y_t`` in demodulated log space.
+    """
+
+    acc: Tensor
+    prev_out: Tensor
+
+
+def initial_state(
+    batch: int, height: int, width: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> StreamState:
+    """All-zero state; the first frame must be stepped with ``reset=True``."""
+    return StreamState(
+        acc=torch.zeros(batch, STATE_CHANNELS, height, width, device=device, dtype=dtype),
+        prev_out=torch.zeros(batch, 3, height, width, device=device, dtype=dtype),
+    )
+
+
+def reset_tensor(reset: bool | Sequence[bool] | Tensor, batch: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """Normalise a reset flag (bool, per-batch bools, ``[B]`` or ``[B,1,1,1]``) to ``[B, 1, 1, 1]``."""
+    if isinstance(reset, Tensor):
+        flags = reset.to(device=device, dtype=dtype).reshape(-1)
+    elif isinstance(reset, bool):
+        flags = torch.full((batch,), float(reset), device=device, dtype=dtype)
+    else:
+        flags = torch.tensor([float(bool(r)) for r in reset], device=device, dtype=dtype)
+    if flags.numel() == 1 and batch != 1:
+        flags = flags.expand(batch)
+    if flags.numel() != batch:
+        raise ValueError(f"reset must have one flag per batch item ({batch}), got {flags.numel()}")
+    return flags.reshape(batch, 1, 1, 1)
+
+
+def step(
+    model: nn.Module, packed: Tensor, state: StreamState, reset: bool | Sequence[bool] | Tensor = False
+) -> tuple[Tensor, StreamState]:
+    """Run one frame through ``model`` and return ``(color, new_state)``.
+
+    Args:
+        model: an :class:`SSRNet` (or a wrapper with the same forward, e.g. DDP).
+        packed: ``[B, 19, H, W]`` packed frame.
+        state: previous :class:`StreamState` (:func:`initial_state` for a new stream).
+        reset: True (or per-item flags) at a stream's first frame and at cuts.
+
+    Returns:
+        ``color [B, 3, H, W]`` linear HDR and the new :class:`StreamState`.
+    """
+    flags = reset_tensor(reset, packed.shape[0], packed.device, packed.dtype)
+    color, acc_new, out_log = model(packed, state.acc, state.prev_out, flags)
+    return color, StreamState(acc_new, out_log)

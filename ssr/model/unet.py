@@ -1,0 +1,98 @@
+"""Reconstruction U-Net (SPEC.md), 3 scales: 1, 1/2, 1/4.
+
+Input at full resolution: ``concat(x_t, A_t, transparent, W(y_{t-1}))`` =
+14 + 14 + 3 + 3 = 34 channels (31 without the warped previous output). With feature
+widths ``(c0, c1, c2)`` from the width preset:
+
+- encoder scale 1: ``conv3x3(34 -> c0)+ReLU, conv3x3(c0 -> c0)+ReLU`` -> skip ``e0``;
+- down to 1/2: ``conv3x3 stride 2 (c0 -> c0)+ReLU``; concat the warped previous output
+  average-pooled to 1/2 (3); ``conv3x3(c0+3 -> c1)+ReLU, conv3x3(c1 -> c1)+ReLU`` -> ``e1``;
+- down to 1/4: ``conv3x3 stride 2 (c1 -> c1)+ReLU``; concat pooled prev (3);
+  ``conv3x3(c1+3 -> c2)+ReLU, conv3x3(c2 -> c2)+ReLU`` -> ``e2``;
+- decoder 1/4: ``conv3x3(c2 -> c2)+ReLU, conv3x3(c2 -> 3)`` -> 3-channel image ``d2``;
+- decoder 1/2: ``concat(up2(d2), e1, pooled prev)`` (3+c1+3) ->
+  ``conv3x3(-> c1)+ReLU, conv3x3(c1 -> 3)`` -> ``d1``;
+- decoder 1: ``concat(up2(d1), e0, prev)`` (3+c0+3) -> ``conv3x3(-> c0)+ReLU,
+  conv3x3(c0 -> 3)`` -> log irradiance ``y_t``.
+
+Upsampling is bilinear x2 (``align_corners=False``); height and width must be multiples
+of 4 (:class:`ssr.model.SSRNet` pads).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .warp import _check_4d
+
+__all__ = ["ReconstructionUNet"]
+
+
+def _conv_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1), nn.ReLU())
+
+
+def _upsample2(image: Tensor) -> Tensor:
+    return F.interpolate(image, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+class ReconstructionUNet(nn.Module):
+    """3-scale U-Net whose decoder passes 3-channel images between scales.
+
+    Args:
+        in_channels: full-resolution input channels without the previous output (31).
+        widths: feature channels ``(c0, c1, c2)`` at scales 1, 1/2, 1/4.
+        use_warped_prev: concatenate the (pooled) warped previous output at every scale.
+    """
+
+    def __init__(self, in_channels: int, widths: tuple[int, int, int], use_warped_prev: bool = True) -> None:
+        super().__init__()
+        c0, c1, c2 = widths
+        prev = 3 if use_warped_prev else 0
+        self.in_channels = in_channels
+        self.use_warped_prev = use_warped_prev
+        self.enc0 = nn.Sequential(_conv_relu(in_channels + prev, c0), _conv_relu(c0, c0))
+        self.down1 = _conv_relu(c0, c0, stride=2)
+        self.enc1 = nn.Sequential(_conv_relu(c0 + prev, c1), _conv_relu(c1, c1))
+        self.down2 = _conv_relu(c1, c1, stride=2)
+        self.enc2 = nn.Sequential(_conv_relu(c1 + prev, c2), _conv_relu(c2, c2))
+        self.dec2 = nn.Sequential(_conv_relu(c2, c2), nn.Conv2d(c2, 3, 3, padding=1))
+        self.dec1 = nn.Sequential(_conv_relu(3 + c1 + prev, c1), nn.Conv2d(c1, 3, 3, padding=1))
+        self.dec0 = nn.Sequential(_conv_relu(3 + c0 + prev, c0), nn.Conv2d(c0, 3, 3, padding=1))
+
+    def forward(self, features: Tensor, warped_prev: Tensor | None) -> Tensor:
+        """Reconstruct log irradiance.
+
+        Args:
+            features: ``[B, in_channels, H, W]`` (``concat(x_t, A_t, transparent)``),
+                H and W multiples of 4.
+            warped_prev: ``[B, 3, H, W]`` warped previous output in log space, or None
+                when built with ``use_warped_prev=False``.
+
+        Returns:
+            ``[B, 3, H, W]`` demodulated log irradiance ``y_t``.
+        """
+        _check_4d("features", features, self.in_channels)
+        if features.shape[-2] % 4 or features.shape[-1] % 4:
+            raise ValueError(f"ReconstructionUNet: H and W must be multiples of 4, got {tuple(features.shape)}")
+        if self.use_warped_prev:
+            if warped_prev is None:
+                raise ValueError("ReconstructionUNet: warped_prev is required (use_warped_prev=True)")
+            _check_4d("warped_prev", warped_prev, 3)
+            prev0 = warped_prev
+            prev1 = F.avg_pool2d(prev0, 2)
+            prev2 = F.avg_pool2d(prev1, 2)
+            e0 = self.enc0(torch.cat((features, prev0), dim=1))
+            e1 = self.enc1(torch.cat((self.down1(e0), prev1), dim=1))
+            e2 = self.enc2(torch.cat((self.down2(e1), prev2), dim=1))
+            d2 = self.dec2(e2)
+            d1 = self.dec1(torch.cat((_upsample2(d2), e1, prev1), dim=1))
+            return self.dec0(torch.cat((_upsample2(d1), e0, prev0), dim=1))
+        e0 = self.enc0(features)
+        e1 = self.enc1(self.down1(e0))
+        e2 = self.enc2(self.down2(e1))
+        d2 = self.dec2(e2)
+        d1 = self.dec1(torch.cat((_upsample2(d2), e1), dim=1))
+        return self.dec0(torch.cat((_upsample2(d1), e0), dim=1))

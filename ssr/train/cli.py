@@ -1,0 +1,108 @@
+"""Train an SSR network on ssr-seq data.
+
+Dataset layout: <data>/train/<seq>/ and <data>/val/<seq>/ (ssr-seq sequence folders).
+Without a train/ subfolder every sequence under --data is training data; validation then
+needs --val-data (or is skipped).
+
+Run folder (--out): config.json (the resolved configuration), last.pt / best.pt
+(checkpoints, written atomically), tb/ (TensorBoard), val.jsonl, and at the end
+model.safetensors + model.json (load with ssr.load_model("<out>/model")).
+
+Works under torchrun (DistributedDataParallel, gloo on CPU / nccl on CUDA):
+  torchrun --nproc-per-node 2 -m ssr.cli train --data D --out R
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["add_arguments", "config_from_args", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``ssr train`` flags to ``parser``."""
+    parser.add_argument("--data", required=True, help="dataset folder (train/ and val/ sequence folders)")
+    parser.add_argument("--out", required=True, help="run folder")
+    parser.add_argument("--val-data", default=None, help="validation dataset when --data has no val/ split")
+    parser.add_argument("--width", default="small", choices=["tiny", "small", "base"], help="network width preset")
+    parser.add_argument("--steps", type=int, default=30000, help="optimisation steps (lr halves at 1/3 and 2/3)")
+    parser.add_argument("--batch", type=int, default=8, help="clips per step over all processes")
+    parser.add_argument("--crop", type=int, default=256, help="square crop size in pixels")
+    parser.add_argument("--clip", type=int, default=5, help="frames per clip")
+    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
+    parser.add_argument("--val-every", type=int, default=1000, help="validate every N steps (0: only at the end)")
+    parser.add_argument("--val-frames", type=int, default=0, help="frames per validation sequence (0: all)")
+    parser.add_argument("--checkpoint-every", type=int, default=0, help="write last.pt every N steps (0: at validation)")
+    parser.add_argument("--log-every", type=int, default=10, help="TensorBoard scalar interval")
+    parser.add_argument("--seed", type=int, default=0, help="seed of model init and clip sampling")
+    parser.add_argument("--scenes", default="", help="comma-separated sequence/scene names to train on")
+    parser.add_argument("--no-tfa", action="store_true", help="ablation: no temporal feature accumulator")
+    parser.add_argument("--no-warped-prev", action="store_true", help="ablation: no warped previous output")
+    parser.add_argument("--full-spp", action="store_true", help="ablation: 1-spp input (no subpixel pattern)")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>/last.pt with its saved config")
+    parser.add_argument("--stop-after", type=int, default=None, help="stop (resumably) after this global step")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="training device")
+    parser.add_argument("--num-workers", type=int, default=0, help="threads reading EXR frames at start-up")
+    parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The :class:`~ssr.train.config.TrainConfig` described by parsed arguments."""
+    from ssr.model.config import ModelConfig
+
+    from .config import TrainConfig
+
+    model = ModelConfig(
+        width=args.width, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp
+    )
+    return TrainConfig(
+        data=args.data,
+        out=args.out,
+        model=model,
+        val_data=args.val_data,
+        steps=args.steps,
+        batch=args.batch,
+        crop=args.crop,
+        clip=args.clip,
+        lr=args.lr,
+        val_every=args.val_every,
+        val_frames=args.val_frames,
+        checkpoint_every=args.checkpoint_every,
+        log_every=args.log_every,
+        seed=args.seed,
+        scenes=[s.strip() for s in args.scenes.split(",") if s.strip()],
+        device=args.device,
+        num_workers=args.num_workers,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``ssr train``; returns the exit status."""
+    from .config import TrainConfig
+    from .loop import train
+
+    if args.resume:
+        saved = Path(args.out) / "config.json"
+        if not saved.is_file():
+            print(f"ssr train: --resume: {saved} not found", file=sys.stderr)
+            return 2
+        config = TrainConfig.load(saved)
+        config.device = args.device
+        config.num_workers = args.num_workers
+    else:
+        config = config_from_args(args)
+    result = train(config, resume=args.resume, stop_at=args.stop_after, progress=not args.no_progress)
+    if result.model_path is not None:
+        summary = ", ".join(f"{k} {v:.4f}" for k, v in result.validation.items() if k != "frames")
+        print(f"trained {result.step} steps; model: {result.model_path}" + (f" ({summary})" if summary else ""))
+    elif not result.finished:
+        print(f"stopped at step {result.step}; continue with --resume")
+    return 0
+
+
+if __name__ == "__main__":  # python -m ssr.train.cli (e.g. under torchrun)
+    _parser = argparse.ArgumentParser(prog="ssr train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(_parser)
+    sys.exit(run(_parser.parse_args()))

@@ -1,0 +1,98 @@
+"""Training configuration, resolved from the command line and saved as ``<run>/config.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from ssr.model.config import ModelConfig
+
+__all__ = ["TrainConfig"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a training run.
+
+    Attributes:
+        data: dataset folder (``train/`` + ``val/`` sequence folders, or sequences).
+        out: run folder (config, checkpoints, TensorBoard logs, exported model).
+        model: architecture and ablations.
+        val_data: validation dataset when ``data`` has no ``val/`` split.
+        steps: optimisation steps (the learning rate halves at 1/3 and 2/3).
+        batch: clips per step, over all processes (each of N ranks takes ceil(batch/N)).
+        crop: square crop side in pixels.
+        clip: frames per clip.
+        lr: Adam learning rate (betas 0.9/0.999, eps 1e-8).
+        val_every: validate (and keep the best checkpoint) every N steps; 0 = only at the end.
+        val_frames: frames per validation sequence (0 = all).
+        checkpoint_every: write ``last.pt`` every N steps (0 = at validation and the end).
+        log_every: TensorBoard scalar interval.
+        seed: seeds model init and the clip sampler.
+        scenes: keep only these sequence/scene names (empty = all).
+        device: ``cpu``, ``cuda`` or ``auto``.
+        num_workers: threads reading and packing EXR frames at start-up.
+    """
+
+    data: str
+    out: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    val_data: str | None = None
+    steps: int = 30000
+    batch: int = 8
+    crop: int = 256
+    clip: int = 5
+    lr: float = 1e-4
+    val_every: int = 1000
+    val_frames: int = 0
+    checkpoint_every: int = 0
+    log_every: int = 10
+    seed: int = 0
+    scenes: list[str] = field(default_factory=list)
+    device: str = "auto"
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.model, Mapping):
+            self.model = ModelConfig.from_dict(self.model)
+        for name in ("steps", "batch", "crop", "clip"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.clip < 2:
+            raise ValueError("TrainConfig.clip must be >= 2 (the temporal losses need two frames)")
+        if self.lr <= 0:
+            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out)
+
+    @property
+    def milestones(self) -> list[int]:
+        """Steps at which the learning rate is halved."""
+        return sorted({max(1, self.steps // 3), max(1, 2 * self.steps // 3)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"TrainConfig: unknown keys {sorted(unknown)}")
+        return cls(**dict(data))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write as JSON (atomically)."""
+        target = Path(path)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, target)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "TrainConfig":
+        return cls.from_dict(json.loads(Path(path).read_text()))

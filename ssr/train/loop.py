@@ -1,0 +1,324 @@
+"""The training loop: unroll :func:`ssr.model.step` over clips, SPEC.md's loss, Adam.
+
+One optimisation step draws a batch of clips (:class:`ClipSampler`), streams each clip
+through the network frame by frame (state reset at the clip's first frame and at cuts),
+computes :func:`ssr.losses.clip_loss` and takes an Adam step; the learning rate halves
+at 1/3 and 2/3 of the steps. Every ``val_every`` steps the validation sequences are
+streamed at full resolution and PSNR/SSIM (linear HDR, :mod:`ssr.metrics`) are logged;
+``best.pt`` keeps the best PSNR, ``last.pt`` the latest state. Resuming from ``last.pt``
+restores model, optimizer, scheduler, RNGs and sampler states, so the continuation is
+bit-identical to an uninterrupted run. At the end the weights are exported with
+:func:`ssr.model.save_model` to ``<run>/model``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ssr.losses import clip_loss
+from ssr.model import SSRNet, initial_state, save_model, step
+from ssr.model.network import ALBEDO_EPS
+
+from .checkpoint import BEST, LAST, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from .config import TrainConfig
+from ssr.data_tools import list_sequences
+
+from .data import ClipBatch, ClipSampler, PackedSequence, find_sequences, load_sequences
+from .distributed import DistributedContext, init_distributed
+
+__all__ = ["ClipUnroller", "TrainResult", "noisy_color", "train", "validate"]
+
+
+class ClipUnroller(nn.Module):
+    """Streams clips through an :class:`SSRNet` with :func:`ssr.model.step`.
+
+    Wrapping the whole unroll in one module gives DistributedDataParallel a single
+    forward per backward.
+    """
+
+    def __init__(self, net: SSRNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, packed: Tensor, reset: Tensor) -> tuple[Tensor, Tensor]:
+        """Denoise clips.
+
+        Args:
+            packed: ``[B, T, 19, H, W]`` packed frames.
+            reset: ``[B, T]`` reset flags (1 at the first frame and at cuts).
+
+        Returns:
+            ``(colors [B, T, 3, H, W] linear HDR, albedo_acc [B, 3, H, W] of the last frame)``.
+        """
+        batch, frames, _, height, width = packed.shape
+        state = initial_state(batch, height, width, packed.device, packed.dtype)
+        colors = []
+        for t in range(frames):
+            color, state = step(self.net, packed[:, t], state, reset[:, t])
+            colors.append(color)
+        return torch.stack(colors, dim=1), state.acc[:, 3:6]
+
+
+@dataclass
+class TrainResult:
+    """What a call to :func:`train` achieved."""
+
+    step: int
+    finished: bool
+    last_loss: dict[str, float] = field(default_factory=dict)
+    validation: dict[str, float] = field(default_factory=dict)
+    model_path: Path | None = None
+
+
+def noisy_color(packed: Tensor) -> Tensor:
+    """Re-modulated noisy input colour ``[B, 3, H, W]`` from packed planes (for previews)."""
+    return torch.expm1(packed[:, 0:3]) * (packed[:, 3:6] + ALBEDO_EPS)
+
+
+@torch.no_grad()
+def validate(
+    net: SSRNet, sequences: Sequence[PackedSequence], device: torch.device, max_frames: int = 0
+) -> tuple[dict[str, float], np.ndarray | None]:
+    """Stream full validation sequences; mean PSNR/SSIM over frames (linear HDR).
+
+    Returns:
+        ``({"psnr": .., "ssim": .., "frames": n}, preview)`` where ``preview`` is a
+        tone-mapped ``float32 [H, 3W, 3]`` (noisy | denoised | reference) of the first
+        sequence's last validated frame, or None without sequences.
+    """
+    from ssr.metrics import psnr, ssim, tonemap_srgb
+
+    was_training = net.training
+    net.eval()
+    psnrs: list[float] = []
+    ssims: list[float] = []
+    preview: np.ndarray | None = None
+    for index, seq in enumerate(sequences):
+        frames = seq.frame_count if max_frames <= 0 else min(max_frames, seq.frame_count)
+        state = initial_state(1, seq.height, seq.width, device)
+        for t in range(frames):
+            packed = torch.from_numpy(seq.packed[t : t + 1]).to(device)
+            color, state = step(net, packed, state, bool(seq.cuts[t]))
+            denoised = color[0].permute(1, 2, 0).float().cpu().numpy()
+            reference = seq.reference[t].transpose(1, 2, 0)
+            value = psnr(denoised, reference)
+            psnrs.append(value if math.isfinite(value) else 100.0)
+            ssims.append(ssim(denoised, reference))
+            if index == 0 and t == frames - 1:
+                noisy = noisy_color(packed)[0].permute(1, 2, 0).cpu().numpy()
+                preview = np.concatenate([tonemap_srgb(img) for img in (noisy, denoised, reference)], axis=1)
+    net.train(was_training)
+    if not psnrs:
+        return {}, None
+    return {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)), "frames": float(len(psnrs))}, preview
+
+
+def _to_device(batch: ClipBatch, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    return tuple(torch.from_numpy(a).to(device) for a in (batch.packed, batch.reference, batch.reference_albedo, batch.reset))  # type: ignore[return-value]
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def _validation_paths(config: TrainConfig) -> list[Path]:
+    """``<data>/val`` sequences, or those of ``--val-data`` (its ``val/`` split, or all)."""
+    if config.val_data is None:
+        return find_sequences(config.data, "val", config.scenes)
+    root = Path(config.val_data)
+    if (root / "val").is_dir():
+        return find_sequences(root, "val", config.scenes)
+    return list_sequences(root)
+
+
+def _prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
+    run = config.run_dir
+    last = run / LAST
+    if resume and not last.is_file():
+        raise FileNotFoundError(f"--resume: no checkpoint {last} to resume from")
+    if not resume and last.is_file():
+        raise FileExistsError(f"{run} already holds a training run ({last}); pass --resume or choose another --out")
+    return run
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    stop_at: int | None = None,
+    train_sequences: Sequence[PackedSequence] | None = None,
+    val_sequences: Sequence[PackedSequence] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train (or resume training) an SSR network.
+
+    Args:
+        config: the run's configuration (on resume, pass the saved ``config.json``).
+        resume: continue from ``<out>/last.pt``.
+        stop_at: stop after this global step (a resumable interruption), before ``steps``.
+        train_sequences, val_sequences: preloaded data; default: read ``config.data``.
+        progress: show a tqdm bar (rank 0).
+
+    Returns:
+        :class:`TrainResult`.
+    """
+    ctx = init_distributed(config.device)
+    try:
+        return _train(ctx, config, resume, stop_at, train_sequences, val_sequences, progress)
+    finally:
+        ctx.shutdown()
+
+
+def _train(
+    ctx: DistributedContext,
+    config: TrainConfig,
+    resume: bool,
+    stop_at: int | None,
+    train_sequences: Sequence[PackedSequence] | None,
+    val_sequences: Sequence[PackedSequence] | None,
+    progress: bool,
+) -> TrainResult:
+    from tqdm import tqdm
+
+    run = _prepare_run_dir(config, resume)
+    device = ctx.device
+    if train_sequences is None:
+        paths = find_sequences(config.data, "train", config.scenes)
+        if not paths:
+            raise FileNotFoundError(f"no training sequences found under {config.data}")
+        train_sequences = load_sequences(paths, config.model.subpixel, config.num_workers)
+    if val_sequences is None:
+        val_paths = _validation_paths(config) if ctx.is_main else []
+        val_sequences = load_sequences(val_paths, config.model.subpixel, config.num_workers) if ctx.is_main else []
+
+    _seed_everything(config.seed)
+    net = SSRNet(config.model).to(device)
+    unroller: nn.Module = ClipUnroller(net)
+    if ctx.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        unroller = DistributedDataParallel(unroller, device_ids=[device.index] if device.type == "cuda" else None)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=config.milestones, gamma=0.5)
+    sampler = ClipSampler(train_sequences, config.clip, config.crop, config.seed, rank=ctx.rank)
+    per_rank_batch = max(1, math.ceil(config.batch / ctx.world_size))
+
+    global_step = 0
+    best_psnr = -math.inf
+    if resume:
+        checkpoint = load_checkpoint(run / LAST, map_location=device)
+        net.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        samplers = checkpoint["samplers"]
+        if len(samplers) != ctx.world_size:
+            raise ValueError(f"checkpoint was written by {len(samplers)} processes, resuming with {ctx.world_size}")
+        sampler.load_state_dict(samplers[ctx.rank])
+        restore_rng_state(checkpoint["rng"])
+        global_step = int(checkpoint["step"])
+        best_psnr = float(checkpoint.get("best_psnr", -math.inf))
+    elif ctx.is_main:
+        run.mkdir(parents=True, exist_ok=True)
+        config.save(run / "config.json")
+    ctx.barrier()
+
+    writer = None
+    if ctx.is_main:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(log_dir=str(run / "tb"), purge_step=global_step if resume else None)
+
+    end_step = config.steps if stop_at is None else min(stop_at, config.steps)
+    bar = tqdm(total=config.steps, initial=global_step, disable=not (progress and ctx.is_main), dynamic_ncols=True, desc="train")
+    last_loss: dict[str, float] = {}
+    validation: dict[str, float] = {}
+    unroller.train()
+    started = time.perf_counter()
+
+    def write_checkpoint(is_best: bool) -> None:
+        sampler_states = ctx.gather_objects(sampler.state_dict())
+        if not ctx.is_main:
+            return
+        payload = {
+            "step": global_step,
+            "model": net.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": capture_rng_state(),
+            "samplers": sampler_states,
+            "best_psnr": best_psnr,
+            "config": config.to_dict(),
+        }
+        save_checkpoint(run / LAST, payload)
+        if is_best:
+            save_checkpoint(run / BEST, payload)
+
+    def run_validation() -> tuple[dict[str, float], bool]:
+        nonlocal best_psnr
+        if not ctx.is_main or not val_sequences:
+            return {}, False
+        metrics, preview = validate(net, val_sequences, device, config.val_frames)
+        improved = metrics.get("psnr", -math.inf) > best_psnr
+        if improved:
+            best_psnr = metrics["psnr"]
+        assert writer is not None
+        for name, value in metrics.items():
+            writer.add_scalar(f"val/{name}", value, global_step)
+        if preview is not None:
+            writer.add_image("val/noisy_denoised_reference", preview, global_step, dataformats="HWC")
+        with open(run / "val.jsonl", "a") as handle:
+            handle.write(json.dumps({"step": global_step, **metrics}) + "\n")
+        return metrics, improved
+
+    while global_step < end_step:
+        packed, reference, reference_albedo, reset = _to_device(sampler.sample(per_rank_batch), device)
+        colors, albedo_acc = unroller(packed, reset)
+        losses = clip_loss(colors, reference, packed[:, :, 17:19], albedo_acc, reference_albedo[:, -1])
+        optimizer.zero_grad(set_to_none=True)
+        losses.total.backward()
+        optimizer.step()
+        scheduler.step()
+        global_step += 1
+        last_loss = losses.scalars()
+        bar.update(1)
+        bar.set_postfix(loss=f"{last_loss['total']:.4f}")
+        if writer is not None and (global_step % max(1, config.log_every) == 0 or global_step == end_step):
+            for name, value in last_loss.items():
+                writer.add_scalar(f"train/{name}", value, global_step)
+            writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], global_step)
+        is_val_step = config.val_every > 0 and global_step % config.val_every == 0
+        is_ckpt_step = config.checkpoint_every > 0 and global_step % config.checkpoint_every == 0
+        if is_val_step or is_ckpt_step or global_step == end_step:
+            improved = False
+            if is_val_step or global_step == config.steps:
+                validation, improved = run_validation()
+            write_checkpoint(improved)
+    bar.close()
+
+    finished = global_step >= config.steps
+    model_path: Path | None = None
+    if finished and ctx.is_main:
+        metadata: dict[str, Any] = {
+            "steps": global_step,
+            "validation": validation,
+            "train_loss": last_loss,
+            "train_config": config.to_dict(),
+            "seconds": time.perf_counter() - started,
+        }
+        model_path = save_model(net, run / "model", metadata=metadata)
+    if writer is not None:
+        writer.close()
+    ctx.barrier()
+    return TrainResult(global_step, finished, last_loss, validation, model_path)

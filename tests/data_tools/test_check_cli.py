@@ -1,0 +1,49 @@
+"""`ssr check` and `ssr preview` end to end through the real console entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ssr.cli import main
+from ssr.data_tools import format as fmt
+from ssr.data_tools.synthetic import write_synthetic_sequence
+
+
+def test_check_accepts_valid_and_rejects_broken(tmp_path: Path, capsys) -> None:
+    good = write_synthetic_sequence(tmp_path / "ds" / "good", width=8, height=6, frames=3)
+    assert main(["check", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "3 frames, 8x6" in out and "motion: mean |m|" in out and "color.R" in out
+
+    bad = write_synthetic_sequence(tmp_path / "ds" / "bad", width=8, height=6, frames=3)
+    (bad / fmt.frame_filename(1)).write_bytes(b"\x00" * 64)
+    assert main(["check", str(tmp_path / "ds")]) == 1
+    out = capsys.readouterr().out
+    assert "INVALID" in out and "frame_00001.exr" in out and "1/2 sequences valid" in out
+
+
+def test_check_missing_folder(tmp_path: Path, capsys) -> None:
+    assert main(["check", str(tmp_path / "nothing")]) == 1
+
+
+def test_console_script_help_lists_commands() -> None:
+    result = subprocess.run([sys.executable, "-m", "ssr.cli", "--help"], capture_output=True, text=True, check=True)
+    for command in ("check", "preview", "render", "train", "eval", "denoise", "demo"):
+        assert command in result.stdout
+    result = subprocess.run([sys.executable, "-m", "ssr.cli", "check", "--help"], capture_output=True, text=True, check=True)
+    assert "--quiet" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "ssr.cli", "frobnicate"], capture_output=True, text=True)
+    assert result.returncode == 2 and "unknown command" in result.stderr
+
+
+def test_preview_writes_contact_sheets(tmp_path: Path) -> None:
+    seq = write_synthetic_sequence(tmp_path / "s", width=8, height=6, frames=2)
+    assert main(["preview", str(seq), "--out", str(tmp_path / "prev")]) == 0
+    png = (tmp_path / "prev" / "frame_00001.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width = int.from_bytes(png[16:20], "big")
+    assert width == 6 * 8 + 5 * 2  # colour, reference, albedo, normals, depth, motion + gaps
