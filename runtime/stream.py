@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from ssr.data_tools.pack import PACKED_CHANNELS, pack_frame
+from ssr.data_tools.pack import pack_frame
 
 if TYPE_CHECKING:
     from ssr.model import SSRNet, StreamState
@@ -106,7 +106,8 @@ class FrameStream:
     Args:
         model: an :class:`ssr.model.SSRNet`, a path to saved weights
             (:func:`ssr.model.load_model`), or None for the bundled default weights.
-        device: torch device string, ``"cpu"`` or ``"cuda"``.
+        device: torch device string, ``"cpu"`` or ``"cuda"``. A given ``SSRNet`` is moved
+            there and switched to eval mode.
 
     The stream resets (no history reused) at its first frame, when ``cut=True``, after
     :meth:`reset`, and automatically when the frame size changes. A frame that fails
@@ -129,6 +130,11 @@ class FrameStream:
         self._size: tuple[int, int] | None = None
         self.frames_since_reset = 0
         """Frames denoised since the last reset (0 = the next frame starts a stream)."""
+
+    @property
+    def subpixel(self) -> bool:
+        """True when the model expects 1/4-spp subpixel input (``model.config.subpixel``)."""
+        return bool(getattr(getattr(self.model, "config", None), "subpixel", True))
 
     @property
     def size(self) -> tuple[int, int] | None:
@@ -162,8 +168,6 @@ class FrameStream:
 
         layers = check_frame(frame)
         packed = pack_frame(layers)
-        if packed.shape[0] != PACKED_CHANNELS:
-            raise RuntimeError(f"pack_frame returned {packed.shape[0]} planes, expected {PACKED_CHANNELS}")
         height, width = packed.shape[1:]
         start = cut or self._state is None or self._size != (height, width)
         with torch.inference_mode():

@@ -8,6 +8,10 @@ Every test but the ``SSR_REQUIRE_NATIVE`` guard skips when the extension is not 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -61,7 +65,9 @@ def make_frame(
     return frame
 
 
-def native_pack(native: ModuleType, frame: dict[str, np.ndarray], num_threads: int = 0) -> np.ndarray:
+def native_pack(
+    native: ModuleType, frame: dict[str, np.ndarray], num_threads: int = 0
+) -> np.ndarray:
     """Run the native packer into a NaN-filled buffer (so unwritten planes show up)."""
     height, width = frame["color"].shape[:2]
     out = np.full((19, height, width), np.nan, np.float32)
@@ -141,6 +147,22 @@ def test_known_values(native: ModuleType) -> None:
     np.testing.assert_array_equal(packed[13], [[1.0, 0.0]])
 
 
+def test_special_values_match_reference(native: ModuleType) -> None:
+    """Non-finite and out-of-range inputs follow the same IEEE float32 arithmetic."""
+    frame = make_frame(4, 6, seed=21, frame_index=0)  # traced pixels: even rows and columns
+    frame["color"][0, 0] = (np.inf, np.nan, -5.0)  # inf, NaN, log1p(< -1) = NaN
+    frame["albedo"][0, 2] = (-0.004, 0.0, 1.0)  # division by zero
+    frame["color"][1, 1] = np.nan  # untraced: ignored
+    frame["depth"][2, 2] = np.inf  # the maximum is +inf: finite depths become 0
+    frame["motion"][3, 5] = (np.nan, -np.inf)
+    with np.errstate(all="ignore"):
+        expected = pack_frame_reference(frame)
+    packed = native_pack(native, frame, num_threads=2)
+    np.testing.assert_allclose(packed, expected, rtol=1e-6, atol=1e-6)  # NaN == NaN here
+    assert np.isinf(packed[0, 0, 0]) and np.isnan(packed[1, 0, 0]) and np.isnan(packed[2, 0, 0])
+    assert packed[0:3, 1, 1].tolist() == [0.0, 0.0, 0.0]
+
+
 def test_result_independent_of_thread_count(native: ModuleType) -> None:
     frame = make_frame(31, 20, seed=3)
     single = native_pack(native, frame, num_threads=1)
@@ -148,7 +170,20 @@ def test_result_independent_of_thread_count(native: ModuleType) -> None:
         np.testing.assert_array_equal(native_pack(native, frame, num_threads), single)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_concurrent_calls_from_python_threads(native: ModuleType) -> None:
+    """The GIL is released while packing; concurrent calls must not interfere."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [make_frame(40, 24 + index, seed=index, frame_index=index) for index in range(6)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda frame: native_pack(native, frame, 2), frames))
+    for packed, frame in zip(results, frames):
+        assert_matches_reference(packed, frame)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     height=st.integers(1, 40),
     width=st.integers(1, 40),
@@ -159,15 +194,17 @@ def test_result_independent_of_thread_count(native: ModuleType) -> None:
 def test_property_matches_reference(
     native: ModuleType, height: int, width: int, num_threads: int, seed: int, frame_index: int
 ) -> None:
-    frame = make_frame(height, width, seed=seed, frame_index=frame_index, valid_depth=seed % 5 != 0)
+    valid_depth = seed % 5 != 0
+    frame = make_frame(height, width, seed=seed, frame_index=frame_index, valid_depth=valid_depth)
     assert_matches_reference(native_pack(native, frame, num_threads), frame)
 
 
-def test_empty_frame(native: ModuleType) -> None:
-    frame = {name: np.zeros((0, 4, c), np.float32) for name, c in LAYERS}
-    out = np.empty((19, 0, 4), np.float32)
+@pytest.mark.parametrize("height, width", [(0, 4), (3, 0)])
+def test_empty_frame(native: ModuleType, height: int, width: int) -> None:
+    frame = {name: np.zeros((height, width, c), np.float32) for name, c in LAYERS}
+    out = np.empty((19, height, width), np.float32)
     native.pack_frame(*(frame[name] for name, _ in LAYERS), out)
-    assert pack_frame_reference(frame).shape == (19, 0, 4)
+    assert pack_frame_reference(frame).shape == (19, height, width)
 
 
 @pytest.mark.parametrize("bad_index", range(len(LAYERS)))
@@ -277,3 +314,83 @@ def test_pack_frame_dispatches_to_native(native: ModuleType) -> None:
     result = pack_frame(frame, out=out, native=True)
     assert result is out
     assert_matches_reference(out, frame)
+
+
+# A plain C99 engine-side caller of the C core (no Python): known values, error codes.
+C_CALLER = textwrap.dedent(
+    r"""
+    #include <stdio.h>
+    #include <string.h>
+    #include "ssr_pack.h"
+
+    #define H 3
+    #define W 4
+    #define N (H * W)
+
+    int main(void) {
+        static float color[N * 3], albedo[N * 3], normal[N * 3], depth[N], rough[N],
+            metal[N], shadow[N], mask[N], transparent[N * 3], motion[N * 2];
+        static float out[SSR_PACK_PLANES * N];
+        for (int i = 0; i < N; ++i) {
+            for (int c = 0; c < 3; ++c) {
+                color[3 * i + c] = 1.718281828f;
+                albedo[3 * i + c] = 1.0f - SSR_PACK_ALBEDO_EPS;
+            }
+            depth[i] = (float)i;  /* pixel 0 is a miss, the maximum is N - 1 */
+            mask[i] = (float)(i % 2);
+            motion[2 * i + 1] = -(float)i;
+        }
+        ssr_frame_view frame = {H, W, color, albedo, normal, depth, rough, metal, shadow,
+                                mask, transparent, motion};
+        int status = ssr_pack_frame(&frame, out, 2);
+        if (status != SSR_PACK_OK) { printf("status %d\n", status); return 1; }
+        printf("irr %.5f %.5f\n", out[0], out[1]);
+        printf("depth %.5f %.5f\n", out[9 * N + 0], out[9 * N + N - 1]);
+        printf("motion_y %.1f\n", out[18 * N + 5]);
+        printf("null %d\n", ssr_pack_frame(NULL, out, 0));
+        printf("threads %d\n", ssr_pack_frame(&frame, out, -1));
+        frame.height = -1;
+        printf("size %d\n", ssr_pack_frame(&frame, out, 0));
+        frame.height = H;
+        printf("alias %d\n", ssr_pack_frame(&frame, color, 0));
+        printf("string %s\n", ssr_pack_status_string(SSR_PACK_ERROR_ALIASING));
+        printf("resolve %d\n", ssr_pack_resolve_threads(0, H, W));
+        return 0;
+    }
+    """
+)
+
+
+@pytest.mark.slow
+def test_c_interface_from_plain_c(tmp_path: Path) -> None:
+    """ssr_pack.h compiles as C99 and the C core links and runs without Python."""
+    c_compiler = shutil.which("cc") or shutil.which("gcc")
+    cxx_compiler = shutil.which("c++") or shutil.which("g++")
+    if c_compiler is None or cxx_compiler is None:
+        pytest.skip("no C/C++ compiler on PATH")
+    repo_root = Path(__file__).resolve().parents[2]
+    include_dir = repo_root / "runtime" / "include"
+    (tmp_path / "caller.c").write_text(C_CALLER)
+    commands = [
+        [c_compiler, "-std=c99", "-Wall", "-Wextra", "-Werror", f"-I{include_dir}", "-c",
+         str(tmp_path / "caller.c"), "-o", str(tmp_path / "caller.o")],
+        [cxx_compiler, "-std=c++17", "-O1", "-Wall", "-Wextra", f"-I{include_dir}",
+         "-c", str(repo_root / "runtime" / "native" / "pack.cpp"), "-o", str(tmp_path / "pack.o")],
+        [cxx_compiler, str(tmp_path / "caller.o"), str(tmp_path / "pack.o"), "-pthread",
+         "-o", str(tmp_path / "caller")],
+    ]  # fmt: skip
+    for command in commands:
+        built = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert built.returncode == 0, built.stderr
+    ran = subprocess.run([str(tmp_path / "caller")], capture_output=True, text=True, timeout=30)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    lines = dict(line.split(" ", 1) for line in ran.stdout.strip().splitlines())
+    assert lines["irr"] == "0.00000 1.00000"  # mask 0 at pixel 0, log1p(e - 1) at pixel 1
+    assert lines["depth"] == "0.00000 1.00000"
+    assert lines["motion_y"] == "-5.0"
+    assert lines["null"] == "1"  # SSR_PACK_ERROR_NULL_POINTER
+    assert lines["threads"] == "3"  # SSR_PACK_ERROR_INVALID_THREADS
+    assert lines["size"] == "2"  # SSR_PACK_ERROR_INVALID_SIZE
+    assert lines["alias"] == "4"  # SSR_PACK_ERROR_ALIASING
+    assert "overlaps" in lines["string"]
+    assert lines["resolve"] == "1"
