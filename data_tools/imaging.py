@@ -19,16 +19,26 @@ __all__ = ["tonemap_srgb", "srgb_oetf", "normals_to_rgb", "depth_to_rgb", "motio
 
 def srgb_oetf(linear: np.ndarray) -> np.ndarray:
     """sRGB transfer function (IEC 61966-2-1) of values in [0, 1]."""
-    linear = np.clip(linear, 0.0, 1.0)
+    linear = np.clip(np.asarray(linear, np.float64), 0.0, 1.0)
     return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1 / 2.4) - 0.055).astype(np.float32)
 
 
+ACES_PRE_EXPOSURE = 0.6
+"""Scale applied before the ACES fit (as HDR-FLIP does)."""
+
+
 def tonemap_srgb(linear: np.ndarray, exposure: float = 1.0) -> np.ndarray:
-    """Linear HDR ``[H, W, 3]`` -> display sRGB in [0, 1]: Reinhard ``x / (1 + x)`` per
-    channel after ``exposure``, then the sRGB OETF. NaN/Inf and negatives map to 0/1."""
-    scaled = np.nan_to_num(np.asarray(linear, np.float32) * np.float32(exposure), nan=0.0, posinf=1e6, neginf=0.0)
-    scaled = np.maximum(scaled, 0.0)
-    return srgb_oetf(scaled / (1.0 + scaled))
+    """Linear HDR ``[H, W, 3]`` -> display sRGB in [0, 1]: the project's one tone mapper.
+
+    ``x = 0.6 * exposure * max(linear, 0)``; Narkowicz's ACES filmic fit
+    ``clamp(x (2.51 x + 0.03) / (x (2.43 x + 0.59) + 0.14), 0, 1)`` (the curve HDR-FLIP
+    calls "ACES"); then the sRGB OETF. For display, NaN maps to 0 and +Inf to white;
+    :func:`ssr.metrics.tonemap_srgb` is the same curve but refuses non-finite input.
+    """
+    array = np.nan_to_num(np.asarray(linear, np.float64), nan=0.0, posinf=1e6, neginf=0.0)
+    x = ACES_PRE_EXPOSURE * float(exposure) * np.maximum(array, 0.0)
+    mapped = np.clip((x * (2.51 * x + 0.03)) / (x * (2.43 * x + 0.59) + 0.14), 0.0, 1.0)
+    return srgb_oetf(mapped)
 
 
 def normals_to_rgb(normal: np.ndarray) -> np.ndarray:

@@ -13,14 +13,12 @@ examples:
 from __future__ import annotations
 
 import argparse
-import struct
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["add_arguments", "denoise_sequence", "run", "to_png_rgb8", "write_png"]
+__all__ = ["add_arguments", "denoise_sequence", "run", "to_png_rgb8"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,30 +42,6 @@ def to_png_rgb8(linear: np.ndarray, exposure: float = 1.0) -> np.ndarray:
     from ssr.metrics import tonemap_srgb
 
     return np.round(tonemap_srgb(linear, exposure) * 255.0).astype(np.uint8)
-
-
-def write_png(path: str | Path, rgb: np.ndarray) -> Path:
-    """Write an 8-bit RGB PNG (``uint8 [H, W, 3]``) with zlib, no imaging library."""
-    image = np.ascontiguousarray(rgb)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"write_png: expected uint8 [H, W, 3], got {image.dtype} {image.shape}")
-    height, width = image.shape[:2]
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    rows = np.concatenate([np.zeros((height, 1), np.uint8), image.reshape(height, width * 3)], axis=1)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    payload = (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
-        + chunk(b"IEND", b"")
-    )
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(payload)
-    return out
 
 
 def denoise_sequence(
@@ -99,10 +73,11 @@ def denoise_sequence(
     from tqdm import tqdm
 
     from ssr.data_tools.format import Sequence, frame_filename, write_frame
+    from ssr.data_tools.imaging import write_png
     from ssr.runtime.stream import FrameStream
 
     stream = FrameStream(model, device=device)
-    subpixel = bool(getattr(getattr(stream.model, "config", None), "subpixel", True))
+    subpixel = stream.subpixel
     sequence = Sequence(input_dir, apply_pattern=subpixel and not full_spp)
     if sequence.sampling == "subpixel-2x2" and (full_spp or not subpixel):
         print(

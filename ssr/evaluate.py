@@ -352,12 +352,14 @@ def format_markdown(report: Mapping[str, Any]) -> str:
         "",
     ]
     rows = []
-    for entry in [*sequences, {"name": "**Average**", "denoised": average["denoised"]}]:
+    for entry in [*sequences, {"name": None, "denoised": average["denoised"]}]:
         if entry["denoised"] is None:
             continue
         for phase in ("after_cut", "steady"):
             block = entry["denoised"][phase]
-            rows.append((f"{entry['name']} / {phase.replace('_', ' ')} ({block['frames']} frames)", block))
+            phase_label = phase.replace("_", " ")
+            label = f"{entry['name']} / {phase_label}" if entry["name"] else f"**Average / {phase_label}**"
+            rows.append((f"{label} ({block['frames']} frames)", block))
     lines += _table(rows, names, "Sequence / phase")
     return "\n".join(lines) + "\n"
 

@@ -26,6 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ssr.data_tools.imaging import ACES_PRE_EXPOSURE
+from ssr.data_tools.imaging import tonemap_srgb as _display_tonemap
+
 __all__ = [
     "FRAME_METRICS",
     "HIGHER_IS_BETTER",
@@ -71,8 +74,6 @@ SSIM_RADIUS = 5  # 11-pixel window: int(3.5 * 1.5 + 0.5) = 5 (scikit-image's tru
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 
-ACES_PRE_EXPOSURE = 0.6
-"""Input scale of the Narkowicz ACES fit (as in HDR-FLIP's "ACES" tone mapper)."""
 
 FLIP_PPD = 67.0
 """Pixels per degree of visual angle for HDR-FLIP (FLIP's default: 0.7 m from a 0.7 m
@@ -137,12 +138,7 @@ def tonemap_srgb(linear: np.ndarray, exposure: float = 1.0) -> np.ndarray:
     array = np.asarray(linear, dtype=np.float64)
     if not np.isfinite(array).all():
         raise ValueError(f"tonemap_srgb: {int((~np.isfinite(array)).sum())} NaN/Inf values in the input")
-    x = ACES_PRE_EXPOSURE * float(exposure) * np.maximum(array, 0.0)
-    mapped = np.clip((x * (2.51 * x + 0.03)) / (x * (2.43 * x + 0.59) + 0.14), 0.0, 1.0)
-    encoded = np.where(
-        mapped <= 0.0031308, 12.92 * mapped, 1.055 * np.power(mapped, 1.0 / 2.4) - 0.055
-    )
-    return np.clip(encoded, 0.0, 1.0).astype(np.float32)
+    return _display_tonemap(array, exposure)
 
 
 # ----------------------------------------------------------------------------- error metrics

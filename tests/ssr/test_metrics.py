@@ -83,6 +83,28 @@ def test_ssim_of_a_brightness_shift_matches_the_luminance_term() -> None:
     assert ssim(test, ref, data_range=1.0) == pytest.approx(expected, rel=1e-9)
 
 
+def test_ssim_matches_a_brute_force_window_computation() -> None:
+    rng = np.random.default_rng(11)
+    ref = rng.random((13, 14, 2))
+    test = np.clip(ref + 0.1 * rng.standard_normal(ref.shape), 0, 1)
+    offsets = np.arange(-5, 6)
+    weights_1d = np.exp(-0.5 * (offsets / 1.5) ** 2)
+    window = np.outer(weights_1d, weights_1d) / weights_1d.sum() ** 2
+    c1, c2 = 0.01**2, 0.03**2
+    per_channel = []
+    for c in range(2):
+        values = []
+        for i in range(5, 13 - 5):
+            for j in range(5, 14 - 5):
+                x, y = test[i - 5 : i + 6, j - 5 : j + 6, c], ref[i - 5 : i + 6, j - 5 : j + 6, c]
+                mx, my = (window * x).sum(), (window * y).sum()
+                vx, vy = (window * x * x).sum() - mx * mx, (window * y * y).sum() - my * my
+                cov = (window * x * y).sum() - mx * my
+                values.append((2 * mx * my + c1) * (2 * cov + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2)))
+        per_channel.append(np.mean(values))
+    assert ssim(test, ref, data_range=1.0) == pytest.approx(float(np.mean(per_channel)), rel=1e-10)
+
+
 def test_ssim_rejects_images_smaller_than_the_window() -> None:
     with pytest.raises(ValueError, match="at least 11x11"):
         ssim(np.ones((8, 16, 3)), np.ones((8, 16, 3)))
