@@ -57,8 +57,13 @@ def remodulate(out_log: Tensor, albedo_acc: Tensor) -> Tensor:
     Returns:
         ``[B, 3, H, W]`` linear HDR radiance, >= 0.
     """
-    irradiance = torch.expm1(torch.clamp(out_log, max=LOG_IRRADIANCE_MAX))
-    return torch.clamp(irradiance * (albedo_acc + ALBEDO_EPS), min=0.0)
+    # exp(y) - 1 rather than expm1: ONNX has no Expm1 op; the absolute error is ~1e-7
+    irradiance = torch.exp(torch.clamp(out_log, max=LOG_IRRADIANCE_MAX)) - 1.0
+    radiance = irradiance * (albedo_acc + ALBEDO_EPS)
+    # Straight-through clamp: the value is max(radiance, 0), but the gradient passes as
+    # if unclamped, so pixels whose log output went below 0 are pulled back by the loss
+    # instead of dying (zero gradient). `detach` is a no-op in ONNX export.
+    return radiance + (torch.clamp(radiance, min=0.0) - radiance).detach()
 
 
 def _pad_to_multiple(tensor: Tensor, multiple: int) -> Tensor:

@@ -25,14 +25,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ssr.data_tools import list_sequences
 from ssr.losses import clip_loss
 from ssr.model import SSRNet, initial_state, save_model, step
 from ssr.model.network import ALBEDO_EPS
 
 from .checkpoint import BEST, LAST, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from .config import TrainConfig
-from ssr.data_tools import list_sequences
-
 from .data import ClipBatch, ClipSampler, PackedSequence, find_sequences, load_sequences
 from .distributed import DistributedContext, init_distributed
 
@@ -113,14 +112,18 @@ def validate(
             reference = seq.reference[t].transpose(1, 2, 0)
             value = psnr(denoised, reference)
             psnrs.append(value if math.isfinite(value) else 100.0)
-            ssims.append(ssim(denoised, reference))
+            if min(seq.height, seq.width) >= 11:  # SSIM's 11x11 window
+                ssims.append(ssim(denoised, reference))
             if index == 0 and t == frames - 1:
                 noisy = noisy_color(packed)[0].permute(1, 2, 0).cpu().numpy()
                 preview = np.concatenate([tonemap_srgb(img) for img in (noisy, denoised, reference)], axis=1)
     net.train(was_training)
     if not psnrs:
         return {}, None
-    return {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)), "frames": float(len(psnrs))}, preview
+    metrics = {"psnr": float(np.mean(psnrs)), "frames": float(len(psnrs))}
+    if ssims:
+        metrics["ssim"] = float(np.mean(ssims))
+    return metrics, preview
 
 
 def _to_device(batch: ClipBatch, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:

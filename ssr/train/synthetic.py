@@ -1,0 +1,103 @@
+"""Tiny synthetic ssr-seq sequences for tests and smoke runs (no renderer needed).
+
+A periodic textured plane pans across the screen at an integer ``velocity`` (pixels per
+frame, content moving +x/+y), so the exact motion vectors are ``-velocity`` (FORMAT.md:
+the surface at ``p`` was at ``p + motion`` in the previous frame) and 0 at frame 0.
+``color`` is the reference radiance times per-pixel gamma noise with mean 1.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ssr.data_tools import make_meta, pack_frame, subpixel_mask, write_frame, write_meta
+
+from .data import PackedSequence
+
+__all__ = ["synthetic_frames", "synthetic_packed_sequence", "write_synthetic_sequence"]
+
+
+def synthetic_frames(
+    frames: int = 6, height: int = 16, width: int = 16, velocity: tuple[int, int] = (1, 0), seed: int = 0, noise_shape: float = 2.0
+) -> list[dict[str, np.ndarray]]:
+    """Full-sampling frames (no mask): ``float32 [H, W, C]`` layers incl. the references."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.meshgrid(np.arange(height) + 0.5, np.arange(width) + 0.5, indexing="ij")
+    phases = np.array([0.0, 1.0, 2.0], np.float32)
+    result = []
+    for t in range(frames):
+        u = xs - velocity[0] * t
+        v = ys - velocity[1] * t
+        albedo = 0.5 + 0.4 * np.sin(2 * np.pi * u[..., None] / 8 + phases) * np.cos(2 * np.pi * v[..., None] / 6)
+        irradiance = 1.0 + 0.5 * np.sin(2 * np.pi * (u + v)[..., None] / 11)
+        reference = (albedo * irradiance).astype(np.float32)
+        noise = rng.gamma(noise_shape, 1.0 / noise_shape, size=(height, width, 1)).astype(np.float32)
+        depth = (2.0 + 0.2 * np.sin(2 * np.pi * u / 9))[..., None]
+        motion = np.zeros((height, width, 2), np.float32)
+        if t > 0:
+            motion[..., 0] = -velocity[0]
+            motion[..., 1] = -velocity[1]
+        normal = np.zeros((height, width, 3), np.float32)
+        normal[..., 2] = 1.0
+        result.append(
+            {
+                "color": reference * noise,
+                "albedo": albedo.astype(np.float32),
+                "normal": normal,
+                "depth": depth.astype(np.float32),
+                "motion": motion,
+                "roughness": np.full((height, width, 1), 0.5, np.float32),
+                "metallic": np.zeros((height, width, 1), np.float32),
+                "shadow": np.ones((height, width, 1), np.float32),
+                "transparent": np.zeros((height, width, 3), np.float32),
+                "reference": reference,
+                "reference_albedo": albedo.astype(np.float32),
+            }
+        )
+    return result
+
+
+def write_synthetic_sequence(
+    path: str | os.PathLike[str],
+    frames: int = 6,
+    height: int = 16,
+    width: int = 16,
+    velocity: tuple[int, int] = (1, 0),
+    seed: int = 0,
+) -> Path:
+    """Write a synthetic sequence (``sampling: full``) to ``path``; returns the folder."""
+    seq_dir = Path(path)
+    seq_dir.mkdir(parents=True, exist_ok=True)
+    for index, frame in enumerate(synthetic_frames(frames, height, width, velocity, seed)):
+        write_frame(seq_dir / f"frame_{index:05d}.exr", frame)
+    meta = make_meta(
+        width=width, height=height, frame_count=frames, sampling="full", spp=1, reference_spp=1,
+        shadow_rays=1, cuts=[0], scene="synthetic-pan", renderer="ssr.train.synthetic",
+    )
+    write_meta(seq_dir, meta)
+    return seq_dir
+
+
+def synthetic_packed_sequence(
+    frames: int = 6,
+    height: int = 16,
+    width: int = 16,
+    velocity: tuple[int, int] = (1, 0),
+    seed: int = 0,
+    subpixel: bool = True,
+    name: str = "synthetic",
+) -> PackedSequence:
+    """The same data packed in memory (the subpixel pattern applied like the reader does)."""
+    packed, reference, reference_albedo = [], [], []
+    for index, frame in enumerate(synthetic_frames(frames, height, width, velocity, seed)):
+        mask = subpixel_mask(index, height, width)[..., None] if subpixel else np.ones((height, width, 1), np.float32)
+        frame = dict(frame, color=frame["color"] * mask, shadow=frame["shadow"] * mask, mask=mask)
+        packed.append(pack_frame(frame))
+        reference.append(frame["reference"].transpose(2, 0, 1))
+        reference_albedo.append(frame["reference_albedo"].transpose(2, 0, 1))
+    cuts = np.zeros(frames, bool)
+    cuts[0] = True
+    return PackedSequence(name, np.stack(packed), np.stack(reference), np.stack(reference_albedo), cuts)

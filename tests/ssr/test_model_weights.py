@@ -1,0 +1,41 @@
+"""save_model / load_model round trip and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ssr.model import ModelConfig, SSRNet, load_model, save_model
+
+torch.set_num_threads(1)
+
+
+def test_round_trip_restores_config_and_weights(tmp_path) -> None:
+    torch.manual_seed(0)
+    model = SSRNet(ModelConfig(width="tiny", use_warped_prev=False, subpixel=False))
+    tensors = save_model(model, tmp_path / "run" / "model", metadata={"steps": 3})
+    assert tensors == tmp_path / "run" / "model.safetensors"
+    sidecar = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert sidecar["model_config"] == {"width": "tiny", "use_tfa": True, "use_warped_prev": False, "subpixel": False}
+    assert sidecar["metadata"] == {"steps": 3}
+    loaded = load_model(tmp_path / "run" / "model.safetensors")
+    assert not loaded.training
+    assert loaded.config == model.config
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_missing_weights_raise_file_not_found(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="model weights not found"):
+        load_model(tmp_path / "nothing")
+
+
+def test_mismatched_weights_are_rejected(tmp_path) -> None:
+    save_model(SSRNet(ModelConfig(width="tiny")), tmp_path / "m")
+    sidecar = json.loads((tmp_path / "m.json").read_text())
+    sidecar["model_config"]["width"] = "small"
+    (tmp_path / "m.json").write_text(json.dumps(sidecar))
+    with pytest.raises(ValueError, match="do not match"):
+        load_model(tmp_path / "m")

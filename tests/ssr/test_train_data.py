@@ -1,0 +1,87 @@
+"""Training data: augmentation consistency with motion vectors, sampler, reading sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ssr.model.warp import warp
+from ssr.train.data import ClipSampler, augment_planes, find_sequences, load_packed_sequence, load_sequences
+from ssr.train.synthetic import synthetic_packed_sequence, write_synthetic_sequence
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+@pytest.mark.parametrize("flip", [False, True])
+def test_augmentation_commutes_with_warping(turns: int, flip: bool) -> None:
+    """aug(warp(prev, motion)) == warp(aug(prev), aug(motion)): motion vectors are rotated right."""
+    rng = np.random.default_rng(turns + 4 * flip)
+    previous = rng.random((1, 3, 8, 8)).astype(np.float32)
+    motion = rng.integers(-2, 3, (1, 2, 8, 8)).astype(np.float32)
+    warped = warp(torch.from_numpy(previous), torch.from_numpy(motion)).numpy()
+    planes = np.concatenate([warped, motion], axis=1)  # motion in channels 3-4
+    augmented = augment_planes(planes, turns, flip, motion=slice(3, 5))
+    aug_previous = augment_planes(previous, turns, flip)
+    rewarped = warp(torch.from_numpy(aug_previous), torch.from_numpy(augmented[:, 3:5])).numpy()
+    np.testing.assert_array_equal(rewarped, augmented[:, :3])
+    if turns % 2 == 1 or flip:
+        assert not np.array_equal(augmented[:, 3:5], motion)
+
+
+def test_rotation_maps_motion_as_derived() -> None:
+    motion = np.zeros((2, 4, 4), np.float32)
+    motion[0] = 1.0  # everything came from the right
+    turned = augment_planes(motion, 1, False, motion=slice(0, 2))
+    # a counter-clockwise quarter turn: (dx, dy) -> (dy, -dx)
+    assert np.all(turned[0] == 0.0) and np.all(turned[1] == -1.0)
+    flipped = augment_planes(motion, 0, True, motion=slice(0, 2))
+    assert np.all(flipped[0] == -1.0) and np.all(flipped[1] == 0.0)
+
+
+def test_sampler_is_seeded_restorable_and_rank_specific() -> None:
+    sequences = [synthetic_packed_sequence(7, 16, 16, seed=s, name=f"s{s}") for s in range(2)]
+    sequences[1].cuts[3] = True
+    a = ClipSampler(sequences, clip=5, crop=8, seed=3)
+    b = ClipSampler(sequences, clip=5, crop=8, seed=3)
+    state = a.state_dict()
+    first = a.sample(4)
+    np.testing.assert_array_equal(first.packed, b.sample(4).packed)
+    assert first.packed.shape == (4, 5, 19, 8, 8)
+    assert first.reference.shape == (4, 5, 3, 8, 8) and first.reference_albedo.shape == (4, 5, 3, 8, 8)
+    assert np.all(first.reset[:, 0] == 1.0)
+    b.load_state_dict(state)
+    np.testing.assert_array_equal(first.packed, b.sample(4).packed)
+    other_rank = ClipSampler(sequences, clip=5, crop=8, seed=3, rank=1)
+    assert not np.array_equal(first.packed, other_rank.sample(4).packed)
+    # cuts inside a clip reset the history: sample until a clip from s1 spans frame 3
+    resets = np.concatenate([a.sample(8).reset[:, 1:] for _ in range(10)])
+    assert resets.max() == 1.0
+
+
+def test_sampler_rejects_short_sequences() -> None:
+    with pytest.raises(ValueError, match="at least 5 frames"):
+        ClipSampler([synthetic_packed_sequence(4, 8, 8)], clip=5, crop=8, seed=0)
+
+
+def test_reads_and_packs_sequences_from_disk(tmp_path) -> None:
+    write_synthetic_sequence(tmp_path / "ds" / "train" / "pan_a", frames=5, height=8, width=12, seed=1)
+    write_synthetic_sequence(tmp_path / "ds" / "val" / "pan_b", frames=5, height=8, width=12, seed=2)
+    train_paths = find_sequences(tmp_path / "ds", "train")
+    assert [p.name for p in train_paths] == ["pan_a"]
+    assert [p.name for p in find_sequences(tmp_path / "ds", "val")] == ["pan_b"]
+    assert find_sequences(tmp_path / "ds", "train", scenes=["nope"]) == []
+    loaded = load_sequences(train_paths, subpixel=True, num_workers=2)[0]
+    expected = synthetic_packed_sequence(5, 8, 12, seed=1)
+    assert loaded.packed.shape == (5, 19, 8, 12)
+    np.testing.assert_array_equal(loaded.packed[:, 13], expected.packed[:, 13])  # subpixel mask
+    np.testing.assert_array_equal(loaded.packed[:, 17:19], expected.packed[:, 17:19])  # motion
+    np.testing.assert_allclose(loaded.packed, expected.packed, rtol=2e-3, atol=2e-3)  # HALF storage
+    np.testing.assert_allclose(loaded.reference, expected.reference, rtol=2e-3, atol=2e-3)
+    assert loaded.cuts.tolist() == [True, False, False, False, False]
+    full = load_packed_sequence(train_paths[0], subpixel=False)
+    assert np.all(full.packed[:, 13] == 1.0)
+    # a folder of sequences without train/: everything is training data, no val split
+    assert [p.name for p in find_sequences(tmp_path / "ds" / "val", "train")] == ["pan_b"]
+    assert find_sequences(tmp_path / "ds" / "val", "val") == []

@@ -1,0 +1,94 @@
+"""Training loop: a tiny model overfits, resume is bit-identical, `ssr train` end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+import torch
+
+from ssr.losses import clip_loss
+from ssr.model import ModelConfig, SSRNet, load_model
+from ssr.train import ClipUnroller, TrainConfig, train
+from ssr.train.checkpoint import load_checkpoint
+from ssr.train.cli import add_arguments, run
+from ssr.train.synthetic import synthetic_packed_sequence, write_synthetic_sequence
+
+torch.set_num_threads(1)
+
+
+def test_small_model_overfits_one_clip() -> None:
+    seq = synthetic_packed_sequence(5, 16, 16)
+    packed = torch.from_numpy(seq.packed)[None]
+    reference = torch.from_numpy(seq.reference)[None]
+    reference_albedo = torch.from_numpy(seq.reference_albedo)[None, -1]
+    reset = torch.tensor([[1.0, 0.0, 0.0, 0.0, 0.0]])
+    torch.manual_seed(0)
+    unroller = ClipUnroller(SSRNet(ModelConfig(width="small")))
+    optimizer = torch.optim.Adam(unroller.parameters(), lr=3e-3)
+    history = []
+    for _ in range(60):
+        colors, albedo_acc = unroller(packed, reset)
+        loss = clip_loss(colors, reference, packed[:, :, 17:19], albedo_acc, reference_albedo).total
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(loss.item())
+    assert history[-1] < 0.25 * history[0], history[::10]
+
+
+def _config(out, steps: int = 6) -> TrainConfig:
+    return TrainConfig(
+        data="unused", out=str(out), model=ModelConfig(width="tiny"), steps=steps, batch=2, crop=8,
+        clip=4, lr=1e-3, val_every=2, device="cpu", seed=5,
+    )
+
+
+def test_resume_is_bit_identical(tmp_path) -> None:
+    sequences = [synthetic_packed_sequence(6, 12, 12, seed=s, name=f"s{s}") for s in range(2)]
+    val = [synthetic_packed_sequence(4, 12, 12, seed=9, name="v")]
+    straight = train(_config(tmp_path / "straight"), train_sequences=sequences, val_sequences=val, progress=False)
+    interrupted = train(_config(tmp_path / "resumed"), stop_at=3, train_sequences=sequences, val_sequences=val, progress=False)
+    assert interrupted.step == 3 and not interrupted.finished and interrupted.model_path is None
+    resumed = train(
+        TrainConfig.load(tmp_path / "resumed" / "config.json"), resume=True,
+        train_sequences=sequences, val_sequences=val, progress=False,
+    )
+    assert straight.finished and resumed.finished and resumed.step == 6
+    a = load_checkpoint(tmp_path / "straight" / "last.pt")
+    b = load_checkpoint(tmp_path / "resumed" / "last.pt")
+    assert a["step"] == b["step"] == 6
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+    for key, state in a["optimizer"]["state"].items():
+        assert torch.equal(state["exp_avg_sq"], b["optimizer"]["state"][key]["exp_avg_sq"])
+    assert a["scheduler"] == b["scheduler"]
+    assert straight.validation == resumed.validation
+    # the learning rate halved twice (at steps 2 and 4)
+    assert a["scheduler"]["_last_lr"][0] == pytest.approx(1e-3 / 4)
+    # without --resume an existing run is not overwritten
+    with pytest.raises(FileExistsError):
+        train(_config(tmp_path / "straight"), train_sequences=sequences, val_sequences=val, progress=False)
+
+
+def test_cli_trains_exports_and_loads(tmp_path) -> None:
+    for split, seed in (("train", 1), ("val", 2)):
+        write_synthetic_sequence(tmp_path / "ds" / split / f"pan_{split}", frames=5, height=16, width=16, seed=seed)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    out = tmp_path / "run"
+    args = parser.parse_args(
+        ["--data", str(tmp_path / "ds"), "--out", str(out), "--width", "tiny", "--steps", "3", "--batch", "2",
+         "--crop", "16", "--val-every", "2", "--device", "cpu", "--no-warped-prev", "--no-progress"]
+    )
+    assert run(args) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == {"width": "tiny", "use_tfa": True, "use_warped_prev": False, "subpixel": True}
+    assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
+    assert len((out / "val.jsonl").read_text().splitlines()) == 2  # steps 2 and 3 (the end)
+    assert any((out / "tb").iterdir())
+    model = load_model(out / "model")
+    assert model.config.use_warped_prev is False and not model.training
+    metadata = json.loads((out / "model.json").read_text())["metadata"]
+    assert metadata["steps"] == 3 and "psnr" in metadata["validation"]
