@@ -560,13 +560,15 @@ class Sequence:
 
 
 def list_sequences(dataset_dir: str | os.PathLike[str]) -> list[Path]:
-    """Sequence folders under ``dataset_dir`` (itself, or any depth below), sorted."""
+    """Sequence folders under ``dataset_dir`` (itself, or any depth below, following
+    symbolic links so datasets can be assembled from links), sorted."""
     root = Path(dataset_dir)
     if (root / "meta.json").is_file():
         return [root]
     if not root.is_dir():
         raise FormatError(root, None, "not a directory")
-    return sorted(p.parent for p in root.rglob("meta.json"))
+    found = [Path(folder) for folder, _dirs, files in os.walk(root, followlinks=True) if "meta.json" in files]
+    return sorted(found)
 
 
 # ----------------------------------------------------------------------------- validation

@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(module.run(args) or 0)
-    except FormatError as exc:
+    except (FormatError, FileNotFoundError) as exc:
         print(f"ssr {name}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
