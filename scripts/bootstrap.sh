@@ -24,7 +24,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 VPY="$VENV/bin/python"
-stamp_now="$(cat "$ROOT/pyproject.toml" "$ROOT/CMakeLists.txt" "$ROOT"/runtime/native/* "$ROOT"/runtime/include/* 2>/dev/null | sha256sum | cut -c1-16)"
+# The editable install maps package folders at install time: re-install when the build
+# files, the C++ sources, or the set of Python files change.
+stamp_now="$( (cat "$ROOT/pyproject.toml" "$ROOT/CMakeLists.txt" "$ROOT"/runtime/native/* "$ROOT"/runtime/include/*; \
+  cd "$ROOT" && find ssr data_tools runtime export bench -name '*.py' -o -name '*.json' | sort) 2>/dev/null | sha256sum | cut -c1-16)"
 stamp_file="$VENV/.ssr-install-stamp"
 if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp_now" ] || ! "$VPY" -c "import ssr._native" 2>/dev/null; then
   echo "[bootstrap] installing torch==2.13.0, then ssr-engine (editable)"

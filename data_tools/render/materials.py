@@ -96,7 +96,10 @@ def classify_bsdf(mi: Any, bsdf: Any) -> MaterialInfo:
 
     if transmissive and not is_principled:
         tint = _find(params, "specular_transmittance")
-        tint_rgb = np.broadcast_to(tint if tint is not None else np.ones(1), (3,)) if tint is None or tint.size in (1, 3) else np.ones(3)
+        if tint is None or tint.size not in (1, 3):
+            tint_rgb = np.ones(3)  # default (or textured): clear
+        else:
+            tint_rgb = np.broadcast_to(tint, (3,))
         transmittance = tuple(float(v) for v in np.clip(tint_rgb, 0.0, 1.0))
     elif transmissive:
         spec_trans = _find(params, "spec_trans")

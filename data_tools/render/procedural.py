@@ -242,7 +242,9 @@ def _static_objects(rng: np.random.Generator, size: tuple[float, float, float], 
                                       _translate(np.array([x, height, z])) @ _rotate([1, 0, 0], -math.pi / 2) @ _scale(radius * 0.7)}
         else:  # an upright panel (e.g. a picture on a stand), two-sided
             yaw = float(rng.uniform(-0.6, 0.6))
-            elements[key] = {"type": "rectangle", "bsdf": {"type": "twosided", "bsdf": bsdf}, "to_world":
+            if bsdf["type"] not in ("dielectric", "roughdielectric"):  # those are two-sided already
+                bsdf = {"type": "twosided", "bsdf": bsdf}
+            elements[key] = {"type": "rectangle", "bsdf": bsdf, "to_world":
                              _translate(np.array([x, 0.55, z])) @ _rotate([0, 1, 0], yaw) @ _scale(np.array([0.4, 0.55, 1.0]))}
     return elements
 

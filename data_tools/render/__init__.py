@@ -1,0 +1,15 @@
+"""Mitsuba 3 renderer for ssr-seq v1 sequences and datasets (import as ``ssr.data_tools.render``).
+
+* :func:`render_sequence` / :class:`RenderConfig` - one sequence (``ssr render``);
+* :mod:`.dataset` - training/validation datasets from a config (``ssr make-dataset``);
+* :mod:`.procedural` - the built-in scenes (``builtin``, ``builtin:room``, ``builtin:<seed>``);
+* :mod:`.camera_paths` - camera path presets.
+
+Mitsuba is imported only when something is rendered. See docs/rendering.md.
+"""
+
+from .camera_paths import PRESETS
+from .mitsuba_env import RendererUnavailable
+from .sequence import FRAME_LAYERS, RenderConfig, render_sequence
+
+__all__ = ["FRAME_LAYERS", "PRESETS", "RenderConfig", "RendererUnavailable", "render_sequence"]
