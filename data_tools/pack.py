@@ -35,6 +35,7 @@ import numpy as np
 __all__ = [
     "ALBEDO_EPS",
     "PACKED_CHANNELS",
+    "PACK_LAYERS",
     "SLICES",
     "STATE_CHANNELS",
     "PackError",
@@ -64,8 +65,7 @@ SLICES: dict[str, slice] = {
 }
 """Named plane ranges of the packed ``[19, H, W]`` array."""
 
-# layer name -> channel count, in packing order
-_LAYERS: tuple[tuple[str, int], ...] = (
+PACK_LAYERS: tuple[tuple[str, int], ...] = (
     ("color", 3),
     ("albedo", 3),
     ("normal", 3),
@@ -77,6 +77,8 @@ _LAYERS: tuple[tuple[str, int], ...] = (
     ("transparent", 3),
     ("motion", 2),
 )
+"""Input layers of :func:`pack_frame` and their channel counts, in the argument order of
+``ssr._native.pack_frame``."""
 
 
 class PackError(ValueError):
@@ -92,7 +94,7 @@ def _checked_layers(frame: Mapping[str, np.ndarray]) -> tuple[list[np.ndarray], 
         raise PackError(f"pack_frame: layer 'color' must be [H, W, 3], got shape {color.shape}")
     height, width = color.shape[:2]
     layers: list[np.ndarray] = []
-    for name, channels in _LAYERS:
+    for name, channels in PACK_LAYERS:
         if name not in frame:
             raise PackError(f"pack_frame: layer '{name}' is missing from the frame")
         layer = np.asarray(frame[name])
@@ -120,7 +122,7 @@ def pack_frame_reference(frame: Mapping[str, np.ndarray]) -> np.ndarray:
 
     >>> import numpy as np
     >>> h, w = 2, 2
-    >>> frame = {n: np.zeros((h, w, c), np.float32) for n, c in _LAYERS}
+    >>> frame = {n: np.zeros((h, w, c), np.float32) for n, c in PACK_LAYERS}
     >>> frame["mask"][0, 0] = 1; frame["color"][0, 0] = np.e - 1; frame["albedo"][:] = 0.996
     >>> packed = pack_frame_reference(frame)
     >>> packed.shape, round(float(packed[0, 0, 0]), 4), float(packed[0, 1, 1])

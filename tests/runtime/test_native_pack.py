@@ -20,21 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ssr.data_tools.format import subpixel_mask
-from ssr.data_tools.pack import native_available, pack_frame, pack_frame_reference
+from ssr.data_tools.pack import PACK_LAYERS, native_available, pack_frame, pack_frame_reference
 
-# layer name -> channel count, in the argument order of ssr._native.pack_frame
-LAYERS: tuple[tuple[str, int], ...] = (
-    ("color", 3),
-    ("albedo", 3),
-    ("normal", 3),
-    ("depth", 1),
-    ("roughness", 1),
-    ("metallic", 1),
-    ("shadow", 1),
-    ("mask", 1),
-    ("transparent", 3),
-    ("motion", 2),
-)
+LAYERS = PACK_LAYERS
 
 
 @pytest.fixture(scope="module")

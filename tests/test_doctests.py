@@ -1,0 +1,18 @@
+"""The examples in docstrings run (kornia-style doctest examples)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["ssr.data_tools.format", "ssr.data_tools.pack"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"{name} has no doctest examples"
+    assert result.failed == 0
