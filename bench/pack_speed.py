@@ -1,20 +1,16 @@
-"""``ssr bench``: speed of the per-frame input packing, native C++ vs the NumPy reference.
+"""Speed of the per-frame input packing, native C++ vs the NumPy reference.
 
 Both implementations pack the same random frame (a real subpixel mask, positive colour,
 valid depth) in the same process; the report gives the median time of each and their
-ratio, the number that matters (absolute times depend on the machine). Output: a
-Markdown table on stdout and, with --json, a JSON file.
+ratio, the number that matters (absolute times depend on the machine).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import statistics
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -61,24 +57,11 @@ def bench_pack(height: int, width: int, repeat: int, threads: int) -> dict[str, 
     }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sizes", default="270x480,540x960,1024x2048",
-                        help="comma-separated HxW frame sizes (default: %(default)s)")
-    parser.add_argument("--repeat", type=int, default=10, help="timed repetitions per size (median reported)")
-    parser.add_argument("--threads", type=int, default=0, help="native worker threads (0: automatic)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
-
-
-def run(args: argparse.Namespace) -> int:
-    sizes = [tuple(int(v) for v in size.lower().split("x")) for size in args.sizes.split(",")]
-    rows = [bench_pack(h, w, args.repeat, args.threads) for h, w in sizes]
+def print_table(rows: list[dict[str, Any]], repeat: int) -> None:
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {platform.system()}"
-    print(f"pack_frame, median of {args.repeat} ({machine})\n")
+    print(f"pack_frame, median of {repeat} ({machine})\n")
     print("| frame (HxW) | native threads | NumPy reference (ms) | native (ms) | speed-up |")
     print("|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['height']}x{row['width']} | {row['threads']} | {row['numpy_ms']:.2f} | "
               f"{row['native_ms']:.2f} | {row['speedup']:.1f}x |")
-    if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
-    return 0

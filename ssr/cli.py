@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("ssr.train.cli", "train an SSR network on ssr-seq data"),
     "eval": ("ssr.evaluate", "evaluate a model: PSNR/SSIM/RMSE/FLIP/temporal error per sequence"),
     "denoise": ("ssr.denoise", "denoise an ssr-seq sequence frame by frame"),
-    "bench": ("ssr.bench.pack_speed", "time the native input packing against the NumPy reference"),
+    "bench": ("ssr.bench.cli", "speed harnesses: native packing vs NumPy, network step per width preset"),
 }
 
 EPILOG = """\
