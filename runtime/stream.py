@@ -11,8 +11,8 @@ HDR colour back; the stream keeps the recurrent state (the accumulated 14-channe
         rgb = stream.denoise(frame, cut=camera_cut)    # float32 [H, W, 3], linear HDR
 
 This is the **torch backend**: it runs :func:`ssr.model.step` (one frame of
-:class:`ssr.model.SSRNet`) eagerly under ``torch.inference_mode``. ONNX Runtime and TensorRT backends with the same interface come
-later.
+:class:`ssr.model.SSRNet`) eagerly under ``torch.inference_mode``. The ONNX Runtime
+backend with the same interface is :class:`ssr.runtime.onnx_backend.OnnxStream`.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("ssr.train.cli", "train an SSR network on ssr-seq data"),
     "eval": ("ssr.evaluate", "evaluate a model: PSNR/SSIM/RMSE/FLIP/temporal error per sequence"),
     "denoise": ("ssr.denoise", "denoise an ssr-seq sequence frame by frame"),
+    "export": ("ssr.export.cli", "export a model's frame step to ONNX (or a TensorRT engine)"),
     "bench": ("ssr.bench.cli", "speed harnesses: native packing vs NumPy, network step per width preset"),
 }
 
@@ -33,6 +34,7 @@ examples:
   ssr train --data data/ssr-default --out runs/small
   ssr denoise --input seq --out denoised --png
   ssr eval --model runs/small/model --data data/ssr-default --split val
+  ssr export --out model.onnx --height 1024 --width 2048   # bundled model -> ONNX (+ parity check)
 
 Run `ssr <command> --help` for the flags of a command. The on-disk format is
 described in docs/format.md.
