@@ -34,6 +34,6 @@ if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp_now" ] || ! "$VPY" -c "import
   "$VPY" -m pip install -q --upgrade pip
   "$VPY" -m pip install -q "torch==2.13.0"
   "$VPY" -m pip install -q "scikit-build-core>=0.11" "nanobind>=2.4"
-  "$VPY" -m pip install -q --no-build-isolation -e "$ROOT[model,render,export,dev]"
+  "$VPY" -m pip install -q --no-build-isolation -e "$ROOT[model,render,export,dev,bench]"
   echo "$stamp_now" > "$stamp_file"
 fi

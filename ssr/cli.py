@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("ssr.evaluate", "evaluate a model: PSNR/SSIM/RMSE/FLIP/temporal error per sequence"),
     "denoise": ("ssr.denoise", "denoise an ssr-seq sequence frame by frame"),
     "export": ("ssr.export.cli", "export a model's frame step to ONNX (or a TensorRT engine)"),
-    "bench": ("ssr.bench.cli", "speed harnesses: native packing vs NumPy, network step per width preset"),
+    "bench": ("ssr.bench.cli", "harnesses: packing speed, network speed per width, quality vs Intel OIDN"),
 }
 
 EPILOG = """\
