@@ -35,4 +35,4 @@ def test_default_model_beats_noisy_input_by_a_wide_margin(tmp_path: Path) -> Non
     assert denoised["ssim_srgb"] > noisy["ssim_srgb"] + 0.15, (denoised, noisy)
 
 
-MARGIN_DB = 6.0
+MARGIN_DB = 5.0  # measured: 6.9 dB sRGB (26.99 vs 20.82 dB linear) on this render
