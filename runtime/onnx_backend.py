@@ -30,13 +30,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
-from ssr.data_tools.pack import pack_frame
-
-from .stream import check_frame
+from .stream import StreamBase
 
 __all__ = ["OnnxStream"]
 
@@ -77,7 +75,7 @@ def _pad_bottom_right(array: np.ndarray, pad_h: int, pad_w: int) -> np.ndarray:
     return np.pad(array, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="edge")
 
 
-class OnnxStream:
+class OnnxStream(StreamBase):
     """Stateful frame-by-frame denoiser on ONNX Runtime.
 
     Args:
@@ -116,27 +114,13 @@ class OnnxStream:
         """``(H, W)`` of a static graph, None for a dynamic one."""
         self.sidecar: dict[str, Any] | None = _read_sidecar(self.onnx_path)
         """The export sidecar (``<onnx_path>.json``), None when absent."""
-        self._state: tuple[np.ndarray, np.ndarray] | None = None
-        self._size: tuple[int, int] | None = None
-        self.frames_since_reset = 0
-        """Frames denoised since the last reset (0 = the next frame starts a stream)."""
+        super().__init__()
 
     @property
     def subpixel(self) -> bool:
         """True when the model expects 1/4-spp subpixel input (from the sidecar; True without one)."""
         config = (self.sidecar or {}).get("model_config", {})
         return bool(config.get("subpixel", True))
-
-    @property
-    def size(self) -> tuple[int, int] | None:
-        """``(height, width)`` of the stream's current state, None before the first frame."""
-        return self._size
-
-    def reset(self) -> None:
-        """Forget the history: the next frame starts a new stream."""
-        self._state = None
-        self._size = None
-        self.frames_since_reset = 0
 
     def _check_size(self, height: int, width: int) -> None:
         if self.graph_size is not None and self.graph_size != (height, width):
@@ -146,25 +130,12 @@ class OnnxStream:
                 f"{height} --width {width}` or with --dynamic"
             )
 
-    def denoise(self, frame: Mapping[str, np.ndarray], cut: bool = False) -> np.ndarray:
-        """Denoise one frame.
-
-        Args:
-            frame: dict of ``float32 [H, W, C]`` layers (see
-                :func:`ssr.runtime.stream.check_frame`).
-            cut: True at a camera cut: the history is not reused for this frame.
-
-        Returns:
-            ``float32 [H, W, 3]`` denoised linear HDR radiance (C-contiguous).
-
-        Raises:
-            ValueError: a bad frame, or a size a static graph cannot run (state unchanged).
-        """
-        layers = check_frame(frame)
-        packed = pack_frame(layers)[None]  # [1, 19, H, W]
+    def _run(self, packed_hw: np.ndarray, start: bool) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """One step of the graph on ``float32 [19, H, W]``; raises for a size a static
+        graph cannot run (before anything changes)."""
+        packed = packed_hw[None]  # [1, 19, H, W]
         height, width = packed.shape[2:]
         self._check_size(height, width)
-        start = cut or self._state is None or self._size != (height, width)
         if start:
             acc = np.zeros((1, 14, height, width), np.float32)
             prev_out = np.zeros((1, 3, height, width), np.float32)
@@ -184,7 +155,4 @@ class OnnxStream:
         crop = (slice(None), slice(None), slice(0, height), slice(0, width))
         new_state = (np.ascontiguousarray(acc_new[crop]), np.ascontiguousarray(out_log[crop]))
         result = np.ascontiguousarray(color[crop][0].transpose(1, 2, 0), dtype=np.float32)
-        # commit the state only after everything above succeeded
-        self._state, self._size = new_state, (height, width)
-        self.frames_since_reset = 1 if start else self.frames_since_reset + 1
-        return result
+        return result, new_state

@@ -18,7 +18,7 @@ backend with the same interface is :class:`ssr.runtime.onnx_backend.OnnxStream`.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from ssr.data_tools.pack import pack_frame
 if TYPE_CHECKING:
     from ssr.model import SSRNet, StreamState
 
-__all__ = ["FRAME_LAYERS", "FrameStream", "check_frame"]
+__all__ = ["FRAME_LAYERS", "FrameStream", "StreamBase", "check_frame"]
 
 FRAME_LAYERS: dict[str, int] = {
     "color": 3,
@@ -100,7 +100,72 @@ def check_frame(frame: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return checked
 
 
-class FrameStream:
+class StreamBase:
+    """What every runtime backend shares: history bookkeeping around one frame step.
+
+    A subclass implements :meth:`_run` (one packed frame -> denoised colour + new state)
+    and :attr:`subpixel`. :meth:`denoise` validates and packs the frame, decides whether
+    the frame starts a stream (first frame, ``cut``, :meth:`reset`, a size change), and
+    commits the new state only after the step succeeded, so a bad frame leaves the
+    history untouched.
+    """
+
+    def __init__(self) -> None:
+        self._state: Any = None
+        self._size: tuple[int, int] | None = None
+        self.frames_since_reset = 0
+        """Frames denoised since the last reset (0 = the next frame starts a stream)."""
+
+    @property
+    def subpixel(self) -> bool:  # pragma: no cover - every backend overrides it
+        raise NotImplementedError
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """``(height, width)`` of the stream's current state, None before the first frame."""
+        return self._size
+
+    def reset(self) -> None:
+        """Forget the history: the next frame starts a new stream."""
+        self._state = None
+        self._size = None
+        self.frames_since_reset = 0
+
+    def _run(self, packed: np.ndarray, start: bool) -> tuple[np.ndarray, Any]:
+        """One step on ``packed`` ``float32 [19, H, W]``; ``start`` = no history.
+
+        Returns ``(colour float32 [H, W, 3] C-contiguous, new state)``; must not touch
+        ``self._state``.
+        """
+        raise NotImplementedError  # pragma: no cover
+
+    def denoise(self, frame: Mapping[str, np.ndarray], cut: bool = False) -> np.ndarray:
+        """Denoise one frame.
+
+        Args:
+            frame: dict of ``float32 [H, W, C]`` layers (see :func:`check_frame`):
+                ``color`` (noisy linear radiance, 0 where not traced), G-buffers,
+                ``mask`` and ``motion`` (FORMAT.md conventions).
+            cut: True at a camera cut: the history is not reused for this frame.
+
+        Returns:
+            ``float32 [H, W, 3]`` denoised linear HDR radiance (C-contiguous).
+
+        Raises:
+            ValueError: a bad frame, or one the backend cannot run (the state is left
+                unchanged).
+        """
+        packed = pack_frame(check_frame(frame))
+        height, width = packed.shape[1:]
+        start = cut or self._state is None or self._size != (height, width)
+        result, new_state = self._run(packed, start)
+        # commit the state only after everything above succeeded
+        self._state, self._size = new_state, (height, width)
+        self.frames_since_reset = 1 if start else self.frames_since_reset + 1
+        return result
+
+
+class FrameStream(StreamBase):
     """Stateful frame-by-frame denoiser (torch backend).
 
     Args:
@@ -126,56 +191,22 @@ class FrameStream:
         else:
             net = model.to(self.device)
         self.model = net.eval()
-        self._state: StreamState | None = None
-        self._size: tuple[int, int] | None = None
-        self.frames_since_reset = 0
-        """Frames denoised since the last reset (0 = the next frame starts a stream)."""
+        super().__init__()
 
     @property
     def subpixel(self) -> bool:
         """True when the model expects 1/4-spp subpixel input (``model.config.subpixel``)."""
         return bool(getattr(getattr(self.model, "config", None), "subpixel", True))
 
-    @property
-    def size(self) -> tuple[int, int] | None:
-        """``(height, width)`` of the stream's current state, None before the first frame."""
-        return self._size
-
-    def reset(self) -> None:
-        """Forget the history: the next frame starts a new stream."""
-        self._state = None
-        self._size = None
-        self.frames_since_reset = 0
-
-    def denoise(self, frame: Mapping[str, np.ndarray], cut: bool = False) -> np.ndarray:
-        """Denoise one frame.
-
-        Args:
-            frame: dict of ``float32 [H, W, C]`` layers (see :func:`check_frame`):
-                ``color`` (noisy linear radiance, 0 where not traced), G-buffers,
-                ``mask`` and ``motion`` (FORMAT.md conventions).
-            cut: True at a camera cut: the history is not reused for this frame.
-
-        Returns:
-            ``float32 [H, W, 3]`` denoised linear HDR radiance (C-contiguous).
-
-        Raises:
-            ValueError: a bad frame (the state is left unchanged).
-        """
+    def _run(self, packed: np.ndarray, start: bool) -> tuple[np.ndarray, "StreamState"]:
         import torch
 
         from ssr.model import initial_state, step
 
-        layers = check_frame(frame)
-        packed = pack_frame(layers)
         height, width = packed.shape[1:]
-        start = cut or self._state is None or self._size != (height, width)
         with torch.inference_mode():
             packed_t = torch.from_numpy(packed)[None].to(self.device)
             state = initial_state(1, height, width, device=self.device) if start else self._state
             color, new_state = step(self.model, packed_t, state, reset=start)
             result = color[0].permute(1, 2, 0).float().cpu().numpy()
-        # commit the state only after everything above succeeded
-        self._state, self._size = new_state, (height, width)
-        self.frames_since_reset = 1 if start else self.frames_since_reset + 1
-        return np.ascontiguousarray(result, dtype=np.float32)
+        return np.ascontiguousarray(result, dtype=np.float32), new_state
