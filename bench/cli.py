@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_quality(args: argparse.Namespace) -> int:
     """``ssr bench --what quality``: 0 on success, 2 on bad input or a missing pyoidn."""
     from ssr.data_tools.format import FormatError
-    from ssr.evaluate import _json_ready, resolve_sequences
+    from ssr.evaluate import json_ready, resolve_sequences
     from ssr.metrics import MetricSet
 
     from .quality import format_quality_markdown, quality_report, write_quality_report
@@ -109,7 +109,7 @@ def _run_quality(args: argparse.Namespace) -> int:
         return fail(error)
     print(format_quality_markdown(report))
     if args.json:
-        args.json.write_text(json.dumps(_json_ready(report), indent=2, allow_nan=False) + "\n")
+        args.json.write_text(json.dumps(json_ready(report), indent=2, allow_nan=False) + "\n")
     if args.out:
         json_path, md_path = write_quality_report(report, args.out)
         print(f"ssr bench: wrote {json_path} and {md_path}")

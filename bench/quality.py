@@ -30,11 +30,11 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from ssr.evaluate import (
-    _COLUMN_TITLES,
-    _average_over_sequences,
-    _format_value,
-    _json_ready,
-    _phase_means,
+    COLUMN_TITLES,
+    average_over_sequences,
+    format_value,
+    json_ready,
+    phase_means,
     AFTER_CUT_FRAMES,
 )
 from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet, compute_frame_metrics, temporal_error
@@ -201,7 +201,7 @@ def quality_report(
                        "phase": record["phase"], "ssr": record["denoised"], "input": record["input"],
                        "oidn": oidn_frames[index]["oidn"] if oidn_frames is not None else None}
                 per_frame.append(row)
-            oidn_means = _phase_means(per_frame, "oidn", names) if oidn_frames is not None else None
+            oidn_means = phase_means(per_frame, "oidn", names) if oidn_frames is not None else None
             # The run's first call of each method (lazy set-up: OIDN filter commit, torch
             # kernel selection) is left out of the timing when there is more than one frame.
             if not ssr_seconds and len(forward) > 1:
@@ -224,9 +224,9 @@ def quality_report(
         denoiser.close()
 
     compared = [e for e in entries if e["oidn"] is not None]
-    average = {method: _average_over_sequences(entries, method, names) for method in METHODS}
+    average = {method: average_over_sequences(entries, method, names) for method in METHODS}
     # The difference is taken over the sequences both methods scored.
-    ssr_compared = _average_over_sequences(compared, "ssr", names)
+    ssr_compared = average_over_sequences(compared, "ssr", names)
     oidn_average = average["oidn"]
     return {
         "what": "quality",
@@ -280,14 +280,14 @@ def _signed(name: str, value: float | None) -> str:
 
 def _header(first: list[str], names: list[str], extra: tuple[str, ...] | list[str] = ()) -> list[str]:
     arrows = {True: " ↑", False: " ↓"}
-    cells = first + [_COLUMN_TITLES.get(n, n) + arrows[HIGHER_IS_BETTER[n]] for n in names] + list(extra)
+    cells = first + [COLUMN_TITLES.get(n, n) + arrows[HIGHER_IS_BETTER[n]] for n in names] + list(extra)
     aligns = ["---"] * len(first) + ["---:"] * (len(names) + len(extra))
     return ["| " + " | ".join(cells) + " |", "|" + "|".join(aligns) + "|"]
 
 
 def _row(cells: list[str], names: list[str], values: Mapping[str, Any] | None,
          extra: tuple[str, ...] | list[str] = ()) -> str:
-    shown = [_format_value(n, None if values is None else values.get(n)) for n in names]
+    shown = [format_value(n, None if values is None else values.get(n)) for n in names]
     return "| " + " | ".join(cells + shown + list(extra)) + " |"
 
 
@@ -371,6 +371,6 @@ def write_quality_report(report: Mapping[str, Any], out_dir: str | Path) -> tupl
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / "report.json", out / "report.md"
-    json_path.write_text(json.dumps(_json_ready(report), indent=2, allow_nan=False) + "\n")
+    json_path.write_text(json.dumps(json_ready(report), indent=2, allow_nan=False) + "\n")
     md_path.write_text(format_quality_markdown(report))
     return json_path, md_path

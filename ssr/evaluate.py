@@ -29,11 +29,16 @@ from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet, compute_fr
 
 __all__ = [
     "AFTER_CUT_FRAMES",
+    "COLUMN_TITLES",
     "INPUT_LABEL",
     "PHASES",
     "add_arguments",
+    "average_over_sequences",
     "evaluate",
     "format_markdown",
+    "format_value",
+    "json_ready",
+    "phase_means",
     "resolve_sequences",
     "run",
     "write_report",
@@ -46,7 +51,7 @@ INPUT_LABEL = "input (1-spp full colour)"
 _INPUT_LAYERS = (
     "color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "transparent", "motion", "reference",
 )
-_COLUMN_TITLES: dict[str, str] = {
+COLUMN_TITLES: dict[str, str] = {
     "psnr_linear": "PSNR lin (dB)",
     "psnr_srgb": "PSNR sRGB (dB)",
     "ssim_linear": "SSIM lin",
@@ -109,7 +114,7 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return float(np.mean(kept)) if kept else None
 
 
-def _phase_means(records: list[dict[str, Any]], key: str, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def phase_means(records: list[dict[str, Any]], key: str, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``{phase: {"frames": n, metric: mean}}`` over per-frame ``records[i][key]``."""
     result: dict[str, dict[str, Any]] = {}
     for phase in PHASES:
@@ -121,9 +126,11 @@ def _phase_means(records: list[dict[str, Any]], key: str, names: tuple[str, ...]
     return result
 
 
-def _average_over_sequences(
+def average_over_sequences(
     sequences: list[dict[str, Any]], key: str, names: tuple[str, ...]
 ) -> dict[str, dict[str, Any]] | None:
+    """Per phase, the mean over sequences of each sequence's ``sequence[key]`` means (the
+    paper's Table-1 average); None when no sequence has ``key``."""
     rows = [s[key] for s in sequences if s.get(key) is not None]
     if not rows:
         return None
@@ -214,8 +221,8 @@ def _evaluate_sequence(
         "network_input": "subpixel-2x2" if (use_pattern or not stored_full) else "1-spp full",
         "cuts": [c for c in sequence.cuts if c < frame_total],
         "frames": frame_total,
-        "denoised": _phase_means(records, "denoised", names),
-        "input": _phase_means(records, "input", names) if baseline else None,
+        "denoised": phase_means(records, "denoised", names),
+        "input": phase_means(records, "input", names) if baseline else None,
         "per_frame": records,
     }
 
@@ -292,8 +299,8 @@ def evaluate(
         "tonemap_exposure": chosen.exposure,
         "sequences": results,
         "average": {
-            "denoised": _average_over_sequences(results, "denoised", names),
-            "input": _average_over_sequences(results, "input", names),
+            "denoised": average_over_sequences(results, "denoised", names),
+            "input": average_over_sequences(results, "input", names),
         },
     }
 
@@ -301,7 +308,8 @@ def evaluate(
 # ----------------------------------------------------------------------------- report
 
 
-def _format_value(name: str, value: float | None) -> str:
+def format_value(name: str, value: float | None) -> str:
+    """One table cell: dB with 2 decimals, other metrics with 4, ``-`` for None."""
     if value is None:
         return "-"
     if math.isinf(value):
@@ -313,10 +321,10 @@ def _format_value(name: str, value: float | None) -> str:
 
 def _table(rows: list[tuple[str, Mapping[str, Any] | None]], names: list[str], first: str) -> list[str]:
     arrows = {True: " ↑", False: " ↓"}
-    header = [first] + [_COLUMN_TITLES.get(n, n) + arrows[HIGHER_IS_BETTER.get(n, True)] for n in names]
+    header = [first] + [COLUMN_TITLES.get(n, n) + arrows[HIGHER_IS_BETTER.get(n, True)] for n in names]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(names)) + "|"]
     for label, values in rows:
-        cells = [label] + [_format_value(n, None if values is None else values.get(n)) for n in names]
+        cells = [label] + [format_value(n, None if values is None else values.get(n)) for n in names]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -364,14 +372,14 @@ def format_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _json_ready(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """Replace non-finite floats (inf PSNR of identical frames, NaN) by None for strict JSON."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {k: _json_ready(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
+        return [json_ready(v) for v in value]
     return value
 
 
@@ -381,7 +389,7 @@ def write_report(report: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, 
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "report.json"
     md_path = out / "report.md"
-    json_path.write_text(json.dumps(_json_ready(report), indent=2, allow_nan=False) + "\n")
+    json_path.write_text(json.dumps(json_ready(report), indent=2, allow_nan=False) + "\n")
     md_path.write_text(format_markdown(report))
     return json_path, md_path
 
