@@ -39,9 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def to_png_rgb8(linear: np.ndarray, exposure: float = 1.0) -> np.ndarray:
     """Linear HDR ``[H, W, 3]`` -> ``uint8 [H, W, 3]`` via :func:`ssr.metrics.tonemap_srgb`."""
+    from ssr.data_tools.imaging import to_uint8
     from ssr.metrics import tonemap_srgb
 
-    return np.round(tonemap_srgb(linear, exposure) * 255.0).astype(np.uint8)
+    return to_uint8(tonemap_srgb(linear, exposure))
 
 
 def denoise_sequence(

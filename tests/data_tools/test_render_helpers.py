@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ssr.metrics import warp_previous  # noqa: F401  (re-exported for the motion tests)
+
 
 def require_renderer() -> None:
     """Skip the calling test module when Mitsuba 3 (llvm_ad_rgb / cuda_ad_rgb) is unusable."""
@@ -66,25 +68,6 @@ def write_static_scene(folder: Path) -> Path:
     path = folder / "scene.xml"
     path.write_text(STATIC_SCENE_XML)
     return path
-
-
-def warp_previous(previous: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinearly sample ``previous [H,W,C]`` at ``p + motion`` (pixel centres at i + 0.5).
-
-    Returns (warped [H,W,C], inside [H,W] bool: the sample's 2x2 footprint lies in the image).
-    """
-    height, width = previous.shape[:2]
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
-    u = xs + motion[..., 0]  # array coordinates: pixel centre i + 0.5 -> index i
-    v = ys + motion[..., 1]
-    inside = (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
-    u0 = np.clip(np.floor(u).astype(int), 0, width - 2)
-    v0 = np.clip(np.floor(v).astype(int), 0, height - 2)
-    fu = np.clip(u - u0, 0, 1)[..., None]
-    fv = np.clip(v - v0, 0, 1)[..., None]
-    top = previous[v0, u0] * (1 - fu) + previous[v0, u0 + 1] * fu
-    bottom = previous[v0 + 1, u0] * (1 - fu) + previous[v0 + 1, u0 + 1] * fu
-    return top * (1 - fv) + bottom * fv, inside
 
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
