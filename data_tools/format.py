@@ -47,6 +47,7 @@ __all__ = [
     "validate_sequence",
     "write_frame",
     "write_meta",
+    "write_sequence",
 ]
 
 FORMAT_NAME = "ssr-seq"
@@ -298,6 +299,28 @@ def write_frame(path: str | os.PathLike[str], layers: Mapping[str, np.ndarray]) 
         exr.write(str(tmp))
     os.replace(tmp, out_path)
     return out_path
+
+
+def write_sequence(
+    seq_dir: str | os.PathLike[str], frames: Iterable[Mapping[str, np.ndarray]], **meta_fields: Any
+) -> Path:
+    """Write a whole sequence: ``frame_%05d.exr`` for each frame, then ``meta.json``.
+
+    Args:
+        seq_dir: destination folder (created).
+        frames: layer dicts as for :func:`write_frame`; width, height and frame count of
+            ``meta.json`` are taken from them.
+        meta_fields: the other :func:`make_meta` arguments (``sampling``, ``cuts``, ``scene``...).
+    """
+    seq_path = Path(seq_dir)
+    count = 0
+    size = (0, 0)
+    for index, frame in enumerate(frames):
+        write_frame(seq_path / frame_filename(index), frame)
+        size = np.shape(next(iter(frame.values())))[:2]
+        count = index + 1
+    write_meta(seq_path, make_meta(width=size[1], height=size[0], frame_count=count, **meta_fields))
+    return seq_path
 
 
 def read_exr_layers(

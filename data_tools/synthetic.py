@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .format import frame_filename, make_meta, write_frame, write_meta
+from .format import write_sequence
 
 __all__ = ["synthetic_frame", "write_synthetic_sequence"]
 
@@ -67,13 +67,12 @@ def write_synthetic_sequence(path: str | os.PathLike[str], *, width: int = 32, h
                              cuts: tuple[int, ...] = (0,), seed: int = 0,
                              velocity: tuple[float, float] = (1.0, 0.5)) -> Path:
     """Write a complete ``sampling: full`` ssr-seq sequence of the scrolling plane."""
-    seq_dir = Path(path)
-    for index in range(frames):
-        frame = synthetic_frame(index, height, width, velocity=velocity, seed=seed)
-        if index in cuts:
-            frame["motion"][:] = 0.0
-        write_frame(seq_dir / frame_filename(index), frame)
-    write_meta(seq_dir, make_meta(width=width, height=height, frame_count=frames, sampling="full", spp=1,
-                                  reference_spp=None, shadow_rays=1, cuts=cuts, scene="synthetic scrolling plane",
-                                  renderer="ssr.data_tools.synthetic"))
-    return seq_dir
+    def frames_with_cuts():
+        for index in range(frames):
+            frame = synthetic_frame(index, height, width, velocity=velocity, seed=seed)
+            if index in cuts:
+                frame["motion"][:] = 0.0
+            yield frame
+
+    return write_sequence(path, frames_with_cuts(), sampling="full", spp=1, reference_spp=None, shadow_rays=1,
+                          cuts=cuts, scene="synthetic scrolling plane", renderer="ssr.data_tools.synthetic")

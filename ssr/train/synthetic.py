@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ssr.data_tools import make_meta, pack_frame, subpixel_mask, write_frame, write_meta
+from ssr.data_tools import pack_frame, subpixel_mask
+from ssr.data_tools.format import write_sequence
 
 from .data import PackedSequence
 
@@ -69,16 +70,10 @@ def write_synthetic_sequence(
     seed: int = 0,
 ) -> Path:
     """Write a synthetic sequence (``sampling: full``) to ``path``; returns the folder."""
-    seq_dir = Path(path)
-    seq_dir.mkdir(parents=True, exist_ok=True)
-    for index, frame in enumerate(synthetic_frames(frames, height, width, velocity, seed)):
-        write_frame(seq_dir / f"frame_{index:05d}.exr", frame)
-    meta = make_meta(
-        width=width, height=height, frame_count=frames, sampling="full", spp=1, reference_spp=1,
+    return write_sequence(
+        path, synthetic_frames(frames, height, width, velocity, seed), sampling="full", spp=1, reference_spp=1,
         shadow_rays=1, cuts=[0], scene="synthetic-pan", renderer="ssr.train.synthetic",
     )
-    write_meta(seq_dir, meta)
-    return seq_dir
 
 
 def synthetic_packed_sequence(
