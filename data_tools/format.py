@@ -31,6 +31,7 @@ import numpy as np
 
 __all__ = [
     "FORMAT_NAME",
+    "apply_subpixel_pattern",
     "FORMAT_VERSION",
     "LAYERS",
     "PATTERN",
@@ -134,6 +135,25 @@ def subpixel_mask(frame_index: int, height: int, width: int) -> np.ndarray:
     mask = np.zeros((height, width), np.float32)
     mask[dy::2, dx::2] = 1.0
     return mask
+
+
+def apply_subpixel_pattern(
+    frame: Mapping[str, np.ndarray], frame_index: int, size: tuple[int, int] | None = None
+) -> dict[str, np.ndarray]:
+    """The 1/4-spp view of a frame whose ``color``/``shadow`` hold every pixel.
+
+    Returns a new dict: ``color`` and ``shadow`` (where present) zeroed outside the pattern
+    of ``frame_index``, and ``mask`` (``float32 [H, W, 1]``) set; other layers are shared.
+    ``size`` (``(H, W)``) defaults to the size of the frame's first layer.
+    """
+    height, width = size if size is not None else np.shape(next(iter(frame.values())))[:2]
+    mask = subpixel_mask(frame_index, height, width)[:, :, None]
+    patterned = dict(frame)
+    for name in ("color", "shadow"):
+        if name in patterned:
+            patterned[name] = patterned[name] * mask
+    patterned["mask"] = mask
+    return patterned
 
 
 # ----------------------------------------------------------------------------- meta.json
@@ -552,15 +572,6 @@ class Sequence:
             raise FormatError(file_path, "mask.Y", "mask is missing but meta.json sampling is 'subpixel-2x2'")
         _check_layer_values(file_path, layers, sanitize_color=self.sanitize_color)
         shape = (self.height, self.width)
-        if self.sampling == "full":
-            if self.apply_pattern:
-                mask = subpixel_mask(index, *shape)
-                layers["color"] = layers["color"] * mask[:, :, None]
-                if "shadow" in layers:
-                    layers["shadow"] = layers["shadow"] * mask[:, :, None]
-            else:
-                mask = np.ones(shape, np.float32)
-            layers["mask"] = mask[:, :, None]
         result: dict[str, np.ndarray] = {}
         for name in wanted:
             if name in layers:
@@ -571,9 +582,12 @@ class Sequence:
             else:
                 spec = LAYERS[name]
                 result[name] = np.full((*shape, len(spec.suffixes)), spec.default, np.float32)
-        if self.sampling == "full" and self.apply_pattern and "shadow" in result and "shadow" not in layers:
-            result["shadow"] = result["shadow"] * layers["mask"]
-        result["mask"] = layers["mask"]
+        if self.sampling == "subpixel-2x2":
+            result["mask"] = layers["mask"]
+        elif self.apply_pattern:
+            result = apply_subpixel_pattern(result, index, shape)
+        else:
+            result["mask"] = np.ones((*shape, 1), np.float32)
         return result
 
     def frames(self, channels: Iterable[str] | None = None):

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from ssr.data_tools.format import apply_subpixel_pattern
 from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet, compute_frame_metrics, temporal_error
 
 __all__ = [
@@ -90,19 +91,6 @@ def resolve_sequences(data: str | Path, split: str | None = None) -> list[Path]:
     if not sequences:
         raise FormatError(root, None, "no sequences (folders with meta.json) found")
     return sequences
-
-
-def _apply_pattern(frame: dict[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
-    """The 1/4-spp network input from a frame read with every pixel (FORMAT.md pattern)."""
-    from ssr.data_tools.format import subpixel_mask
-
-    height, width = frame["color"].shape[:2]
-    mask = subpixel_mask(index, height, width)[:, :, None]
-    patterned = dict(frame)
-    patterned["color"] = frame["color"] * mask
-    patterned["shadow"] = frame["shadow"] * mask
-    patterned["mask"] = mask
-    return patterned
 
 
 # ----------------------------------------------------------------------------- aggregation
@@ -180,7 +168,7 @@ def _evaluate_sequence(
     for index in bar:
         frame = sequence.read_frame(index, _INPUT_LAYERS)
         reference = frame["reference"]
-        net_input = _apply_pattern(frame, index) if use_pattern else frame
+        net_input = apply_subpixel_pattern(frame, index) if use_pattern else frame
         cut = sequence.is_cut(index)
         if cut:
             last_cut = index

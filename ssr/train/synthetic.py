@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ssr.data_tools import pack_frame, subpixel_mask
-from ssr.data_tools.format import write_sequence
+from ssr.data_tools import pack_frame
+from ssr.data_tools.format import apply_subpixel_pattern, write_sequence
 
 from .data import PackedSequence
 
@@ -88,8 +88,10 @@ def synthetic_packed_sequence(
     """The same data packed in memory (the subpixel pattern applied like the reader does)."""
     packed, reference, reference_albedo = [], [], []
     for index, frame in enumerate(synthetic_frames(frames, height, width, velocity, seed)):
-        mask = subpixel_mask(index, height, width)[..., None] if subpixel else np.ones((height, width, 1), np.float32)
-        frame = dict(frame, color=frame["color"] * mask, shadow=frame["shadow"] * mask, mask=mask)
+        if subpixel:
+            frame = apply_subpixel_pattern(frame, index)
+        else:
+            frame = dict(frame, mask=np.ones((height, width, 1), np.float32))
         packed.append(pack_frame(frame))
         reference.append(frame["reference"].transpose(2, 0, 1))
         reference_albedo.append(frame["reference_albedo"].transpose(2, 0, 1))
