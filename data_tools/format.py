@@ -1,6 +1,6 @@
 """ssr-seq v1: the on-disk frame-sequence format (read, write, validate).
 
-A sequence is a folder with ``meta.json`` and ``frame_%05d.exr`` files (scanline EXR, ZIP).
+A sequence is a folder with ``meta.json`` and ``frame_%05d.exr`` files (written as scanline ZIP EXR; read from any flat EXR, see :mod:`.exr`).
 In memory a frame is a ``dict`` of layers, each ``float32 [H, W, C]`` (row-major, y down):
 
 =========================================================== ===  ============
@@ -29,6 +29,8 @@ from typing import Any, Iterable, Mapping, Sequence as SequenceT
 
 import numpy as np
 
+from .exr import MAX_IMAGE_SIDE, read_exr
+
 __all__ = [
     "FORMAT_NAME",
     "apply_subpixel_pattern",
@@ -55,8 +57,6 @@ FORMAT_NAME = "ssr-seq"
 FORMAT_VERSION = 1
 HALF_MAX = 65504.0
 NORMAL_TOLERANCE = 0.01
-MAX_IMAGE_SIDE = 16384
-"""Largest width/height a reader accepts (guards against hostile headers)."""
 
 PATTERN: tuple[tuple[int, int], ...] = ((0, 0), (1, 1), (1, 0), (0, 1))
 """Traced pixel ``(dx, dy)`` inside each 2x2 tile for frame ``t % 4``."""
@@ -361,54 +361,26 @@ def read_exr_layers(
         ``float32 [H, W, C]``; ``present`` maps every EXR channel name to its raw array.
 
     Raises:
-        FormatError: unreadable / non-EXR / truncated file, size mismatch, a channel that is
-            not HALF or FLOAT, or a layer with some but not all of its channels.
+        FormatError: unreadable / non-EXR / truncated file (see :mod:`ssr.data_tools.exr`:
+            scanline and tiled, single- and multi-part files of any compression are read),
+            size mismatch, a layer channel that is not HALF or FLOAT (``mask`` may be UINT),
+            or a layer with some but not all of its channels.
     """
-    import OpenEXR
-
     file_path = Path(path)
     if not file_path.is_file():
         raise FormatError(file_path, None, "frame file is missing")
     try:
-        with open(file_path, "rb") as handle:
-            magic = handle.read(4)
-    except OSError as exc:
-        raise FormatError(file_path, None, f"cannot open file: {exc.strerror}") from None
-    if magic != b"\x76\x2f\x31\x01":
-        raise FormatError(file_path, None, "not an OpenEXR file (bad magic number)")
-    try:
-        with OpenEXR.File(str(file_path), header_only=True) as exr:
-            # the header dict is only valid while the file is open: copy what we need
-            header = dict(exr.header())
-            data_window = tuple(np.array(v) for v in header.get("dataWindow", ()))
-            storage = header.get("type")
-    except Exception as exc:  # the bindings raise RuntimeError for every kind of damage
-        raise FormatError(file_path, None, f"corrupt or truncated EXR header: {exc}") from None
-    try:
-        (x_min, y_min), (x_max, y_max) = data_window
-        height, width = int(y_max - y_min + 1), int(x_max - x_min + 1)
-    except (KeyError, TypeError, ValueError):
-        raise FormatError(file_path, None, "EXR header has no valid dataWindow") from None
-    if not (1 <= width <= MAX_IMAGE_SIDE and 1 <= height <= MAX_IMAGE_SIDE):
-        raise FormatError(file_path, None, f"EXR declares an implausible size {width}x{height}")
-    if expected_size is not None and (height, width) != tuple(expected_size):
-        raise FormatError(
-            file_path, None,
-            f"frame size {width}x{height} differs from meta.json {expected_size[1]}x{expected_size[0]}",
-        )
-    if storage not in (None, OpenEXR.scanlineimage):
-        raise FormatError(file_path, None, f"EXR storage {storage} is not a scanline image")
-    try:
-        with OpenEXR.File(str(file_path), separate_channels=True) as exr:
-            raw = {name: channel.pixels for name, channel in exr.channels().items()}
-    except Exception as exc:
-        raise FormatError(file_path, None, f"corrupt or truncated EXR pixel data: {exc}") from None
+        image = read_exr(file_path, expected_size=expected_size)
+    except FormatError as exc:
+        if expected_size is not None and exc.problem.startswith("frame size"):
+            raise FormatError(file_path, None, exc.problem.replace("the expected", "meta.json")) from None
+        raise
+    raw = image.channels
     for channel_name, pixels in raw.items():
-        if not isinstance(pixels, np.ndarray) or pixels.dtype not in (np.float16, np.float32):
-            kind = getattr(pixels, "dtype", type(pixels).__name__)
-            raise FormatError(file_path, channel_name, f"channel type {kind} is not HALF or FLOAT")
-        if pixels.shape != (height, width):
-            raise FormatError(file_path, channel_name, f"channel has shape {pixels.shape}, expected {(height, width)}")
+        layer = channel_name.split(".", 1)[0]
+        if pixels.dtype == np.uint32 and layer in LAYERS and layer != "mask":
+            raise FormatError(file_path, channel_name, "channel type UINT is not HALF or FLOAT "
+                              "(only mask.Y may be UINT)")
     wanted = list(LAYERS) if names is None else list(names)
     layers: dict[str, np.ndarray] = {}
     for name in wanted:

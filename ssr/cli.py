@@ -16,6 +16,7 @@ from typing import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("ssr.demo", "render the built-in scene, denoise it with the bundled model, write images + metrics"),
     "check": ("ssr.data_tools.check", "validate ssr-seq sequences or datasets and print a summary"),
+    "import": ("ssr.data_tools.importers.cli", "convert Blender / Mitsuba / SSR-paper / OIDN / custom-mapped dumps into ssr-seq"),
     "preview": ("ssr.data_tools.preview", "write PNG contact sheets (colour, reference, albedo, normals, depth, motion)"),
     "render": ("ssr.data_tools.render.cli", "render an ssr-seq sequence with Mitsuba 3"),
     "make-dataset": ("ssr.data_tools.render.dataset", "render a training/validation dataset from a config"),
@@ -30,6 +31,7 @@ EPILOG = """\
 examples:
   ssr demo --out demo_out                    # render + denoise the built-in scene
   ssr check data/my_sequence                 # validate a sequence (exit 1 if invalid)
+  ssr import --from blender renders/shot data/shot   # your renderer's EXRs -> ssr-seq
   ssr render --scene builtin --out seq --width 128 --height 128 --frames 8 --spp-ref 64
   ssr train --data data/ssr-default --out runs/small
   ssr denoise --input seq --out denoised --png

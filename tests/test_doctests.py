@@ -7,7 +7,14 @@ import importlib
 
 import pytest
 
-MODULES = ["ssr.data_tools.format", "ssr.data_tools.pack"]
+MODULES = [
+    "ssr.data_tools.format",
+    "ssr.data_tools.pack",
+    "ssr.data_tools.importers.camera",
+    "ssr.data_tools.importers.convert",
+    "ssr.data_tools.importers.detect",
+    "ssr.data_tools.importers.frames",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
