@@ -17,7 +17,8 @@ Conversions, each explicit:
 * **depth** (:class:`DepthSource`): ``kind`` = ``view_z`` (distance along the viewing
   axis: FORMAT.md's) | ``ray_distance`` (distance from the eye along the pixel's ray; needs
   the field of view); values that are not finite, ``<= 0`` or ``>= miss_above`` are misses
-  (0). ``scale`` converts units or signs (``-1`` for OpenGL's negative view z).
+  (0). ``scale`` converts units or signs (``-1`` for OpenGL's negative view z);
+  ``near_plane`` is added to hits when distances start on the near clip plane.
 * every source has ``scale`` (multiplied first).
 """
 
@@ -84,6 +85,9 @@ class NormalSource(Source):
 class DepthSource(Source):
     kind: str = "view_z"
     miss_above: float | None = None
+    near_plane: float = 0.0
+    """View depth where the measured distance starts (Mitsuba 3 starts its rays on the
+    near clip plane: ``z = t cos + near_clip``); added after the kind conversion."""
 
 
 LAYER_SOURCE_TYPES: dict[str, type[Source]] = {
@@ -187,6 +191,7 @@ def make_source(layer: str, table: dict[str, Any], where: str) -> Source:
         _choice(where, "kind", values.get("kind", "view_z"), DEPTH_KINDS)
         if values.get("miss_above") is not None:
             values["miss_above"] = float(values["miss_above"])
+        values["near_plane"] = float(values.get("near_plane", 0.0))
     return kind(**values)
 
 

@@ -62,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--view-layer", default=None, help="blender: the view layer to read when there are several")
     parser.add_argument("--aov", type=_aov, action="append", default=[], metavar="LAYER=NAME",
                         help="mitsuba: which AOV holds a layer (color, albedo, normal, depth); repeatable")
+    parser.add_argument("--near-clip", type=float, default=0.01,
+                        help="mitsuba: the sensor's near_clip, where its depth AOV starts (default 0.01, Mitsuba's)")
     parser.add_argument("--spp-dir", default="images", help="ssr-paper: folder of the noisy frames (default images)")
     detect = parser.add_mutually_exclusive_group()
     detect.add_argument("--detect-motion", dest="detect_motion", action="store_true", default=None,
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         options = ImportOptions(
             camera=args.camera, fov_y_deg=args.fov_y_deg, static_camera=args.static_camera,
             reference=args.reference, spp=args.spp, reference_spp=args.reference_spp,
-            view_layer=args.view_layer, aovs=dict(args.aov), spp_dir=args.spp_dir,
+            view_layer=args.view_layer, aovs=dict(args.aov), near_clip=args.near_clip, spp_dir=args.spp_dir,
             detect_motion=args.detect_motion, overrides=overrides,
         )
         jobs = discover(args.layout, args.src, options)

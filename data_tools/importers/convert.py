@@ -140,6 +140,8 @@ def _depth_and_hits(
                               "depth is a distance along the ray: converting it to view depth needs the "
                               "field of view (--fov-y-deg or a camera sidecar)")
         depth = depth * pixel_ray_cosines(height, width, context.camera.fov_y_deg)
+    if source.near_plane:
+        depth = np.where(miss, 0.0, depth + source.near_plane)
     lost = (depth > 0) & ~usable_normal
     if lost.any():
         context.notes["pixels with a depth but no usable normal made misses"] += int(lost.sum())

@@ -12,8 +12,9 @@ ssr layer     default AOV name    AOV type      conversion
 ``color``     (unnamed: R, G, B)  integrator    none
 ``albedo``    ``albedo``          ``albedo``    1 where the ray misses
 ``normal``    ``sh_normal``       ``sh_normal`` world space; flipped to face the camera
-``depth``     ``depth``           ``depth``     ``.T`` is the distance along the ray: times the
-                                                ray's cosine to the view axis (needs the fov)
+``depth``     ``depth``           ``depth``     ``.T`` is the distance along the ray from the
+                                                near clip plane: ``z = T cos + near_clip``
+                                                (needs the fov; ``--near-clip``, default 0.01)
 ============  ==================  ============  ==============================================
 
 Mitsuba writes no motion vectors: with a camera sidecar (Mitsuba's convention by default:
@@ -68,7 +69,7 @@ def discover(src: Path, options: ImportOptions) -> list[SequenceJob]:
         "color": Source(_channels("color", aovs["color"])),
         "albedo": Source(_channels("albedo", aovs["albedo"])),
         "normal": NormalSource(_channels("normal", aovs["normal"]), space="world"),
-        "depth": DepthSource(_channels("depth", aovs["depth"]), kind="ray_distance"),
+        "depth": DepthSource(_channels("depth", aovs["depth"]), kind="ray_distance", near_plane=options.near_clip),
     }
     frames = [{"main": path} for _, path in numbered]
     notes: list[str] = []

@@ -24,6 +24,8 @@ class ImportOptions:
         spp, reference_spp: samples per pixel of the noisy / reference renders.
         view_layer: Blender view layer to read (needed when a file holds several).
         aovs: Mitsuba: ssr layer -> AOV name in the file (``color`` = the nested integrator).
+        near_clip: Mitsuba: the sensor's ``near_clip`` (its rays, and so its depth AOV,
+            start on the near plane).
         spp_dir: SSR-paper layout: the noisy-frame folder of a scene (``images``: 1/4 spp).
         detect_motion: pick the motion convention that best aligns consecutive G-buffers.
         overrides: a TOML channel map whose tables replace the layout's sources/settings.
@@ -37,6 +39,7 @@ class ImportOptions:
     reference_spp: int | None = None
     view_layer: str | None = None
     aovs: dict[str, str] = field(default_factory=dict)
+    near_clip: float = 0.01
     spp_dir: str = "images"
     detect_motion: bool | None = None
     overrides: ChannelMap | None = None
