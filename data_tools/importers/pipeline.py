@@ -195,9 +195,11 @@ def import_sequence(
             best, ranked = detect_motion_convention(motion_source, pairs)  # type: ignore[arg-type]
             cmap = ChannelMap({**cmap.sources, "motion": best}, cmap.settings, cmap.files)
             runner_up = ranked[1][0]
+            ambiguous = runner_up - ranked[0][0] < 0.01 * max(ranked[0][0], 1e-12)
             layout_notes.append(
                 f"motion convention measured: units={best.units}, y_axis={best.y_axis}, points_to={best.points_to} "
-                f"(G-buffer warp error {ranked[0][0]:.4f}; next best {runner_up:.4f})")
+                f"(G-buffer warp error {ranked[0][0]:.4f}; next best {runner_up:.4f})"
+                + (" - ambiguous: the frames barely move, check the motion" if ambiguous else ""))
     out_dir.mkdir(parents=True, exist_ok=True)
     for index in range(len(job.frames)):
         images = load(index)
