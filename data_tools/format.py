@@ -45,6 +45,7 @@ __all__ = [
     "list_sequences",
     "make_meta",
     "read_exr_layers",
+    "read_json_object",
     "read_meta",
     "subpixel_mask",
     "validate_sequence",
@@ -254,17 +255,25 @@ def _check_meta(meta: dict[str, Any], meta_path: Path) -> dict[str, Any]:
     return meta
 
 
+def read_json_object(path: str | os.PathLike[str], what: str, missing: str = "not found") -> dict[str, Any]:
+    """The JSON object in ``path``; a :class:`FormatError` naming ``what`` the file is when it
+    is missing, not JSON or not an object."""
+    file_path = Path(path)
+    if not file_path.is_file():
+        raise FormatError(file_path, None, f"{what} {missing}")
+    try:
+        data = json.loads(file_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(file_path, None, f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise FormatError(file_path, None, f"{what} must hold a JSON object")
+    return data
+
+
 def read_meta(seq_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check ``<seq_dir>/meta.json`` (missing keys and wrong types are errors)."""
     meta_path = Path(seq_dir) / "meta.json"
-    if not meta_path.is_file():
-        raise FormatError(meta_path, None, "meta.json not found: not an ssr-seq sequence folder")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(meta_path, None, f"meta.json is not valid JSON: {exc}") from None
-    if not isinstance(meta, dict):
-        raise FormatError(meta_path, None, "meta.json must hold a JSON object")
+    meta = read_json_object(meta_path, "meta.json", "not found: not an ssr-seq sequence folder")
     return _check_meta(meta, meta_path)
 
 

@@ -28,7 +28,6 @@ the format; a varying one is refused).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..format import FormatError
+from ..format import FormatError, read_json_object
 from ..render.camera import PinholeCamera
 
 __all__ = [
@@ -110,14 +109,7 @@ def load_camera_sidecar(path: str | os.PathLike[str], frame_count: int | None = 
             matrix count different from ``frame_count``, a varying field of view.
     """
     file_path = Path(path)
-    if not file_path.is_file():
-        raise FormatError(file_path, None, "camera sidecar not found")
-    try:
-        data = json.loads(file_path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(file_path, None, f"camera sidecar is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise FormatError(file_path, None, "camera sidecar must hold a JSON object")
+    data = read_json_object(file_path, "camera sidecar")
     convention = data.get("convention", "mitsuba")
     if convention not in CONVENTIONS:
         raise FormatError(file_path, None, f"'convention' = {convention!r} is unknown (known: {', '.join(CONVENTIONS)})")
@@ -145,7 +137,8 @@ def load_camera_sidecar(path: str | os.PathLike[str], frame_count: int | None = 
         if frame_count is not None and len(matrices) != frame_count:
             raise FormatError(file_path, None, f"'to_world' has {len(matrices)} matrices for {frame_count} frames")
         rotation = matrices[:, :3, :3]
-        if np.any(np.abs(np.abs(np.linalg.det(rotation)) - 1.0) > 1e-3):
+        gram = np.einsum("nji,njk->nik", rotation, rotation)
+        if np.any(np.abs(gram - np.eye(3)) > 1e-3):
             raise FormatError(file_path, None, "'to_world' matrices must be rigid (rotation + translation, no scale)")
         matrices = to_mitsuba_to_world(matrices, convention)
     return CameraTrack(fov, matrices)
