@@ -16,11 +16,12 @@ def bench_model(height: int, width: int, presets: list[str], repeat: int, device
     """Median step time of each width preset at ``height x width`` on ``device``."""
     import torch
 
+    from ssr.data_tools.contract import PACKED_CHANNELS
     from ssr.model import ModelConfig, SSRNet, initial_state, step
 
     torch_device = torch.device(device)
     generator = torch.Generator().manual_seed(0)
-    packed = torch.rand(1, 19, height, width, generator=generator).to(torch_device)
+    packed = torch.rand(1, PACKED_CHANNELS, height, width, generator=generator).to(torch_device)
     rows = []
     for preset in presets:
         model = SSRNet(ModelConfig(width=preset)).to(torch_device).eval()

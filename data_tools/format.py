@@ -29,6 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence as SequenceT
 
 import numpy as np
 
+from .contract import PATTERN
 from .exr import MAX_IMAGE_SIDE, read_exr
 
 __all__ = [
@@ -59,8 +60,6 @@ FORMAT_VERSION = 1
 HALF_MAX = 65504.0
 NORMAL_TOLERANCE = 0.01
 
-PATTERN: tuple[tuple[int, int], ...] = ((0, 0), (1, 1), (1, 0), (0, 1))
-"""Traced pixel ``(dx, dy)`` inside each 2x2 tile for frame ``t % 4``."""
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,8 @@
 """Per-frame input packing: the one definition of SPEC.md's pre-processing.
 
 A frame (``dict`` of ``float32 [H, W, C]`` layers, see :mod:`ssr.data_tools.format`) is
-turned into one C-contiguous ``float32 [19, H, W]`` array of input planes:
-
-====== =============== ==========================================================
-planes name            encoding
-====== =============== ==========================================================
-0-2    irradiance      ``log1p(color / (albedo + 0.004))`` where ``mask == 1``, else 0
-3-5    albedo          as read, in [0, 1]
-6-8    normal          world space, unit length (0 for misses)
-9      depth           ``depth / max(depth[depth > 0])`` of this frame; 0 for misses
-10     roughness       as read
-11     metallic        as read
-12     shadow          as read (traced: 0 where ``mask == 0``)
-13     mask            1 where colour was traced this frame
-14-16  transparent     as read
-17-18  motion          pixels, x right / y down (FORMAT.md convention)
-====== =============== ==========================================================
-
-Planes 0-13 are the 14-channel state vector ``x_t`` of SPEC.md.
+turned into one C-contiguous ``float32 [19, H, W]`` array of input planes, laid out
+and encoded as :mod:`ssr.data_tools.contract` defines (the one definition of the planes).
 
 :func:`pack_frame` uses the native multithreaded implementation (``ssr._native``) when
 it is built and falls back to :func:`pack_frame_reference`, the pure NumPy twin that
@@ -32,6 +16,8 @@ from typing import Mapping
 
 import numpy as np
 
+from .contract import ALBEDO_EPS, FRAME_LAYERS, PACKED_CHANNELS, SLICES, STATE_CHANNELS
+
 __all__ = [
     "ALBEDO_EPS",
     "PACKED_CHANNELS",
@@ -44,39 +30,7 @@ __all__ = [
     "pack_frame_reference",
 ]
 
-ALBEDO_EPS = 0.004
-"""Added to albedo before demodulation (SPEC.md)."""
-
-PACKED_CHANNELS = 19
-STATE_CHANNELS = 14
-
-SLICES: dict[str, slice] = {
-    "irradiance": slice(0, 3),
-    "albedo": slice(3, 6),
-    "normal": slice(6, 9),
-    "depth": slice(9, 10),
-    "roughness": slice(10, 11),
-    "metallic": slice(11, 12),
-    "shadow": slice(12, 13),
-    "mask": slice(13, 14),
-    "transparent": slice(14, 17),
-    "motion": slice(17, 19),
-    "state": slice(0, 14),
-}
-"""Named plane ranges of the packed ``[19, H, W]`` array."""
-
-PACK_LAYERS: tuple[tuple[str, int], ...] = (
-    ("color", 3),
-    ("albedo", 3),
-    ("normal", 3),
-    ("depth", 1),
-    ("roughness", 1),
-    ("metallic", 1),
-    ("shadow", 1),
-    ("mask", 1),
-    ("transparent", 3),
-    ("motion", 2),
-)
+PACK_LAYERS: tuple[tuple[str, int], ...] = tuple(FRAME_LAYERS.items())
 """Input layers of :func:`pack_frame` and their channel counts, in the argument order of
 ``ssr._native.pack_frame``."""
 

@@ -44,6 +44,20 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from ssr.data_tools.contract import (
+    CONTRACT_VERSION,
+    GRAPH_CHANNELS,
+    GRAPH_INPUTS,
+    GRAPH_OUTPUTS,
+    OUTPUT_CHANNELS,
+    PACKED_CHANNELS,
+    SIZE_MULTIPLE,
+    SLICES,
+    STATE_CHANNELS,
+)
+from ssr.data_tools.format import subpixel_mask
+from ssr.runtime.onnx_backend import EXPORT_FORMAT, check_run_size, graph_size, load_sidecar, sidecar_path
+
 if TYPE_CHECKING:
     from ssr.model import SSRNet
 
@@ -63,41 +77,15 @@ __all__ = [
     "sidecar_path",
 ]
 
-EXPORT_FORMAT = "ssr-onnx"
 DEFAULT_OPSET = 17
 """Opset 17 is the lowest with everything the graph needs (GridSample needs 16)."""
-SIZE_MULTIPLE = 4
-"""Dynamic-shape graphs need H and W to be multiples of this (two stride-2 U-Net levels)."""
-INPUT_NAMES: tuple[str, ...] = ("packed", "acc", "prev_out", "reset")
-OUTPUT_NAMES: tuple[str, ...] = ("color", "acc_new", "out_log")
-_CHANNELS: dict[str, int] = {"packed": 19, "acc": 14, "prev_out": 3, "color": 3, "acc_new": 14, "out_log": 3}
+INPUT_NAMES, OUTPUT_NAMES = GRAPH_INPUTS, GRAPH_OUTPUTS
 
 ModelLike = Union["SSRNet", str, "os.PathLike[str]", None]
 
 
 class ParityError(AssertionError):
     """The ONNX graph's outputs differ from torch's by more than the tolerance."""
-
-
-def sidecar_path(onnx_path: str | os.PathLike[str]) -> Path:
-    """``<onnx_path>.json``: e.g. ``model.onnx`` -> ``model.onnx.json``."""
-    path = Path(onnx_path)
-    return path.with_name(path.name + ".json")
-
-
-def load_sidecar(onnx_path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The sidecar written by :func:`export_onnx`, or None when there is none.
-
-    Raises:
-        ValueError: the file exists but is not an ``ssr-onnx`` sidecar.
-    """
-    path = sidecar_path(onnx_path)
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text())
-    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-        raise ValueError(f"{path}: not an {EXPORT_FORMAT} sidecar (format={data.get('format')!r})")
-    return data
 
 
 def _resolve_model(model: ModelLike) -> tuple["SSRNet", dict[str, Any]]:
@@ -128,40 +116,23 @@ def _check_size(height: int, width: int, dynamic: bool) -> None:
 def _io_shapes(height: int, width: int, dynamic: bool) -> dict[str, list[int | str]]:
     h: int | str = "height" if dynamic else height
     w: int | str = "width" if dynamic else width
-    shapes: dict[str, list[int | str]] = {name: [1, _CHANNELS[name], h, w] for name in _CHANNELS}
+    shapes: dict[str, list[int | str]] = {name: [1, GRAPH_CHANNELS[name], h, w] for name in GRAPH_CHANNELS}
     shapes["reset"] = [1, 1, 1, 1]
     return shapes
 
 
-def graph_size(session: Any) -> tuple[int, int] | None:
-    """``(H, W)`` fixed by an onnxruntime session's ``packed`` input, or None if dynamic.
+def _write_metadata(path: Path, entries: dict[str, str]) -> None:
+    """Store the model's I/O contract in the graph itself (``metadata_props``), so a runtime
+    without the sidecar (ONNX Runtime, TensorRT's parser, Unreal NNE) can check it."""
+    import onnx
 
-    Raises:
-        ValueError: the graph has no ``packed`` input of rank 4 (not an SSR export).
-    """
-    inputs = {node.name: node.shape for node in session.get_inputs()}
-    shape = inputs.get("packed")
-    if shape is None or len(shape) != 4 or set(inputs) != set(INPUT_NAMES):
-        raise ValueError(f"not an SSR step graph: inputs {inputs} (expected {list(INPUT_NAMES)})")
-    height, width = shape[2], shape[3]
-    if isinstance(height, int) and isinstance(width, int):
-        return height, width
-    return None
-
-
-def check_run_size(session: Any, height: int, width: int) -> None:
-    """Raise ``ValueError`` unless the graph of ``session`` runs at ``height x width`` as is."""
-    fixed = graph_size(session)
-    if fixed is not None and fixed != (height, width):
-        raise ValueError(
-            f"this ONNX graph was exported for {fixed[0]}x{fixed[1]} (static shape) and cannot run at "
-            f"{height}x{width}; re-export with that size or with --dynamic"
-        )
-    if fixed is None and (height % SIZE_MULTIPLE or width % SIZE_MULTIPLE):
-        raise ValueError(
-            f"a dynamic-shape SSR graph needs H and W to be multiples of {SIZE_MULTIPLE}, got "
-            f"{height}x{width} (pad outside the graph, as ssr.runtime.onnx_backend.OnnxStream does)"
-        )
+    model = onnx.load(str(path))
+    kept = [prop for prop in model.metadata_props if prop.key not in entries]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    for key, value in entries.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
 
 
 def _restore_pruned_inputs(path: Path, shapes: dict[str, list[int | str]]) -> None:
@@ -198,17 +169,18 @@ def random_stream_inputs(height: int, width: int, frames: int, seed: int = 0) ->
     rng = np.random.default_rng(seed)
     stream = []
     for index in range(frames):
-        packed = np.zeros((1, 19, height, width), np.float32)
-        mask = np.zeros((height, width), np.float32)
-        mask[(index // 2) % 2 :: 2, index % 2 :: 2] = 1.0
-        packed[0, 0:3] = rng.uniform(0.0, 2.0, (3, height, width)) * mask
-        packed[0, 3:6] = rng.uniform(0.1, 1.0, (3, height, width))
+        packed = np.zeros((1, PACKED_CHANNELS, height, width), np.float32)
+        mask = subpixel_mask(index, height, width)
+        planes = packed[0]
+        planes[SLICES["irradiance"]] = rng.uniform(0.0, 2.0, (3, height, width)) * mask
+        planes[SLICES["albedo"]] = rng.uniform(0.1, 1.0, (3, height, width))
         normal = rng.normal(size=(3, height, width))
-        packed[0, 6:9] = normal / np.linalg.norm(normal, axis=0, keepdims=True)
-        packed[0, 9:12] = rng.uniform(0.0, 1.0, (3, height, width))
-        packed[0, 12] = mask * (rng.uniform(size=(height, width)) > 0.3)
-        packed[0, 13] = mask
-        packed[0, 17:19] = rng.uniform(-1.5, 1.5, (2, height, width))
+        planes[SLICES["normal"]] = normal / np.linalg.norm(normal, axis=0, keepdims=True)
+        for name in ("depth", "roughness", "metallic"):
+            planes[SLICES[name]] = rng.uniform(0.0, 1.0, (1, height, width))
+        planes[SLICES["shadow"]] = mask * (rng.uniform(size=(height, width)) > 0.3)
+        planes[SLICES["mask"]] = mask
+        planes[SLICES["motion"]] = rng.uniform(-1.5, 1.5, (2, height, width))
         stream.append(packed)
     return stream
 
@@ -260,9 +232,9 @@ def export_onnx(
     net.to("cpu").eval()
     generator = torch.Generator().manual_seed(0)
     example = (
-        torch.rand(1, 19, height, width, generator=generator),
-        torch.rand(1, 14, height, width, generator=generator),
-        torch.rand(1, 3, height, width, generator=generator),
+        torch.rand(1, PACKED_CHANNELS, height, width, generator=generator),
+        torch.rand(1, STATE_CHANNELS, height, width, generator=generator),
+        torch.rand(1, OUTPUT_CHANNELS, height, width, generator=generator),
         torch.zeros(1, 1, 1, 1),
     )
     dynamic_axes = None
@@ -296,6 +268,17 @@ def export_onnx(
         raise ValueError(f"{out_path}: onnx.checker rejected the exported graph: {error}") from error
 
     shapes = _io_shapes(height, width, dynamic)
+    _write_metadata(out_path, {
+        "ssr.format": EXPORT_FORMAT,
+        "ssr.contract_version": str(CONTRACT_VERSION),
+        "ssr.channels": json.dumps(GRAPH_CHANNELS),
+        "ssr.inputs": json.dumps(list(INPUT_NAMES)),
+        "ssr.outputs": json.dumps(list(OUTPUT_NAMES)),
+        "ssr.size_multiple": str(SIZE_MULTIPLE if dynamic else 1),
+        "ssr.export_size": json.dumps([height, width]),
+        "ssr.dynamic": json.dumps(dynamic),
+        "ssr.model_config": json.dumps(net.config.to_dict(), sort_keys=True),
+    })
     sidecar = {
         "format": EXPORT_FORMAT,
         "version": 1,
@@ -304,6 +287,7 @@ def export_onnx(
         "dynamic": dynamic,
         "export_size": [height, width],
         "size_multiple": SIZE_MULTIPLE if dynamic else 1,
+        "contract_version": CONTRACT_VERSION,
         "inputs": [{"name": n, "shape": shapes[n], "dtype": "float32"} for n in INPUT_NAMES],
         "outputs": [{"name": n, "shape": shapes[n], "dtype": "float32"} for n in OUTPUT_NAMES],
         "source_weights": source,
@@ -349,42 +333,33 @@ def check_parity(
         ValueError: ``frames`` < 1; the size does not suit the graph (see
             :func:`check_run_size`).
     """
-    import onnxruntime as ort
-    import torch
+    from ssr.runtime.onnx_backend import OnnxBackend
+    from ssr.streaming import StreamLoop, TorchBackend
 
     if frames < 1:
         raise ValueError(f"frames must be >= 1, got {frames}")
     net, _ = _resolve_model(model)
     was_training = net.training
-    net.eval()
-    session = ort.InferenceSession(str(onnx_path), providers=providers or ["CPUExecutionProvider"])
-    check_run_size(session, height, width)
-    zeros_acc = np.zeros((1, 14, height, width), np.float32)
-    zeros_prev = np.zeros((1, 3, height, width), np.float32)
-    torch_state = (torch.from_numpy(zeros_acc), torch.from_numpy(zeros_prev))
-    onnx_state = (zeros_acc, zeros_prev)
+    onnx_backend = OnnxBackend(onnx_path, providers=providers)
+    check_run_size(onnx_backend.session, height, width)
+    torch_loop = StreamLoop(TorchBackend(net, device=str(next(net.parameters()).device)))
+    onnx_loop = StreamLoop(onnx_backend)
     worst = 0.0
-    device = next(net.parameters()).device
     try:
         for index, packed in enumerate(random_stream_inputs(height, width, frames, seed=seed)):
-            reset = np.full((1, 1, 1, 1), 1.0 if index == 0 else 0.0, np.float32)
-            with torch.no_grad():
-                expected = net(
-                    torch.from_numpy(packed).to(device),
-                    torch_state[0].to(device),
-                    torch_state[1].to(device),
-                    torch.from_numpy(reset).to(device),
-                )
-            expected_np = [t.float().cpu().numpy() for t in expected]
-            got = session.run(list(OUTPUT_NAMES), dict(zip(INPUT_NAMES, (packed, *onnx_state, reset))))
-            for name, want, have in zip(OUTPUT_NAMES, expected_np, got):
+            want_color = torch_loop.step(packed[0], cut=index == 0)
+            have_color = onnx_loop.step(packed[0], cut=index == 0)
+            torch_state, onnx_state = torch_loop._state, onnx_loop._state
+            buffers = onnx_backend._buffers[onnx_state.size]
+            pairs = (("color", want_color, have_color),
+                     ("acc_new", torch_state.acc[0].cpu().numpy(), buffers.states[onnx_state.pair][0][0]),
+                     ("out_log", torch_state.prev_out[0].cpu().numpy(), buffers.states[onnx_state.pair][1][0]))
+            for name, want, have in pairs:
                 if want.shape != have.shape:
                     raise ParityError(f"frame {index} '{name}': onnx shape {have.shape} != torch {want.shape}")
                 if not np.isfinite(have).all():
                     raise ParityError(f"frame {index} '{name}': onnxruntime output has NaN/Inf")
                 worst = max(worst, float(np.abs(have - want).max()))
-            torch_state = (expected[1], expected[2])
-            onnx_state = (got[1], got[2])
     finally:
         net.train(was_training)
     if worst > atol:

@@ -1,7 +1,8 @@
 """The frame-stream denoise API on ONNX Runtime (no torch needed at run time).
 
-:class:`OnnxStream` has the interface of :class:`ssr.runtime.stream.FrameStream` but runs
-a graph written by :func:`ssr.export.onnx.export_onnx` (``ssr export``)::
+:class:`OnnxStream` is the stream loop (:class:`ssr.streaming.StreamLoop`) over
+:class:`OnnxBackend`, which runs a graph written by :func:`ssr.export.onnx.export_onnx`
+(``ssr export``)::
 
     from ssr.runtime.onnx_backend import OnnxStream
 
@@ -9,88 +10,166 @@ a graph written by :func:`ssr.export.onnx.export_onnx` (``ssr export``)::
     for frame, camera_cut in engine_frames():          # dict of float32 [H, W, C] layers
         rgb = stream.denoise(frame, cut=camera_cut)    # float32 [H, W, 3], linear HDR
 
-The recurrent state is held as NumPy arrays at the frame size: ``acc`` ``float32
-[1, 14, H, W]`` and ``prev_out`` ``float32 [1, 3, H, W]``.
+Streaming without per-frame allocation: the session is created once with full graph
+optimisation and memory-pattern planning; inputs and outputs are bound with I/O binding to
+buffers allocated once per frame size, and the recurrent state (``acc`` ``[1, 14, H, W]``,
+``prev_out`` ``[1, 3, H, W]``) lives in two buffer pairs that swap roles every frame (and a
+third that stays zero for stream starts): the graph reads one pair and writes the other,
+so a failed step leaves the last committed state intact.
 
 Sizes:
 
 - **static graph** (exported without ``--dynamic``): only the export size runs; another
   size raises ``ValueError``.
-- **dynamic graph**: the graph itself needs H and W to be multiples of 4. Other sizes are
-  padded *outside* the graph: the packed frame and the state are replicate-padded at the
-  bottom/right to the next multiple of 4, the graph runs at the padded size, and the
-  outputs (colour and the new state) are cropped back. At multiples of 4 the result equals
-  :class:`FrameStream`'s (within float tolerance). At other sizes it differs slightly near
-  the bottom/right edges, because the torch model pads only the U-Net input while here the
-  warps and the TFA also see the padded border.
+- **dynamic graph**: the graph needs H and W to be multiples of 4. Other sizes are padded
+  *outside* the graph: the packed frame is replicate-padded at the bottom/right to the
+  next multiple of 4, the graph and its state run at the padded size, and the colour is
+  cropped back. At multiples of 4 the result equals the torch backend's (within float
+  tolerance); at other sizes it differs slightly near the bottom/right edges, because the
+  torch model pads only the U-Net input while here the warps and the TFA see the border.
+
+The graph's I/O contract (:mod:`ssr.data_tools.contract`) is checked when the session
+opens, from the ``ssr.*`` ``metadata_props`` of the model and its ``<model>.onnx.json``
+sidecar.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .stream import StreamBase
+from ssr.data_tools.contract import (
+    CONTRACT_VERSION,
+    GRAPH_CHANNELS,
+    GRAPH_INPUTS,
+    GRAPH_OUTPUTS,
+    OUTPUT_CHANNELS,
+    SIZE_MULTIPLE,
+    STATE_CHANNELS,
+)
+from ssr.streaming import StreamLoop
 
-__all__ = ["OnnxStream"]
+__all__ = [
+    "EXPORT_FORMAT",
+    "OnnxBackend",
+    "OnnxStream",
+    "check_run_size",
+    "graph_size",
+    "load_sidecar",
+    "read_metadata",
+    "sidecar_path",
+]
 
-_INPUTS = ("packed", "acc", "prev_out", "reset")
-_OUTPUTS = ("color", "acc_new", "out_log")
-_MULTIPLE = 4
+EXPORT_FORMAT = "ssr-onnx"
+_ZERO_PAIR = 2
 
 
-def _graph_size(session: Any) -> tuple[int, int] | None:
-    """``(H, W)`` fixed by the graph's ``packed`` input, None when H and W are dynamic."""
+def sidecar_path(onnx_path: str | os.PathLike[str]) -> Path:
+    """``<onnx_path>.json``: e.g. ``model.onnx`` -> ``model.onnx.json``."""
+    path = Path(onnx_path)
+    return path.with_name(path.name + ".json")
+
+
+def load_sidecar(onnx_path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The sidecar written by ``ssr export``, or None when there is none.
+
+    Raises:
+        ValueError: the file exists but is not an ``ssr-onnx`` sidecar.
+    """
+    path = sidecar_path(onnx_path)
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise ValueError(f"{path}: not an {EXPORT_FORMAT} sidecar (format={data.get('format')!r})")
+    return data
+
+
+def read_metadata(session: Any) -> dict[str, str]:
+    """The ``ssr.*`` entries of the graph's ``metadata_props`` (written by ``ssr export``)."""
+    props = session.get_modelmeta().custom_metadata_map
+    return {key: value for key, value in props.items() if key.startswith("ssr.")}
+
+
+def graph_size(session: Any) -> tuple[int, int] | None:
+    """``(H, W)`` fixed by an onnxruntime session's ``packed`` input, or None if dynamic.
+
+    Raises:
+        ValueError: the graph's inputs and outputs are not those of an SSR step graph.
+    """
     inputs = {node.name: node.shape for node in session.get_inputs()}
     outputs = {node.name for node in session.get_outputs()}
     shape = inputs.get("packed")
-    if set(inputs) != set(_INPUTS) or not set(_OUTPUTS) <= outputs or shape is None or len(shape) != 4:
+    if set(inputs) != set(GRAPH_INPUTS) or not set(GRAPH_OUTPUTS) <= outputs or shape is None or len(shape) != 4:
         raise ValueError(
             f"not an SSR step graph (inputs {sorted(inputs)}, outputs {sorted(outputs)}; expected "
-            f"inputs {list(_INPUTS)} and outputs {list(_OUTPUTS)}, as written by `ssr export`)"
+            f"inputs {list(GRAPH_INPUTS)} and outputs {list(GRAPH_OUTPUTS)}, as written by `ssr export`)"
         )
     if isinstance(shape[2], int) and isinstance(shape[3], int):
         return shape[2], shape[3]
     return None
 
 
-def _read_sidecar(onnx_path: str) -> dict[str, Any] | None:
-    """``<onnx_path>.json`` (written by ``ssr export``) or None when absent."""
-    path = Path(onnx_path)
-    path = path.with_name(path.name + ".json")
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text())
-    return data if isinstance(data, dict) else None
+def check_run_size(session: Any, height: int, width: int) -> None:
+    """Raise ``ValueError`` unless the graph of ``session`` runs at ``height x width`` as is."""
+    fixed = graph_size(session)
+    if fixed is not None and fixed != (height, width):
+        raise ValueError(
+            f"this ONNX graph was exported for {fixed[0]}x{fixed[1]} (static shape) and cannot run at "
+            f"{height}x{width}; re-export with `ssr export --height {height} --width {width}` or with --dynamic"
+        )
+    if fixed is None and (height % SIZE_MULTIPLE or width % SIZE_MULTIPLE):
+        raise ValueError(
+            f"a dynamic-shape SSR graph needs H and W to be multiples of {SIZE_MULTIPLE}, got "
+            f"{height}x{width} (OnnxBackend pads outside the graph)"
+        )
 
 
-def _pad_bottom_right(array: np.ndarray, pad_h: int, pad_w: int) -> np.ndarray:
-    """Replicate-pad the last two axes of ``[1, C, H, W]`` by ``pad_h`` rows and ``pad_w`` columns."""
-    if pad_h == 0 and pad_w == 0:
-        return array
-    return np.pad(array, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="edge")
+def _check_contract(onnx_path: str, metadata: dict[str, str], sidecar: dict[str, Any] | None) -> None:
+    version = metadata.get("ssr.contract_version") or (sidecar or {}).get("contract_version")
+    if version is not None and int(version) != CONTRACT_VERSION:
+        raise ValueError(f"{onnx_path}: exported for frame contract version {version}, this runtime "
+                         f"implements version {CONTRACT_VERSION}; re-export the model")
+    channels = metadata.get("ssr.channels")
+    if channels is not None and json.loads(channels) != GRAPH_CHANNELS:
+        raise ValueError(f"{onnx_path}: graph channel counts {channels} differ from the contract's {GRAPH_CHANNELS}")
 
 
-class OnnxStream(StreamBase):
-    """Stateful frame-by-frame denoiser on ONNX Runtime.
+@dataclass
+class _Buffers:
+    """Everything bound for one padded size: inputs, colour output, two state pairs."""
+
+    packed: np.ndarray
+    reset: np.ndarray
+    color: np.ndarray
+    states: list[tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class OnnxState:
+    """The stream state: which buffer pair holds ``acc``/``prev_out`` (at the padded size)."""
+
+    size: tuple[int, int]
+    pair: int
+
+
+class OnnxBackend:
+    """ONNX Runtime inference backend for :class:`ssr.streaming.StreamLoop`.
 
     Args:
-        onnx_path: a graph written by :func:`ssr.export.onnx.export_onnx`.
+        onnx_path: a graph written by ``ssr export``.
         providers: onnxruntime execution providers (default ``["CPUExecutionProvider"]``).
-        threads: intra-op thread count (default: onnxruntime's choice).
-
-    The stream resets (no history reused) at its first frame, when ``cut=True``, after
-    :meth:`reset`, and automatically when the frame size changes. A frame that fails
-    validation (or does not fit a static graph) raises :class:`ValueError` and leaves the
-    state untouched.
+        threads: intra-op thread count (default: onnxruntime's choice, the physical cores).
+        io_binding: bind preallocated buffers (default); False uses ``session.run``.
 
     Raises:
         FileNotFoundError: ``onnx_path`` does not exist.
-        ValueError: the graph is not an SSR step graph.
+        ValueError: the graph is not an SSR step graph, or its contract differs.
     """
 
     def __init__(
@@ -98,61 +177,124 @@ class OnnxStream(StreamBase):
         onnx_path: str | os.PathLike[str],
         providers: list[str] | None = None,
         threads: int | None = None,
+        io_binding: bool = True,
     ) -> None:
         import onnxruntime as ort
 
         if not os.path.isfile(onnx_path):
             raise FileNotFoundError(f"ONNX model not found: {onnx_path} (write one with `ssr export`)")
         options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.enable_mem_pattern = True
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         if threads is not None:
             options.intra_op_num_threads = int(threads)
         self.onnx_path = os.fspath(onnx_path)
         self.session = ort.InferenceSession(
             self.onnx_path, sess_options=options, providers=providers or ["CPUExecutionProvider"]
         )
-        self.graph_size: tuple[int, int] | None = _graph_size(self.session)
+        self.graph_size: tuple[int, int] | None = graph_size(self.session)
         """``(H, W)`` of a static graph, None for a dynamic one."""
-        self.sidecar: dict[str, Any] | None = _read_sidecar(self.onnx_path)
+        self.sidecar: dict[str, Any] | None = load_sidecar(self.onnx_path)
         """The export sidecar (``<onnx_path>.json``), None when absent."""
-        super().__init__()
+        self.metadata = read_metadata(self.session)
+        """The graph's ``ssr.*`` metadata_props."""
+        _check_contract(self.onnx_path, self.metadata, self.sidecar)
+        self.io_binding = io_binding
+        self._buffers: dict[tuple[int, int], _Buffers] = {}
 
     @property
     def subpixel(self) -> bool:
-        """True when the model expects 1/4-spp subpixel input (from the sidecar; True without one)."""
+        """True when the model expects 1/4-spp subpixel input (metadata or sidecar; True without)."""
+        if "ssr.model_config" in self.metadata:
+            return bool(json.loads(self.metadata["ssr.model_config"]).get("subpixel", True))
         config = (self.sidecar or {}).get("model_config", {})
         return bool(config.get("subpixel", True))
 
-    def _check_size(self, height: int, width: int) -> None:
-        if self.graph_size is not None and self.graph_size != (height, width):
-            raise ValueError(
-                f"{self.onnx_path} was exported for {self.graph_size[0]}x{self.graph_size[1]} frames "
-                f"(static shape), got a {height}x{width} frame; re-export with `ssr export --height "
-                f"{height} --width {width}` or with --dynamic"
-            )
-
-    def _run(self, packed_hw: np.ndarray, start: bool) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """One step of the graph on ``float32 [19, H, W]``; raises for a size a static
-        graph cannot run (before anything changes)."""
-        packed = packed_hw[None]  # [1, 19, H, W]
-        height, width = packed.shape[2:]
-        self._check_size(height, width)
-        if start:
-            acc = np.zeros((1, 14, height, width), np.float32)
-            prev_out = np.zeros((1, 3, height, width), np.float32)
-        else:
-            assert self._state is not None
-            acc, prev_out = self._state
-        pad_h, pad_w = (-height) % _MULTIPLE, (-width) % _MULTIPLE
+    def _padded(self, height: int, width: int) -> tuple[int, int]:
         if self.graph_size is not None:
-            pad_h = pad_w = 0  # a static graph pads inside itself
-        feeds = {
-            "packed": _pad_bottom_right(packed, pad_h, pad_w),
-            "acc": _pad_bottom_right(acc, pad_h, pad_w),
-            "prev_out": _pad_bottom_right(prev_out, pad_h, pad_w),
-            "reset": np.full((1, 1, 1, 1), 1.0 if start else 0.0, np.float32),
-        }
-        color, acc_new, out_log = self.session.run(list(_OUTPUTS), feeds)
-        crop = (slice(None), slice(None), slice(0, height), slice(0, width))
-        new_state = (np.ascontiguousarray(acc_new[crop]), np.ascontiguousarray(out_log[crop]))
-        result = np.ascontiguousarray(color[crop][0].transpose(1, 2, 0), dtype=np.float32)
-        return result, new_state
+            if self.graph_size != (height, width):
+                raise ValueError(
+                    f"{self.onnx_path} was exported for {self.graph_size[0]}x{self.graph_size[1]} frames "
+                    f"(static shape), got a {height}x{width} frame; re-export with `ssr export --height "
+                    f"{height} --width {width}` or with --dynamic"
+                )
+            return height, width  # a static graph pads inside itself
+        return height + (-height) % SIZE_MULTIPLE, width + (-width) % SIZE_MULTIPLE
+
+    def _buffers_for(self, size: tuple[int, int]) -> _Buffers:
+        if size not in self._buffers:
+            height, width = size
+            if len(self._buffers) >= 2:  # keep the last size too: a failed first frame at a new size
+                self._buffers.pop(next(iter(self._buffers)))  # must not lose the committed state
+            self._buffers[size] = _Buffers(
+                packed=np.zeros((1, GRAPH_CHANNELS["packed"], height, width), np.float32),
+                reset=np.zeros((1, 1, 1, 1), np.float32),
+                color=np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32),
+                # pairs 0 and 1 alternate; pair 2 stays zero: the state of a new stream
+                states=[(np.zeros((1, STATE_CHANNELS, height, width), np.float32),
+                         np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32)) for _ in range(3)],
+            )
+        return self._buffers[size]
+
+    def initial_state(self, height: int, width: int) -> OnnxState:
+        size = self._padded(height, width)
+        self._buffers_for(size)
+        return OnnxState(size, _ZERO_PAIR)
+
+    def run(self, packed: np.ndarray, state: OnnxState, reset: bool) -> tuple[np.ndarray, OnnxState]:
+        height, width = packed.shape[1:]
+        size = self._padded(height, width)
+        if state.size != size:
+            raise ValueError(f"stream state is {state.size}, frame needs {size}: reset the stream")
+        buffers = self._buffers_for(size)
+        buffers.packed[0, :, :height, :width] = packed
+        if size != (height, width):  # replicate-pad bottom/right outside the graph
+            buffers.packed[0, :, height:, :width] = buffers.packed[0, :, height - 1 : height, :width]
+            buffers.packed[0, :, :, width:] = buffers.packed[0, :, :, width - 1 : width]
+        buffers.reset.fill(1.0 if reset else 0.0)
+        target = 0 if state.pair == _ZERO_PAIR else 1 - state.pair
+        acc, prev_out = buffers.states[state.pair]
+        acc_new, out_log = buffers.states[target]
+        feeds = {"packed": buffers.packed, "acc": acc, "prev_out": prev_out, "reset": buffers.reset}
+        if self.io_binding:
+            binding = self.session.io_binding()
+            for name, array in feeds.items():
+                binding.bind_cpu_input(name, array)
+            for name, array in (("color", buffers.color), ("acc_new", acc_new), ("out_log", out_log)):
+                binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
+            self.session.run_with_iobinding(binding)
+        else:
+            color, acc_out, log_out = self.session.run(list(GRAPH_OUTPUTS), feeds)
+            buffers.color[...], acc_new[...], out_log[...] = color, acc_out, log_out
+        result = np.ascontiguousarray(buffers.color[0, :, :height, :width].transpose(1, 2, 0))
+        return result, OnnxState(size, target)
+
+
+class OnnxStream(StreamLoop):
+    """Stateful frame-by-frame denoiser on ONNX Runtime: the stream loop over
+    :class:`OnnxBackend` (same arguments). It resets at its first frame, at ``cut=True``,
+    after :meth:`reset` and when the frame size changes; a frame that fails validation
+    (or does not fit a static graph) raises :class:`ValueError` and leaves the state
+    untouched."""
+
+    def __init__(
+        self,
+        onnx_path: str | os.PathLike[str],
+        providers: list[str] | None = None,
+        threads: int | None = None,
+        io_binding: bool = True,
+    ) -> None:
+        super().__init__(OnnxBackend(onnx_path, providers, threads, io_binding))
+
+    @property
+    def onnx_path(self) -> str:
+        return self.backend.onnx_path  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def graph_size(self) -> tuple[int, int] | None:
+        return self.backend.graph_size  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def sidecar(self) -> dict[str, Any] | None:
+        return self.backend.sidecar  # type: ignore[attr-defined, no-any-return]

@@ -14,7 +14,7 @@ from typing import Sequence
 
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("ssr.demo", "render the built-in scene, denoise it with the bundled model, write images + metrics"),
+    "demo": ("ssr.runtime.demo", "render the built-in scene, denoise it with the bundled model, write images + metrics"),
     "check": ("ssr.data_tools.check", "validate ssr-seq sequences or datasets and print a summary"),
     "import": ("ssr.data_tools.importers.cli", "convert Blender / Mitsuba / SSR-paper / OIDN / custom-mapped dumps into ssr-seq"),
     "preview": ("ssr.data_tools.preview", "write PNG contact sheets (colour, reference, albedo, normals, depth, motion)"),
@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "make-dataset": ("ssr.data_tools.render.dataset", "render a training/validation dataset from a config"),
     "train": ("ssr.train.cli", "train an SSR network on ssr-seq data"),
     "eval": ("ssr.evaluate", "evaluate a model: PSNR/SSIM/RMSE/FLIP/temporal error per sequence"),
-    "denoise": ("ssr.denoise", "denoise an ssr-seq sequence frame by frame"),
+    "denoise": ("ssr.runtime.denoise", "denoise an ssr-seq sequence frame by frame"),
     "export": ("ssr.export.cli", "export a model's frame step to ONNX (or a TensorRT engine)"),
     "bench": ("ssr.bench.cli", "harnesses: packing speed, network speed per width, quality vs Intel OIDN"),
 }

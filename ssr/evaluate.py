@@ -146,12 +146,10 @@ def _evaluate_sequence(
     max_frames: int | None,
     progress: bool | None,
 ) -> dict[str, Any]:
-    import torch
     from tqdm import tqdm
 
     from ssr.data_tools.format import Sequence
-    from ssr.data_tools.pack import pack_frame
-    from ssr.model import initial_state, step
+    from ssr.streaming import StreamLoop, TorchBackend
 
     sequence = Sequence(path, apply_pattern=False)
     stored_full = sequence.sampling == "full"
@@ -160,7 +158,7 @@ def _evaluate_sequence(
     frame_total = len(sequence) if max_frames is None else min(len(sequence), max_frames)
     names = metrics.names() + (TEMPORAL_METRIC,)
     records: list[dict[str, Any]] = []
-    state = None
+    stream = StreamLoop(TorchBackend(model, device=str(device)))
     previous: dict[str, np.ndarray] | None = None
     last_cut = 0
     bar = tqdm(range(frame_total), desc=f"eval {sequence.name}", unit="frame",
@@ -172,12 +170,7 @@ def _evaluate_sequence(
         cut = sequence.is_cut(index)
         if cut:
             last_cut = index
-        packed = torch.from_numpy(pack_frame(net_input))[None].to(device)
-        if cut or state is None:
-            state = initial_state(1, sequence.height, sequence.width, device=device)
-        with torch.inference_mode():
-            color_t, state = step(model, packed, state, reset=cut)
-        output = color_t[0].permute(1, 2, 0).float().cpu().numpy()
+        output = stream.denoise(net_input, cut=cut)  # what `ssr denoise` runs, validation included
         since_cut = index - last_cut
         record: dict[str, Any] = {
             "frame": index,

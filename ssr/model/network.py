@@ -12,8 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ssr.data_tools.contract import ALBEDO_EPS, OUTPUT_CHANNELS, PACKED_CHANNELS, SIZE_MULTIPLE, SLICES, STATE_CHANNELS
+
 from .config import ModelConfig
-from .tfa import STATE_CHANNELS, TemporalFeatureAccumulator
+from .tfa import TemporalFeatureAccumulator
 from .unet import ReconstructionUNet
 from .warp import _check_4d, warp
 
@@ -29,18 +31,11 @@ __all__ = [
     "step",
 ]
 
-PACKED_CHANNELS = 19
-ALBEDO_EPS = 0.004
-"""Added to albedo before demodulation (SPEC.md); re-added when re-modulating."""
 LOG_IRRADIANCE_MAX = 15.0
 """``y_t`` is clamped to this before ``expm1`` (e^15 ~ 3.3e6) so the colour stays finite."""
 
-# packed plane ranges (ssr.data_tools.pack.SLICES)
-_STATE = slice(0, 14)
-_IRRADIANCE = slice(0, 3)
-_ALBEDO = slice(3, 6)
-_TRANSPARENT = slice(14, 17)
-_MOTION = slice(17, 19)
+_STATE, _IRRADIANCE, _ALBEDO = SLICES["state"], SLICES["irradiance"], SLICES["albedo"]
+_TRANSPARENT, _MOTION = SLICES["transparent"], SLICES["motion"]
 
 
 def remodulate(out_log: Tensor, albedo_acc: Tensor) -> Tensor:
@@ -107,7 +102,7 @@ class SSRNet(nn.Module):
         """
         _check_4d("packed", packed, PACKED_CHANNELS)
         _check_4d("acc", acc, STATE_CHANNELS)
-        _check_4d("prev_out", prev_out, 3)
+        _check_4d("prev_out", prev_out, OUTPUT_CHANNELS)
         _check_4d("reset", reset, 1)
         height, width = packed.shape[-2], packed.shape[-1]
         if acc.shape[-2:] != packed.shape[-2:] or prev_out.shape[-2:] != packed.shape[-2:]:
@@ -130,8 +125,8 @@ class SSRNet(nn.Module):
         warped_prev: Tensor | None = None
         if self.config.use_warped_prev:
             warped_prev = torch.where(is_reset, acc_new[:, _IRRADIANCE], warp(prev_out, motion))
-            warped_prev = _pad_to_multiple(warped_prev, 4)
-        out_log = self.unet(_pad_to_multiple(features, 4), warped_prev)
+            warped_prev = _pad_to_multiple(warped_prev, SIZE_MULTIPLE)
+        out_log = self.unet(_pad_to_multiple(features, SIZE_MULTIPLE), warped_prev)
         out_log = out_log[:, :, :height, :width]
         color = remodulate(out_log, acc_new[:, _ALBEDO])
         return color, acc_new, out_log
@@ -155,7 +150,7 @@ def initial_state(
     """All-zero state; the first frame must be stepped with ``reset=True``."""
     return StreamState(
         acc=torch.zeros(batch, STATE_CHANNELS, height, width, device=device, dtype=dtype),
-        prev_out=torch.zeros(batch, 3, height, width, device=device, dtype=dtype),
+        prev_out=torch.zeros(batch, OUTPUT_CHANNELS, height, width, device=device, dtype=dtype),
     )
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ssr.data_tools.contract import SLICES, STATE_CHANNELS
+
 from .warp import _check_4d
 
 __all__ = ["STATE_CHANNELS", "TRANSPARENT_CHANNELS", "TemporalFeatureAccumulator", "accumulate"]
 
-STATE_CHANNELS = 14
-TRANSPARENT_CHANNELS = 3
+TRANSPARENT_CHANNELS = SLICES["transparent"].stop - SLICES["transparent"].start
 
 
 def _two_convs(in_channels: int, hidden: int, out_channels: int) -> nn.Sequential:

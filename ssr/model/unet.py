@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ssr.data_tools.contract import SIZE_MULTIPLE
+
 from .warp import _check_4d
 
 __all__ = ["ReconstructionUNet"]
@@ -75,8 +77,8 @@ class ReconstructionUNet(nn.Module):
             ``[B, 3, H, W]`` demodulated log irradiance ``y_t``.
         """
         _check_4d("features", features, self.in_channels)
-        if features.shape[-2] % 4 or features.shape[-1] % 4:
-            raise ValueError(f"ReconstructionUNet: H and W must be multiples of 4, got {tuple(features.shape)}")
+        if features.shape[-2] % SIZE_MULTIPLE or features.shape[-1] % SIZE_MULTIPLE:
+            raise ValueError(f"ReconstructionUNet: H and W must be multiples of {SIZE_MULTIPLE}, got {tuple(features.shape)}")
         if self.use_warped_prev:
             if warped_prev is None:
                 raise ValueError("ReconstructionUNet: warped_prev is required (use_warped_prev=True)")

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Sequence as SequenceT
 import numpy as np
 
 from ssr.data_tools import Sequence, list_sequences, pack_frame
+from ssr.data_tools.contract import PACKED_CHANNELS, SLICES
 
 __all__ = [
     "ClipBatch",
@@ -35,7 +36,7 @@ __all__ = [
     "rotate_motion",
 ]
 
-_MOTION = slice(17, 19)
+_MOTION = SLICES["motion"]
 _INPUT_LAYERS = ("color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "mask", "transparent", "motion")
 _TARGET_LAYERS = ("reference", "reference_albedo")
 
@@ -60,7 +61,7 @@ class PackedSequence:
 
     def __post_init__(self) -> None:
         frames, channels, height, width = self.packed.shape
-        if channels != 19:
+        if channels != PACKED_CHANNELS:
             raise ValueError(f"{self.name}: packed must be [T, 19, H, W], got {self.packed.shape}")
         for label, array in (("reference", self.reference), ("reference_albedo", self.reference_albedo)):
             if array.shape != (frames, 3, height, width):
@@ -115,7 +116,7 @@ def load_packed_sequence(path: str | os.PathLike[str], subpixel: bool = True) ->
     """
     seq = Sequence(path, apply_pattern=subpixel)
     frames, height, width = seq.frame_count, seq.height, seq.width
-    packed = np.empty((frames, 19, height, width), np.float32)
+    packed = np.empty((frames, PACKED_CHANNELS, height, width), np.float32)
     reference = np.empty((frames, 3, height, width), np.float32)
     reference_albedo = np.empty((frames, 3, height, width), np.float32)
     for index in range(frames):
@@ -225,7 +226,7 @@ class ClipSampler:
     def sample(self, batch: int) -> ClipBatch:
         """Draw ``batch`` clips."""
         size, frames = self.crop, self.clip
-        packed = np.empty((batch, frames, 19, size, size), np.float32)
+        packed = np.empty((batch, frames, PACKED_CHANNELS, size, size), np.float32)
         reference = np.empty((batch, frames, 3, size, size), np.float32)
         reference_albedo = np.empty((batch, frames, 3, size, size), np.float32)
         reset = np.zeros((batch, frames), np.float32)

@@ -28,7 +28,8 @@ from torch import Tensor, nn
 from ssr.data_tools import list_sequences
 from ssr.losses import clip_loss
 from ssr.model import SSRNet, initial_state, save_model, step
-from ssr.model.network import ALBEDO_EPS
+from ssr.streaming import StreamLoop, TorchBackend
+from ssr.data_tools.contract import ALBEDO_EPS, SLICES
 
 from .checkpoint import BEST, LAST, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from .config import TrainConfig
@@ -65,7 +66,7 @@ class ClipUnroller(nn.Module):
         for t in range(frames):
             color, state = step(self.net, packed[:, t], state, reset[:, t])
             colors.append(color)
-        return torch.stack(colors, dim=1), state.acc[:, 3:6]
+        return torch.stack(colors, dim=1), state.acc[:, SLICES["albedo"]]
 
 
 @dataclass
@@ -81,7 +82,7 @@ class TrainResult:
 
 def noisy_color(packed: Tensor) -> Tensor:
     """Re-modulated noisy input colour ``[B, 3, H, W]`` from packed planes (for previews)."""
-    return torch.expm1(packed[:, 0:3]) * (packed[:, 3:6] + ALBEDO_EPS)
+    return torch.expm1(packed[:, SLICES["irradiance"]]) * (packed[:, SLICES["albedo"]] + ALBEDO_EPS)
 
 
 @torch.no_grad()
@@ -102,20 +103,19 @@ def validate(
     psnrs: list[float] = []
     ssims: list[float] = []
     preview: np.ndarray | None = None
+    stream = StreamLoop(TorchBackend(net, device=str(device)))
     for index, seq in enumerate(sequences):
         frames = seq.frame_count if max_frames <= 0 else min(max_frames, seq.frame_count)
-        state = initial_state(1, seq.height, seq.width, device)
+        stream.reset()  # every sequence starts a stream
         for t in range(frames):
-            packed = torch.from_numpy(seq.packed[t : t + 1]).to(device)
-            color, state = step(net, packed, state, bool(seq.cuts[t]))
-            denoised = color[0].permute(1, 2, 0).float().cpu().numpy()
+            denoised = stream.step(seq.packed[t], cut=bool(seq.cuts[t]))
             reference = seq.reference[t].transpose(1, 2, 0)
             value = psnr(denoised, reference)
             psnrs.append(value if math.isfinite(value) else 100.0)
             if min(seq.height, seq.width) >= 11:  # SSIM's 11x11 window
                 ssims.append(ssim(denoised, reference))
             if index == 0 and t == frames - 1:
-                noisy = noisy_color(packed)[0].permute(1, 2, 0).cpu().numpy()
+                noisy = noisy_color(torch.from_numpy(seq.packed[t : t + 1]))[0].permute(1, 2, 0).numpy()
                 preview = np.concatenate([tonemap_srgb(img) for img in (noisy, denoised, reference)], axis=1)
     net.train(was_training)
     if not psnrs:
@@ -288,7 +288,7 @@ def _train(
     while global_step < end_step:
         packed, reference, reference_albedo, reset = _to_device(sampler.sample(per_rank_batch), device)
         colors, albedo_acc = unroller(packed, reset)
-        losses = clip_loss(colors, reference, packed[:, :, 17:19], albedo_acc, reference_albedo[:, -1])
+        losses = clip_loss(colors, reference, packed[:, :, SLICES["motion"]], albedo_acc, reference_albedo[:, -1])
         optimizer.zero_grad(set_to_none=True)
         losses.total.backward()
         optimizer.step()

@@ -1,4 +1,4 @@
-"""Tests of `ssr denoise` (ssr.denoise) and `ssr eval` (ssr.evaluate) on a tiny sequence."""
+"""Tests of `ssr denoise` (ssr.runtime.denoise) and `ssr eval` (ssr.evaluate) on a tiny sequence."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 OpenEXR = pytest.importorskip("OpenEXR")
 
-from ssr import denoise as denoise_cmd  # noqa: E402
+from ssr.runtime import denoise as denoise_cmd  # noqa: E402
 from ssr import evaluate as eval_cmd  # noqa: E402
 from ssr.data_tools.format import Sequence, make_meta, write_frame, write_meta  # noqa: E402
 from ssr.metrics import FRAME_METRICS, TEMPORAL_METRIC  # noqa: E402

@@ -5,9 +5,15 @@ cut listed in meta.json) and writes ``<out>/frame_00000.exr, ...`` (same numberi
 the input) holding the denoised linear HDR radiance as ``color.R,G,B`` (FLOAT), plus
 optional tone-mapped PNGs (``--png``: ACES + sRGB, see docs/evaluation.md).
 
+Backends (--backend): torch (saved weights or the bundled model, any torch device) and
+onnxruntime (a graph written by `ssr export`); auto picks onnxruntime for .onnx models. Both
+run the same stream loop (ssr.streaming.StreamLoop): validation, reset at cuts and size
+changes, state committed after each successful step.
+
 examples:
   ssr denoise --input data/seq --out denoised              # bundled default model
   ssr denoise --model runs/small/model --input data/seq --out denoised --png --device cuda
+  ssr denoise --model model.onnx --input data/seq --out denoised   # ONNX Runtime
 """
 
 from __future__ import annotations
@@ -23,12 +29,19 @@ __all__ = ["add_arguments", "denoise_sequence", "run", "to_png_rgb8"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``ssr denoise``."""
-    parser.add_argument("--model", default=None, help="saved weights <path> (default: the bundled model)")
+    from ssr.runtime import BACKENDS
+
+    parser.add_argument("--model", default=None,
+                        help="saved weights <path>, or an exported .onnx graph (default: the bundled model)")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="inference backend (default auto: onnxruntime for .onnx, torch otherwise)")
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime: intra-op threads")
     parser.add_argument("--input", required=True, help="ssr-seq sequence folder (holding meta.json)")
     parser.add_argument("--out", required=True, help="output folder for frame_%%05d.exr (created)")
     parser.add_argument("--png", action="store_true", help="also write tone-mapped frame_%%05d.png")
     parser.add_argument("--exposure", type=float, default=1.0, help="exposure of the PNG tone mapper (default 1)")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ... (default cpu)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--full-spp",
         action="store_true",
@@ -50,7 +63,9 @@ def denoise_sequence(
     input_dir: str | Path,
     out_dir: str | Path,
     *,
+    backend: str = "auto",
     device: str = "cpu",
+    threads: int | None = None,
     full_spp: bool = False,
     png: bool = False,
     exposure: float = 1.0,
@@ -59,11 +74,14 @@ def denoise_sequence(
     """Denoise every frame of a sequence and write the outputs.
 
     Args:
-        model: an :class:`ssr.model.SSRNet`, a weights path, or None (bundled default).
+        model: an :class:`ssr.model.SSRNet`, a weights path, an ``.onnx`` graph, or None
+            (bundled default).
+        backend: ``auto``, ``torch`` or ``onnxruntime`` (:func:`ssr.runtime.open_stream`).
         input_dir: the ssr-seq sequence folder.
         out_dir: destination; gets ``frame_%05d.exr`` (``color.R,G,B`` FLOAT, linear HDR)
             and with ``png`` also ``frame_%05d.png``.
-        device: torch device string.
+        device: torch device string (``cuda`` also selects ONNX Runtime's CUDA provider).
+        threads: ONNX Runtime intra-op threads.
         full_spp: read every pixel's colour (1-spp mode) instead of the subpixel pattern;
             otherwise the model's ``config.subpixel`` decides.
         progress: show a tqdm bar (None: only on a terminal).
@@ -75,9 +93,9 @@ def denoise_sequence(
 
     from ssr.data_tools.format import Sequence, frame_filename, write_frame
     from ssr.data_tools.imaging import write_png
-    from ssr.runtime.stream import FrameStream
+    from ssr.runtime import open_stream
 
-    stream = FrameStream(model, device=device)
+    stream = open_stream(model, backend, device=device, threads=threads)
     subpixel = stream.subpixel
     sequence = Sequence(input_dir, apply_pattern=subpixel and not full_spp)
     if sequence.sampling == "subpixel-2x2" and (full_spp or not subpixel):
@@ -113,7 +131,10 @@ def run(args: argparse.Namespace) -> int:
             args.model,
             args.input,
             args.out,
+            backend=args.backend,
             device=args.device,
+            threads=args.threads,
+            progress=False if args.no_progress else None,
             full_spp=args.full_spp,
             png=args.png,
             exposure=args.exposure,

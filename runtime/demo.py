@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from ssr.data_tools.imaging import write_png
     from ssr.data_tools.preview import preview_sequence
     from ssr.data_tools.render.sequence import RenderConfig, render_sequence
-    from ssr.denoise import denoise_sequence
+    from ssr.runtime.denoise import denoise_sequence
     from ssr.evaluate import MetricSet, evaluate, format_markdown, write_report
     from ssr.model import load_model
 

@@ -1,0 +1,142 @@
+"""The frame contract: the one definition of every number the engine's parts must agree on.
+
+Everything else imports these (the packer, the network, training, export, the runtime
+backends, the benches); the native extension defines the same values in
+``runtime/include/ssr_pack.h`` and ``tests/runtime/test_native_pack.py`` asserts they are
+equal.
+
+**Input frame** (``FRAME_LAYERS``): a dict of ``float32 [H, W, C]`` layers in FORMAT.md's
+encodings (linear radiance, world-space unit normals, view depth, pixel motion towards the
+previous frame, x right / y down).
+
+**Packed planes** (``PACKED_PLANES``): one C-contiguous ``float32 [19, H, W]`` array:
+
+====== =============== ==========================================================
+planes name            encoding
+====== =============== ==========================================================
+0-2    irradiance      ``log1p(color / (albedo + ALBEDO_EPS))`` where ``mask == 1``, else 0
+3-5    albedo          as read, in [0, 1]
+6-8    normal          world space, unit length (0 for misses)
+9      depth           ``depth / max(depth[depth > 0])`` of this frame; 0 for misses
+10     roughness       as read
+11     metallic        as read
+12     shadow          as read (traced: 0 where ``mask == 0``)
+13     mask            1 where colour was traced this frame
+14-16  transparent     as read
+17-18  motion          pixels, x right / y down (FORMAT.md convention)
+====== =============== ==========================================================
+
+Planes 0-13 are SPEC.md's 14-channel state vector ``x_t``.
+
+**Stream state** between frames: ``acc`` ``float32 [1, 14, H, W]`` (the accumulated state
+``A_{t-1}``, same plane order as packed planes 0-13) and ``prev_out`` ``float32
+[1, 3, H, W]`` (the previous frame's log-irradiance output ``y_{t-1}``). An exported step
+graph has inputs ``GRAPH_INPUTS`` and outputs ``GRAPH_OUTPUTS``.
+
+**Sizes**: the U-Net needs H and W to be multiples of ``SIZE_MULTIPLE``; the model pads
+other sizes itself. **Subpixel pattern**: frame ``t`` traces pixel ``PATTERN[t % 4]``
+(``(dx, dy)``) of every 2x2 tile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ALBEDO_EPS",
+    "CONTRACT_VERSION",
+    "FRAME_LAYERS",
+    "GRAPH_INPUTS",
+    "GRAPH_OUTPUTS",
+    "OUTPUT_CHANNELS",
+    "PACKED_CHANNELS",
+    "PACKED_PLANES",
+    "PATTERN",
+    "SIZE_MULTIPLE",
+    "SLICES",
+    "STATE_CHANNELS",
+    "GRAPH_CHANNELS",
+    "Plane",
+]
+
+CONTRACT_VERSION = 1
+"""Bumped whenever anything below changes meaning; stored with exported graphs."""
+
+ALBEDO_EPS = 0.004
+"""Added to albedo before demodulation and again when re-modulating (SPEC.md)."""
+
+SIZE_MULTIPLE = 4
+"""The U-Net's two 2x downsamplings need H and W to be multiples of this."""
+
+PATTERN: tuple[tuple[int, int], ...] = ((0, 0), (1, 1), (1, 0), (0, 1))
+"""Traced pixel ``(dx, dy)`` inside each 2x2 tile for frame ``t % 4``."""
+
+
+@dataclass(frozen=True)
+class Plane:
+    """One named range of the packed planes."""
+
+    name: str
+    start: int
+    channels: int
+    encoding: str
+
+    @property
+    def slice(self) -> slice:
+        return slice(self.start, self.start + self.channels)
+
+
+PACKED_PLANES: tuple[Plane, ...] = (
+    Plane("irradiance", 0, 3, "log1p(color / (albedo + ALBEDO_EPS)) where mask == 1, else 0"),
+    Plane("albedo", 3, 3, "as read, in [0, 1]"),
+    Plane("normal", 6, 3, "world space, unit length, 0 for misses"),
+    Plane("depth", 9, 1, "depth / max(depth[depth > 0]) of the frame, 0 for misses"),
+    Plane("roughness", 10, 1, "as read"),
+    Plane("metallic", 11, 1, "as read"),
+    Plane("shadow", 12, 1, "as read (0 where mask == 0)"),
+    Plane("mask", 13, 1, "1 where colour was traced this frame"),
+    Plane("transparent", 14, 3, "as read"),
+    Plane("motion", 17, 2, "pixels, x right, y down, towards the previous frame"),
+)
+PACKED_CHANNELS = 19
+STATE_CHANNELS = 14
+"""Channels of the accumulated state ``acc`` (packed planes 0-13)."""
+OUTPUT_CHANNELS = 3
+
+SLICES: dict[str, slice] = {plane.name: plane.slice for plane in PACKED_PLANES}
+SLICES["state"] = slice(0, STATE_CHANNELS)
+"""Named plane ranges of the packed ``[19, H, W]`` array (``state`` = planes 0-13)."""
+
+FRAME_LAYERS: dict[str, int] = {
+    "color": 3,
+    "albedo": 3,
+    "normal": 3,
+    "depth": 1,
+    "roughness": 1,
+    "metallic": 1,
+    "shadow": 1,
+    "mask": 1,
+    "transparent": 3,
+    "motion": 2,
+}
+"""Input layers of one frame and their channel counts, in packing order."""
+
+GRAPH_INPUTS: tuple[str, ...] = ("packed", "acc", "prev_out", "reset")
+GRAPH_OUTPUTS: tuple[str, ...] = ("color", "acc_new", "out_log")
+GRAPH_CHANNELS: dict[str, int] = {
+    "packed": PACKED_CHANNELS, "acc": STATE_CHANNELS, "prev_out": OUTPUT_CHANNELS, "reset": 1,
+    "color": OUTPUT_CHANNELS, "acc_new": STATE_CHANNELS, "out_log": OUTPUT_CHANNELS,
+}
+"""Channel count of every graph tensor (all ``[1, C, H, W]``; ``reset`` is ``[1, 1, 1, 1]``)."""
+
+
+def _check() -> None:
+    end = 0
+    for plane in PACKED_PLANES:
+        assert plane.start == end, plane
+        end = plane.start + plane.channels
+    assert end == PACKED_CHANNELS
+    assert [p.name for p in PACKED_PLANES if p.name != "irradiance"] == [n for n in FRAME_LAYERS if n != "color"]
+
+
+_check()

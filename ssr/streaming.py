@@ -1,0 +1,219 @@
+"""The stream loop: the one definition of how a denoising stream handles its state.
+
+A :class:`StreamLoop` drives a :class:`Backend` (torch here; ONNX Runtime and TensorRT in
+:mod:`ssr.runtime`) one frame at a time::
+
+    loop = StreamLoop(TorchBackend(model))
+    for frame, camera_cut in frames:                 # dict of float32 [H, W, C] layers
+        rgb = loop.denoise(frame, cut=camera_cut)    # float32 [H, W, 3], linear HDR
+
+It owns, for every caller (``ssr denoise``, ``ssr eval``, training validation, export
+parity, the benches):
+
+* **validation at the engine edge**: :func:`check_frame` (frames from disk were checked
+  by the reader already and may enter through :meth:`StreamLoop.step` as packed planes);
+* **reset**: a frame starts a new stream (fresh state from the backend) at the first
+  frame, at ``cut=True``, after :meth:`StreamLoop.reset`, and when the frame size changes;
+* **commit**: the backend returns the new state and the loop stores it only after the
+  step succeeded, so a bad frame leaves the history untouched.
+
+A backend is anything with ``subpixel``, ``initial_state(height, width)`` and
+``run(packed, state, reset) -> (colour, new_state)`` (:class:`Backend`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
+
+import numpy as np
+
+from ssr.data_tools.contract import FRAME_LAYERS, PACKED_CHANNELS
+from ssr.data_tools.pack import pack_frame
+
+if TYPE_CHECKING:
+    from ssr.model import SSRNet
+
+__all__ = ["Backend", "StreamLoop", "TorchBackend", "check_frame"]
+
+_OPTIONAL_DEFAULTS: dict[str, float] = {"roughness": 0.0, "metallic": 0.0, "transparent": 0.0}
+"""Optional layers filled with their FORMAT.md default when absent (``shadow`` defaults to
+``mask``: lit where traced, 0 elsewhere)."""
+
+
+def check_frame(frame: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Validate one input frame and return its layers as ``float32 [H, W, C]``.
+
+    Required layers: ``color``, ``albedo``, ``normal``, ``depth``, ``motion``, ``mask``
+    (1 where ``color`` was traced this frame). ``roughness``, ``metallic`` and
+    ``transparent`` default to 0; ``shadow`` defaults to ``mask``. One-channel layers may
+    be ``[H, W]``.
+
+    Raises:
+        ValueError: naming the layer and the problem: missing layer, wrong shape,
+            non-numeric data, NaN/Inf values, negative ``color``.
+    """
+    if not isinstance(frame, Mapping):
+        raise ValueError(f"frame must be a dict of layers, got {type(frame).__name__}")
+    if "color" not in frame:
+        raise ValueError("frame layer 'color' is missing")
+    color = np.asarray(frame["color"])
+    if color.ndim != 3 or color.shape[2] != 3 or color.shape[0] == 0 or color.shape[1] == 0:
+        raise ValueError(f"frame layer 'color': expected shape [H, W, 3], got {color.shape}")
+    height, width = color.shape[:2]
+    checked: dict[str, np.ndarray] = {}
+    for name, channels in FRAME_LAYERS.items():
+        if name not in frame:
+            if name in _OPTIONAL_DEFAULTS:
+                checked[name] = np.full((height, width, channels), _OPTIONAL_DEFAULTS[name], np.float32)
+                continue
+            if name == "shadow" and "mask" in frame:
+                continue  # filled from the checked mask below
+            raise ValueError(f"frame layer '{name}' is missing")
+        layer = np.asarray(frame[name])
+        if not (np.issubdtype(layer.dtype, np.floating) or np.issubdtype(layer.dtype, np.integer)):
+            raise ValueError(f"frame layer '{name}': expected float data, got dtype {layer.dtype}")
+        if layer.ndim == 2 and channels == 1:
+            layer = layer[:, :, None]
+        if layer.shape != (height, width, channels):
+            raise ValueError(
+                f"frame layer '{name}': expected shape {(height, width, channels)} "
+                f"(size taken from 'color'), got {np.shape(frame[name])}"
+            )
+        layer = np.ascontiguousarray(layer, dtype=np.float32)
+        nonfinite = int((~np.isfinite(layer)).sum())
+        if nonfinite:
+            raise ValueError(f"frame layer '{name}': {nonfinite} NaN/Inf values")
+        checked[name] = layer
+    negative = int((checked["color"] < 0).sum())
+    if negative:
+        raise ValueError(f"frame layer 'color': {negative} negative values")
+    if "shadow" not in checked:
+        checked["shadow"] = checked["mask"].copy()
+    return checked
+
+
+class Backend(Protocol):
+    """What a :class:`StreamLoop` needs from an inference backend."""
+
+    @property
+    def subpixel(self) -> bool:
+        """True when the model expects 1/4-spp subpixel input."""
+        ...
+
+    def initial_state(self, height: int, width: int) -> Any:
+        """The state of a new stream at this size."""
+        ...
+
+    def run(self, packed: np.ndarray, state: Any, reset: bool) -> tuple[np.ndarray, Any]:
+        """One step: ``packed`` ``float32 [19, H, W]``, the previous ``state`` (a fresh one
+        when ``reset``) -> ``(colour float32 [H, W, 3] C-contiguous, new state)``. Must not
+        modify ``state`` in place when it raises."""
+        ...
+
+
+class StreamLoop:
+    """Stateful frame-by-frame denoising over a :class:`Backend` (see the module docstring)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._state: Any = None
+        self._size: tuple[int, int] | None = None
+        self.frames_since_reset = 0
+        """Frames denoised since the last reset (0 = the next frame starts a stream)."""
+
+    @property
+    def subpixel(self) -> bool:
+        """True when the backend's model expects 1/4-spp subpixel input."""
+        return bool(self.backend.subpixel)
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """``(height, width)`` of the stream's current state, None before the first frame."""
+        return self._size
+
+    def reset(self) -> None:
+        """Forget the history: the next frame starts a new stream."""
+        self._state = None
+        self._size = None
+        self.frames_since_reset = 0
+
+    def step(self, packed: np.ndarray, cut: bool = False) -> np.ndarray:
+        """Denoise one already packed frame (``float32 [19, H, W]``, as from
+        :func:`ssr.data_tools.pack_frame`; trusted: validated where it was read).
+
+        Returns:
+            ``float32 [H, W, 3]`` denoised linear HDR radiance.
+        """
+        if packed.ndim != 3 or packed.shape[0] != PACKED_CHANNELS:
+            raise ValueError(f"packed frame must be [{PACKED_CHANNELS}, H, W], got {packed.shape}")
+        height, width = packed.shape[1:]
+        start = cut or self._state is None or self._size != (height, width)
+        state = self.backend.initial_state(height, width) if start else self._state
+        result, new_state = self.backend.run(packed, state, start)
+        # commit the state only after everything above succeeded
+        self._state, self._size = new_state, (height, width)
+        self.frames_since_reset = 1 if start else self.frames_since_reset + 1
+        return result
+
+    def denoise(self, frame: Mapping[str, np.ndarray], cut: bool = False) -> np.ndarray:
+        """Denoise one frame from a renderer.
+
+        Args:
+            frame: dict of ``float32 [H, W, C]`` layers (see :func:`check_frame`):
+                ``color`` (noisy linear radiance, 0 where not traced), G-buffers,
+                ``mask`` and ``motion`` (FORMAT.md conventions).
+            cut: True at a camera cut: the history is not reused for this frame.
+
+        Returns:
+            ``float32 [H, W, 3]`` denoised linear HDR radiance (C-contiguous).
+
+        Raises:
+            ValueError: a bad frame, or one the backend cannot run (the state is left
+                unchanged).
+        """
+        return self.step(pack_frame(check_frame(frame)), cut)
+
+
+class TorchBackend:
+    """Eager PyTorch backend: :func:`ssr.model.step` under ``torch.inference_mode``.
+
+    Args:
+        model: an :class:`ssr.model.SSRNet`, a path to saved weights
+            (:func:`ssr.model.load_model`), or None for the bundled default weights.
+        device: any torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` ...). A
+            given ``SSRNet`` is moved there and switched to eval mode.
+    """
+
+    def __init__(self, model: "SSRNet | str | os.PathLike[str] | None" = None, device: str = "cpu") -> None:
+        import torch
+
+        from ssr.model import load_model
+
+        self.device = torch.device(device)
+        if model is None or isinstance(model, (str, os.PathLike)):
+            net = load_model(model, device=str(self.device))
+        else:
+            net = model.to(self.device)
+        self.model = net.eval()
+
+    @property
+    def subpixel(self) -> bool:
+        """``model.config.subpixel`` (True for models without a config)."""
+        return bool(getattr(getattr(self.model, "config", None), "subpixel", True))
+
+    def initial_state(self, height: int, width: int) -> Any:
+        from ssr.model import initial_state
+
+        return initial_state(1, height, width, device=self.device)
+
+    def run(self, packed: np.ndarray, state: Any, reset: bool) -> tuple[np.ndarray, Any]:
+        import torch
+
+        from ssr.model import step
+
+        with torch.inference_mode():
+            packed_t = torch.from_numpy(np.ascontiguousarray(packed))[None].to(self.device)
+            color, new_state = step(self.model, packed_t, state, reset=reset)
+            result = color[0].permute(1, 2, 0).float().cpu().numpy()
+        return np.ascontiguousarray(result, dtype=np.float32), new_state
