@@ -67,6 +67,19 @@ extern "C" {
 
 /** Number of output planes of ssr_pack_frame. */
 #define SSR_PACK_PLANES 19
+/** First plane of each named range of the output (ssr.data_tools.contract.PACKED_PLANES). */
+#define SSR_PACK_PLANE_IRRADIANCE 0  /* 3 planes */
+#define SSR_PACK_PLANE_ALBEDO 3      /* 3 planes */
+#define SSR_PACK_PLANE_NORMAL 6      /* 3 planes */
+#define SSR_PACK_PLANE_DEPTH 9       /* 1 plane */
+#define SSR_PACK_PLANE_ROUGHNESS 10  /* 1 plane */
+#define SSR_PACK_PLANE_METALLIC 11   /* 1 plane */
+#define SSR_PACK_PLANE_SHADOW 12     /* 1 plane */
+#define SSR_PACK_PLANE_MASK 13       /* 1 plane */
+#define SSR_PACK_PLANE_TRANSPARENT 14 /* 3 planes */
+#define SSR_PACK_PLANE_MOTION 17     /* 2 planes */
+/** Planes 0 .. SSR_PACK_STATE_PLANES-1 are the network's accumulated state vector. */
+#define SSR_PACK_STATE_PLANES 14
 /** Added to albedo before demodulation (SPEC.md). */
 #define SSR_PACK_ALBEDO_EPS 0.004f
 /** Upper bound on worker threads, automatic or requested. */

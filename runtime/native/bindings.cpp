@@ -171,6 +171,21 @@ NB_MODULE(_native, m) {
     m.attr("__version__") = SSR_NATIVE_VERSION;
     m.attr("PACKED_PLANES") = SSR_PACK_PLANES;
     m.attr("ALBEDO_EPS") = SSR_PACK_ALBEDO_EPS;
+    m.attr("STATE_PLANES") = SSR_PACK_STATE_PLANES;
+    {
+        nb::dict planes;  // name -> (first plane, plane count): the packed layout the C code writes
+        planes["irradiance"] = nb::make_tuple(SSR_PACK_PLANE_IRRADIANCE, 3);
+        planes["albedo"] = nb::make_tuple(SSR_PACK_PLANE_ALBEDO, 3);
+        planes["normal"] = nb::make_tuple(SSR_PACK_PLANE_NORMAL, 3);
+        planes["depth"] = nb::make_tuple(SSR_PACK_PLANE_DEPTH, 1);
+        planes["roughness"] = nb::make_tuple(SSR_PACK_PLANE_ROUGHNESS, 1);
+        planes["metallic"] = nb::make_tuple(SSR_PACK_PLANE_METALLIC, 1);
+        planes["shadow"] = nb::make_tuple(SSR_PACK_PLANE_SHADOW, 1);
+        planes["mask"] = nb::make_tuple(SSR_PACK_PLANE_MASK, 1);
+        planes["transparent"] = nb::make_tuple(SSR_PACK_PLANE_TRANSPARENT, 3);
+        planes["motion"] = nb::make_tuple(SSR_PACK_PLANE_MOTION, 2);
+        m.attr("PLANES") = planes;
+    }
 
     m.def("version", []() { return std::string(SSR_NATIVE_VERSION); },
           "Version of the ssr-engine package this module was built from.");

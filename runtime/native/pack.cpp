@@ -118,9 +118,9 @@ void pack_band(const ssr_frame_view &frame, float *out, float max_depth, RowBand
         const float *color = frame.color + row * 3;
         const float *albedo = frame.albedo + row * 3;
         const float *mask = frame.mask + row;
-        float *irr_r = out + 0 * plane_size + row;
-        float *irr_g = out + 1 * plane_size + row;
-        float *irr_b = out + 2 * plane_size + row;
+        float *irr_r = out + (SSR_PACK_PLANE_IRRADIANCE + 0) * plane_size + row;
+        float *irr_g = out + (SSR_PACK_PLANE_IRRADIANCE + 1) * plane_size + row;
+        float *irr_b = out + (SSR_PACK_PLANE_IRRADIANCE + 2) * plane_size + row;
         for (int64_t x = 0; x < width; ++x) {
             if (mask[x] == 1.0f) {
                 irr_r[x] = std::log1p(color[3 * x + 0] / (albedo[3 * x + 0] + eps));
@@ -133,14 +133,14 @@ void pack_band(const ssr_frame_view &frame, float *out, float max_depth, RowBand
             }
         }
     }
-    transpose_band(frame.albedo, 3, out, 3, height, width, band);
-    transpose_band(frame.normal, 3, out, 6, height, width, band);
+    transpose_band(frame.albedo, 3, out, SSR_PACK_PLANE_ALBEDO, height, width, band);
+    transpose_band(frame.normal, 3, out, SSR_PACK_PLANE_NORMAL, height, width, band);
 
     // plane 9: depth normalised by the frame's maximum valid depth
     for (int64_t y = band.row_begin; y < band.row_end; ++y) {
         const int64_t row = y * width;
         const float *depth = frame.depth + row;
-        float *target = out + 9 * plane_size + row;
+        float *target = out + SSR_PACK_PLANE_DEPTH * plane_size + row;
         if (max_depth > 0.0f) {
             for (int64_t x = 0; x < width; ++x) {
                 const float d = depth[x];
@@ -151,12 +151,12 @@ void pack_band(const ssr_frame_view &frame, float *out, float max_depth, RowBand
         }
     }
 
-    transpose_band(frame.roughness, 1, out, 10, height, width, band);
-    transpose_band(frame.metallic, 1, out, 11, height, width, band);
-    transpose_band(frame.shadow, 1, out, 12, height, width, band);
-    transpose_band(frame.mask, 1, out, 13, height, width, band);
-    transpose_band(frame.transparent, 3, out, 14, height, width, band);
-    transpose_band(frame.motion, 2, out, 17, height, width, band);
+    transpose_band(frame.roughness, 1, out, SSR_PACK_PLANE_ROUGHNESS, height, width, band);
+    transpose_band(frame.metallic, 1, out, SSR_PACK_PLANE_METALLIC, height, width, band);
+    transpose_band(frame.shadow, 1, out, SSR_PACK_PLANE_SHADOW, height, width, band);
+    transpose_band(frame.mask, 1, out, SSR_PACK_PLANE_MASK, height, width, band);
+    transpose_band(frame.transparent, 3, out, SSR_PACK_PLANE_TRANSPARENT, height, width, band);
+    transpose_band(frame.motion, 2, out, SSR_PACK_PLANE_MOTION, height, width, band);
 }
 
 /// True when the byte ranges [a, a + a_bytes) and [b, b + b_bytes) intersect.

@@ -291,8 +291,16 @@ def test_thread_helpers(native: ModuleType) -> None:
 def test_module_metadata(native: ModuleType) -> None:
     assert native.version() == native.__version__
     assert native.version().count(".") >= 2
-    assert native.PACKED_PLANES == 19
-    assert native.ALBEDO_EPS == pytest.approx(0.004)
+
+
+def test_native_constants_equal_the_python_contract(native: ModuleType) -> None:
+    """The C header and ssr.data_tools.contract define the same frame contract."""
+    from ssr.data_tools import contract
+
+    assert native.PACKED_PLANES == contract.PACKED_CHANNELS
+    assert native.STATE_PLANES == contract.STATE_CHANNELS
+    assert native.ALBEDO_EPS == np.float32(contract.ALBEDO_EPS)
+    assert native.PLANES == {p.name: (p.start, p.channels) for p in contract.PACKED_PLANES}
 
 
 def test_pack_frame_dispatches_to_native(native: ModuleType) -> None:
