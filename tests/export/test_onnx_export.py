@@ -275,3 +275,49 @@ def test_tensorrt_engine_builds(net: SSRNet, tmp_path: Path) -> None:  # pragma:
     assert engine is not None
     names = {engine.get_tensor_name(i) for i in range(engine.num_io_tensors)}
     assert names == set(INPUT_NAMES) | set(OUTPUT_NAMES)
+
+
+# --- the deployable runtime from the CLI ------------------------------------------------
+
+
+def test_graph_carries_its_contract_in_metadata_props(dynamic_onnx: Path) -> None:
+    from ssr.data_tools import contract
+    from ssr.runtime.onnx_backend import OnnxBackend
+
+    props = {p.key: p.value for p in onnx.load(str(dynamic_onnx)).metadata_props}
+    assert props["ssr.contract_version"] == str(contract.CONTRACT_VERSION)
+    assert json.loads(props["ssr.channels"]) == contract.GRAPH_CHANNELS
+    assert json.loads(props["ssr.inputs"]) == list(contract.GRAPH_INPUTS)
+    assert props["ssr.size_multiple"] == str(contract.SIZE_MULTIPLE)
+    backend = OnnxBackend(dynamic_onnx)
+    assert backend.metadata["ssr.format"] == "ssr-onnx" and backend.subpixel is True
+
+
+def test_graph_of_another_contract_version_is_refused(net: SSRNet, tmp_path: Path) -> None:
+    path = export_onnx(net, tmp_path / "old.onnx", height=8, width=8)
+    model = onnx.load(str(path))
+    for prop in model.metadata_props:
+        if prop.key == "ssr.contract_version":
+            prop.value = "0"
+    onnx.save(model, str(path))
+    with pytest.raises(ValueError, match="frame contract version 0"):
+        OnnxStream(path)
+
+
+def test_ssr_denoise_backend_onnxruntime_matches_torch(net: SSRNet, dynamic_onnx: Path, sequence: Sequence,
+                                                       tmp_path: Path) -> None:
+    from ssr.cli import main as ssr_main
+    from ssr.data_tools.exr import read_exr
+
+    weights = save_model(net, tmp_path / "weights" / "m")
+    common = ["--input", str(sequence.path), "--no-progress"]
+    assert ssr_main(["denoise", "--model", str(weights), "--out", str(tmp_path / "torch"), *common]) == 0
+    assert ssr_main(["denoise", "--model", str(dynamic_onnx), "--backend", "onnxruntime",
+                     "--out", str(tmp_path / "ort"), *common]) == 0
+    for t in range(len(sequence)):
+        name = f"frame_{t:05d}.exr"
+        want = read_exr(tmp_path / "torch" / name).channel("color.R")
+        have = read_exr(tmp_path / "ort" / name).channel("color.R")
+        np.testing.assert_allclose(have, want, atol=1e-4, err_msg=name)
+    assert ssr_main(["denoise", "--model", str(weights), "--backend", "onnxruntime",
+                     "--out", str(tmp_path / "bad"), *common]) == 2
