@@ -2,8 +2,8 @@
 
 Each sheet shows, left to right: the traced colour (after the subpixel mask unless
 --full-spp), the reference (if present), albedo, normals, depth and motion as colour
-(hue = direction, saturation = magnitude). Colour images are tone-mapped (Reinhard +
-sRGB) after --exposure.
+(hue = direction, saturation = magnitude). Colour images are tone-mapped with the
+project's one display curve (ACES filmic fit + sRGB, docs/evaluation.md) after --exposure.
 """
 
 from __future__ import annotations

@@ -202,7 +202,3 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"ssr export: error: {error}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

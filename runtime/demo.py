@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", default="orbit", help="camera path preset (see `ssr render --help`)")
     parser.add_argument("--model", default=None, help="model weights (default: the bundled model)")
     parser.add_argument("--device", default="cpu", help="torch device for the network (cpu, cuda)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP in the metrics (faster)")
 
 
@@ -53,12 +54,13 @@ def run(args: argparse.Namespace) -> int:
           f"reference {args.spp_ref} spp) -> {out / 'sequence'}")
     seq_dir = render_sequence(RenderConfig(scene=args.scene, out=out / "sequence", width=args.width,
                                            height=args.height, frames=args.frames, spp_ref=args.spp_ref,
-                                           path=args.path))
+                                           path=args.path), progress=not args.no_progress)
     preview_sequence(seq_dir, out / "preview")
 
     print(f"[2/4] denoising with {'the bundled model' if args.model is None else args.model} -> {out / 'denoised'}")
     model = load_model(args.model, device=args.device)
-    denoise_sequence(model, seq_dir, out / "denoised", device=args.device, png=True)
+    denoise_sequence(model, seq_dir, out / "denoised", device=args.device, png=True,
+                     progress=False if args.no_progress else None)
 
     print(f"[3/4] side-by-side PNGs (input | output | reference) -> {out / 'side_by_side'}")
     sequence = Sequence(seq_dir, apply_pattern=model.config.subpixel)
@@ -70,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"[4/4] metrics -> {out / 'metrics'}")
     metric_set = MetricSet(flip=not args.no_flip)
-    report = evaluate(model, [seq_dir], device=args.device, metrics=metric_set)
+    report = evaluate(model, [seq_dir], device=args.device, metrics=metric_set,
+                      progress=False if args.no_progress else None)
     write_report(report, out / "metrics")
     print(format_markdown(report))
     return 0

@@ -11,9 +11,9 @@ run the same stream loop (ssr.streaming.StreamLoop): validation, reset at cuts a
 changes, state committed after each successful step.
 
 examples:
-  ssr denoise --input data/seq --out denoised              # bundled default model
-  ssr denoise --model runs/small/model --input data/seq --out denoised --png --device cuda
-  ssr denoise --model model.onnx --input data/seq --out denoised   # ONNX Runtime
+  ssr denoise --data data/seq --out denoised               # bundled default model
+  ssr denoise --model runs/small/model --data data/seq --out denoised --png --device cuda
+  ssr denoise --model model.onnx --data data/seq --out denoised    # ONNX Runtime
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="inference backend (default auto: onnxruntime for .onnx, torch otherwise)")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime: intra-op threads")
-    parser.add_argument("--input", required=True, help="ssr-seq sequence folder (holding meta.json)")
+    parser.add_argument("--data", required=True, help="ssr-seq sequence folder (holding meta.json)")
     parser.add_argument("--out", required=True, help="output folder for frame_%%05d.exr (created)")
     parser.add_argument("--png", action="store_true", help="also write tone-mapped frame_%%05d.png")
     parser.add_argument("--exposure", type=float, default=1.0, help="exposure of the PNG tone mapper (default 1)")
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         written = denoise_sequence(
             args.model,
-            args.input,
+            args.data,
             args.out,
             backend=args.backend,
             device=args.device,

@@ -9,7 +9,7 @@ DATA="${DATA:-/work/data/ssr-default}"
 RUNS="${RUNS:-/work/runs}"
 STEPS="${STEPS:-6000}"
 SSR="${SSR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv/bin/ssr}"
-COMMON=(--data "$DATA" --width small --steps "$STEPS" --batch 4 --crop 64 --lr "${LR:-5e-4}" --seed 0 --val-every 1000 --val-frames 0 --no-progress)
+COMMON=(--data "$DATA" --preset small --steps "$STEPS" --batch 4 --crop 64 --lr "${LR:-5e-4}" --seed 0 --val-every 1000 --val-frames 0 --no-progress)
 mkdir -p "$RUNS"
 run() {  # name, extra flags...
   local name="$1"; shift

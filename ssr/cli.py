@@ -34,7 +34,7 @@ examples:
   ssr import --from blender renders/shot data/shot   # your renderer's EXRs -> ssr-seq
   ssr render --scene builtin --out seq --width 128 --height 128 --frames 8 --spp-ref 64
   ssr train --data data/ssr-default --out runs/small
-  ssr denoise --input seq --out denoised --png
+  ssr denoise --data seq --out denoised --png
   ssr eval --model runs/small/model --data data/ssr-default --split val
   ssr export --out model.onnx --height 1024 --width 2048   # bundled model -> ONNX (+ parity check)
 
@@ -84,9 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(module.run(args) or 0)
-    except (FormatError, FileNotFoundError) as exc:
+    except (FormatError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+        # bad input: a message naming the file and the problem, no traceback, status 2
         print(f"ssr {name}: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         print(f"ssr {name}: interrupted", file=sys.stderr)
         return 130

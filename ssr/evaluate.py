@@ -390,6 +390,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
     parser.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP (the slowest metric)")
     parser.add_argument("--no-input", action="store_true", help="skip the noisy-input baseline rows")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--exposure", type=float, default=1.0, help="tone-mapper exposure for sRGB metrics")
 
 
@@ -410,7 +411,7 @@ def run(args: argparse.Namespace) -> int:
             metrics=MetricSet(flip=not args.no_flip, exposure=args.exposure),
             include_input=not args.no_input,
             max_frames=args.max_frames,
-            progress=None,
+            progress=False if args.no_progress else None,
         )
     except (FormatError, FileNotFoundError, ValueError) as error:
         print(f"ssr eval: error: {error}", file=sys.stderr)

@@ -35,8 +35,8 @@ def test_readme_import_example(tmp_path: Path) -> None:
     assert sequence.cuts == [0] and sequence.meta["reference_spp"] == 16  # camera sidecar: history kept
     assert sequence.read_frame(2, ["reference"])["reference"].max() > 0
     assert ssr_main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--steps", "2",
-                     "--crop", "16", "--batch", "1", "--clip", "3", "--width", "tiny", "--no-progress"]) == 0
-    assert ssr_main(["denoise", "--model", str(tmp_path / "run" / "model"), "--input", str(tmp_path / "data" / "room"),
+                     "--crop", "16", "--batch", "1", "--clip", "3", "--preset", "tiny", "--no-progress"]) == 0
+    assert ssr_main(["denoise", "--model", str(tmp_path / "run" / "model"), "--data", str(tmp_path / "data" / "room"),
                      "--out", str(tmp_path / "denoised")]) == 0
     denoised = sorted((tmp_path / "denoised").glob("frame_*.exr"))
     assert len(denoised) == 3

@@ -86,8 +86,8 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str | torch.d
     for file in (tensors_path, json_path):
         if not file.is_file():
             hint = (
-                "no default weights are bundled yet; train a model with "
-                "`ssr train --data <dataset> --out <run>` and load `<run>/model`"
+                "the bundled default weights are missing from this installation (reinstall the "
+                "package), or train a model with `ssr train --data <dataset> --out <run>` and load `<run>/model`"
                 if path is None
                 else "save weights with ssr.model.save_model or `ssr train`"
             )

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset folder (train/ and val/ sequence folders)")
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument("--val-data", default=None, help="validation dataset when --data has no val/ split")
-    parser.add_argument("--width", default="small", choices=["tiny", "small", "base"], help="network width preset")
+    parser.add_argument("--preset", default="small", choices=["tiny", "small", "base"],
+                        help="network width preset (channel widths; docs/training.md)")
     parser.add_argument("--steps", type=int, default=30000, help="optimisation steps (lr halves at 1/3 and 2/3)")
     parser.add_argument("--batch", type=int, default=8, help="clips per step over all processes")
     parser.add_argument("--crop", type=int, default=256, help="square crop size in pixels")
@@ -43,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full-spp", action="store_true", help="ablation: 1-spp input (no subpixel pattern)")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/last.pt with its saved config")
     parser.add_argument("--stop-after", type=int, default=None, help="stop (resumably) after this global step")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="training device")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when available) or any torch device: cpu, cuda, cuda:1, mps ...")
     parser.add_argument("--num-workers", type=int, default=0, help="threads reading EXR frames at start-up")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
 
@@ -55,7 +57,7 @@ def config_from_args(args: argparse.Namespace):
     from .config import TrainConfig
 
     model = ModelConfig(
-        width=args.width, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp
+        width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp
     )
     return TrainConfig(
         data=args.data,
@@ -93,6 +95,13 @@ def run(args: argparse.Namespace) -> int:
         config.num_workers = args.num_workers
     else:
         config = config_from_args(args)
+    try:
+        import torch
+
+        torch.device(config.device if config.device != "auto" else "cpu")
+    except RuntimeError as error:
+        print(f"ssr train: error: --device {config.device!r}: {error}", file=sys.stderr)
+        return 2
     result = train(config, resume=args.resume, stop_at=args.stop_after, progress=not args.no_progress)
     if result.model_path is not None:
         summary = ", ".join(f"{k} {v:.4f}" for k, v in result.validation.items() if k != "frames")
@@ -101,8 +110,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"stopped at step {result.step}; continue with --resume")
     return 0
 
-
-if __name__ == "__main__":  # python -m ssr.train.cli (e.g. under torchrun)
-    _parser = argparse.ArgumentParser(prog="ssr train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(_parser)
-    sys.exit(run(_parser.parse_args()))

@@ -310,7 +310,7 @@ def test_ssr_denoise_backend_onnxruntime_matches_torch(net: SSRNet, dynamic_onnx
     from ssr.data_tools.exr import read_exr
 
     weights = save_model(net, tmp_path / "weights" / "m")
-    common = ["--input", str(sequence.path), "--no-progress"]
+    common = ["--data", str(sequence.path), "--no-progress"]
     assert ssr_main(["denoise", "--model", str(weights), "--out", str(tmp_path / "torch"), *common]) == 0
     assert ssr_main(["denoise", "--model", str(dynamic_onnx), "--backend", "onnxruntime",
                      "--out", str(tmp_path / "ort"), *common]) == 0

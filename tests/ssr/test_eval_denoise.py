@@ -81,7 +81,7 @@ def _read_exr(path: Path) -> dict[str, np.ndarray]:
 
 def test_denoise_writes_numbered_float_color_frames_and_pngs(dataset: Path, model_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "denoised"
-    args = _parse(denoise_cmd, ["--model", str(model_path), "--input", str(dataset / "val" / "plane_a"),
+    args = _parse(denoise_cmd, ["--model", str(model_path), "--data", str(dataset / "val" / "plane_a"),
                                 "--out", str(out), "--png"])
     assert denoise_cmd.run(args) == 0
     assert sorted(p.name for p in out.glob("*.exr")) == [f"frame_{t:05d}.exr" for t in range(FRAMES)]
@@ -111,7 +111,7 @@ def test_denoise_output_matches_the_stream_with_cuts(dataset: Path, model_path: 
 
 
 def test_denoise_reports_a_bad_input_folder(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    args = _parse(denoise_cmd, ["--model", str(model_path), "--input", str(tmp_path), "--out", str(tmp_path / "o")])
+    args = _parse(denoise_cmd, ["--model", str(model_path), "--data", str(tmp_path), "--out", str(tmp_path / "o")])
     assert denoise_cmd.run(args) == 2
     assert "meta.json" in capsys.readouterr().err
 

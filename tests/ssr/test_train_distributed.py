@@ -19,7 +19,7 @@ def test_torchrun_two_processes_gloo(tmp_path) -> None:
     out = tmp_path / "run"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "ssr.train.cli", "--data", str(tmp_path / "ds"), "--out", str(out), "--width", "tiny",
+        "-m", "ssr.cli", "train", "--data", str(tmp_path / "ds"), "--out", str(out), "--preset", "tiny",
         "--steps", "3", "--batch", "4", "--crop", "8", "--val-every", "3", "--device", "cpu", "--no-progress",
     ]
     env = dict(os.environ, OMP_NUM_THREADS="1")

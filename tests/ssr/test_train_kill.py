@@ -19,7 +19,7 @@ STEPS = 24
 
 
 def _command(data: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "ssr.cli", "train", "--data", str(data), "--out", str(out), "--width", "tiny",
+    return [sys.executable, "-m", "ssr.cli", "train", "--data", str(data), "--out", str(out), "--preset", "tiny",
             "--steps", str(STEPS), "--batch", "2", "--crop", "8", "--clip", "3", "--checkpoint-every", "1",
             "--val-every", "0", "--val-frames", "2", "--seed", "3", "--device", "cpu", "--no-progress", *extra]
 

@@ -79,7 +79,7 @@ def test_cli_trains_exports_and_loads(tmp_path) -> None:
     add_arguments(parser)
     out = tmp_path / "run"
     args = parser.parse_args(
-        ["--data", str(tmp_path / "ds"), "--out", str(out), "--width", "tiny", "--steps", "3", "--batch", "2",
+        ["--data", str(tmp_path / "ds"), "--out", str(out), "--preset", "tiny", "--steps", "3", "--batch", "2",
          "--crop", "16", "--val-every", "2", "--device", "cpu", "--no-warped-prev", "--no-progress"]
     )
     assert run(args) == 0

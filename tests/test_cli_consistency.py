@@ -1,0 +1,52 @@
+"""One CLI: the same flag means the same thing in every command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+import pytest
+
+from ssr.cli import COMMANDS, main
+
+LONG_RUNNING = ("demo", "render", "make-dataset", "train", "denoise", "eval", "import")
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
+    module = importlib.import_module(COMMANDS[command][0])
+    parser = argparse.ArgumentParser(prog=f"ssr {command}")
+    module.add_arguments(parser)
+    return parser
+
+
+def _option(parser: argparse.ArgumentParser, flag: str) -> argparse.Action | None:
+    return next((a for a in parser._actions if flag in a.option_strings), None)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_shared_flags_mean_the_same_everywhere(command: str) -> None:
+    parser = _parser(command)
+    width = _option(parser, "--width")
+    if width is not None:  # pixels, never a preset name
+        assert width.type is int and width.choices is None, command
+    device = _option(parser, "--device")
+    if device is not None:  # any torch device string, not a fixed list
+        assert device.choices is None, command
+    assert _option(parser, "--input") is None, f"{command}: sequences are --data (or positional)"
+    if command in LONG_RUNNING:
+        assert _option(parser, "--no-progress") is not None, f"ssr {command} lacks --no-progress"
+
+
+def test_existing_run_is_bad_input_exit_2_without_traceback(tmp_path: Path, capsys) -> None:
+    from ssr.data_tools.synthetic import write_synthetic_sequence
+
+    write_synthetic_sequence(tmp_path / "ds" / "train" / "a", width=16, height=16, frames=3)
+    args = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--preset", "tiny",
+            "--steps", "1", "--batch", "1", "--crop", "8", "--clip", "2", "--no-progress"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "already holds a training run" in err and "Traceback" not in err
+    assert main(["train", *args[1:], "--device", "not-a-device"]) == 2
