@@ -28,6 +28,8 @@ __all__ = [
     "native_available",
     "pack_frame",
     "pack_frame_reference",
+    "unpack_color",
+    "unpack_color_reference",
 ]
 
 PACK_LAYERS: tuple[tuple[str, int], ...] = tuple(FRAME_LAYERS.items())
@@ -147,4 +149,49 @@ def pack_frame(
             f"got {out.dtype} {out.shape}"
         )
     _native.pack_frame(*layers, out)
+    return out
+
+
+def unpack_color_reference(planes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """NumPy twin of the native post-processing: colour planes ``[C >= 3, Hp, Wp]`` (or
+    ``[1, C, Hp, Wp]``) -> ``float32 [height, width, 3]`` cropped from the top-left, values
+    that are not > 0 (negative, NaN) set to 0."""
+    array = np.asarray(planes, np.float32)
+    if array.ndim == 4:
+        array = array[0]
+    rgb = array[:3, :height, :width].transpose(1, 2, 0)
+    return np.ascontiguousarray(np.where(rgb > 0, rgb, np.float32(0)), dtype=np.float32)
+
+
+def unpack_color(
+    planes: np.ndarray, height: int | None = None, width: int | None = None, *,
+    out: np.ndarray | None = None, native: bool | None = None,
+) -> np.ndarray:
+    """The network's colour output -> the displayable linear HDR image.
+
+    Args:
+        planes: ``float32 [C >= 3, Hp, Wp]`` or ``[1, C, Hp, Wp]`` (planes 0-2 are R, G, B),
+            e.g. a graph's padded ``color`` output.
+        height, width: crop (default: the whole planes).
+        out: optional preallocated C-contiguous ``float32 [H, W, 3]`` destination.
+        native: force / forbid the native path (default: native when built).
+
+    Returns:
+        ``float32 [H, W, 3]`` C-contiguous, values that are not > 0 set to 0.
+    """
+    array = np.asarray(planes)
+    height = array.shape[-2] if height is None else int(height)
+    width = array.shape[-1] if width is None else int(width)
+    use_native = native_available() if native is None else native
+    if not use_native:
+        result = unpack_color_reference(array, height, width)
+        if out is not None:
+            out[...] = result
+            return out
+        return result
+    from ssr import _native
+
+    if out is None:
+        out = np.empty((height, width, 3), np.float32)
+    _native.unpack_color(np.ascontiguousarray(array, np.float32), height, width, out)
     return out

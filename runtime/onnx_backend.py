@@ -52,6 +52,7 @@ from ssr.data_tools.contract import (
     SIZE_MULTIPLE,
     STATE_CHANNELS,
 )
+from ssr.data_tools.pack import unpack_color
 from ssr.streaming import StreamLoop
 
 __all__ = [
@@ -267,7 +268,7 @@ class OnnxBackend:
         else:
             color, acc_out, log_out = self.session.run(list(GRAPH_OUTPUTS), feeds)
             buffers.color[...], acc_new[...], out_log[...] = color, acc_out, log_out
-        result = np.ascontiguousarray(buffers.color[0, :, :height, :width].transpose(1, 2, 0))
+        result = unpack_color(buffers.color, height, width)  # native crop + CHW -> HWC + clamp
         return result, OnnxState(size, target)
 
 

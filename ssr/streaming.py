@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Protocol
 import numpy as np
 
 from ssr.data_tools.contract import FRAME_LAYERS, PACKED_CHANNELS
-from ssr.data_tools.pack import pack_frame
+from ssr.data_tools.pack import pack_frame, unpack_color
 
 if TYPE_CHECKING:
     from ssr.model import SSRNet
@@ -215,5 +215,5 @@ class TorchBackend:
         with torch.inference_mode():
             packed_t = torch.from_numpy(np.ascontiguousarray(packed))[None].to(self.device)
             color, new_state = step(self.model, packed_t, state, reset=reset)
-            result = color[0].permute(1, 2, 0).float().cpu().numpy()
-        return np.ascontiguousarray(result, dtype=np.float32), new_state
+            planes = color[0].float().cpu().numpy()
+        return unpack_color(planes), new_state  # native CHW -> HWC (+ clamp at 0)

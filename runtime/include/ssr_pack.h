@@ -4,6 +4,9 @@
  *
  * The same function backs the Python module `ssr._native.pack_frame`; its NumPy twin is
  * `ssr.data_tools.pack.pack_frame_reference`, and the two must agree to within 1e-6.
+ * ssr_unpack_color (below) is the matching post-processing of the network's output.
+ * Built as a shared library `libssr_pack` by CMake (`-DSSR_PYTHON=OFF` builds it alone);
+ * runtime/tests/test_c_api.c is its C test program, run by ctest.
  *
  * Inputs (one frame, full resolution H x W, all float32, CPU memory)
  * ------------------------------------------------------------------
@@ -127,6 +130,25 @@ typedef struct ssr_frame_view {
  * calls on different output buffers do not interfere.
  */
 int ssr_pack_frame(const ssr_frame_view *frame, float *out, int num_threads);
+
+/**
+ * Post-processing: the network's colour output, planar float32 [3, H, W] ("CHW", as the
+ * graph writes it, possibly inside a larger padded buffer), into the interleaved
+ * float32 [H, W, 3] ("HWC") linear HDR image an engine displays, clamped: every value
+ * that is not > 0 (negative, -0, NaN) becomes 0; +Inf stays +Inf.
+ *
+ *   planes       source; element (c, y, x) at planes[c * plane_stride + y * row_stride + x]
+ *   plane_stride elements between colour planes (>= height * row_stride)
+ *   row_stride   elements between rows (>= width); a padded graph buffer of width Wp
+ *                gives row_stride = Wp, plane_stride = Hp * Wp: the crop costs nothing
+ *   out          destination, tightly packed HWC: element (y, x, c) at (y * W + x) * 3 + c;
+ *                must not overlap `planes`
+ *
+ * Same return codes and threading (row bands) as ssr_pack_frame; strides smaller than
+ * the frame are SSR_PACK_ERROR_INVALID_SIZE.
+ */
+int ssr_unpack_color(const float *planes, int64_t plane_stride, int64_t row_stride, int64_t height,
+                     int64_t width, float *out, int num_threads);
 
 /** Worker threads used for a frame of the given size when `requested` threads are asked
  *  for (0 = automatic); requested < 0 returns 1. Always >= 1. */

@@ -161,6 +161,51 @@ void pack_frame(const InputArray &color, const InputArray &albedo, const InputAr
     }
 }
 
+/// Colour planes [C >= 3, Hp, Wp] (or [1, C, Hp, Wp]) -> out [H, W, 3], cropped and clamped.
+void unpack_color(const InputArray &planes, int64_t height, int64_t width, OutputArray &out,
+                  int num_threads) {
+    const std::size_t ndim = planes.ndim();
+    const bool rank_ok = ndim == 3 || (ndim == 4 && planes.shape(0) == 1);
+    if (!rank_ok || planes.shape(ndim - 3) < 3) {
+        throw nb::value_error(("unpack_color(): argument 'planes' must have shape (C >= 3, H, W) or "
+                               "(1, C >= 3, H, W), got " + shape_string(planes))
+                                  .c_str());
+    }
+    const int64_t padded_h = static_cast<int64_t>(planes.shape(ndim - 2));
+    const int64_t padded_w = static_cast<int64_t>(planes.shape(ndim - 1));
+    if (height < 0 || width < 0 || height > padded_h || width > padded_w) {
+        throw nb::value_error(("unpack_color(): crop " + std::to_string(height) + " x " +
+                               std::to_string(width) + " does not fit planes " + shape_string(planes))
+                                  .c_str());
+    }
+    const bool out_ok = out.ndim() == 3 && out.shape(0) == static_cast<std::size_t>(height) &&
+                        out.shape(1) == static_cast<std::size_t>(width) && out.shape(2) == 3;
+    if (!out_ok || !is_c_contiguous(out)) {
+        throw nb::value_error(("unpack_color(): argument 'out' must be C-contiguous float32 (H, W, 3) = " +
+                               expected_string(height, width, 3) + ", got " + shape_string(out))
+                                  .c_str());
+    }
+    if (num_threads < 0) {
+        throw nb::value_error("unpack_color(): argument 'num_threads' must be >= 0 (0 = automatic)");
+    }
+    if (height == 0 || width == 0) {
+        return;
+    }
+    const float *source = planes.data();
+    float *target = out.data();
+    int status = SSR_PACK_OK;
+    {
+        nb::gil_scoped_release release;
+        status = ssr_unpack_color(source, padded_h * padded_w, padded_w, height, width, target, num_threads);
+    }
+    if (status == SSR_PACK_ERROR_ALIASING) {
+        throw nb::value_error("unpack_color(): argument 'out' overlaps 'planes'");
+    }
+    if (status != SSR_PACK_OK) {
+        throw std::runtime_error(std::string("unpack_color(): ") + ssr_pack_status_string(status));
+    }
+}
+
 }  // namespace
 
 NB_MODULE(_native, m) {
@@ -219,4 +264,12 @@ NB_MODULE(_native, m) {
           "12 shadow; 13 mask; 14-16 transparent; 17-18 motion.\n"
           "num_threads: worker threads over row bands, 0 = automatic. The GIL is released "
           "while packing. Raises ValueError on a wrong shape, naming the argument.");
+
+    m.def("unpack_color", &unpack_color, "planes"_a, "height"_a, "width"_a, "out"_a.noconvert(),
+          "num_threads"_a = 0,
+          "The network's colour planes -> the displayable image, in place.\n\n"
+          "planes: float32 [C >= 3, Hp, Wp] or [1, C, Hp, Wp] (the first three planes are R, G, "
+          "B; a padded graph output is cropped to height x width from the top-left).\n"
+          "out: writable C-contiguous float32 [height, width, 3]; values not > 0 (negative, "
+          "NaN) become 0. The GIL is released.");
 }

@@ -281,4 +281,52 @@ int ssr_pack_frame(const ssr_frame_view *frame, float *out, int num_threads) {
     }
 }
 
+int ssr_unpack_color(const float *planes, int64_t plane_stride, int64_t row_stride, int64_t height,
+                     int64_t width, float *out, int num_threads) {
+    if (planes == nullptr || out == nullptr) {
+        return SSR_PACK_ERROR_NULL_POINTER;
+    }
+    if (height < 0 || width < 0 || row_stride < width || plane_stride < height * row_stride) {
+        return SSR_PACK_ERROR_INVALID_SIZE;
+    }
+    if (num_threads < 0) {
+        return SSR_PACK_ERROR_INVALID_THREADS;
+    }
+    if (height == 0 || width == 0) {
+        return SSR_PACK_OK;
+    }
+    const uint64_t max_elements =
+        static_cast<uint64_t>(std::numeric_limits<std::ptrdiff_t>::max()) / sizeof(float) / 3;
+    if (static_cast<uint64_t>(height) > max_elements / static_cast<uint64_t>(width) ||
+        static_cast<uint64_t>(plane_stride) > max_elements) {
+        return SSR_PACK_ERROR_INVALID_SIZE;
+    }
+    const std::size_t out_bytes = static_cast<std::size_t>(height * width) * 3 * sizeof(float);
+    const std::size_t in_bytes = static_cast<std::size_t>(3 * plane_stride) * sizeof(float);
+    if (ranges_overlap(out, out_bytes, planes, in_bytes)) {
+        return SSR_PACK_ERROR_ALIASING;
+    }
+    const int thread_count = ssr_pack_resolve_threads(num_threads, height, width);
+    try {
+        const std::vector<RowBand> bands = split_rows(height, thread_count);
+        const bool done = run_bands(thread_count, [&](int band) {
+            const RowBand rows = bands[static_cast<std::size_t>(band)];
+            for (int64_t y = rows.row_begin; y < rows.row_end; ++y) {
+                const float *r = planes + y * row_stride;
+                const float *g = r + plane_stride;
+                const float *b = g + plane_stride;
+                float *target = out + y * width * 3;
+                for (int64_t x = 0; x < width; ++x) {
+                    target[3 * x + 0] = r[x] > 0.0f ? r[x] : 0.0f;
+                    target[3 * x + 1] = g[x] > 0.0f ? g[x] : 0.0f;
+                    target[3 * x + 2] = b[x] > 0.0f ? b[x] : 0.0f;
+                }
+            }
+        });
+        return done ? SSR_PACK_OK : SSR_PACK_ERROR_INTERNAL;
+    } catch (...) {
+        return SSR_PACK_ERROR_INTERNAL;
+    }
+}
+
 }  // extern "C"

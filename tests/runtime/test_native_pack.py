@@ -390,3 +390,23 @@ def test_c_interface_from_plain_c(tmp_path: Path) -> None:
     assert lines["alias"] == "4"  # SSR_PACK_ERROR_ALIASING
     assert "overlaps" in lines["string"]
     assert lines["resolve"] == "1"
+
+
+@pytest.mark.parametrize("threads", [0, 1, 3])
+def test_unpack_color_native_equals_reference(native: ModuleType, threads: int) -> None:
+    from ssr.data_tools.pack import unpack_color, unpack_color_reference
+
+    rng = np.random.default_rng(threads)
+    planes = rng.normal(size=(1, 3, 19, 23)).astype(np.float32)
+    planes[0, 1, 2, 3] = np.nan
+    planes[0, 2, 0, 0] = np.inf
+    for height, width in ((19, 23), (17, 20), (1, 1)):
+        out = np.full((height, width, 3), -5, np.float32)
+        native.unpack_color(planes, height, width, out, threads)
+        expected = unpack_color_reference(planes, height, width)
+        np.testing.assert_array_equal(out, expected)
+        assert np.all(out >= 0) and unpack_color(planes, height, width).flags.c_contiguous
+    with pytest.raises(ValueError, match="does not fit planes"):
+        native.unpack_color(planes, 20, 23, np.empty((20, 23, 3), np.float32), 0)
+    with pytest.raises(ValueError, match="must be C-contiguous float32"):
+        native.unpack_color(planes, 19, 23, np.empty((19, 23, 4), np.float32), 0)

@@ -1,0 +1,100 @@
+/*
+ * C test program of the libssr_pack C API (runtime/include/ssr_pack.h), run by ctest.
+ * Plain C99, no Python: what an engine linking the library sees.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ssr_pack.h"
+
+static int failures = 0;
+#define CHECK(condition, ...)                                    \
+    do {                                                         \
+        if (!(condition)) {                                      \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                        \
+            fprintf(stderr, "\n");                               \
+            ++failures;                                          \
+        }                                                        \
+    } while (0)
+
+static float *layer(int64_t h, int64_t w, int channels, float value) {
+    float *data = malloc((size_t)(h * w * channels) * sizeof(float));
+    for (int64_t i = 0; i < h * w * channels; ++i) data[i] = value;
+    return data;
+}
+
+static void test_pack(int threads) {
+    const int64_t h = 5, w = 7;
+    ssr_frame_view frame;
+    memset(&frame, 0, sizeof frame);
+    frame.height = h;
+    frame.width = w;
+    float *color = layer(h, w, 3, 0.5f), *albedo = layer(h, w, 3, 0.25f), *normal = layer(h, w, 3, 0.0f);
+    float *depth = layer(h, w, 1, 2.0f), *roughness = layer(h, w, 1, 0.3f), *metallic = layer(h, w, 1, 1.0f);
+    float *shadow = layer(h, w, 1, 1.0f), *mask = layer(h, w, 1, 0.0f), *transparent = layer(h, w, 3, 0.1f);
+    float *motion = layer(h, w, 2, -1.5f);
+    for (int64_t i = 0; i < h * w; ++i) normal[3 * i + 2] = 1.0f;
+    mask[0] = 1.0f;       /* only pixel (0, 0) traced */
+    depth[w + 1] = 4.0f;  /* the frame's maximum depth */
+    frame.color = color; frame.albedo = albedo; frame.normal = normal; frame.depth = depth;
+    frame.roughness = roughness; frame.metallic = metallic; frame.shadow = shadow; frame.mask = mask;
+    frame.transparent = transparent; frame.motion = motion;
+    float *out = layer(h, w, SSR_PACK_PLANES, NAN);
+    int status = ssr_pack_frame(&frame, out, threads);
+    CHECK(status == SSR_PACK_OK, "ssr_pack_frame returned %d (%s)", status, ssr_pack_status_string(status));
+    const int64_t plane = h * w;
+    const float expected_irradiance = log1pf(0.5f / (0.25f + SSR_PACK_ALBEDO_EPS));
+    CHECK(fabsf(out[SSR_PACK_PLANE_IRRADIANCE * plane] - expected_irradiance) < 1e-6f, "irradiance at the traced pixel");
+    CHECK(out[SSR_PACK_PLANE_IRRADIANCE * plane + 1] == 0.0f, "irradiance is 0 where not traced");
+    CHECK(out[(SSR_PACK_PLANE_NORMAL + 2) * plane + 3] == 1.0f, "normal z copied");
+    CHECK(out[SSR_PACK_PLANE_DEPTH * plane] == 0.5f, "depth normalised by the frame maximum");
+    CHECK(out[SSR_PACK_PLANE_DEPTH * plane + w + 1] == 1.0f, "the deepest pixel is 1");
+    CHECK(out[SSR_PACK_PLANE_MASK * plane] == 1.0f && out[SSR_PACK_PLANE_MASK * plane + 1] == 0.0f, "mask plane");
+    CHECK(out[SSR_PACK_PLANE_MOTION * plane + 2] == -1.5f, "motion x copied");
+    for (int64_t i = 0; i < SSR_PACK_PLANES * plane; ++i) CHECK(!isnan(out[i]), "element %lld unwritten", (long long)i);
+    /* errors: nothing written, a clear code */
+    CHECK(ssr_pack_frame(NULL, out, 0) == SSR_PACK_ERROR_NULL_POINTER, "NULL frame");
+    CHECK(ssr_pack_frame(&frame, out, -1) == SSR_PACK_ERROR_INVALID_THREADS, "negative threads");
+    CHECK(ssr_pack_frame(&frame, color, 0) == SSR_PACK_ERROR_ALIASING, "output aliasing an input");
+    free(color); free(albedo); free(normal); free(depth); free(roughness); free(metallic);
+    free(shadow); free(mask); free(transparent); free(motion); free(out);
+}
+
+static void test_unpack(int threads) {
+    /* a padded graph output [3, 6, 9] cropped to 5 x 7, clamped */
+    const int64_t ph = 6, pw = 9, h = 5, w = 7;
+    float *planes = layer(ph, pw, 3, 0.0f);
+    for (int c = 0; c < 3; ++c)
+        for (int64_t y = 0; y < ph; ++y)
+            for (int64_t x = 0; x < pw; ++x) planes[(c * ph + y) * pw + x] = (float)(c * 100 + y * 10 + x);
+    planes[0] = -2.0f;
+    planes[1] = NAN;
+    float *out = layer(h, w, 3, -7.0f);
+    int status = ssr_unpack_color(planes, ph * pw, pw, h, w, out, threads);
+    CHECK(status == SSR_PACK_OK, "ssr_unpack_color returned %d", status);
+    CHECK(out[0] == 0.0f && out[3] == 0.0f, "negative and NaN clamp to 0");
+    CHECK(out[(2 * w + 3) * 3 + 1] == 100.0f + 23.0f, "G of pixel (2, 3)");
+    CHECK(out[((h - 1) * w + (w - 1)) * 3 + 2] == 200.0f + 46.0f, "B of the last pixel (the crop)");
+    CHECK(ssr_unpack_color(planes, ph * pw, 3, h, w, out, 0) == SSR_PACK_ERROR_INVALID_SIZE, "row stride < width");
+    CHECK(ssr_unpack_color(planes, ph * pw, pw, h, w, planes, 0) == SSR_PACK_ERROR_ALIASING, "aliasing");
+    free(planes);
+    free(out);
+}
+
+int main(void) {
+    CHECK(SSR_PACK_PLANE_MOTION + 2 == SSR_PACK_PLANES, "plane table ends at SSR_PACK_PLANES");
+    CHECK(ssr_pack_resolve_threads(0, 4, 4) == 1, "small frames run on the calling thread");
+    for (int threads = 0; threads <= 3; ++threads) {
+        test_pack(threads);
+        test_unpack(threads);
+    }
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("libssr_pack C API: all checks passed\n");
+    return 0;
+}
