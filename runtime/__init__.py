@@ -7,7 +7,10 @@ every backend; :func:`open_stream` picks one:
   bundled model);
 * ``onnxruntime``: :class:`ssr.runtime.onnx_backend.OnnxBackend` on a graph written by
   ``ssr export`` (``.onnx``);
-* ``auto``: ``onnxruntime`` for ``.onnx`` files, ``torch`` otherwise.
+* ``tensorrt``: :class:`ssr.runtime.tensorrt_backend.TensorRTBackend` on an engine built by
+  ``ssr export --format tensorrt`` (``.plan`` / ``.engine``; NVIDIA GPUs, TensorRT 10/11);
+* ``auto``: ``onnxruntime`` for ``.onnx`` files, ``tensorrt`` for ``.plan`` / ``.engine``,
+  ``torch`` otherwise.
 
 The compiled packing hot path lives in ``ssr._native``.
 """
@@ -18,27 +21,32 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BACKENDS", "open_stream", "resolve_backend"]
+__all__ = ["BACKENDS", "ENGINE_SUFFIXES", "open_stream", "resolve_backend"]
 
-BACKENDS = ("auto", "torch", "onnxruntime")
+BACKENDS = ("auto", "torch", "onnxruntime", "tensorrt")
+ENGINE_SUFFIXES = (".plan", ".engine")
 
 
 def resolve_backend(model: Any, backend: str = "auto") -> str:
     """The concrete backend ``auto`` means for ``model`` (a path, an SSRNet or None).
 
-    >>> resolve_backend("model.onnx"), resolve_backend(None), resolve_backend("runs/a/model", "torch")
-    ('onnxruntime', 'torch', 'torch')
+    >>> resolve_backend("model.onnx"), resolve_backend("m.plan"), resolve_backend(None)
+    ('onnxruntime', 'tensorrt', 'torch')
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
-    is_onnx = isinstance(model, (str, os.PathLike)) and Path(model).suffix == ".onnx"
+    suffix = Path(model).suffix if isinstance(model, (str, os.PathLike)) else ""
+    is_onnx, is_engine = suffix == ".onnx", suffix in ENGINE_SUFFIXES
     if backend == "auto":
-        return "onnxruntime" if is_onnx else "torch"
+        return "onnxruntime" if is_onnx else "tensorrt" if is_engine else "torch"
+    if backend == "tensorrt" and not is_engine:
+        raise ValueError(f"--backend tensorrt runs a built engine ({' / '.join(ENGINE_SUFFIXES)}), got model "
+                         f"{model!r}; build one with `ssr export --format tensorrt`")
     if backend == "onnxruntime" and not is_onnx:
         raise ValueError(f"--backend onnxruntime runs an exported graph (.onnx), got model {model!r}; "
                          "write one with `ssr export`")
-    if backend == "torch" and is_onnx:
-        raise ValueError(f"--backend torch runs saved weights, got the ONNX graph {model!r}")
+    if backend == "torch" and (is_onnx or is_engine):
+        raise ValueError(f"--backend torch runs saved weights, got {model!r}")
     return backend
 
 
@@ -48,12 +56,16 @@ def open_stream(model: Any = None, backend: str = "auto", *, device: str = "cpu"
     Args:
         model: saved weights (torch), an ``.onnx`` graph (onnxruntime), an ``SSRNet``, or
             None for the bundled model.
-        backend: ``auto``, ``torch`` or ``onnxruntime`` (see the module docstring).
+        backend: ``auto``, ``torch``, ``onnxruntime`` or ``tensorrt`` (see the module docstring).
         device: torch device for ``torch``; for ``onnxruntime`` ``cuda`` selects the CUDA
             execution provider.
         threads: intra-op threads of ONNX Runtime (default: its own choice).
     """
     chosen = resolve_backend(model, backend)
+    if chosen == "tensorrt":
+        from .tensorrt_backend import TensorRTStream
+
+        return TensorRTStream(model, device=device if str(device).startswith("cuda") else "cuda")
     if chosen == "onnxruntime":
         from .onnx_backend import OnnxStream
 

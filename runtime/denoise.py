@@ -5,8 +5,9 @@ cut listed in meta.json) and writes ``<out>/frame_00000.exr, ...`` (same numberi
 the input) holding the denoised linear HDR radiance as ``color.R,G,B`` (FLOAT), plus
 optional tone-mapped PNGs (``--png``: ACES + sRGB, see docs/evaluation.md).
 
-Backends (--backend): torch (saved weights or the bundled model, any torch device) and
-onnxruntime (a graph written by `ssr export`); auto picks onnxruntime for .onnx models. Both
+Backends (--backend): torch (saved weights or the bundled model, any torch device),
+onnxruntime (a graph written by `ssr export`) and tensorrt (an engine built by `ssr export
+--format tensorrt`, NVIDIA GPUs); auto picks by the model file (.onnx, .plan/.engine). Both
 run the same stream loop (ssr.streaming.StreamLoop): validation, reset at cuts and size
 changes, state committed after each successful step.
 
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None,
                         help="saved weights <path>, or an exported .onnx graph (default: the bundled model)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
-                        help="inference backend (default auto: onnxruntime for .onnx, torch otherwise)")
+                        help="inference backend (default auto: onnxruntime for .onnx, tensorrt for .plan/.engine, torch otherwise)")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime: intra-op threads")
     parser.add_argument("--data", required=True, help="ssr-seq sequence folder (holding meta.json)")
     parser.add_argument("--out", required=True, help="output folder for frame_%%05d.exr (created)")

@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "ssr.runtime",
     "ssr.data_tools.format",
     "ssr.data_tools.pack",
     "ssr.data_tools.importers.camera",

@@ -19,7 +19,7 @@ pytest.importorskip("onnxruntime")
 
 from ssr.data_tools.format import Sequence  # noqa: E402
 from ssr.data_tools.synthetic import write_synthetic_sequence  # noqa: E402
-from ssr.export import cli as export_cli  # noqa: E402
+from ssr.cli import main as ssr_main  # noqa: E402
 from ssr.export.onnx import (  # noqa: E402
     INPUT_NAMES,
     OUTPUT_NAMES,
@@ -27,11 +27,13 @@ from ssr.export.onnx import (  # noqa: E402
     check_parity,
     export_onnx,
     load_sidecar,
+    random_stream_inputs,
     sidecar_path,
 )
 from ssr.model import ModelConfig, SSRNet, save_model  # noqa: E402
 from ssr.runtime.onnx_backend import OnnxStream  # noqa: E402
 from ssr.runtime.stream import FrameStream  # noqa: E402
+from ssr.runtime.tensorrt_backend import TENSORRT_UNAVAILABLE, tensorrt_unavailable_reason  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -226,8 +228,8 @@ def test_onnx_stream_rejects_missing_and_foreign_graphs(tmp_path: Path) -> None:
 def test_export_command_writes_onnx_and_sidecar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     save_model(_tiny(3), tmp_path / "w")
     out = tmp_path / "exported" / "m.onnx"
-    code = export_cli.main(["--model", str(tmp_path / "w"), "--out", str(out), "--height", "8", "--width", "12",
-                            "--dynamic"])
+    code = ssr_main(["export", "--model", str(tmp_path / "w"), "--out", str(out), "--height", "8", "--width", "12",
+                     "--dynamic"])
     assert code == 0
     assert out.is_file() and load_sidecar(out)["dynamic"] is True
     assert "parity torch vs onnxruntime (8x12, 3 frames)" in capsys.readouterr().out
@@ -235,46 +237,54 @@ def test_export_command_writes_onnx_and_sidecar(tmp_path: Path, capsys: pytest.C
 
 def test_export_command_rejects_bad_dynamic_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     save_model(_tiny(3), tmp_path / "w")
-    code = export_cli.main(["--model", str(tmp_path / "w"), "--out", str(tmp_path / "m.onnx"), "--height", "10",
-                            "--width", "12", "--dynamic", "--no-check"])
+    code = ssr_main(["export", "--model", str(tmp_path / "w"), "--out", str(tmp_path / "m.onnx"), "--height", "10",
+                     "--width", "12", "--dynamic", "--no-check"])
     assert code == 2
     assert "multiple of 4" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(export_cli.tensorrt_unavailable_reason() is None, reason="TensorRT and CUDA are available")
+def test_fp16_graph_keeps_io_state_grids_and_exp_in_float32(net: SSRNet, tmp_path: Path) -> None:
+    from ssr.export.fp16 import convert_to_fp16, float32_nodes
+
+    path = export_onnx(net, tmp_path / "m.onnx", height=16, width=16, dynamic=True)
+    half = onnx.load(str(convert_to_fp16(path, tmp_path / "m.fp16.onnx")))
+    float32, float16 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
+    assert all(v.type.tensor_type.elem_type == float32 for v in (*half.graph.input, *half.graph.output))
+    conv_weights = {i.name: i.data_type for i in half.graph.initializer}
+    convs = [n for n in half.graph.node if n.op_type == "Conv"]
+    assert convs and all(conv_weights.get(n.input[1]) == float16 for n in convs)  # the work is half
+    kept = float32_nodes(onnx.load(str(path)).graph)
+    assert {n.name for n in onnx.load(str(path)).graph.node if n.op_type in ("GridSample", "Exp")} <= kept
+    props = {p.key: p.value for p in half.metadata_props}
+    assert props["ssr.precision"] == "fp16" and "ssr.contract_version" in props
+    stream32, stream16 = OnnxStream(path), OnnxStream(tmp_path / "m.fp16.onnx")
+    for index, packed in enumerate(random_stream_inputs(16, 16, 3)):
+        want, have = stream32.step(packed[0], cut=index == 0), stream16.step(packed[0], cut=index == 0)
+        np.testing.assert_allclose(have, want, atol=5e-3, rtol=2e-2)
+
+
+@pytest.mark.skipif(tensorrt_unavailable_reason() is None, reason="TensorRT and CUDA are available")
 def test_tensorrt_format_fails_clearly_without_tensorrt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--out", str(tmp_path / "m.plan"), "--height", "16", "--width", "16", "--format", "tensorrt"]
-    assert export_cli.main(argv) != 0
-    assert export_cli.TENSORRT_UNAVAILABLE in capsys.readouterr().err
+    argv = ["export", "--out", str(tmp_path / "m.plan"), "--height", "16", "--width", "16", "--format", "tensorrt"]
+    assert ssr_main(argv) == 2
+    assert "ssr export: error: " + TENSORRT_UNAVAILABLE in capsys.readouterr().err
     assert not list(tmp_path.iterdir())  # failed before exporting anything
 
 
-@pytest.mark.skipif(export_cli.tensorrt_unavailable_reason() is None, reason="TensorRT and CUDA are available")
-def test_ssr_export_tensorrt_fails_clearly_through_the_ssr_cli(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from ssr import cli
-
-    if "export" not in cli.COMMANDS:
-        pytest.skip("`ssr export` is not registered in ssr/cli.py COMMANDS yet")
-    argv = ["export", "--out", str(tmp_path / "m.plan"), "--height", "16", "--width", "16", "--format", "tensorrt"]
-    assert cli.main(argv) != 0
-    assert "ssr export: error: " + export_cli.TENSORRT_UNAVAILABLE in capsys.readouterr().err
-
-
 @pytest.mark.gpu
-@pytest.mark.skipif(export_cli.tensorrt_unavailable_reason() is not None,
-                    reason=str(export_cli.tensorrt_unavailable_reason()))
-def test_tensorrt_engine_builds(net: SSRNet, tmp_path: Path) -> None:  # pragma: no cover - needs a GPU
-    import tensorrt as trt
+@pytest.mark.skipif(tensorrt_unavailable_reason() is not None, reason=str(tensorrt_unavailable_reason()))
+@pytest.mark.parametrize("fp16", [False, True])
+def test_tensorrt_engine_streams_like_onnxruntime(tmp_path: Path, fp16: bool) -> None:  # pragma: no cover - GPU
+    save_model(_tiny(3), tmp_path / "w")
+    argv = ["export", "--model", str(tmp_path / "w"), "--out", str(tmp_path / "m.plan"), "--height", "16",
+            "--width", "16", "--dynamic", "--max-height", "32", "--max-width", "32", "--format", "tensorrt"]
+    assert ssr_main(argv + (["--fp16"] if fp16 else [])) == 0  # includes the engine-vs-onnxruntime check
+    from ssr.runtime.tensorrt_backend import TensorRTStream
 
-    onnx_path = export_onnx(net, tmp_path / "m.onnx", height=16, width=16, dynamic=True)
-    engine_path = export_cli.build_tensorrt_engine(onnx_path, tmp_path / "m.plan",
-                                                   dynamic_range=((8, 8), (16, 16), (32, 32)))
-    runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-    engine = runtime.deserialize_cuda_engine(engine_path.read_bytes())
-    assert engine is not None
-    names = {engine.get_tensor_name(i) for i in range(engine.num_io_tensors)}
-    assert names == set(INPUT_NAMES) | set(OUTPUT_NAMES)
+    stream, reference = TensorRTStream(tmp_path / "m.plan"), OnnxStream(tmp_path / "m.onnx")
+    for index, packed in enumerate(random_stream_inputs(12, 20, 4)):  # padded outside the engine
+        np.testing.assert_allclose(stream.step(packed[0], index == 0), reference.step(packed[0], index == 0),
+                                   atol=1e-2 if fp16 else 1e-3)
 
 
 # --- the deployable runtime from the CLI ------------------------------------------------
@@ -306,7 +316,6 @@ def test_graph_of_another_contract_version_is_refused(net: SSRNet, tmp_path: Pat
 
 def test_ssr_denoise_backend_onnxruntime_matches_torch(net: SSRNet, dynamic_onnx: Path, sequence: Sequence,
                                                        tmp_path: Path) -> None:
-    from ssr.cli import main as ssr_main
     from ssr.data_tools.exr import read_exr
 
     weights = save_model(net, tmp_path / "weights" / "m")
