@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,7 @@ def denoise_sequence(
     Args:
         model: an :class:`ssr.model.SSRNet`, a weights path, an ``.onnx`` graph, or None
             (bundled default).
-        backend: ``auto``, ``torch`` or ``onnxruntime`` (:func:`ssr.runtime.open_stream`).
+        backend: ``auto``, ``torch``, ``onnxruntime`` or ``tensorrt`` (:func:`ssr.runtime.open_stream`).
         input_dir: the ssr-seq sequence folder.
         out_dir: destination; gets ``frame_%05d.exr`` (``color.R,G,B`` FLOAT, linear HDR)
             and with ``png`` also ``frame_%05d.png``.
@@ -88,7 +89,8 @@ def denoise_sequence(
         progress: show a tqdm bar (None: only on a terminal).
 
     Returns:
-        The written EXR paths, in frame order.
+        The written EXR paths, in frame order. Reading the next frame and writing the last
+        one run on I/O threads while the network works on the current frame.
     """
     from tqdm import tqdm
 
@@ -107,19 +109,32 @@ def denoise_sequence(
         )
     out_path = Path(out_dir)
     out_path.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    bar = tqdm(
-        range(len(sequence)), desc=f"denoise {sequence.name}", unit="frame",
-        disable=None if progress is None else not progress,
-    )
-    for index in bar:
-        frame = sequence.read_frame(index)
-        color = stream.denoise(frame, cut=sequence.is_cut(index))
-        exr_path = out_path / frame_filename(index)
-        write_frame(exr_path, {"color": color})
-        written.append(exr_path)
+    written: list[Path] = [out_path / frame_filename(index) for index in range(len(sequence))]
+    bar = tqdm(total=len(sequence), desc=f"denoise {sequence.name}", unit="frame",
+               disable=None if progress is None else not progress)
+
+    def write(index: int, color: np.ndarray) -> None:
+        write_frame(written[index], {"color": color})
         if png:
-            write_png(exr_path.with_suffix(".png"), to_png_rgb8(color, exposure))
+            write_png(written[index].with_suffix(".png"), to_png_rgb8(color, exposure))
+
+    # EXR decode of frame t+1 (read-ahead) and encode of frame t-1 (write-behind) overlap the
+    # network step of frame t; frames are still denoised strictly in order.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ssr-denoise-io") as pool:
+        pending_read = pool.submit(sequence.read_frame, 0) if len(sequence) else None
+        pending_write = None
+        for index in range(len(sequence)):
+            frame = pending_read.result()  # type: ignore[union-attr]
+            if index + 1 < len(sequence):
+                pending_read = pool.submit(sequence.read_frame, index + 1)
+            color = stream.denoise(frame, cut=sequence.is_cut(index))
+            if pending_write is not None:
+                pending_write.result()  # surface write errors in order
+            pending_write = pool.submit(write, index, color)
+            bar.update(1)
+        if pending_write is not None:
+            pending_write.result()
+    bar.close()
     return written
 
 
