@@ -1,17 +1,24 @@
-"""``ssr bench``: speed harnesses whose results are ratios against a peer in the same run.
+"""``ssr bench <harness>``: speed and quality harnesses whose results are ratios against a
+peer measured in the same run.
 
-  --what pack    native C++ input packing vs the NumPy reference (same frame, same process)
-  --what model   one network step per width preset (tiny / small / base), side by side
-  --what quality image quality of SSR (1/4 spp) vs Intel Open Image Denoise on the 1-spp
-                 colour (4x the samples) + albedo + normal, per sequence, with time per frame
-                 (needs the [bench] extra: pip install pyoidn)
+  fps      milliseconds per frame of the full streaming path (validate, pack, network, state
+           swap, unpack) per backend and resolution, network-only time beside it, Intel OIDN
+           fast / balanced / high on the same frames; JSON + Markdown (--out), and with
+           --quality a speed-quality plot (needs pyoidn for the peers)
+  pack     native C++ input packing vs the NumPy reference (same frame, same process)
+  model    one network step per width preset (tiny / small / base), side by side
+  quality  image quality of SSR (1/4 spp) vs Intel Open Image Denoise on the 1-spp
+           colour (4x the samples) + albedo + normal, per sequence, with time per frame
+           (needs the [bench] extra: pip install pyoidn)
 
 Prints Markdown tables (paste them into BENCHMARKS.md with the command line) and, with
 --json, writes the raw numbers.
 
 examples:
-  ssr bench --what quality --data data/ssr-default --split val --model runs/small/model --out bench_quality
-  ssr bench --what quality --data data/seq_kitchen --no-flip --max-frames 16
+  ssr bench fps --out bench_fps --quality bench_quality/report.json    # 720p, 1080p, 1024x2048, 4K
+  ssr bench fps --sizes 256x512 --max-seconds 5 --no-peers
+  ssr bench quality --data data/ssr-default --split val --model runs/small/model --out bench_quality
+  ssr bench quality --data data/seq_kitchen --no-flip --max-frames 16
 """
 
 from __future__ import annotations
@@ -32,19 +39,30 @@ def _sizes(text: str) -> list[tuple[int, int]]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--what", choices=("pack", "model", "quality"), default="pack", help="which harness to run")
+    parser.add_argument("harness", choices=("fps", "pack", "model", "quality"), help="which harness to run")
     parser.add_argument("--sizes", type=_sizes, default=None,
-                        help="comma-separated HxW frame sizes (default: pack 270x480,540x960,1024x2048; model 256x512)")
+                        help="comma-separated HxW frame sizes (default: fps 720x1280,1080x1920,1024x2048,2160x3840; "
+                             "pack 270x480,540x960,1024x2048; model 256x512)")
     parser.add_argument("--repeat", type=int, default=10, help="timed repetitions per case (median reported)")
     parser.add_argument("--threads", type=int, default=0, help="pack: native worker threads (0: automatic)")
     parser.add_argument("--presets", default="tiny,small,base", help="model: width presets to compare")
     parser.add_argument("--device", default="cpu", help="model, quality: torch device (cpu, cuda)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
-    quality = parser.add_argument_group("--what quality")
+    fps = parser.add_argument_group("fps")
+    fps.add_argument("--backends", default="torch,onnxruntime", help="fps: backends to time (torch, onnxruntime)")
+    fps.add_argument("--onnx", type=Path, default=None, help="fps: ONNX graph (default: the model exported dynamic)")
+    fps.add_argument("--ort-threads", type=int, default=None, help="fps: ONNX Runtime intra-op threads")
+    fps.add_argument("--min-frames", type=int, default=5, help="fps: timed frames per case, at least (default 5)")
+    fps.add_argument("--max-seconds", type=float, default=20.0, help="fps: stop a case after this (default 20 s)")
+    fps.add_argument("--no-peers", action="store_true", help="fps: skip the OIDN peers")
+    fps.add_argument("--quality", default=None,
+                     help="fps: comma-separated `ssr bench quality` report.json files for the speed-quality plot")
+    fps.add_argument("--plot-size", type=_sizes, default=None, help="fps: resolution of the plot (default 1024x2048)")
+    quality = parser.add_argument_group("quality")
     quality.add_argument("--data", default=None, help="a sequence folder or a dataset folder of sequences")
     quality.add_argument("--split", default=None, help="use <data>/<split>/ (e.g. val, test)")
-    quality.add_argument("--model", default=None, help="saved weights <path> (default: the bundled model)")
-    quality.add_argument("--out", type=Path, default=None, help="write report.json and report.md here")
+    parser.add_argument("--model", default=None, help="fps, quality: saved weights <path> (default: the bundled model)")
+    parser.add_argument("--out", type=Path, default=None, help="fps, quality: write report.json and report.md here")
     quality.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
     quality.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP (the slowest metric)")
     quality.add_argument("--exposure", type=float, default=1.0, help="tone-mapper exposure for sRGB metrics")
@@ -55,9 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {platform.system()}"
     results: list[dict] = []
-    if args.what == "quality":
+    if args.harness == "quality":
         return _run_quality(args)
-    if args.what == "pack":
+    if args.harness == "fps":
+        return _run_fps(args)
+    if args.harness == "pack":
         from .pack_speed import bench_pack, print_table
 
         for height, width in args.sizes or [(270, 480), (540, 960), (1024, 2048)]:
@@ -73,12 +93,12 @@ def run(args: argparse.Namespace) -> int:
             print_model_table(rows, height, width, args.device, torch.get_num_threads())
             results.extend({"height": height, "width": width, **row} for row in rows)
     if args.json:
-        args.json.write_text(json.dumps({"what": args.what, "machine": machine, "results": results}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"what": args.harness, "machine": machine, "results": results}, indent=2) + "\n")
     return 0
 
 
 def _run_quality(args: argparse.Namespace) -> int:
-    """``ssr bench --what quality``: 0 on success, 2 on bad input or a missing pyoidn."""
+    """``ssr bench quality``: 0 on success, 2 on bad input or a missing pyoidn."""
     from ssr.data_tools.format import FormatError
     from ssr.evaluate import json_ready, resolve_sequences
     from ssr.metrics import MetricSet
@@ -90,7 +110,7 @@ def _run_quality(args: argparse.Namespace) -> int:
         return 2
 
     if not args.data:
-        return fail("--what quality needs --data (a sequence or a dataset folder)")
+        return fail("quality needs --data (a sequence or a dataset folder)")
     if args.max_frames is not None and args.max_frames < 1:
         return fail("--max-frames must be >= 1")
     try:
@@ -113,4 +133,53 @@ def _run_quality(args: argparse.Namespace) -> int:
     if args.out:
         json_path, md_path = write_quality_report(report, args.out)
         print(f"ssr bench: wrote {json_path} and {md_path}")
+    return 0
+
+
+def _run_fps(args: argparse.Namespace) -> int:
+    """``ssr bench fps``: 0 on success, 2 on bad input or a missing peer."""
+    from .fps import DEFAULT_SIZES, OIDN_QUALITIES, bench_fps, format_fps_markdown
+    from .plot import speed_quality_points, write_speed_quality_plot
+
+    backends = tuple(b for b in args.backends.split(",") if b)
+    unknown = sorted(set(backends) - {"torch", "onnxruntime"})
+    if unknown:
+        print(f"ssr bench: error: unknown backend(s) {', '.join(unknown)} (fps times torch, onnxruntime)", file=sys.stderr)
+        return 2
+    quality_reports = []
+    for name in (args.quality or "").split(","):
+        if name:
+            try:
+                quality_reports.append(json.loads(Path(name).read_text()))
+            except (OSError, json.JSONDecodeError) as error:
+                print(f"ssr bench: error: --quality {name}: {error}", file=sys.stderr)
+                return 2
+    try:
+        report = bench_fps(
+            list(args.sizes or DEFAULT_SIZES), model=args.model, backends=backends, onnx_path=args.onnx,
+            device=args.device, threads=args.ort_threads, peers=() if args.no_peers else OIDN_QUALITIES,
+            min_frames=args.min_frames, max_seconds=args.max_seconds,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except ImportError as error:
+        print(f"ssr bench: error: {error} (install pyoidn or pass --no-peers)", file=sys.stderr)
+        return 2
+    markdown = format_fps_markdown(report)
+    print(markdown)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.out / "report.md").write_text(markdown + "\n")
+        print(f"ssr bench: wrote {args.out / 'report.json'} and {args.out / 'report.md'}")
+        if quality_reports:
+            size = (args.plot_size or [(1024, 2048)])[0]
+            points = speed_quality_points(report, quality_reports, size=size)
+            if points:
+                plot = write_speed_quality_plot(points, args.out / "speed_quality.png",
+                                                title=f"speed vs quality at {size[1]}x{size[0]} ({report['machine']['cpu']})")
+                print(f"ssr bench: wrote {plot}")
+            else:
+                print(f"ssr bench: no method at {size[1]}x{size[0]} has a quality number: plot skipped", file=sys.stderr)
     return 0

@@ -1,6 +1,6 @@
 """Image quality of SSR against Intel Open Image Denoise given four times the samples.
 
-``ssr bench --what quality`` scores, on every frame of every sequence and against the
+``ssr bench quality`` scores, on every frame of every sequence and against the
 same ``reference``:
 
 - **SSR**: our network on the 1/4-spp subpixel input (one traced sample per 2x2 tile),
@@ -348,7 +348,7 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
         "",
         f"{timing['machine']}; {timing['statistic']}. Not an engine-to-engine comparison: OIDN runs its "
         "optimized CPU path, SSR runs eager PyTorch (the deployable ONNX Runtime / TensorRT paths are "
-        "benchmarked by `ssr export` and `ssr bench --what model`).",
+        "benchmarked by `ssr export` and `ssr bench model`).",
         "",
         "| Method | path | frames timed | ms / frame |",
         "|---|---|---:|---:|",

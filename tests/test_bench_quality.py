@@ -1,4 +1,4 @@
-"""The OIDN peer denoises, and `ssr bench --what quality` scores SSR and OIDN side by side."""
+"""The OIDN peer denoises, and `ssr bench quality` scores SSR and OIDN side by side."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     torch.manual_seed(0)
     save_model(SSRNet(ModelConfig(width="tiny")), tmp_path / "model")
     out = tmp_path / "report"
-    code = main(["bench", "--what", "quality", "--data", str(dataset / "ds"), "--split", "val",
+    code = main(["bench", "quality", "--data", str(dataset / "ds"), "--split", "val",
                  "--model", str(tmp_path / "model"), "--no-flip", "--out", str(out),
                  "--json", str(tmp_path / "bench.json")])
     assert code == 0
@@ -98,5 +98,5 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
 
 
 def test_bench_quality_needs_data(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "--what", "quality"]) == 2
+    assert main(["bench", "quality"]) == 2
     assert "--data" in capsys.readouterr().err

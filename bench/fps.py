@@ -1,0 +1,279 @@
+"""``ssr bench fps``: milliseconds per frame of the full streaming path, per backend and
+resolution, with Intel OIDN timed in the same run on the same frames.
+
+What is timed, per frame, after warm-up frames:
+
+* **full path** (every backend): :meth:`ssr.streaming.StreamLoop.denoise` on a frame dict
+  as a renderer hands it over: validation (``check_frame``), native packing, the network
+  step, the state swap and the native unpacking (CHW -> HWC + clamp), with device
+  synchronisation (the colour is back in host memory);
+* **network only** beside it: the model step alone on data already in place (torch: the
+  step on device tensors; ONNX Runtime: ``run_with_iobinding`` on the bound buffers);
+* **peers**: OIDN fast / balanced / high (``pyoidn``) on the same resolution with the
+  1-spp colour, albedo and normal (4x the samples SSR gets).
+
+Each case runs at least ``min_frames`` frames and stops after ``max_seconds`` (but never
+before ``min_frames``); reported: median, p95 and min ms, FPS (1000 / median), peak host
+memory (the process's resident-set high-water mark during the case, reset before it via
+``/proc/self/clear_refs``) and peak device memory (CUDA), and every median as a ratio to
+OIDN fast at the same resolution.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["DEFAULT_SIZES", "bench_fps", "format_fps_markdown", "machine_description"]
+
+DEFAULT_SIZES: tuple[tuple[int, int], ...] = ((720, 1280), (1080, 1920), (1024, 2048), (2160, 3840))
+OIDN_QUALITIES = ("fast", "balanced", "high")
+
+
+def machine_description() -> dict[str, Any]:
+    """CPU model, core count, OS, and the versions of what is timed."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions: dict[str, str] = {"python": platform.python_version()}
+    for module in ("torch", "onnxruntime", "numpy"):
+        try:
+            versions[module] = __import__(module).__version__
+        except ImportError:
+            pass
+    try:
+        from .peers import oidn_version
+
+        versions["oidn"] = oidn_version()
+    except ImportError:
+        pass
+    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "os": f"{platform.system()} {platform.release()}",
+            "versions": versions}
+
+
+def _reset_peak_rss() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_mib() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def _time(run: Callable[[int], Any], *, warmup: int, min_frames: int, max_seconds: float,
+          sync: Callable[[], None] = lambda: None, device: Any = None) -> dict[str, Any]:
+    """Stats of ``run(frame_index)`` over the timed frames (after ``warmup`` untimed ones)."""
+    import torch
+
+    for index in range(warmup):
+        run(index)
+    sync()
+    _reset_peak_rss()
+    cuda = device is not None and getattr(device, "type", "") == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    samples: list[float] = []
+    started = time.perf_counter()
+    index = warmup
+    while len(samples) < min_frames or (time.perf_counter() - started < max_seconds and len(samples) < 10 * min_frames):
+        begin = time.perf_counter()
+        run(index)
+        sync()
+        samples.append(time.perf_counter() - begin)
+        index += 1
+        if time.perf_counter() - started >= max_seconds and len(samples) >= min_frames:
+            break
+    ms = sorted(s * 1e3 for s in samples)
+    median = statistics.median(ms)
+    return {
+        "frames": len(ms), "median_ms": median, "p95_ms": ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))],
+        "min_ms": ms[0], "fps": 1e3 / median, "peak_host_mib": _peak_rss_mib(),
+        "peak_device_mib": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None,
+    }
+
+
+def _frames(height: int, width: int, count: int) -> list[dict[str, np.ndarray]]:
+    """``count`` renderer frames (the scrolling-plane scene, 1/4-spp pattern applied) plus
+    their 1-spp colour under ``color_full`` for the peers."""
+    from ssr.data_tools.format import apply_subpixel_pattern
+    from ssr.data_tools.synthetic import synthetic_frame
+
+    frames = []
+    for index in range(count):
+        full = synthetic_frame(index, height, width, seed=index)
+        frame = apply_subpixel_pattern({k: v for k, v in full.items() if not k.startswith("reference")}, index)
+        frame["color_full"] = full["color"]
+        frames.append(frame)
+    return frames
+
+
+def _torch_cases(model: Any, device: str, frames: list[dict], limits: dict) -> dict[str, Any]:
+    import torch
+
+    from ssr.model import step
+    from ssr.streaming import StreamLoop, TorchBackend
+
+    backend = TorchBackend(model, device=device)
+    loop = StreamLoop(backend)
+    sync = torch.cuda.synchronize if backend.device.type == "cuda" else (lambda: None)
+    with torch.inference_mode():
+        full = _time(lambda i: loop.denoise(frames[i % len(frames)], cut=i == 0), sync=sync,
+                     device=backend.device, **limits)
+        packed = torch.from_numpy(_packed(frames[0]))[None].to(backend.device)
+        state = backend.initial_state(*packed.shape[2:])
+        holder = {"state": state}
+
+        def network(i: int) -> None:
+            _, holder["state"] = step(backend.model, packed, holder["state"], reset=i == 0)
+
+        net = _time(network, sync=sync, device=backend.device, **limits)
+    return {"full": full, "network": net}
+
+
+def _packed(frame: dict) -> np.ndarray:
+    from ssr.data_tools.pack import pack_frame
+    from ssr.streaming import check_frame
+
+    return pack_frame(check_frame(frame))
+
+
+def _onnx_cases(onnx_path: Path, frames: list[dict], limits: dict, threads: int | None) -> dict[str, Any]:
+    from ssr.runtime.onnx_backend import OnnxStream
+
+    stream = OnnxStream(onnx_path, threads=threads)
+    full = _time(lambda i: stream.denoise(frames[i % len(frames)], cut=i == 0), **limits)
+    backend = stream.backend
+    height, width = frames[0]["color"].shape[:2]
+    state = backend.initial_state(height, width)
+    backend.run(_packed(frames[0]), state, True)  # binds the buffers of this size
+    buffers = backend._buffers[state.size]
+    binding = backend.session.io_binding()
+    acc, prev_out = buffers.states[0]
+    acc_new, out_log = buffers.states[1]
+    for name, array in (("packed", buffers.packed), ("acc", acc), ("prev_out", prev_out), ("reset", buffers.reset)):
+        binding.bind_cpu_input(name, array)
+    for name, array in (("color", buffers.color), ("acc_new", acc_new), ("out_log", out_log)):
+        binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
+    net = _time(lambda i: backend.session.run_with_iobinding(binding), **limits)
+    return {"full": full, "network": net}
+
+
+def _oidn_case(quality: str, frames: list[dict], limits: dict) -> dict[str, Any]:
+    from .peers import OidnDenoiser
+
+    denoiser = OidnDenoiser(quality)
+    try:
+        return _time(lambda i: denoiser(frames[i % len(frames)]["color_full"], frames[i % len(frames)]["albedo"],
+                                        frames[i % len(frames)]["normal"]), **limits)
+    finally:
+        denoiser.close()
+
+
+def bench_fps(
+    sizes: list[tuple[int, int]],
+    *,
+    model: Any = None,
+    backends: tuple[str, ...] = ("torch", "onnxruntime"),
+    onnx_path: Path | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
+    peers: tuple[str, ...] = OIDN_QUALITIES,
+    min_frames: int = 5,
+    max_seconds: float = 20.0,
+    warmup: int = 2,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Time every backend and peer at every size (see the module docstring).
+
+    Args:
+        sizes: ``(height, width)`` frame sizes.
+        model: weights path / SSRNet / None (bundled) for the torch backend and the export.
+        backends: of ``torch``, ``onnxruntime``.
+        onnx_path: graph for ``onnxruntime`` (default: the model exported dynamic to a temp dir).
+        device: torch device of the torch backend.
+        threads: ONNX Runtime intra-op threads (default: its own choice).
+        peers: OIDN qualities to time (empty: none; needs ``pyoidn``).
+        min_frames, max_seconds, warmup: the timing budget per case.
+        progress: called with a line per finished case.
+
+    Returns:
+        ``{"machine": ..., "settings": ..., "rows": [{"height", "width", "method", "path",
+        ...stats, "vs_oidn_fast"}, ...]}``.
+    """
+    limits = {"warmup": warmup, "min_frames": min_frames, "max_seconds": max_seconds}
+    rows: list[dict[str, Any]] = []
+    temp: tempfile.TemporaryDirectory | None = None
+    if "onnxruntime" in backends and onnx_path is None:
+        from ssr.export.onnx import export_onnx
+
+        temp = tempfile.TemporaryDirectory(prefix="ssr-bench-")
+        onnx_path = export_onnx(model, Path(temp.name) / "ssr.onnx", height=64, width=64, dynamic=True)
+    try:
+        for height, width in sizes:
+            frames = _frames(height, width, 4)
+            size_rows: list[dict[str, Any]] = []
+
+            def add(method: str, path: str, stats: dict[str, Any]) -> None:
+                size_rows.append({"height": height, "width": width, "method": method, "path": path, **stats})
+                if progress is not None:
+                    progress(f"{height}x{width} {method} ({path}): median {stats['median_ms']:.1f} ms")
+
+            for quality in peers:
+                add(f"oidn-{quality}", "full (1 spp + albedo + normal)", _oidn_case(quality, frames, limits))
+            if "torch" in backends:
+                cases = _torch_cases(model, device, frames, limits)
+                add(f"ssr-torch-{device}", "full stream", cases["full"])
+                add(f"ssr-torch-{device}", "network only", cases["network"])
+            if "onnxruntime" in backends:
+                cases = _onnx_cases(Path(onnx_path), frames, limits, threads)  # type: ignore[arg-type]
+                add("ssr-onnxruntime-cpu", "full stream", cases["full"])
+                add("ssr-onnxruntime-cpu", "network only", cases["network"])
+            fast = next((r["median_ms"] for r in size_rows if r["method"] == "oidn-fast"), None)
+            for row in size_rows:
+                row["vs_oidn_fast"] = row["median_ms"] / fast if fast else None
+            rows.extend(size_rows)
+    finally:
+        if temp is not None:
+            temp.cleanup()
+    settings = {"backends": list(backends), "device": device, "threads": threads, "peers": list(peers), **limits}
+    return {"machine": machine_description(), "settings": settings, "rows": rows}
+
+
+def format_fps_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: one table per resolution, machine and versions first."""
+    machine = report["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    lines = [f"Machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs, {machine['os']}; {versions}.", ""]
+    sizes = sorted({(r["height"], r["width"]) for r in report["rows"]}, key=lambda s: s[0] * s[1])
+    for height, width in sizes:
+        lines += [f"**{width}x{height}**", "",
+                  "| method | timed path | median ms | p95 ms | min ms | FPS | vs OIDN fast | peak host MiB | peak device MiB |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for row in (r for r in report["rows"] if (r["height"], r["width"]) == (height, width)):
+            ratio = f"{row['vs_oidn_fast']:.2f}x" if row["vs_oidn_fast"] is not None else "-"
+            host = f"{row['peak_host_mib']:.0f}" if row["peak_host_mib"] is not None else "-"
+            dev = f"{row['peak_device_mib']:.0f}" if row["peak_device_mib"] is not None else "-"
+            lines.append(f"| {row['method']} | {row['path']} | {row['median_ms']:.1f} | {row['p95_ms']:.1f} | "
+                         f"{row['min_ms']:.1f} | {row['fps']:.2f} | {ratio} | {host} | {dev} |")
+        lines.append("")
+    return "\n".join(lines)
