@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     fps = parser.add_argument_group("fps")
     fps.add_argument("--backends", default="torch,onnxruntime", help="fps: backends to time (torch, onnxruntime)")
-    fps.add_argument("--onnx", type=Path, default=None, help="fps: ONNX graph (default: the model exported dynamic)")
+    fps.add_argument("--onnx", default=None,
+                     help="fps: comma-separated ONNX graphs, e.g. fp32 and --int8 exports (default: the model exported dynamic)")
     fps.add_argument("--ort-threads", type=int, default=None, help="fps: ONNX Runtime intra-op threads")
     fps.add_argument("--min-frames", type=int, default=5, help="fps: timed frames per case, at least (default 5)")
     fps.add_argument("--max-seconds", type=float, default=20.0, help="fps: stop a case after this (default 20 s)")
@@ -156,7 +157,8 @@ def _run_fps(args: argparse.Namespace) -> int:
                 return 2
     try:
         report = bench_fps(
-            list(args.sizes or DEFAULT_SIZES), model=args.model, backends=backends, onnx_path=args.onnx,
+            list(args.sizes or DEFAULT_SIZES), model=args.model, backends=backends,
+            onnx_path=[Path(p) for p in args.onnx.split(",") if p] if args.onnx else None,
             device=args.device, threads=args.ort_threads, peers=() if args.no_peers else OIDN_QUALITIES,
             min_frames=args.min_frames, max_seconds=args.max_seconds,
             progress=lambda line: print(line, file=sys.stderr, flush=True),

@@ -178,6 +178,13 @@ def _onnx_cases(onnx_path: Path, frames: list[dict], limits: dict, threads: int 
     return {"full": full, "network": net}
 
 
+def _precision(graph: Path) -> str:
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(graph), load_external_data=False).metadata_props}
+    return props.get("ssr.precision", "fp32")
+
+
 def _oidn_case(quality: str, frames: list[dict], limits: dict) -> dict[str, Any]:
     from .peers import OidnDenoiser
 
@@ -194,7 +201,7 @@ def bench_fps(
     *,
     model: Any = None,
     backends: tuple[str, ...] = ("torch", "onnxruntime"),
-    onnx_path: Path | None = None,
+    onnx_path: Path | list[Path] | None = None,
     device: str = "cpu",
     threads: int | None = None,
     peers: tuple[str, ...] = OIDN_QUALITIES,
@@ -209,7 +216,9 @@ def bench_fps(
         sizes: ``(height, width)`` frame sizes.
         model: weights path / SSRNet / None (bundled) for the torch backend and the export.
         backends: of ``torch``, ``onnxruntime``.
-        onnx_path: graph for ``onnxruntime`` (default: the model exported dynamic to a temp dir).
+        onnx_path: graph(s) for ``onnxruntime`` (default: the model exported dynamic to a temp
+            dir); several graphs (e.g. float32 and INT8) are timed side by side, labelled
+            by their ``ssr.precision`` metadata.
         device: torch device of the torch backend.
         threads: ONNX Runtime intra-op threads (default: its own choice).
         peers: OIDN qualities to time (empty: none; needs ``pyoidn``).
@@ -228,6 +237,7 @@ def bench_fps(
 
         temp = tempfile.TemporaryDirectory(prefix="ssr-bench-")
         onnx_path = export_onnx(model, Path(temp.name) / "ssr.onnx", height=64, width=64, dynamic=True)
+    graphs = [Path(p) for p in (onnx_path if isinstance(onnx_path, list) else [onnx_path] if onnx_path else [])]
     try:
         for height, width in sizes:
             frames = _frames(height, width, 4)
@@ -245,9 +255,11 @@ def bench_fps(
                 add(f"ssr-torch-{device}", "full stream", cases["full"])
                 add(f"ssr-torch-{device}", "network only", cases["network"])
             if "onnxruntime" in backends:
-                cases = _onnx_cases(Path(onnx_path), frames, limits, threads)  # type: ignore[arg-type]
-                add("ssr-onnxruntime-cpu", "full stream", cases["full"])
-                add("ssr-onnxruntime-cpu", "network only", cases["network"])
+                for graph in graphs:
+                    label = f"ssr-onnxruntime-cpu-{_precision(graph)}"
+                    cases = _onnx_cases(graph, frames, limits, threads)
+                    add(label, "full stream", cases["full"])
+                    add(label, "network only", cases["network"])
             fast = next((r["median_ms"] for r in size_rows if r["method"] == "oidn-fast"), None)
             for row in size_rows:
                 row["vs_oidn_fast"] = row["median_ms"] / fast if fast else None

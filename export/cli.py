@@ -38,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("onnx", "tensorrt"), default="onnx", help="output format (default onnx)")
     parser.add_argument("--no-check", action="store_true", help="skip the torch vs onnxruntime parity check")
     parser.add_argument("--atol", type=float, default=1e-4, help="parity tolerance, max abs difference (default 1e-4)")
+    parser.add_argument("--int8", action="store_true",
+                        help="also write <out stem>.int8.onnx: static INT8 for ONNX Runtime on CPUs, calibrated on "
+                             "--calibration (grids, GridSample and exp stay float32)")
+    parser.add_argument("--calibration", default=None, metavar="SEQ[,SEQ]",
+                        help="--int8: ssr-seq sequences to calibrate on (sizes: multiples of 4 for --dynamic)")
     trt = parser.add_argument_group("tensorrt")
     parser.add_argument("--fp16", action="store_true",
                         help="also write the half-precision graph <out stem>.fp16.onnx (float32 I/O, state, sampling "
@@ -98,6 +103,22 @@ def run(args: argparse.Namespace) -> int:
             print(f"ssr export: error: parity check failed: {error}", file=sys.stderr)
             return 2
         print(f"parity torch vs onnxruntime ({height}x{width}, 3 frames): max abs difference {diff:.3g}")
+    if args.int8:
+        from .quantize import int8_quality_cost, quantize_int8
+
+        if not args.calibration:
+            print("ssr export: error: --int8 needs --calibration SEQ[,SEQ] (real frames)", file=sys.stderr)
+            return 2
+        sequences = [name for name in args.calibration.split(",") if name]
+        try:
+            int8_path = quantize_int8(onnx_path, onnx_path.with_name(onnx_path.stem + ".int8.onnx"), sequences)
+            cost = int8_quality_cost(onnx_path, int8_path, sequences)
+        except (ValueError, FileNotFoundError) as error:
+            print(f"ssr export: error: --int8: {error}", file=sys.stderr)
+            return 2
+        print(f"wrote {int8_path}: on the {cost['frames']} calibration frames INT8 vs float32 PSNR "
+              f"{cost['int8_vs_float32']:.2f} dB; vs reference {cost['int8_vs_reference']:.2f} dB "
+              f"(float32 {cost['float32_vs_reference']:.2f} dB)")
     graph = onnx_path
     if args.fp16:
         from .fp16 import convert_to_fp16

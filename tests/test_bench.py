@@ -49,7 +49,7 @@ def test_bench_fps_times_full_path_network_and_oidn_in_one_run(tmp_path: Path, c
     for size in ((32, 48), (36, 52)):
         for quality_mode in ("fast", "balanced", "high"):
             assert (*size, f"oidn-{quality_mode}", "full (1 spp + albedo + normal)") in methods
-        for backend in ("ssr-torch-cpu", "ssr-onnxruntime-cpu"):
+        for backend in ("ssr-torch-cpu", "ssr-onnxruntime-cpu-fp32"):
             assert (*size, backend, "full stream") in methods and (*size, backend, "network only") in methods
     for row in rows:
         assert row["frames"] >= 2 and row["min_ms"] <= row["median_ms"] <= row["p95_ms"]

@@ -330,3 +330,25 @@ def test_ssr_denoise_backend_onnxruntime_matches_torch(net: SSRNet, dynamic_onnx
         np.testing.assert_allclose(have, want, atol=1e-4, err_msg=name)
     assert ssr_main(["denoise", "--model", str(weights), "--backend", "onnxruntime",
                      "--out", str(tmp_path / "bad"), *common]) == 2
+
+
+def test_int8_graph_is_calibrated_on_frames_and_stays_close(net: SSRNet, dynamic_onnx: Path, sequence: Sequence,
+                                                            tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ssr.export.quantize import int8_quality_cost, quantize_int8
+
+    int8 = quantize_int8(dynamic_onnx, tmp_path / "m.int8.onnx", [sequence.path])
+    model = onnx.load(str(int8))
+    ops = {n.op_type for n in model.graph.node}
+    assert "QLinearConv" in ops and "Conv" not in ops and "GridSample" in ops  # the warps stay float32
+    grid_inputs = {n.input[1] for n in model.graph.node if n.op_type == "GridSample"}
+    producers = {o: n for n in model.graph.node for o in n.output}
+    assert all(producers[name].op_type != "DequantizeLinear" for name in grid_inputs)
+    assert {p.key: p.value for p in model.metadata_props}["ssr.precision"] == "int8"
+    cost = int8_quality_cost(dynamic_onnx, int8, [sequence.path])
+    assert cost["frames"] == len(sequence) and cost["int8_vs_float32"] > 25.0
+    save_model(net, tmp_path / "w")
+    assert ssr_main(["export", "--model", str(tmp_path / "w"), "--out", str(tmp_path / "e.onnx"), "--height", "12",
+                     "--width", "16", "--dynamic", "--int8", "--calibration", str(sequence.path), "--no-check"]) == 0
+    assert (tmp_path / "e.int8.onnx").is_file() and "INT8 vs float32 PSNR" in capsys.readouterr().out
+    assert ssr_main(["export", "--out", str(tmp_path / "f.onnx"), "--height", "12", "--width", "16",
+                     "--int8", "--no-check"]) == 2
