@@ -47,6 +47,7 @@ __all__ = [
     "CONTRACT_VERSION",
     "FRAME_LAYERS",
     "GRAPH_INPUTS",
+    "GRAPH_INPUTS_PREWARPED",
     "GRAPH_OUTPUTS",
     "OUTPUT_CHANNELS",
     "PACKED_CHANNELS",
@@ -122,12 +123,16 @@ FRAME_LAYERS: dict[str, int] = {
 """Input layers of one frame and their channel counts, in packing order."""
 
 GRAPH_INPUTS: tuple[str, ...] = ("packed", "acc", "prev_out", "reset")
+GRAPH_INPUTS_PREWARPED: tuple[str, ...] = ("packed", "warped_acc", "warped_prev", "reset")
+"""Inputs of a graph exported with the warps outside (``ssr export --warp outside``): the
+runtime passes ``W(acc)`` and ``W(prev_out)``, warped by the frame's motion planes."""
 GRAPH_OUTPUTS: tuple[str, ...] = ("color", "acc_new", "out_log")
 GRAPH_CHANNELS: dict[str, int] = {
     "packed": PACKED_CHANNELS, "acc": STATE_CHANNELS, "prev_out": OUTPUT_CHANNELS, "reset": 1,
     "color": OUTPUT_CHANNELS, "acc_new": STATE_CHANNELS, "out_log": OUTPUT_CHANNELS,
 }
-"""Channel count of every graph tensor (all ``[1, C, H, W]``; ``reset`` is ``[1, 1, 1, 1]``)."""
+"""Channel count of every graph tensor (all ``[1, C, H, W]``; ``reset`` is ``[1, 1, 1, 1]``);
+``warped_acc`` / ``warped_prev`` have the channels of ``acc`` / ``prev_out``."""
 
 
 def _check() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_image", "warp_previous"]
+__all__ = ["check_image", "warp_planes", "warp_planes_reference", "warp_previous"]
 
 
 def check_image(image: np.ndarray, name: str) -> np.ndarray:
@@ -60,3 +60,47 @@ def warp_previous(previous: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray,
             warped += np.where(inside[..., None], wy * wx * taps, 0.0)
     valid = (sample_x >= 0) & (sample_x <= width - 1) & (sample_y >= 0) & (sample_y <= height - 1)
     return warped, valid
+
+
+def warp_planes_reference(src: np.ndarray, motion_x: np.ndarray, motion_y: np.ndarray) -> np.ndarray:
+    """NumPy twin of the native planar warp: ``src`` ``float32 [C, H, W]`` (or ``[1, C, H, W]``)
+    sampled at ``(x + motion_x, y + motion_y)`` (bilinear, zeros outside), same shape."""
+    array = np.asarray(src, np.float32)
+    planes = array[0] if array.ndim == 4 else array
+    motion = np.stack([motion_x, motion_y], axis=-1)
+    warped, _ = warp_previous(planes.transpose(1, 2, 0), motion)
+    result = warped.transpose(2, 0, 1).astype(np.float32)
+    return result[None] if array.ndim == 4 else result
+
+
+def warp_planes(src: np.ndarray, motion_x: np.ndarray, motion_y: np.ndarray, *, out: np.ndarray | None = None,
+                native: bool | None = None) -> np.ndarray:
+    """Backward-warp planar buffers by per-pixel motion (FORMAT.md convention).
+
+    Args:
+        src: ``float32 [C, H, W]`` or ``[1, C, H, W]`` planar buffers of the previous frame.
+        motion_x, motion_y: ``float32 [H, W]`` motion planes of the current frame (pixels).
+        out: optional preallocated C-contiguous destination of ``src``'s shape.
+        native: force / forbid the native path (default: native when built).
+
+    Returns:
+        The warped planes (``out`` when given): bilinear samples at ``(x + mx, y + my)``,
+        taps outside the frame read 0 -- the network's own warp (SPEC.md's ``W``).
+    """
+    from .pack import native_available
+
+    use_native = native_available() if native is None else native
+    if not use_native:
+        result = warp_planes_reference(src, motion_x, motion_y)
+        if out is not None:
+            out[...] = result
+            return out
+        return result
+    from ssr import _native
+
+    source = np.ascontiguousarray(src, np.float32)
+    if out is None:
+        out = np.empty_like(source)
+    _native.warp_planes(source, np.ascontiguousarray(motion_x, np.float32), np.ascontiguousarray(motion_y, np.float32),
+                        out)
+    return out

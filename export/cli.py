@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dynamic H and W axes; H, W (export and run time) must be multiples of 4",
     )
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 16; default 17)")
+    parser.add_argument("--warp", choices=("inside", "outside"), default="inside",
+                        help="inside: the graph warps its state (GridSample; for TensorRT and GPUs); outside: the "
+                             "runtime warps natively before the graph (faster with ONNX Runtime on CPUs)")
     parser.add_argument("--format", choices=("onnx", "tensorrt"), default="onnx", help="output format (default onnx)")
     parser.add_argument("--no-check", action="store_true", help="skip the torch vs onnxruntime parity check")
     parser.add_argument("--atol", type=float, default=1e-4, help="parity tolerance, max abs difference (default 1e-4)")
@@ -69,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "tensorrt":
         from .tensorrt import MAX_TENSORRT_OPSET, MIN_TENSORRT_OPSET, tensorrt_unavailable_reason
 
+        if args.warp == "outside":
+            print("ssr export: error: --warp outside is for ONNX Runtime; TensorRT engines warp inside the graph",
+                  file=sys.stderr)
+            return 2
+
         reason = tensorrt_unavailable_reason()
         if reason is not None:
             print(f"ssr export: error: {reason}", file=sys.stderr)
@@ -90,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         export_onnx(args.model, onnx_path, height=args.height, width=args.width, opset=args.opset,
-                    dynamic=args.dynamic)
+                    dynamic=args.dynamic, warp=args.warp)
     except ValueError as error:
         print(f"ssr export: error: {error}", file=sys.stderr)
         return 2

@@ -48,6 +48,7 @@ from ssr.data_tools.contract import (
     CONTRACT_VERSION,
     GRAPH_CHANNELS,
     GRAPH_INPUTS,
+    GRAPH_INPUTS_PREWARPED,
     GRAPH_OUTPUTS,
     OUTPUT_CHANNELS,
     PACKED_CHANNELS,
@@ -116,7 +117,8 @@ def _check_size(height: int, width: int, dynamic: bool) -> None:
 def _io_shapes(height: int, width: int, dynamic: bool) -> dict[str, list[int | str]]:
     h: int | str = "height" if dynamic else height
     w: int | str = "width" if dynamic else width
-    shapes: dict[str, list[int | str]] = {name: [1, GRAPH_CHANNELS[name], h, w] for name in GRAPH_CHANNELS}
+    channels = {**GRAPH_CHANNELS, "warped_acc": GRAPH_CHANNELS["acc"], "warped_prev": GRAPH_CHANNELS["prev_out"]}
+    shapes: dict[str, list[int | str]] = {name: [1, channels[name], h, w] for name in channels}
     shapes["reset"] = [1, 1, 1, 1]
     return shapes
 
@@ -135,7 +137,7 @@ def _write_metadata(path: Path, entries: dict[str, str]) -> None:
     onnx.save(model, str(path))
 
 
-def _restore_pruned_inputs(path: Path, shapes: dict[str, list[int | str]]) -> None:
+def _restore_pruned_inputs(path: Path, shapes: dict[str, list[int | str]], inputs: tuple[str, ...]) -> None:
     """Put back graph inputs the tracer dropped because the model does not read them.
 
     ``prev_out`` is unused by a ``use_warped_prev=False`` model; the exporter then omits it,
@@ -147,16 +149,31 @@ def _restore_pruned_inputs(path: Path, shapes: dict[str, list[int | str]]) -> No
 
     model = onnx.load(str(path))
     present = {value.name: value for value in model.graph.input}
-    if all(name in present for name in INPUT_NAMES):
+    if all(name in present for name in inputs):
         return
     ordered = [
         present[name] if name in present else helper.make_tensor_value_info(name, TensorProto.FLOAT, shapes[name])
-        for name in INPUT_NAMES
+        for name in inputs
     ]
-    extra = [value for value in model.graph.input if value.name not in INPUT_NAMES]
+    extra = [value for value in model.graph.input if value.name not in inputs]
     del model.graph.input[:]
     model.graph.input.extend(ordered + extra)
     onnx.save(model, str(path))
+
+
+def _prewarped_module(net: Any) -> Any:
+    """``SSRNet.forward_prewarped`` as the module the exporter traces (``warp="outside"``)."""
+    import torch
+
+    class Prewarped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, packed: Any, warped_acc: Any, warped_prev: Any, reset: Any) -> Any:
+            return self.net.forward_prewarped(packed, warped_acc, warped_prev, reset)
+
+    return Prewarped()
 
 
 def random_stream_inputs(height: int, width: int, frames: int, seed: int = 0) -> list[np.ndarray]:
@@ -193,6 +210,7 @@ def export_onnx(
     width: int,
     opset: int = DEFAULT_OPSET,
     dynamic: bool = False,
+    warp: str = "inside",
 ) -> Path:
     """Export one frame step of ``model`` to ONNX and write the sidecar ``<path>.json``.
 
@@ -206,6 +224,10 @@ def export_onnx(
         opset: ONNX opset (>= 16 for GridSample; 17 by default).
         dynamic: make H and W dynamic axes (``height``, ``width``); run-time sizes must then
             be multiples of :data:`SIZE_MULTIPLE`.
+        warp: ``inside`` (the graph warps its state with two GridSample layers: inputs
+            ``acc``, ``prev_out``) or ``outside`` (the runtime warps natively before the
+            graph: inputs ``warped_acc``, ``warped_prev``; ONNX Runtime's CPU GridSample is
+            slow, see docs/export.md).
 
     Returns:
         The written ``.onnx`` path. The sidecar holds ``format``, ``version``,
@@ -221,6 +243,9 @@ def export_onnx(
     import torch
 
     _check_size(height, width, dynamic)
+    if warp not in ("inside", "outside"):
+        raise ValueError(f"warp must be 'inside' or 'outside', got {warp!r}")
+    inputs = GRAPH_INPUTS if warp == "inside" else GRAPH_INPUTS_PREWARPED
     if opset < 16:
         raise ValueError(f"opset must be >= 16 (GridSample), got {opset}")
     net, source = _resolve_model(model)
@@ -240,7 +265,8 @@ def export_onnx(
     dynamic_axes = None
     if dynamic:
         spatial = {2: "height", 3: "width"}
-        dynamic_axes = {name: dict(spatial) for name in ("packed", "acc", "prev_out", *OUTPUT_NAMES)}
+        dynamic_axes = {name: dict(spatial) for name in (*inputs[:3], *OUTPUT_NAMES)}
+    traced = net if warp == "inside" else _prewarped_module(net)
     try:
         with warnings.catch_warnings():
             # shape arithmetic and `if pad == 0` are traced as constants: expected, see module doc
@@ -250,10 +276,10 @@ def export_onnx(
                 warnings.filterwarnings("ignore", message=message, category=DeprecationWarning)
             with torch.no_grad():
                 torch.onnx.export(
-                    net,
+                    traced,
                     example,
                     str(out_path),
-                    input_names=list(INPUT_NAMES),
+                    input_names=list(inputs),
                     output_names=list(OUTPUT_NAMES),
                     opset_version=opset,
                     dynamic_axes=dynamic_axes,
@@ -261,7 +287,7 @@ def export_onnx(
                 )
     finally:
         net.to(device).train(was_training)
-    _restore_pruned_inputs(out_path, _io_shapes(height, width, dynamic))
+    _restore_pruned_inputs(out_path, _io_shapes(height, width, dynamic), inputs)
     try:
         onnx.checker.check_model(str(out_path))
     except onnx.checker.ValidationError as error:
@@ -272,7 +298,8 @@ def export_onnx(
         "ssr.format": EXPORT_FORMAT,
         "ssr.contract_version": str(CONTRACT_VERSION),
         "ssr.channels": json.dumps(GRAPH_CHANNELS),
-        "ssr.inputs": json.dumps(list(INPUT_NAMES)),
+        "ssr.inputs": json.dumps(list(inputs)),
+        "ssr.warp": warp,
         "ssr.outputs": json.dumps(list(OUTPUT_NAMES)),
         "ssr.size_multiple": str(SIZE_MULTIPLE if dynamic else 1),
         "ssr.export_size": json.dumps([height, width]),
@@ -288,7 +315,8 @@ def export_onnx(
         "export_size": [height, width],
         "size_multiple": SIZE_MULTIPLE if dynamic else 1,
         "contract_version": CONTRACT_VERSION,
-        "inputs": [{"name": n, "shape": shapes[n], "dtype": "float32"} for n in INPUT_NAMES],
+        "warp": warp,
+        "inputs": [{"name": n, "shape": shapes[n], "dtype": "float32"} for n in inputs],
         "outputs": [{"name": n, "shape": shapes[n], "dtype": "float32"} for n in OUTPUT_NAMES],
         "source_weights": source,
         "torch_version": torch.__version__,

@@ -25,8 +25,10 @@ INT8_OPS = ("Conv", "Relu", "Concat", "AveragePool", "Resize", "Add", "Mul")
 
 
 def _calibration_feeds(onnx_path: Path, sequences: Iterable[str | os.PathLike[str]], max_frames: int) -> list[dict]:
+    from ssr.data_tools.contract import SLICES
     from ssr.data_tools.format import Sequence
     from ssr.data_tools.pack import pack_frame
+    from ssr.data_tools.warp import warp_planes
     from ssr.runtime.onnx_backend import OnnxBackend
     from ssr.streaming import StreamLoop, check_frame
 
@@ -44,8 +46,13 @@ def _calibration_feeds(onnx_path: Path, sequences: Iterable[str | os.PathLike[st
             acc, prev_out = buffers.states[state.pair]
             padded = np.zeros((1, *packed.shape[:1], *state.size), np.float32)
             padded[0, :, :height, :width] = packed
-            feeds.append({"packed": padded, "acc": acc.copy(), "prev_out": prev_out.copy(),
-                          "reset": np.full((1, 1, 1, 1), 1.0 if cut else 0.0, np.float32)})
+            reset = np.full((1, 1, 1, 1), 1.0 if cut else 0.0, np.float32)
+            if backend.warp_outside:  # a warp="outside" graph takes the state warped by this frame's motion
+                motion = padded[0, SLICES["motion"]]
+                feeds.append({"packed": padded, "warped_acc": warp_planes(acc, motion[0], motion[1]),
+                              "warped_prev": warp_planes(prev_out, motion[0], motion[1]), "reset": reset})
+            else:
+                feeds.append({"packed": padded, "acc": acc.copy(), "prev_out": prev_out.copy(), "reset": reset})
             loop.step(packed, cut=cut)
     if not feeds:
         raise ValueError("INT8 calibration needs at least one frame (--calibration sequences)")

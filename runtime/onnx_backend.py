@@ -47,12 +47,15 @@ from ssr.data_tools.contract import (
     CONTRACT_VERSION,
     GRAPH_CHANNELS,
     GRAPH_INPUTS,
+    GRAPH_INPUTS_PREWARPED,
     GRAPH_OUTPUTS,
     OUTPUT_CHANNELS,
     SIZE_MULTIPLE,
+    SLICES,
     STATE_CHANNELS,
 )
 from ssr.data_tools.pack import unpack_color
+from ssr.data_tools.warp import warp_planes
 from ssr.streaming import StreamLoop
 
 __all__ = [
@@ -106,7 +109,8 @@ def graph_size(session: Any) -> tuple[int, int] | None:
     inputs = {node.name: node.shape for node in session.get_inputs()}
     outputs = {node.name for node in session.get_outputs()}
     shape = inputs.get("packed")
-    if set(inputs) != set(GRAPH_INPUTS) or not set(GRAPH_OUTPUTS) <= outputs or shape is None or len(shape) != 4:
+    known = set(inputs) in (set(GRAPH_INPUTS), set(GRAPH_INPUTS_PREWARPED))
+    if not known or not set(GRAPH_OUTPUTS) <= outputs or shape is None or len(shape) != 4:
         raise ValueError(
             f"not an SSR step graph (inputs {sorted(inputs)}, outputs {sorted(outputs)}; expected "
             f"inputs {list(GRAPH_INPUTS)} and outputs {list(GRAPH_OUTPUTS)}, as written by `ssr export`)"
@@ -149,6 +153,7 @@ class _Buffers:
     reset: np.ndarray
     color: np.ndarray
     states: list[tuple[np.ndarray, np.ndarray]]
+    warped: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,8 @@ class OnnxBackend:
         """The graph's ``ssr.*`` metadata_props."""
         _check_contract(self.onnx_path, self.metadata, self.sidecar)
         self.io_binding = io_binding
+        self.warp_outside = "warped_acc" in {node.name for node in self.session.get_inputs()}
+        """True for graphs exported with ``warp="outside"``: the state is warped natively here."""
         self._buffers: dict[tuple[int, int], _Buffers] = {}
 
     @property
@@ -235,6 +242,8 @@ class OnnxBackend:
                 # pairs 0 and 1 alternate; pair 2 stays zero: the state of a new stream
                 states=[(np.zeros((1, STATE_CHANNELS, height, width), np.float32),
                          np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32)) for _ in range(3)],
+                warped=(np.zeros((1, STATE_CHANNELS, height, width), np.float32),
+                        np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32)) if self.warp_outside else None,
             )
         return self._buffers[size]
 
@@ -257,7 +266,16 @@ class OnnxBackend:
         target = 0 if state.pair == _ZERO_PAIR else 1 - state.pair
         acc, prev_out = buffers.states[state.pair]
         acc_new, out_log = buffers.states[target]
-        feeds = {"packed": buffers.packed, "acc": acc, "prev_out": prev_out, "reset": buffers.reset}
+        if self.warp_outside:
+            assert buffers.warped is not None
+            if not reset:  # at a reset the graph ignores the history
+                motion_x, motion_y = buffers.packed[0, SLICES["motion"].start], buffers.packed[0, SLICES["motion"].start + 1]
+                warp_planes(acc, motion_x, motion_y, out=buffers.warped[0])
+                warp_planes(prev_out, motion_x, motion_y, out=buffers.warped[1])
+            feeds = {"packed": buffers.packed, "warped_acc": buffers.warped[0], "warped_prev": buffers.warped[1],
+                     "reset": buffers.reset}
+        else:
+            feeds = {"packed": buffers.packed, "acc": acc, "prev_out": prev_out, "reset": buffers.reset}
         if self.io_binding:
             binding = self.session.io_binding()
             for name, array in feeds.items():

@@ -150,6 +150,24 @@ int ssr_pack_frame(const ssr_frame_view *frame, float *out, int num_threads);
 int ssr_unpack_color(const float *planes, int64_t plane_stride, int64_t row_stride, int64_t height,
                      int64_t width, float *out, int num_threads);
 
+/**
+ * Backward warp of planar buffers by the frame's motion (FORMAT.md / SPEC.md's W): for
+ * every pixel (x, y), bilinear sample of each source plane at index position
+ * (x + motion_x[y, x], y + motion_y[y, x]); taps outside the plane contribute 0 (zeros
+ * padding). Equal to torch.nn.functional.grid_sample(mode="bilinear",
+ * padding_mode="zeros", align_corners=False) on the grid of ssr.model.warp.sampling_grid,
+ * and to ssr.data_tools.warp.warp_previous.
+ *
+ *   src       float32 [channels, H, W] planar, tightly packed (the previous state)
+ *   motion_x  float32 [H, W] (e.g. plane SSR_PACK_PLANE_MOTION of the packed frame)
+ *   motion_y  float32 [H, W] (plane SSR_PACK_PLANE_MOTION + 1)
+ *   out       float32 [channels, H, W]; must not overlap src
+ *
+ * Same return codes and threading as ssr_pack_frame.
+ */
+int ssr_warp_planes(const float *src, int64_t channels, int64_t height, int64_t width, const float *motion_x,
+                    const float *motion_y, float *out, int num_threads);
+
 /** Worker threads used for a frame of the given size when `requested` threads are asked
  *  for (0 = automatic); requested < 0 returns 1. Always >= 1. */
 int ssr_pack_resolve_threads(int requested, int64_t height, int64_t width);

@@ -206,6 +206,46 @@ void unpack_color(const InputArray &planes, int64_t height, int64_t width, Outpu
     }
 }
 
+/// Planar state [1, C, H, W] or [C, H, W] warped by motion planes [H, W] (x, y) into out (same shape).
+void warp_planes(const InputArray &src, const InputArray &motion_x, const InputArray &motion_y, OutputArray &out,
+                 int num_threads) {
+    const std::size_t ndim = src.ndim();
+    if (!(ndim == 3 || (ndim == 4 && src.shape(0) == 1))) {
+        throw nb::value_error(("warp_planes(): argument 'src' must have shape (C, H, W) or (1, C, H, W), got " +
+                               shape_string(src)).c_str());
+    }
+    const std::size_t channels = src.shape(ndim - 3), height = src.shape(ndim - 2), width = src.shape(ndim - 1);
+    for (const InputArray *motion : {&motion_x, &motion_y}) {
+        if (motion->ndim() != 2 || motion->shape(0) != height || motion->shape(1) != width) {
+            throw nb::value_error(("warp_planes(): motion planes must have shape (H, W) = (" + std::to_string(height) +
+                                   ", " + std::to_string(width) + "), got " + shape_string(*motion)).c_str());
+        }
+    }
+    bool out_ok = out.ndim() == ndim && is_c_contiguous(out);
+    for (std::size_t axis = 0; out_ok && axis < ndim; ++axis) {
+        out_ok = out.shape(axis) == src.shape(axis);
+    }
+    if (!out_ok) {
+        throw nb::value_error(("warp_planes(): argument 'out' must be C-contiguous float32 of the shape of 'src' " +
+                               shape_string(src) + ", got " + shape_string(out)).c_str());
+    }
+    if (num_threads < 0) {
+        throw nb::value_error("warp_planes(): argument 'num_threads' must be >= 0 (0 = automatic)");
+    }
+    int status = SSR_PACK_OK;
+    {
+        nb::gil_scoped_release release;
+        status = ssr_warp_planes(src.data(), static_cast<int64_t>(channels), static_cast<int64_t>(height),
+                                 static_cast<int64_t>(width), motion_x.data(), motion_y.data(), out.data(), num_threads);
+    }
+    if (status == SSR_PACK_ERROR_ALIASING) {
+        throw nb::value_error("warp_planes(): argument 'out' overlaps 'src'");
+    }
+    if (status != SSR_PACK_OK) {
+        throw std::runtime_error(std::string("warp_planes(): ") + ssr_pack_status_string(status));
+    }
+}
+
 }  // namespace
 
 NB_MODULE(_native, m) {
@@ -264,6 +304,10 @@ NB_MODULE(_native, m) {
           "12 shadow; 13 mask; 14-16 transparent; 17-18 motion.\n"
           "num_threads: worker threads over row bands, 0 = automatic. The GIL is released "
           "while packing. Raises ValueError on a wrong shape, naming the argument.");
+
+    m.def("warp_planes", &warp_planes, "src"_a, "motion_x"_a, "motion_y"_a, "out"_a.noconvert(), "num_threads"_a = 0,
+          "Backward warp of planar buffers by per-pixel motion, in place into out (bilinear, zeros padding; equal "
+          "to grid_sample(align_corners=False) on ssr.model.warp.sampling_grid). The GIL is released.");
 
     m.def("unpack_color", &unpack_color, "planes"_a, "height"_a, "width"_a, "out"_a.noconvert(),
           "num_threads"_a = 0,

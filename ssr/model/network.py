@@ -104,19 +104,34 @@ class SSRNet(nn.Module):
         _check_4d("acc", acc, STATE_CHANNELS)
         _check_4d("prev_out", prev_out, OUTPUT_CHANNELS)
         _check_4d("reset", reset, 1)
-        height, width = packed.shape[-2], packed.shape[-1]
         if acc.shape[-2:] != packed.shape[-2:] or prev_out.shape[-2:] != packed.shape[-2:]:
             raise ValueError(
                 f"SSRNet: acc {tuple(acc.shape)} and prev_out {tuple(prev_out.shape)} must match "
                 f"packed {tuple(packed.shape)} in H and W"
             )
+        motion = packed[:, _MOTION]
+        return self._step(packed, warp(acc, motion), warp(prev_out, motion), reset)
+
+    def forward_prewarped(
+        self, packed: Tensor, warped_acc: Tensor, warped_prev: Tensor, reset: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`forward` with the state already warped by the frame's motion
+        (``W(A_{t-1})``, ``W(y_{t-1})``): the form exported with ``warp="outside"``, where the
+        runtime warps natively (``ssr.data_tools.warp.warp_planes``) before the graph."""
+        _check_4d("packed", packed, PACKED_CHANNELS)
+        _check_4d("warped_acc", warped_acc, STATE_CHANNELS)
+        _check_4d("warped_prev", warped_prev, OUTPUT_CHANNELS)
+        _check_4d("reset", reset, 1)
+        return self._step(packed, warped_acc, warped_prev, reset)
+
+    def _step(self, packed: Tensor, warped_acc: Tensor, warped_prev_out: Tensor, reset: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        height, width = packed.shape[-2], packed.shape[-1]
         is_reset = reset > 0.5
         x_t = packed[:, _STATE]
         transparent = packed[:, _TRANSPARENT]
-        motion = packed[:, _MOTION]
 
         if self.tfa is not None:
-            history = torch.where(is_reset, x_t, warp(acc, motion))
+            history = torch.where(is_reset, x_t, warped_acc)
             acc_new, _, _ = self.tfa(x_t, transparent, history)
         else:
             acc_new = x_t
@@ -124,7 +139,7 @@ class SSRNet(nn.Module):
         features = torch.cat((x_t, acc_new, transparent), dim=1)
         warped_prev: Tensor | None = None
         if self.config.use_warped_prev:
-            warped_prev = torch.where(is_reset, acc_new[:, _IRRADIANCE], warp(prev_out, motion))
+            warped_prev = torch.where(is_reset, acc_new[:, _IRRADIANCE], warped_prev_out)
             warped_prev = _pad_to_multiple(warped_prev, SIZE_MULTIPLE)
         out_log = self.unet(_pad_to_multiple(features, SIZE_MULTIPLE), warped_prev)
         out_log = out_log[:, :, :height, :width]

@@ -352,3 +352,18 @@ def test_int8_graph_is_calibrated_on_frames_and_stays_close(net: SSRNet, dynamic
     assert (tmp_path / "e.int8.onnx").is_file() and "INT8 vs float32 PSNR" in capsys.readouterr().out
     assert ssr_main(["export", "--out", str(tmp_path / "f.onnx"), "--height", "12", "--width", "16",
                      "--int8", "--no-check"]) == 2
+
+
+def test_warp_outside_graph_has_no_gridsample_and_matches_torch(net: SSRNet, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = export_onnx(net, tmp_path / "out.onnx", height=16, width=16, dynamic=True, warp="outside")
+    model = onnx.load(str(path))
+    assert "GridSample" not in {n.op_type for n in model.graph.node}
+    assert [i.name for i in model.graph.input] == ["packed", "warped_acc", "warped_prev", "reset"]
+    assert {p.key: p.value for p in model.metadata_props}["ssr.warp"] == "outside"
+    assert check_parity(net, path, 16, 20, frames=4) <= 1e-4  # the runtime's native warp == torch's
+    stream = OnnxStream(path)
+    assert stream.backend.warp_outside
+    assert ssr_main(["export", "--out", str(tmp_path / "m.plan"), "--height", "16", "--width", "16",
+                     "--format", "tensorrt", "--warp", "outside"]) == 2
+    assert "--warp outside is for ONNX Runtime" in capsys.readouterr().err

@@ -410,3 +410,28 @@ def test_unpack_color_native_equals_reference(native: ModuleType, threads: int) 
         native.unpack_color(planes, 20, 23, np.empty((20, 23, 3), np.float32), 0)
     with pytest.raises(ValueError, match="must be C-contiguous float32"):
         native.unpack_color(planes, 19, 23, np.empty((19, 23, 4), np.float32), 0)
+
+
+@pytest.mark.parametrize("threads", [0, 1, 3])
+def test_warp_planes_native_equals_reference_and_torch(native: ModuleType, threads: int) -> None:
+    from ssr.data_tools.warp import warp_planes_reference
+
+    rng = np.random.default_rng(threads)
+    src = rng.normal(size=(1, 14, 13, 19)).astype(np.float32)
+    motion_x = rng.uniform(-25, 25, (13, 19)).astype(np.float32)  # many taps outside the frame
+    motion_y = rng.uniform(-4, 4, (13, 19)).astype(np.float32)
+    motion_x[0, 0], motion_y[1, 1] = np.nan, np.inf
+    out = np.full_like(src, 7.0)
+    native.warp_planes(src, motion_x, motion_y, out, threads)
+    reference_motion_x = np.nan_to_num(motion_x, nan=1e9)
+    reference_motion_y = np.nan_to_num(motion_y, posinf=1e9)
+    np.testing.assert_allclose(out, warp_planes_reference(src, reference_motion_x, reference_motion_y), atol=1e-5)
+    torch = pytest.importorskip("torch")
+    from ssr.model.warp import warp
+
+    finite_x, finite_y = np.nan_to_num(motion_x, nan=0.0), np.nan_to_num(motion_y, posinf=0.0)
+    native.warp_planes(src, finite_x, finite_y, out, threads)
+    expected = warp(torch.from_numpy(src), torch.from_numpy(np.stack([finite_x, finite_y])[None])).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="motion planes must have shape"):
+        native.warp_planes(src, motion_x[:, :5], motion_y, out, threads)
