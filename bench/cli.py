@@ -55,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fps.add_argument("--ort-threads", type=int, default=None, help="fps: ONNX Runtime intra-op threads")
     fps.add_argument("--min-frames", type=int, default=5, help="fps: timed frames per case, at least (default 5)")
     fps.add_argument("--max-seconds", type=float, default=20.0, help="fps: stop a case after this (default 20 s)")
+    fps.add_argument("--warmup", type=int, default=2, help="fps: untimed frames per case first (default 2)")
     fps.add_argument("--no-peers", action="store_true", help="fps: skip the OIDN peers")
     fps.add_argument("--quality", default=None,
                      help="fps: comma-separated `ssr bench quality` report.json files for the speed-quality plot")
@@ -160,7 +161,7 @@ def _run_fps(args: argparse.Namespace) -> int:
             list(args.sizes or DEFAULT_SIZES), model=args.model, backends=backends,
             onnx_path=[Path(p) for p in args.onnx.split(",") if p] if args.onnx else None,
             device=args.device, threads=args.ort_threads, peers=() if args.no_peers else OIDN_QUALITIES,
-            min_frames=args.min_frames, max_seconds=args.max_seconds,
+            min_frames=args.min_frames, max_seconds=args.max_seconds, warmup=args.warmup,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
         )
     except ImportError as error:

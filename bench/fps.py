@@ -170,7 +170,9 @@ def _onnx_cases(onnx_path: Path, frames: list[dict], limits: dict, threads: int 
     binding = backend.session.io_binding()
     acc, prev_out = buffers.states[0]
     acc_new, out_log = buffers.states[1]
-    for name, array in (("packed", buffers.packed), ("acc", acc), ("prev_out", prev_out), ("reset", buffers.reset)):
+    state_names = ("warped_acc", "warped_prev") if backend.warp_outside else ("acc", "prev_out")
+    for name, array in (("packed", buffers.packed), (state_names[0], acc), (state_names[1], prev_out),
+                        ("reset", buffers.reset)):
         binding.bind_cpu_input(name, array)
     for name, array in (("color", buffers.color), ("acc_new", acc_new), ("out_log", out_log)):
         binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
@@ -179,10 +181,12 @@ def _onnx_cases(onnx_path: Path, frames: list[dict], limits: dict, threads: int 
 
 
 def _precision(graph: Path) -> str:
+    """``fp32`` / ``fp16`` / ``int8``, with ``-warp-outside`` for graphs whose warps the runtime does."""
     import onnx
 
     props = {p.key: p.value for p in onnx.load(str(graph), load_external_data=False).metadata_props}
-    return props.get("ssr.precision", "fp32")
+    warp = "-warp-outside" if props.get("ssr.warp") == "outside" else ""
+    return props.get("ssr.precision", "fp32") + warp
 
 
 def _oidn_case(quality: str, frames: list[dict], limits: dict) -> dict[str, Any]:

@@ -75,11 +75,21 @@ def write_speed_quality_plot(points: list[dict[str, Any]], path: str | Path, *, 
         draw.line([margin - 5, y, margin, y], fill="black")
         draw.text((10, y - 6), f"{value:.1f}", fill="black", font=font)
     colours = {"ssr": (200, 30, 30), "oidn": (30, 80, 200)}
-    for point in points:
+    placed: list[tuple[float, float]] = []
+    dots = [to_px(p["ms"], p["quality"]) for p in points]
+    for point in sorted(points, key=lambda p: p["ms"]):
         x, y = to_px(point["ms"], point["quality"])
         colour = colours["ssr" if point["label"].startswith("ssr") else "oidn"]
         draw.ellipse([x - 6, y - 6, x + 6, y + 6], fill=colour)
-        draw.text((x + 9, y - 6), f"{point['label']} ({point['ms']:.0f} ms, {point['quality']:.2f})", fill=colour,
+        label_y = y - 6
+        # stack labels upwards until they clear earlier labels and the dots to their right
+        while any(abs(label_y - py) < 13 and abs(x - px) < 300 for px, py in placed) or any(
+                x < dx < x + 300 and abs(label_y + 6 - dy) < 10 for dx, dy in dots):
+            label_y -= 14
+        placed.append((x, label_y))
+        if label_y != y - 6:
+            draw.line([x, y, x + 8, label_y + 6], fill=colour)
+        draw.text((x + 9, label_y), f"{point['label']} ({point['ms']:.0f} ms, {point['quality']:.2f})", fill=colour,
                   font=font)
     draw.text((margin, 20), title, fill="black", font=font)
     draw.text((width // 2 - 80, height - 30), "milliseconds per frame (log scale, lower is better)", fill="black",

@@ -348,7 +348,7 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
         "",
         f"{timing['machine']}; {timing['statistic']}. Not an engine-to-engine comparison: OIDN runs its "
         "optimized CPU path, SSR runs eager PyTorch (the deployable ONNX Runtime / TensorRT paths are "
-        "benchmarked by `ssr export` and `ssr bench model`).",
+        "benchmarked by `ssr bench fps`).",
         "",
         "| Method | path | frames timed | ms / frame |",
         "|---|---|---:|---:|",
