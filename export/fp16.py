@@ -94,6 +94,8 @@ def convert_to_fp16(onnx_path: str | os.PathLike[str], out_path: str | os.PathLi
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
+    from .onnx import write_metadata
+
     model = onnx.load(str(onnx_path))
     for index, node in enumerate(model.graph.node):
         if not node.name:
@@ -102,13 +104,8 @@ def convert_to_fp16(onnx_path: str | os.PathLike[str], out_path: str | os.PathLi
     converted = convert_float_to_float16(model, keep_io_types=True, node_block_list=sorted(keep),
                                          disable_shape_infer=False)
     _sort_topologically(converted.graph)
-    for prop in converted.metadata_props:
-        if prop.key == "ssr.precision":
-            prop.value = "fp16"
-            break
-    else:
-        converted.metadata_props.add(key="ssr.precision", value="fp16")
     out = Path(out_path)
     onnx.save(converted, str(out))
+    write_metadata(out, {"ssr.precision": "fp16"})
     onnx.checker.check_model(str(out))
     return out

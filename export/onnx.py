@@ -76,6 +76,7 @@ __all__ = [
     "load_sidecar",
     "random_stream_inputs",
     "sidecar_path",
+    "write_metadata",
 ]
 
 DEFAULT_OPSET = 17
@@ -123,7 +124,7 @@ def _io_shapes(height: int, width: int, dynamic: bool) -> dict[str, list[int | s
     return shapes
 
 
-def _write_metadata(path: Path, entries: dict[str, str]) -> None:
+def write_metadata(path: str | os.PathLike[str], entries: dict[str, str]) -> None:
     """Store the model's I/O contract in the graph itself (``metadata_props``), so a runtime
     without the sidecar (ONNX Runtime, TensorRT's parser, Unreal NNE) can check it."""
     import onnx
@@ -294,7 +295,7 @@ def export_onnx(
         raise ValueError(f"{out_path}: onnx.checker rejected the exported graph: {error}") from error
 
     shapes = _io_shapes(height, width, dynamic)
-    _write_metadata(out_path, {
+    write_metadata(out_path, {
         "ssr.format": EXPORT_FORMAT,
         "ssr.contract_version": str(CONTRACT_VERSION),
         "ssr.channels": json.dumps(GRAPH_CHANNELS),

@@ -74,6 +74,7 @@ def quantize_int8(
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     from .fp16 import float32_nodes
+    from .onnx import write_metadata
 
     source = Path(onnx_path)
     model = onnx.load(str(source))
@@ -101,14 +102,7 @@ def quantize_int8(
     finally:
         if source != Path(onnx_path):
             source.unlink(missing_ok=True)
-    quantized = onnx.load(str(out))
-    for prop in quantized.metadata_props:
-        if prop.key == "ssr.precision":
-            prop.value = "int8"
-            break
-    else:
-        quantized.metadata_props.add(key="ssr.precision", value="int8")
-    onnx.save(quantized, str(out))
+    write_metadata(out, {"ssr.precision": "int8"})
     return out
 
 

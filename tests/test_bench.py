@@ -40,16 +40,21 @@ def test_bench_fps_times_full_path_network_and_oidn_in_one_run(tmp_path: Path, c
     quality.write_text(json.dumps({"average": {"ssr": {"all": {"psnr_srgb": 25.0}},
                                                "oidn": {"all": {"psnr_srgb": 24.0}}},
                                    "oidn": {"quality": "fast"}}))
+    from ssr.export.onnx import export_onnx
+
+    inside = export_onnx(None, tmp_path / "in.onnx", height=16, width=16, dynamic=True)
+    outside = export_onnx(None, tmp_path / "out.onnx", height=16, width=16, dynamic=True, warp="outside")
     out = tmp_path / "fps"
     assert main(["bench", "fps", "--sizes", "32x48,36x52", "--min-frames", "2", "--max-seconds", "0.5",
-                 "--out", str(out), "--quality", str(quality), "--plot-size", "32x48"]) == 0
+                 "--onnx", f"{inside},{outside}", "--out", str(out), "--quality", str(quality),
+                 "--plot-size", "32x48"]) == 0
     report = json.loads((out / "report.json").read_text())
     rows = report["rows"]
     methods = {(r["height"], r["width"], r["method"], r["path"]) for r in rows}
     for size in ((32, 48), (36, 52)):
         for quality_mode in ("fast", "balanced", "high"):
             assert (*size, f"oidn-{quality_mode}", "full (1 spp + albedo + normal)") in methods
-        for backend in ("ssr-torch-cpu", "ssr-onnxruntime-cpu-fp32"):
+        for backend in ("ssr-torch-cpu", "ssr-onnxruntime-cpu-fp32", "ssr-onnxruntime-cpu-fp32-warp-outside"):
             assert (*size, backend, "full stream") in methods and (*size, backend, "network only") in methods
     for row in rows:
         assert row["frames"] >= 2 and row["min_ms"] <= row["median_ms"] <= row["p95_ms"]
