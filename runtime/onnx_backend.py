@@ -247,6 +247,14 @@ class OnnxBackend:
             )
         return self._buffers[size]
 
+    def input_buffer(self, height: int, width: int) -> np.ndarray | None:
+        """The bound ``packed`` input as a writable ``[19, H, W]`` view when the frame needs no
+        padding (the stream loop packs into it directly), else None."""
+        size = self._padded(height, width)
+        if size != (height, width):
+            return None
+        return self._buffers_for(size).packed[0]
+
     def initial_state(self, height: int, width: int) -> OnnxState:
         size = self._padded(height, width)
         self._buffers_for(size)
@@ -258,7 +266,8 @@ class OnnxBackend:
         if state.size != size:
             raise ValueError(f"stream state is {state.size}, frame needs {size}: reset the stream")
         buffers = self._buffers_for(size)
-        buffers.packed[0, :, :height, :width] = packed
+        if not np.shares_memory(packed, buffers.packed):  # packed elsewhere: copy it in
+            buffers.packed[0, :, :height, :width] = packed
         if size != (height, width):  # replicate-pad bottom/right outside the graph
             buffers.packed[0, :, height:, :width] = buffers.packed[0, :, height - 1 : height, :width]
             buffers.packed[0, :, :, width:] = buffers.packed[0, :, :, width - 1 : width]

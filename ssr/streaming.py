@@ -18,7 +18,9 @@ parity, the benches):
   step succeeded, so a bad frame leaves the history untouched.
 
 A backend is anything with ``subpixel``, ``initial_state(height, width)`` and
-``run(packed, state, reset) -> (colour, new_state)`` (:class:`Backend`).
+``run(packed, state, reset) -> (colour, new_state)`` (:class:`Backend`); one that also has
+``input_buffer(height, width)`` gets the frame packed straight into the buffer it binds
+(no copy).
 """
 
 from __future__ import annotations
@@ -172,7 +174,11 @@ class StreamLoop:
             ValueError: a bad frame, or one the backend cannot run (the state is left
                 unchanged).
         """
-        return self.step(pack_frame(check_frame(frame)), cut)
+        checked = check_frame(frame)
+        height, width = checked["color"].shape[:2]
+        provide = getattr(self.backend, "input_buffer", None)  # optional: pack straight into the bound input
+        target = provide(height, width) if provide is not None else None
+        return self.step(pack_frame(checked, out=target), cut)
 
 
 class TorchBackend:
