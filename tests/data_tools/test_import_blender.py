@@ -139,3 +139,22 @@ def test_missing_pass_and_view_layer_errors(tmp_path: Path) -> None:
     write_exr(tmp_path / "plain" / "frame_0001.exr", {"R": np.ones((4, 4)), "G": np.ones((4, 4)), "B": np.ones((4, 4))})
     with pytest.raises(FormatError, match="not a Blender multilayer EXR"):
         discover("blender", tmp_path / "plain", ImportOptions())
+
+
+def test_a_folder_of_shots_imports_as_a_dataset(tmp_path: Path) -> None:
+    from ssr.cli import main as ssr_main
+    from ssr.data_tools import list_sequences
+
+    for shot in ("shot010", "shot020"):
+        write_blender_sequence(tmp_path / "renders" / shot)
+        write_blender_sequence(tmp_path / "refs" / shot, spp=512)
+    jobs = discover("blender", tmp_path / "renders", ImportOptions(reference=tmp_path / "refs"))
+    assert [job.name for job in jobs] == ["shot010", "shot020"]
+    assert ssr_main(["import", "--from", "blender", str(tmp_path / "renders"), str(tmp_path / "data"),
+                     "--reference", str(tmp_path / "refs"), "--no-progress"]) == 0
+    sequences = list_sequences(tmp_path / "data")
+    assert [p.name for p in sequences] == ["shot010", "shot020"]
+    assert all(Sequence(p).meta["reference_spp"] == 512 for p in sequences)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FormatError, match="no \\*.exr frame files found"):
+        discover("blender", tmp_path / "empty", ImportOptions())
