@@ -137,4 +137,7 @@ def test_optional_layers_default_and_one_channel_layers_may_be_2d(net: SSRNet) -
 def test_model_can_be_loaded_from_a_path(net: SSRNet, tmp_path: Path) -> None:
     save_model(net, tmp_path / "tiny")
     frame = _frame(0)
-    assert np.array_equal(FrameStream(tmp_path / "tiny").denoise(frame), FrameStream(net).denoise(frame))
+    loaded = FrameStream(tmp_path / "tiny")
+    assert loaded.backend.channels_last and not FrameStream(net).backend.channels_last
+    # a loaded model runs channels-last (other conv kernels): equal within float rounding
+    np.testing.assert_allclose(loaded.denoise(frame), FrameStream(net).denoise(frame), rtol=1e-5, atol=1e-6)
