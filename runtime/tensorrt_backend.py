@@ -109,7 +109,14 @@ class TensorRTBackend:
 
     @property
     def subpixel(self) -> bool:
-        return True  # engines are built from subpixel models; a w/o-SS engine is an ONNX export option
+        """From the sidecar of the ONNX graph the engine was built from (``ssr export`` writes
+        ``<engine stem>.onnx`` and its ``.onnx.json`` next to the engine); True without one."""
+        from pathlib import Path
+
+        from .onnx_backend import load_sidecar
+
+        sidecar = load_sidecar(Path(self.engine_path).with_suffix(".onnx")) or {}
+        return bool(sidecar.get("model_config", {}).get("subpixel", True))
 
     def _padded(self, height: int, width: int) -> tuple[int, int]:
         if self.engine_size is not None:
