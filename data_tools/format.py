@@ -25,7 +25,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence as SequenceT
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ssr.data_tools.imaging import ACES_PRE_EXPOSURE
 from ssr.data_tools.imaging import tonemap_srgb as _display_tonemap
 from ssr.data_tools.warp import check_image as _as_image
 from ssr.data_tools.warp import warp_previous

@@ -122,8 +122,6 @@ class GBufferTracer:
         rays are re-traced (compacted), then all rays are traced once more from their final
         start points.
         """
-        import drjit as dr
-
         if not self.has_cutouts:
             ray = self._make_ray(start, directions)
             return self.scene.ray_intersect(ray), ray

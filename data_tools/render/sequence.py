@@ -18,7 +18,7 @@ frames ``t`` with ``t % N == i``; every shard writes the same ``meta.json``.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from ssr.cli import main
 from ssr.data_tools import format as fmt
