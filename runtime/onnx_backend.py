@@ -58,6 +58,8 @@ from ssr.data_tools.pack import unpack_color
 from ssr.data_tools.warp import warp_planes
 from ssr.streaming import StreamLoop
 
+from .state_buffers import MAX_CACHED_SIZES, ZERO_PAIR, next_pair, pad_into, padded_size
+
 __all__ = [
     "EXPORT_FORMAT",
     "OnnxBackend",
@@ -70,7 +72,6 @@ __all__ = [
 ]
 
 EXPORT_FORMAT = "ssr-onnx"
-_ZERO_PAIR = 2
 
 
 def sidecar_path(onnx_path: str | os.PathLike[str]) -> Path:
@@ -220,26 +221,17 @@ class OnnxBackend:
         return bool(config.get("subpixel", True))
 
     def _padded(self, height: int, width: int) -> tuple[int, int]:
-        if self.graph_size is not None:
-            if self.graph_size != (height, width):
-                raise ValueError(
-                    f"{self.onnx_path} was exported for {self.graph_size[0]}x{self.graph_size[1]} frames "
-                    f"(static shape), got a {height}x{width} frame; re-export with `ssr export --height "
-                    f"{height} --width {width}` or with --dynamic"
-                )
-            return height, width  # a static graph pads inside itself
-        return height + (-height) % SIZE_MULTIPLE, width + (-width) % SIZE_MULTIPLE
+        return padded_size(self.graph_size, height, width, self.onnx_path)
 
     def _buffers_for(self, size: tuple[int, int]) -> _Buffers:
         if size not in self._buffers:
             height, width = size
-            if len(self._buffers) >= 2:  # keep the last size too: a failed first frame at a new size
-                self._buffers.pop(next(iter(self._buffers)))  # must not lose the committed state
+            if len(self._buffers) >= MAX_CACHED_SIZES:
+                self._buffers.pop(next(iter(self._buffers)))
             self._buffers[size] = _Buffers(
                 packed=np.zeros((1, GRAPH_CHANNELS["packed"], height, width), np.float32),
                 reset=np.zeros((1, 1, 1, 1), np.float32),
                 color=np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32),
-                # pairs 0 and 1 alternate; pair 2 stays zero: the state of a new stream
                 states=[(np.zeros((1, STATE_CHANNELS, height, width), np.float32),
                          np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32)) for _ in range(3)],
                 warped=(np.zeros((1, STATE_CHANNELS, height, width), np.float32),
@@ -258,7 +250,7 @@ class OnnxBackend:
     def initial_state(self, height: int, width: int) -> OnnxState:
         size = self._padded(height, width)
         self._buffers_for(size)
-        return OnnxState(size, _ZERO_PAIR)
+        return OnnxState(size, ZERO_PAIR)
 
     def run(self, packed: np.ndarray, state: OnnxState, reset: bool) -> tuple[np.ndarray, OnnxState]:
         height, width = packed.shape[1:]
@@ -266,13 +258,9 @@ class OnnxBackend:
         if state.size != size:
             raise ValueError(f"stream state is {state.size}, frame needs {size}: reset the stream")
         buffers = self._buffers_for(size)
-        if not np.shares_memory(packed, buffers.packed):  # packed elsewhere: copy it in
-            buffers.packed[0, :, :height, :width] = packed
-        if size != (height, width):  # replicate-pad bottom/right outside the graph
-            buffers.packed[0, :, height:, :width] = buffers.packed[0, :, height - 1 : height, :width]
-            buffers.packed[0, :, :, width:] = buffers.packed[0, :, :, width - 1 : width]
+        pad_into(buffers.packed[0], packed)  # replicate-pads bottom/right outside the graph
         buffers.reset.fill(1.0 if reset else 0.0)
-        target = 0 if state.pair == _ZERO_PAIR else 1 - state.pair
+        target = next_pair(state.pair)
         acc, prev_out = buffers.states[state.pair]
         acc_new, out_log = buffers.states[target]
         if self.warp_outside:

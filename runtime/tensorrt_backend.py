@@ -18,19 +18,21 @@ pad other sizes outside the graph, exactly as :class:`ssr.runtime.onnx_backend.O
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ssr.data_tools.contract import GRAPH_CHANNELS, GRAPH_INPUTS, GRAPH_OUTPUTS, SIZE_MULTIPLE
+from ssr.data_tools.contract import GRAPH_CHANNELS, GRAPH_INPUTS, GRAPH_OUTPUTS
 from ssr.data_tools.pack import unpack_color
 from ssr.streaming import StreamLoop
 
+from .state_buffers import MAX_CACHED_SIZES, ZERO_PAIR, next_pair, pad_into, padded_size
+
 __all__ = ["TENSORRT_UNAVAILABLE", "TensorRTBackend", "TensorRTStream", "tensorrt_unavailable_reason"]
 
-_ZERO_PAIR = 2
 TENSORRT_UNAVAILABLE = "TensorRT needs an NVIDIA GPU and the tensorrt package; not available here"
 
 
@@ -119,17 +121,12 @@ class TensorRTBackend:
         return bool(sidecar.get("model_config", {}).get("subpixel", True))
 
     def _padded(self, height: int, width: int) -> tuple[int, int]:
-        if self.engine_size is not None:
-            if self.engine_size != (height, width):
-                raise ValueError(f"{self.engine_path} was built for {self.engine_size[0]}x{self.engine_size[1]} "
-                                 f"frames, got {height}x{width}; build a --dynamic engine")
-            return height, width
-        return height + (-height) % SIZE_MULTIPLE, width + (-width) % SIZE_MULTIPLE
+        return padded_size(self.engine_size, height, width, self.engine_path)
 
     def _buffers_for(self, size: tuple[int, int]) -> dict[str, Any]:
         if size not in self._buffers:
             torch = self.torch
-            if len(self._buffers) >= 2:
+            if len(self._buffers) >= MAX_CACHED_SIZES:
                 self._buffers.pop(next(iter(self._buffers)))
             height, width = size
 
@@ -158,7 +155,7 @@ class TensorRTBackend:
     def initial_state(self, height: int, width: int) -> TensorRTState:
         size = self._padded(height, width)
         self._buffers_for(size)
-        return TensorRTState(size, _ZERO_PAIR)
+        return TensorRTState(size, ZERO_PAIR)
 
     def run(self, packed: np.ndarray, state: TensorRTState, reset: bool) -> tuple[np.ndarray, TensorRTState]:
         height, width = packed.shape[1:]
@@ -167,15 +164,12 @@ class TensorRTBackend:
             raise ValueError(f"stream state is {state.size}, frame needs {size}: reset the stream")
         buffers = self._buffers_for(size)
         host = buffers["host_packed"]
-        host[:, :height, :width] = packed
-        if size != (height, width):
-            host[:, height:, :width] = host[:, height - 1 : height, :width]
-            host[:, :, width:] = host[:, :, width - 1 : width]
-        target = 0 if state.pair == _ZERO_PAIR else 1 - state.pair
+        pad_into(host, packed)
+        target = next_pair(state.pair)
         acc, prev_out = buffers["states"][state.pair]
         acc_new, out_log = buffers["states"][target]
         torch = self.torch
-        with torch.cuda.stream(self.stream) if self.stream is not None else _no_stream():
+        with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
             buffers["packed"][0].copy_(torch.from_numpy(host), non_blocking=False)
             buffers["reset"].fill_(1.0 if reset else 0.0)
             self._bind_shapes(size)
@@ -187,14 +181,6 @@ class TensorRTBackend:
                 raise RuntimeError(f"{self.engine_path}: execute_async_v3 failed")
             color = buffers["color"][0].cpu()  # waits for this stream's work
         return unpack_color(color.numpy(), height, width), TensorRTState(size, target)
-
-
-class _no_stream:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 class TensorRTStream(StreamLoop):

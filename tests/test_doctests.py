@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     "ssr.runtime",
+    "ssr.runtime.state_buffers",
     "ssr.data_tools.format",
     "ssr.data_tools.pack",
     "ssr.data_tools.importers.camera",
