@@ -378,11 +378,11 @@ def check_parity(
         for index, packed in enumerate(random_stream_inputs(height, width, frames, seed=seed)):
             want_color = torch_loop.step(packed[0], cut=index == 0)
             have_color = onnx_loop.step(packed[0], cut=index == 0)
-            torch_state, onnx_state = torch_loop._state, onnx_loop._state
-            buffers = onnx_backend._buffers[onnx_state.size]
+            torch_state = torch_loop.state
+            onnx_acc, onnx_out_log = onnx_backend.state_arrays(onnx_loop.state)
             pairs = (("color", want_color, have_color),
-                     ("acc_new", torch_state.acc[0].cpu().numpy(), buffers.states[onnx_state.pair][0][0]),
-                     ("out_log", torch_state.prev_out[0].cpu().numpy(), buffers.states[onnx_state.pair][1][0]))
+                     ("acc_new", torch_state.acc[0].cpu().numpy(), onnx_acc[0]),
+                     ("out_log", torch_state.prev_out[0].cpu().numpy(), onnx_out_log[0]))
             for name, want, have in pairs:
                 if want.shape != have.shape:
                     raise ParityError(f"frame {index} '{name}': onnx shape {have.shape} != torch {want.shape}")

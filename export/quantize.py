@@ -25,38 +25,22 @@ INT8_OPS = ("Conv", "Relu", "Concat", "AveragePool", "Resize", "Add", "Mul")
 
 
 def _calibration_feeds(onnx_path: Path, sequences: Iterable[str | os.PathLike[str]], max_frames: int) -> list[dict]:
-    from ssr.data_tools.contract import SLICES
+    """The graph inputs of up to ``max_frames`` frames of each sequence, streamed through the
+    float32 graph by the stream loop (padding, native warps and state as at run time)."""
     from ssr.data_tools.format import Sequence
-    from ssr.data_tools.pack import pack_frame
-    from ssr.data_tools.warp import warp_planes
     from ssr.runtime.onnx_backend import OnnxBackend
-    from ssr.streaming import StreamLoop, check_frame
+    from ssr.streaming import StreamLoop
 
     backend = OnnxBackend(onnx_path, io_binding=False)
-    feeds: list[dict[str, np.ndarray]] = []
+    backend.recorded_feeds = []
     for path in sequences:
         sequence = Sequence(path)
         loop = StreamLoop(backend)
         for index in range(min(max_frames, len(sequence))):
-            packed = pack_frame(check_frame(sequence.read_frame(index)))
-            cut = sequence.is_cut(index) or index == 0
-            height, width = packed.shape[1:]
-            state = backend.initial_state(height, width) if cut else loop._state
-            buffers = backend._buffers_for(state.size)
-            acc, prev_out = buffers.states[state.pair]
-            padded = np.zeros((1, *packed.shape[:1], *state.size), np.float32)
-            padded[0, :, :height, :width] = packed
-            reset = np.full((1, 1, 1, 1), 1.0 if cut else 0.0, np.float32)
-            if backend.warp_outside:  # a warp="outside" graph takes the state warped by this frame's motion
-                motion = padded[0, SLICES["motion"]]
-                feeds.append({"packed": padded, "warped_acc": warp_planes(acc, motion[0], motion[1]),
-                              "warped_prev": warp_planes(prev_out, motion[0], motion[1]), "reset": reset})
-            else:
-                feeds.append({"packed": padded, "acc": acc.copy(), "prev_out": prev_out.copy(), "reset": reset})
-            loop.step(packed, cut=cut)
-    if not feeds:
+            loop.denoise(sequence.read_frame(index), cut=sequence.is_cut(index))
+    if not backend.recorded_feeds:
         raise ValueError("INT8 calibration needs at least one frame (--calibration sequences)")
-    return feeds
+    return backend.recorded_feeds
 
 
 def quantize_int8(

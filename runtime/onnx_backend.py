@@ -211,6 +211,20 @@ class OnnxBackend:
         self.warp_outside = "warped_acc" in {node.name for node in self.session.get_inputs()}
         """True for graphs exported with ``warp="outside"``: the state is warped natively here."""
         self._buffers: dict[tuple[int, int], _Buffers] = {}
+        self._last_run: Any = None
+        self.recorded_feeds: list[dict[str, np.ndarray]] | None = None
+        """Set to a list to keep a copy of every step's graph inputs (INT8 calibration)."""
+
+    def state_arrays(self, state: OnnxState) -> tuple[np.ndarray, np.ndarray]:
+        """``(acc [1, 14, Hp, Wp], prev_out [1, 3, Hp, Wp])`` of ``state`` (views, padded size)."""
+        return self._buffers[state.size].states[state.pair]
+
+    def rerun(self) -> None:
+        """Run the graph alone once more on the inputs bound by the last :meth:`run` (the
+        network-only time of the benchmarks; it rewrites the same outputs)."""
+        if self._last_run is None:
+            raise RuntimeError("rerun() needs a run() first")
+        self._last_run()
 
     @property
     def subpixel(self) -> bool:
@@ -273,16 +287,22 @@ class OnnxBackend:
                      "reset": buffers.reset}
         else:
             feeds = {"packed": buffers.packed, "acc": acc, "prev_out": prev_out, "reset": buffers.reset}
+        if self.recorded_feeds is not None:
+            self.recorded_feeds.append({name: array.copy() for name, array in feeds.items()})
         if self.io_binding:
             binding = self.session.io_binding()
             for name, array in feeds.items():
                 binding.bind_cpu_input(name, array)
             for name, array in (("color", buffers.color), ("acc_new", acc_new), ("out_log", out_log)):
                 binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
-            self.session.run_with_iobinding(binding)
+            self._last_run = lambda: self.session.run_with_iobinding(binding)
         else:
-            color, acc_out, log_out = self.session.run(list(GRAPH_OUTPUTS), feeds)
-            buffers.color[...], acc_new[...], out_log[...] = color, acc_out, log_out
+            def unbound() -> None:
+                color, acc_out, log_out = self.session.run(list(GRAPH_OUTPUTS), feeds)
+                buffers.color[...], acc_new[...], out_log[...] = color, acc_out, log_out
+
+            self._last_run = unbound
+        self._last_run()
         result = unpack_color(buffers.color, height, width)  # native crop + CHW -> HWC + clamp
         return result, OnnxState(size, target)
 

@@ -130,6 +130,11 @@ class StreamLoop:
         return bool(self.backend.subpixel)
 
     @property
+    def state(self) -> Any:
+        """The committed state of the stream (the backend's type), None before the first frame."""
+        return self._state
+
+    @property
     def size(self) -> tuple[int, int] | None:
         """``(height, width)`` of the stream's current state, None before the first frame."""
         return self._size
