@@ -108,10 +108,20 @@ def motion_check(seq_dir: Path, max_pairs: int = 8) -> dict[str, float] | None:
     warped_sum = unwarped_sum = 0.0
     count = 0
     layers = ("albedo", "normal", "depth", "motion")
+    frames: dict[int, dict[str, np.ndarray]] = {}
+
+    def read(index: int) -> dict[str, np.ndarray]:  # consecutive pairs share a frame: read it once
+        if index not in frames:
+            frame = sequence.read_frame(index, layers)
+            frame["features"] = np.concatenate([frame["albedo"], frame["normal"]], axis=-1)
+            frames.clear()
+            frames[index] = frame
+        return frames[index]
+
     for t in pairs:
-        previous, current = sequence.read_frame(t - 1, layers), sequence.read_frame(t, layers)
-        features_now = np.concatenate([current["albedo"], current["normal"]], axis=-1)
-        features_prev = np.concatenate([previous["albedo"], previous["normal"]], axis=-1)
+        features_prev = read(t - 1)["features"]
+        current = read(t)
+        features_now = current["features"]
         warped, valid = warp_previous(features_prev, current["motion"])
         hit = (current["depth"][..., 0] > 0) & valid
         if hit.any():
