@@ -97,9 +97,6 @@ class CameraTrack:
             return None
         return {"fov_y_deg": float(self.fov_y_deg), "to_world": self.to_world.tolist()}
 
-    def select(self, indices: list[int]) -> "CameraTrack":
-        return CameraTrack(self.fov_y_deg, None if self.to_world is None else self.to_world[indices])
-
 
 def load_camera_sidecar(path: str | os.PathLike[str], frame_count: int | None = None) -> CameraTrack:
     """Read a camera sidecar (see the module docstring) into a :class:`CameraTrack`.

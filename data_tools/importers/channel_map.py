@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -144,9 +144,6 @@ class ChannelMap:
         for name in ("color", "albedo", "normal"):
             if name not in self.sources:
                 raise ValueError(f"channel map: layer '{name}' has no source")
-
-    def with_settings(self, **changes: Any) -> "ChannelMap":
-        return replace(self, settings=replace(self.settings, **changes))
 
     def files_needed(self) -> set[str]:
         return {source.file for source in self.sources.values()}
