@@ -1,0 +1,99 @@
+"""Where the time of the streaming path goes (the profile quoted in BENCHMARKS.md).
+
+    .venv/bin/python scripts/profile_stream.py GRAPH.onnx [--height 1024 --width 2048]
+
+Prints, for one ONNX graph from ``ssr export``: the host-side stages of the full path on a
+synthetic renderer frame (``check_frame``, native packing, the native warp of the state
+when the graph takes it pre-warped, native unpacking) as the best of 3, the full
+``StreamLoop.denoise`` median of 3, and ONNX Runtime's per-operator profile of the graph
+(kernel time summed per op type over 2 runs, as ms per run and share of the graph).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def best_ms(run, repeat: int = 3) -> float:
+    run()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - start)
+    return 1e3 * min(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("graph", type=Path)
+    parser.add_argument("--height", type=int, default=1024)
+    parser.add_argument("--width", type=int, default=2048)
+    args = parser.parse_args()
+
+    import onnxruntime as ort
+
+    from ssr.data_tools.format import apply_subpixel_pattern
+    from ssr.data_tools.pack import pack_frame, unpack_color
+    from ssr.data_tools.synthetic import synthetic_frame
+    from ssr.data_tools.warp import warp_planes
+    from ssr.runtime.onnx_backend import OnnxStream
+    from ssr.streaming import check_frame
+
+    height, width = args.height, args.width
+    frames = [apply_subpixel_pattern({k: v for k, v in synthetic_frame(i, height, width).items()
+                                      if not k.startswith("reference")}, i) for i in range(3)]
+    checked = check_frame(frames[1])
+    packed = pack_frame(checked)
+    print(f"{args.graph.name} at {width}x{height}")
+    print(f"  check_frame      {best_ms(lambda: check_frame(frames[1])):8.1f} ms")
+    print(f"  pack_frame       {best_ms(lambda: pack_frame(checked)):8.1f} ms")
+    stream = OnnxStream(args.graph)
+    if stream.backend.warp_outside:
+        acc = np.random.rand(1, 14, height, width).astype(np.float32)
+        prev = np.random.rand(1, 3, height, width).astype(np.float32)
+        motion = packed[17:19]
+        print(f"  warp (17 planes) {best_ms(lambda: (warp_planes(acc, motion[0], motion[1]), warp_planes(prev, motion[0], motion[1]))):8.1f} ms")
+    color = np.random.rand(1, 3, height, width).astype(np.float32)
+    print(f"  unpack_color     {best_ms(lambda: unpack_color(color, height, width)):8.1f} ms")
+    stream.denoise(frames[0], cut=True)
+    samples = []
+    for index in range(3):
+        start = time.perf_counter()
+        stream.denoise(frames[index % 3])
+        samples.append(time.perf_counter() - start)
+    print(f"  full stream      {1e3 * sorted(samples)[1]:8.1f} ms (median of 3)")
+
+    with tempfile.TemporaryDirectory() as folder:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.enable_profiling = True
+        options.profile_file_prefix = str(Path(folder) / "profile")
+        session = ort.InferenceSession(str(args.graph), options, providers=["CPUExecutionProvider"])
+        feeds = {}
+        for node in session.get_inputs():
+            channels = node.shape[1]
+            shape = (1, 1, 1, 1) if node.name == "reset" else (1, channels, height, width)
+            feeds[node.name] = np.random.rand(*shape).astype(np.float32) * (0 if node.name == "reset" else 1)
+        session.run(None, feeds)
+        session.run(None, feeds)
+        events = json.loads(Path(session.end_profiling()).read_text())
+    per_op: collections.Counter = collections.Counter()
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            per_op[event["args"]["op_name"]] += event["dur"]
+    total = sum(per_op.values())
+    print("  graph, per op type (ONNX Runtime profiler, 2 runs):")
+    for op, microseconds in per_op.most_common(10):
+        print(f"    {op:20s} {microseconds / 2e3:8.1f} ms/run {100 * microseconds / total:5.1f} %")
+
+
+if __name__ == "__main__":
+    main()
