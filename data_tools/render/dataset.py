@@ -9,14 +9,18 @@ Config (the bundled default is ``default_dataset.json`` next to this module)::
         {"scene": "staircase",                       # <scenes-dir>/staircase/scene.xml
          "train": [{"path": "truck", "seed": 1}, ...],
          "val":   [{"path": "pan", "seed": 101}]},  # must differ from every train (path, seed)
+        {"scene": "staircase/scene_rand2.xml", "train": [...]},   # a material variant
+        {"scene": "bathroom", "test": [{"path": "truck", "seed": 201}]},  # held-out scene
         {"scene": "builtin:3", "train": [{"path": "cut", "seed": 1, "speed": 2.0}]}
       ]
     }
 
 A ``scene`` is ``builtin[:name]``, a path (absolute, or relative to the config file) to a
 scene file / folder, or a folder name under the scenes dir. Every entry of ``train`` /
-``val`` may override any default. Sequences go to ``<out>/train/<name>`` and
-``<out>/val/<name>`` with ``name = <scene>-<path>-s<seed>``. ``--shard i/N`` renders every
+``val`` may override any default. Sequences go to ``<out>/<split>/<name>`` (split ``train``, ``val`` or
+``test``) with ``name = <scene>[-randN]-<path>-s<seed>`` (``-randN`` for a
+``scene_randN.xml`` material variant). A scene listed under ``test`` (with any of its
+material variants) must appear in no other split: the test split holds whole scenes out. ``--shard i/N`` renders every
 N-th sequence; re-running resumes (finished frames are skipped).
 
 The scenes dir is ``--scenes-dir``, else ``$SSR_SCENES_DIR``, else the first existing
@@ -36,7 +40,7 @@ from typing import Any
 
 from .sharding import parse_shard, shard_items
 
-__all__ = ["DEFAULT_CONFIG", "DatasetEntry", "add_arguments", "plan_dataset", "resolve_scenes_dir", "run"]
+__all__ = ["DEFAULT_CONFIG", "SPLITS", "DatasetEntry", "add_arguments", "plan_dataset", "resolve_scenes_dir", "run"]
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_dataset.json")
 _RENDER_KEYS = {"width", "height", "frames", "spp_ref", "max_depth", "shadow_rays", "speed", "path", "seed"}
@@ -66,9 +70,23 @@ def resolve_scenes_dir(explicit: str | os.PathLike[str] | None) -> Path | None:
     return None
 
 
+SPLITS = ("train", "val", "test")
+
+
 def _scene_label(scene: str) -> str:
+    """Folder-name label: ``builtin-3``, ``staircase``, ``staircase-rand2``."""
     if scene.startswith("builtin"):
         return scene.replace(":", "-")
+    path = Path(scene)
+    if not path.name.endswith(".xml"):
+        return path.name
+    return path.parent.name if path.stem == "scene" else f"{path.parent.name}-{path.stem.replace('scene_', '')}"
+
+
+def _scene_family(scene: str) -> str:
+    """The scene a spec belongs to, variants included (``staircase/scene_rand2.xml`` -> ``staircase``)."""
+    if scene.startswith("builtin"):
+        return scene
     path = Path(scene)
     return path.parent.name if path.name.endswith(".xml") else path.name
 
@@ -102,7 +120,7 @@ def plan_dataset(config: dict[str, Any], *, config_dir: Path, scenes_dir: Path |
         scene = _resolve_scene(str(item["scene"]), config_dir, scenes_dir)
         train_keys = {(run.get("path", defaults.get("path", "truck")), run.get("seed", defaults.get("seed", 0)))
                       for run in item.get("train", [])}
-        for split in ("train", "val"):
+        for split in SPLITS:
             for run in item.get(split, []):
                 unknown = set(run) - _RENDER_KEYS
                 if unknown:
@@ -118,7 +136,20 @@ def plan_dataset(config: dict[str, Any], *, config_dir: Path, scenes_dir: Path |
                     raise ValueError(f"dataset config: sequence {split}/{name} is listed twice")
                 names.add((split, name))  # type: ignore[arg-type]
                 entries.append(DatasetEntry(split, name, scene, settings))
+    _check_test_held_out(config["scenes"])
     return entries
+
+
+def _check_test_held_out(items: list[dict[str, Any]]) -> None:
+    """A scene family with test sequences may not feed train or val."""
+    splits_of: dict[str, set[str]] = {}
+    for item in items:
+        family = _scene_family(str(item["scene"]))
+        splits_of.setdefault(family, set()).update(s for s in SPLITS if item.get(s))
+    leaked = sorted(f for f, used in splits_of.items() if "test" in used and used - {"test"})
+    if leaked:
+        raise ValueError(f"dataset config: test scene(s) {', '.join(leaked)} also appear in train/val "
+                         "(the test split holds whole scenes out, material variants included)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -127,6 +158,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"dataset config JSON (default: the bundled {DEFAULT_CONFIG.name})")
     parser.add_argument("--out", required=True, type=Path, help="dataset folder (train/ and val/ go inside)")
     parser.add_argument("--scenes-dir", default=None, help="folder of Mitsuba scenes (default: $SSR_SCENES_DIR or ../shared/scenes)")
+    parser.add_argument("--splits", default=",".join(SPLITS), metavar="LIST",
+                        help="comma-separated splits to render, in the config's order (default: all of them: "
+                             "%(default)s)")
     parser.add_argument("--shard", default=None, metavar="i/N", help="render only every N-th sequence, starting at i")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -145,7 +179,11 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"cannot read dataset config {config_path}: {exc}") from None
         entries = plan_dataset(config, config_dir=config_path.resolve().parent,
                                scenes_dir=resolve_scenes_dir(args.scenes_dir))
-        mine = shard_items(entries, parse_shard(args.shard))
+        wanted = [name.strip() for name in str(args.splits).split(",") if name.strip()]
+        unknown = sorted(set(wanted) - set(SPLITS))
+        if unknown or not wanted:
+            raise ValueError(f"--splits {args.splits!r}: choose from {', '.join(SPLITS)}")
+        mine = shard_items([e for e in entries if e.split in wanted], parse_shard(args.shard))
         start = time.perf_counter()
         for number, entry in enumerate(mine, 1):
             settings = entry.settings
