@@ -11,7 +11,12 @@ preset    TFA hidden    TFA embed k  U-Net features at scales 1, 1/2, 1/4
 ``tiny``  8             8            8, 12, 16
 ``small`` 16            16           16, 24, 32
 ``base``  32            32           32, 48, 64
+``lean``  12            16           16, 24, 32
 ========= ============= ============ ====================================
+
+``lean`` is ``small`` with a narrower TFA: with a kernel-predicting output
+(``output="kernel"``) it stays inside the ``small`` model's conv budget (issue 7: at most
+30.9k MACs per pixel; :func:`ssr.model.cost.conv_macs_per_pixel` counts them).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-__all__ = ["WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
+__all__ = ["ACCUMULATIONS", "OUTPUTS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,11 @@ WIDTH_PRESETS: dict[str, WidthPreset] = {
     "tiny": WidthPreset(tfa_hidden=8, tfa_embed=8, unet=(8, 12, 16)),
     "small": WidthPreset(tfa_hidden=16, tfa_embed=16, unet=(16, 24, 32)),
     "base": WidthPreset(tfa_hidden=32, tfa_embed=32, unet=(32, 48, 64)),
+    "lean": WidthPreset(tfa_hidden=12, tfa_embed=16, unet=(16, 24, 32)),
 }
+
+ACCUMULATIONS = ("log", "linear")
+OUTPUTS = ("direct", "kernel")
 
 
 @dataclass(frozen=True)
@@ -57,18 +66,40 @@ class ModelConfig:
             the paper's 1-spp "w/o-SS" setting. A data-reading option
             (``Sequence(apply_pattern=subpixel)``), recorded here so inference reads
             frames the way the model was trained.
+        accumulation: what the TFA state accumulates in its irradiance channels:
+            ``"log"`` (SPEC.md: ``log1p`` irradiance, 0 at untraced pixels) or ``"linear"``
+            (linear irradiance and, with the same weights, the traced mask, so
+            ``A_irr / A_mask`` is a weighted mean of traced samples; :mod:`ssr.model.kernel`).
+        output: ``"direct"`` (the U-Net predicts log irradiance, SPEC.md) or ``"kernel"``
+            (it predicts per-pixel normalised kernels applied at 1/4, 1/2 and full
+            resolution to the accumulated linear irradiance, blended across scales and
+            with the warped previous output; needs ``accumulation="linear"``).
+        kernel_sizes: kernel side at scales 1/4, 1/2, 1 (``output="kernel"`` only).
     """
 
     width: str = "small"
     use_tfa: bool = True
     use_warped_prev: bool = True
     subpixel: bool = True
+    accumulation: str = "log"
+    output: str = "direct"
+    kernel_sizes: tuple[int, int, int] = (5, 5, 3)
 
     def __post_init__(self) -> None:
         if self.width not in WIDTH_PRESETS:
             raise ValueError(
                 f"ModelConfig.width must be one of {sorted(WIDTH_PRESETS)}, got {self.width!r}"
             )
+        if self.accumulation not in ACCUMULATIONS:
+            raise ValueError(f"ModelConfig.accumulation must be one of {ACCUMULATIONS}, got {self.accumulation!r}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"ModelConfig.output must be one of {OUTPUTS}, got {self.output!r}")
+        if self.output == "kernel" and self.accumulation != "linear":
+            raise ValueError('ModelConfig: output="kernel" filters linear irradiance; it needs accumulation="linear"')
+        sizes = tuple(int(k) for k in self.kernel_sizes)
+        if len(sizes) != 3 or any(k < 1 or k % 2 == 0 for k in sizes):
+            raise ValueError(f"ModelConfig.kernel_sizes must be three odd sizes >= 1, got {self.kernel_sizes!r}")
+        object.__setattr__(self, "kernel_sizes", sizes)
 
     @property
     def preset(self) -> WidthPreset:
@@ -76,8 +107,10 @@ class ModelConfig:
         return WIDTH_PRESETS[self.width]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
-        return asdict(self)
+        """JSON-serialisable form (lists, not tuples: equal to its own JSON round trip)."""
+        data = asdict(self)
+        data["kernel_sizes"] = list(self.kernel_sizes)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":

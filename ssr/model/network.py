@@ -15,9 +15,10 @@ from torch import Tensor, nn
 from ssr.data_tools.contract import ALBEDO_EPS, OUTPUT_CHANNELS, PACKED_CHANNELS, SIZE_MULTIPLE, SLICES, STATE_CHANNELS
 
 from .config import ModelConfig
+from .kernel import apply_kernel, blend_signals, kernel_weights, linear_irradiance, log_view, signal_irradiance, signal_of
 from .tfa import TemporalFeatureAccumulator
 from .unet import ReconstructionUNet
-from .warp import _check_4d, warp
+from .warp import _check_4d, warp, warp_coverage
 
 __all__ = [
     "ALBEDO_EPS",
@@ -81,8 +82,13 @@ class SSRNet(nn.Module):
         self.config = config if config is not None else ModelConfig()
         preset = self.config.preset
         self.tfa = TemporalFeatureAccumulator(preset.tfa_hidden, preset.tfa_embed) if self.config.use_tfa else None
+        sizes = self.config.kernel_sizes
+        # kernel heads: K*K tap logits, + a coarse-blend logit (1/2, 1), + a history weight (1)
+        heads = (3, 3, 3) if self.config.output == "direct" else (
+            sizes[0] ** 2, sizes[1] ** 2 + 1, sizes[2] ** 2 + 2)
         self.unet = ReconstructionUNet(
-            in_channels=2 * STATE_CHANNELS + 3, widths=preset.unet, use_warped_prev=self.config.use_warped_prev
+            in_channels=2 * STATE_CHANNELS + 3, widths=preset.unet, use_warped_prev=self.config.use_warped_prev,
+            heads=heads,
         )
 
     def forward(self, packed: Tensor, acc: Tensor, prev_out: Tensor, reset: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -94,6 +100,8 @@ class SSRNet(nn.Module):
                 motion in pixels (17-18).
             acc: ``[B, 14, H, W]`` previous accumulated state ``A_{t-1}``.
             prev_out: ``[B, 3, H, W]`` previous output ``y_{t-1}`` (demodulated log space).
+                With ``accumulation="linear"`` channels 0-2 of ``acc`` hold linear
+                irradiance and channel 13 the blended traced mask (:mod:`ssr.model.kernel`).
             reset: ``[B, 1, 1, 1]``, 1 at a stream's first frame and at cuts (then ``acc``
                 and ``prev_out`` are ignored), else 0.
 
@@ -129,23 +137,64 @@ class SSRNet(nn.Module):
         is_reset = reset > 0.5
         x_t = packed[:, _STATE]
         transparent = packed[:, _TRANSPARENT]
+        linear = self.config.accumulation == "linear"
+        # the values the TFA blends: log1p irradiance (SPEC.md) or linear irradiance
+        x_values = torch.cat((linear_irradiance(x_t[:, _IRRADIANCE]), x_t[:, _IRRADIANCE.stop:]), dim=1) if linear else x_t
 
         if self.tfa is not None:
-            history = torch.where(is_reset, x_t, warped_acc)
-            acc_new, _, _ = self.tfa(x_t, transparent, history)
+            history = torch.where(is_reset, x_values, warped_acc)
+            history_view = log_view(history) if linear else history
+            acc_new, _, _ = self.tfa(x_t, transparent, history_view, values=(x_values, history) if linear else None)
         else:
-            acc_new = x_t
+            acc_new = x_values
+        acc_features = log_view(acc_new) if linear else acc_new
 
-        features = torch.cat((x_t, acc_new, transparent), dim=1)
+        features = torch.cat((x_t, acc_features, transparent), dim=1)
         warped_prev: Tensor | None = None
         if self.config.use_warped_prev:
-            warped_prev = torch.where(is_reset, acc_new[:, _IRRADIANCE], warped_prev_out)
+            warped_prev = torch.where(is_reset, acc_features[:, _IRRADIANCE], warped_prev_out)
             warped_prev = _pad_to_multiple(warped_prev, SIZE_MULTIPLE)
-        out_log = self.unet(_pad_to_multiple(features, SIZE_MULTIPLE), warped_prev)
+        resolve = None
+        if self.config.output == "kernel":
+            coverage = _pad_to_multiple(warp_coverage(packed[:, _MOTION]), SIZE_MULTIPLE)
+            resolve = self._kernel_resolver(acc_new, warped_prev, coverage * (1.0 - reset))
+        out_log = self.unet(_pad_to_multiple(features, SIZE_MULTIPLE), warped_prev, resolve)
         out_log = out_log[:, :, :height, :width]
-        color = remodulate(out_log, acc_new[:, _ALBEDO])
+        # a kernel output was demodulated by this frame's albedo; SPEC.md remodulates the
+        # direct output by the accumulated albedo
+        albedo = x_t[:, _ALBEDO] if self.config.output == "kernel" else acc_new[:, _ALBEDO]
+        color = remodulate(out_log, albedo)
         return color, acc_new, out_log
 
+    def _kernel_resolver(self, acc_new: Tensor, warped_prev: Tensor | None, history_valid: Tensor):
+        """The U-Net's ``resolve`` for ``output="kernel"`` (see :mod:`ssr.model.kernel`).
+
+        Scale 1/4 and 1/2 filter the average-pooled signal ``(A_irr, A_mask)`` with their
+        predicted kernels, and blend in the upsampled coarser result; full resolution does the
+        same, then adds the warped previous output as ``w * prev`` to the numerator and ``w``
+        to the denominator (``w = softplus * history_valid``: 0 at a reset, and falling to 0
+        where the warp reads outside the previous frame; the warped output is divided by that
+        coverage, which undoes the warp's zero padding). Each scale hands the decoder of the
+        next one ``log1p`` of its filtered irradiance."""
+        signal0 = _pad_to_multiple(signal_of(acc_new), SIZE_MULTIPLE)
+        signals = (F.avg_pool2d(F.avg_pool2d(signal0, 2), 2), F.avg_pool2d(signal0, 2), signal0)
+        taps = tuple(k * k for k in self.config.kernel_sizes)
+
+        def resolve(scale: int, head: Tensor, carry: Tensor | None) -> tuple[Tensor, Tensor | None]:
+            level = 2 - scale  # 0 = 1/4, 1 = 1/2, 2 = full
+            filtered = apply_kernel(signals[level], kernel_weights(head[:, :taps[level]]))
+            if carry is not None:
+                coarse = F.interpolate(carry, scale_factor=2.0, mode="bilinear", align_corners=False)
+                filtered = blend_signals(filtered, coarse, head[:, taps[level]:taps[level] + 1])
+            if scale == 0 and warped_prev is not None:
+                history_weight = F.softplus(head[:, taps[level] + 1:taps[level] + 2]) * history_valid
+                unpadded = warped_prev / torch.clamp(history_valid, min=1e-3)
+                previous = linear_irradiance(torch.clamp(unpadded, max=LOG_IRRADIANCE_MAX))
+                filtered = torch.cat((filtered[:, 0:3] + history_weight * previous,
+                                      filtered[:, 3:4] + history_weight), dim=1)
+            return torch.log1p(signal_irradiance(filtered)), filtered
+
+        return resolve
 
 class StreamState(NamedTuple):
     """Recurrent state carried between frames.

@@ -72,7 +72,7 @@ class TemporalFeatureAccumulator(nn.Module):
         self.embedding_net = _two_convs(STATE_CHANNELS, hidden, embed)
 
     def forward(
-        self, x_t: Tensor, transparent: Tensor, warped_acc: Tensor
+        self, x_t: Tensor, transparent: Tensor, warped_acc: Tensor, values: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Accumulate one frame.
 
@@ -81,6 +81,9 @@ class TemporalFeatureAccumulator(nn.Module):
                 depth, roughness, metallic, shadow, mask).
             transparent: ``[B, 3, H, W]`` transparent tint (not accumulated).
             warped_acc: ``[B, 14, H, W]`` ``W(A_{t-1})`` (``x_t`` at a reset).
+            values: ``(x_values, history_values)``, each ``[B, 14, H, W]``, to blend instead
+                of ``(x_t, warped_acc)``, which then only feed the embedding nets (a
+                ``accumulation="linear"`` model blends linear irradiance but scores log views).
 
         Returns:
             ``(acc [B, 14, H, W], alpha [B, 1, H, W], beta [B, 1, H, W])``.
@@ -91,4 +94,5 @@ class TemporalFeatureAccumulator(nn.Module):
         e_ref = self.reference_net(torch.cat((x_t, transparent), dim=1))
         e_cur = self.embedding_net(x_t)
         e_prev = self.embedding_net(warped_acc)
-        return accumulate(e_ref, e_cur, e_prev, x_t, warped_acc)
+        x_values, history_values = values if values is not None else (x_t, warped_acc)
+        return accumulate(e_ref, e_cur, e_prev, x_values, history_values)

@@ -17,9 +17,16 @@ widths ``(c0, c1, c2)`` from the width preset:
 
 Upsampling is bilinear x2 (``align_corners=False``); height and width must be multiples
 of 4 (:class:`ssr.model.SSRNet` pads).
+
+Kernel-predicting models (``ModelConfig.output == "kernel"``) widen the last conv of each
+decoder to ``heads = (h2, h1, h0)`` channels and pass a ``resolve(scale, head, carry)``
+callable that turns each head into the 3-channel image the next scale sees (and a carry,
+e.g. the filtered signal of that scale); the image of scale 1 is the output.
 """
 
 from __future__ import annotations
+
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +36,14 @@ from ssr.data_tools.contract import SIZE_MULTIPLE
 
 from .warp import _check_4d
 
-__all__ = ["ReconstructionUNet"]
+__all__ = ["ReconstructionUNet", "Resolve"]
+
+Resolve = Callable[[int, Tensor, Optional[Tensor]], "tuple[Tensor, Optional[Tensor]]"]
+"""``resolve(scale, head, carry) -> (image [B, 3, h, w], carry)``; scale 2 = 1/4, 0 = full."""
+
+
+def _identity_resolve(scale: int, head: Tensor, carry: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    return head, carry
 
 
 def _conv_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
@@ -47,9 +61,12 @@ class ReconstructionUNet(nn.Module):
         in_channels: full-resolution input channels without the previous output (31).
         widths: feature channels ``(c0, c1, c2)`` at scales 1, 1/2, 1/4.
         use_warped_prev: concatenate the (pooled) warped previous output at every scale.
+        heads: output channels of the decoders at scales 1/4, 1/2, 1 (3 each for a direct
+            prediction of log irradiance).
     """
 
-    def __init__(self, in_channels: int, widths: tuple[int, int, int], use_warped_prev: bool = True) -> None:
+    def __init__(self, in_channels: int, widths: tuple[int, int, int], use_warped_prev: bool = True,
+                 heads: tuple[int, int, int] = (3, 3, 3)) -> None:
         super().__init__()
         c0, c1, c2 = widths
         prev = 3 if use_warped_prev else 0
@@ -60,11 +77,12 @@ class ReconstructionUNet(nn.Module):
         self.enc1 = nn.Sequential(_conv_relu(c0 + prev, c1), _conv_relu(c1, c1))
         self.down2 = _conv_relu(c1, c1, stride=2)
         self.enc2 = nn.Sequential(_conv_relu(c1 + prev, c2), _conv_relu(c2, c2))
-        self.dec2 = nn.Sequential(_conv_relu(c2, c2), nn.Conv2d(c2, 3, 3, padding=1))
-        self.dec1 = nn.Sequential(_conv_relu(3 + c1 + prev, c1), nn.Conv2d(c1, 3, 3, padding=1))
-        self.dec0 = nn.Sequential(_conv_relu(3 + c0 + prev, c0), nn.Conv2d(c0, 3, 3, padding=1))
+        h2, h1, h0 = heads
+        self.dec2 = nn.Sequential(_conv_relu(c2, c2), nn.Conv2d(c2, h2, 3, padding=1))
+        self.dec1 = nn.Sequential(_conv_relu(3 + c1 + prev, c1), nn.Conv2d(c1, h1, 3, padding=1))
+        self.dec0 = nn.Sequential(_conv_relu(3 + c0 + prev, c0), nn.Conv2d(c0, h0, 3, padding=1))
 
-    def forward(self, features: Tensor, warped_prev: Tensor | None) -> Tensor:
+    def forward(self, features: Tensor, warped_prev: Tensor | None, resolve: Resolve | None = None) -> Tensor:
         """Reconstruct log irradiance.
 
         Args:
@@ -72,6 +90,7 @@ class ReconstructionUNet(nn.Module):
                 H and W multiples of 4.
             warped_prev: ``[B, 3, H, W]`` warped previous output in log space, or None
                 when built with ``use_warped_prev=False``.
+            resolve: head -> image at each scale (default: the head is the image).
 
         Returns:
             ``[B, 3, H, W]`` demodulated log irradiance ``y_t``.
@@ -79,6 +98,7 @@ class ReconstructionUNet(nn.Module):
         _check_4d("features", features, self.in_channels)
         if features.shape[-2] % SIZE_MULTIPLE or features.shape[-1] % SIZE_MULTIPLE:
             raise ValueError(f"ReconstructionUNet: H and W must be multiples of {SIZE_MULTIPLE}, got {tuple(features.shape)}")
+        resolve = resolve if resolve is not None else _identity_resolve
         if self.use_warped_prev:
             if warped_prev is None:
                 raise ValueError("ReconstructionUNet: warped_prev is required (use_warped_prev=True)")
@@ -89,12 +109,12 @@ class ReconstructionUNet(nn.Module):
             e0 = self.enc0(torch.cat((features, prev0), dim=1))
             e1 = self.enc1(torch.cat((self.down1(e0), prev1), dim=1))
             e2 = self.enc2(torch.cat((self.down2(e1), prev2), dim=1))
-            d2 = self.dec2(e2)
-            d1 = self.dec1(torch.cat((_upsample2(d2), e1, prev1), dim=1))
-            return self.dec0(torch.cat((_upsample2(d1), e0, prev0), dim=1))
+            d2, carry = resolve(2, self.dec2(e2), None)
+            d1, carry = resolve(1, self.dec1(torch.cat((_upsample2(d2), e1, prev1), dim=1)), carry)
+            return resolve(0, self.dec0(torch.cat((_upsample2(d1), e0, prev0), dim=1)), carry)[0]
         e0 = self.enc0(features)
         e1 = self.enc1(self.down1(e0))
         e2 = self.enc2(self.down2(e1))
-        d2 = self.dec2(e2)
-        d1 = self.dec1(torch.cat((_upsample2(d2), e1), dim=1))
-        return self.dec0(torch.cat((_upsample2(d1), e0), dim=1))
+        d2, carry = resolve(2, self.dec2(e2), None)
+        d1, carry = resolve(1, self.dec1(torch.cat((_upsample2(d2), e1), dim=1)), carry)
+        return resolve(0, self.dec0(torch.cat((_upsample2(d1), e0), dim=1)), carry)[0]

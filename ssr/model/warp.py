@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["Warp", "sampling_grid", "warp"]
+__all__ = ["Warp", "sampling_grid", "warp", "warp_coverage"]
 
 
 def _check_4d(name: str, tensor: Tensor, channels: int | None = None) -> None:
@@ -67,6 +67,30 @@ def warp(buffer: Tensor, motion_px: Tensor) -> Tensor:
         buffer.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False
     )
     return warped.to(buffer.dtype)
+
+
+def warp_coverage(motion_px: Tensor) -> Tensor:
+    """The weight :func:`warp`'s bilinear taps put inside the previous frame, per pixel.
+
+    Along x, a sample at pixel-index coordinate ``u = i + motion_x`` has in-frame weight
+    ``clamp(min(u + 1, W - u), 0, 1)`` (likewise along y); the coverage is their product:
+    1 inside, falling to 0 one pixel outside. ``warp(buffer) / coverage`` undoes the zero
+    padding exactly where the coverage is > 0.
+
+    Args:
+        motion_px: ``[B, 2, H, W]`` motion in pixels (FORMAT.md).
+
+    Returns:
+        fp32 ``[B, 1, H, W]`` in ``[0, 1]``.
+    """
+    _check_4d("motion_px", motion_px, 2)
+    motion = motion_px.float()
+    height, width = motion.shape[-2], motion.shape[-1]
+    u = torch.arange(width, device=motion.device, dtype=torch.float32).view(1, 1, width) + motion[:, 0]
+    v = torch.arange(height, device=motion.device, dtype=torch.float32).view(1, height, 1) + motion[:, 1]
+    cover_x = torch.clamp(torch.minimum(u + 1.0, width - u), 0.0, 1.0)
+    cover_y = torch.clamp(torch.minimum(v + 1.0, height - v), 0.0, 1.0)
+    return (cover_x * cover_y).unsqueeze(1)
 
 
 class Warp(nn.Module):

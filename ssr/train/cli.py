@@ -18,6 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ssr.model.config import ACCUMULATIONS, OUTPUTS, WIDTH_PRESETS
+
 __all__ = ["add_arguments", "config_from_args", "run"]
 
 
@@ -26,8 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset folder (train/ and val/ sequence folders)")
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument("--val-data", default=None, help="validation dataset when --data has no val/ split")
-    parser.add_argument("--preset", default="small", choices=["tiny", "small", "base"],
+    parser.add_argument("--preset", default="small", choices=sorted(WIDTH_PRESETS),
                         help="network width preset (channel widths; docs/training.md)")
+    parser.add_argument("--accumulation", default="log", choices=ACCUMULATIONS,
+                        help="what the TFA state accumulates: log (SPEC.md) or linear irradiance with the "
+                             "traced mask as weight (docs/training.md)")
+    parser.add_argument("--output", default="direct", choices=OUTPUTS,
+                        help="direct log-irradiance prediction (SPEC.md) or kernel: per-pixel normalised "
+                             "multi-scale kernels over the accumulated linear irradiance (needs "
+                             "--accumulation linear)")
     parser.add_argument("--steps", type=int, default=30000, help="optimisation steps (lr halves at 1/3 and 2/3)")
     parser.add_argument("--batch", type=int, default=8, help="clips per step over all processes")
     parser.add_argument("--crop", type=int, default=256, help="square crop size in pixels")
@@ -57,7 +66,8 @@ def config_from_args(args: argparse.Namespace):
     from .config import TrainConfig
 
     model = ModelConfig(
-        width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp
+        width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp,
+        accumulation=args.accumulation, output=args.output,
     )
     return TrainConfig(
         data=args.data,

@@ -1,0 +1,124 @@
+"""Kernel-predicting reconstruction on linear, mask-weighted irradiance (issue 7).
+
+The accumulated state of a ``accumulation="linear"`` model holds, per pixel,
+
+* ``A_irr`` (channels 0-2): a running blend of **linear** demodulated irradiance, 0 where a
+  pixel was not traced;
+* ``A_mask`` (channel 13): the same blend of the traced mask.
+
+Both are blended with the same TFA weights, so ``A_irr / A_mask`` is a weighted mean of the
+traced samples only (untraced pixels carry no weight, whatever ``alpha`` is) and no mean of
+logarithms is ever taken (no Jensen bias). The pair ``(A_irr, A_mask)`` is a *signal*
+``[B, 4, H, W]``; every operation below is a non-negative weighted sum applied to numerator
+and denominator alike, so the result ``num / den`` is a convex combination of traced
+samples: it cannot shift colour or brightness, only choose which samples to average.
+
+Example:
+    >>> import torch
+    >>> signal = torch.rand(1, 4, 8, 8)
+    >>> weights = kernel_weights(torch.zeros(1, 9, 8, 8))  # uniform 3x3 box
+    >>> apply_kernel(signal, weights).shape
+    torch.Size([1, 4, 8, 8])
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ssr.data_tools.contract import SLICES
+
+__all__ = [
+    "MASK_FLOOR",
+    "apply_kernel",
+    "blend_signals",
+    "kernel_size_of",
+    "kernel_weights",
+    "linear_irradiance",
+    "log_view",
+    "signal_of",
+    "signal_irradiance",
+]
+
+MASK_FLOOR = 1e-4
+"""Denominator floor of ``num / den`` (a window with no traced sample reads as black)."""
+
+_IRRADIANCE, _MASK = SLICES["irradiance"], SLICES["mask"]
+
+
+def linear_irradiance(log_irradiance: Tensor) -> Tensor:
+    """``exp(y) - 1`` of packed ``log1p`` irradiance (0 stays 0). Any ``[B, C, H, W]``."""
+    return torch.exp(log_irradiance) - 1.0
+
+
+def signal_of(state: Tensor) -> Tensor:
+    """``[B, 4, H, W]`` ``(A_irr, A_mask)`` of a ``[B, 14, H, W]`` linear state."""
+    return torch.cat((state[:, _IRRADIANCE], state[:, _MASK]), dim=1)
+
+
+def signal_irradiance(signal: Tensor) -> Tensor:
+    """``[B, 3, H, W]`` weighted-mean linear irradiance ``num / max(den, MASK_FLOOR)``."""
+    return signal[:, 0:3] / torch.clamp(signal[:, 3:4], min=MASK_FLOOR)
+
+
+def log_view(state: Tensor) -> Tensor:
+    """Network-input view of a linear state: irradiance channels -> ``log1p(A_irr / A_mask)``,
+    every other channel unchanged (``A_mask`` itself tells the confidence). ``[B, 14, H, W]``."""
+    irradiance = torch.log1p(signal_irradiance(signal_of(state)))
+    return torch.cat((irradiance, state[:, _IRRADIANCE.stop:]), dim=1)
+
+
+def kernel_size_of(taps: int) -> int:
+    """Side of a square kernel with ``taps`` weights (9 -> 3, 25 -> 5)."""
+    side = int(round(math.sqrt(taps)))
+    if side * side != taps or side % 2 == 0:
+        raise ValueError(f"kernel taps must be an odd square (9, 25, ...), got {taps}")
+    return side
+
+
+def kernel_weights(logits: Tensor) -> Tensor:
+    """Per-pixel normalised non-negative kernels: softmax over the tap axis.
+
+    Args:
+        logits: ``[B, K*K, H, W]`` raw network output (tap ``k`` = row ``k // K``, column
+            ``k % K`` of the window centred on the pixel).
+
+    Returns:
+        ``[B, K*K, H, W]`` weights >= 0 summing to 1 over taps.
+    """
+    return torch.softmax(logits, dim=1)
+
+
+def apply_kernel(signal: Tensor, weights: Tensor) -> Tensor:
+    """Filter ``signal`` with a different ``K x K`` kernel at every pixel.
+
+    Out-of-image taps read zero in numerator and denominator alike (a normalised
+    convolution, no edge darkening). Written as ``K*K`` shifted multiply-adds (static
+    slices), which ONNX exports as plain Slice/Mul/Add.
+
+    Args:
+        signal: ``[B, C, H, W]``.
+        weights: ``[B, K*K, H, W]`` from :func:`kernel_weights`.
+
+    Returns:
+        ``[B, C, H, W]``.
+    """
+    side = kernel_size_of(weights.shape[1])
+    radius = side // 2
+    height, width = signal.shape[-2], signal.shape[-1]
+    padded = F.pad(signal, (radius, radius, radius, radius))
+    out = torch.zeros_like(signal)
+    for tap in range(side * side):
+        row, col = divmod(tap, side)
+        out = out + weights[:, tap:tap + 1] * padded[:, :, row:row + height, col:col + width]
+    return out
+
+
+def blend_signals(fine: Tensor, coarse_upsampled: Tensor, blend_logit: Tensor) -> Tensor:
+    """``(1 - b) * fine + b * coarse`` with ``b = sigmoid(blend_logit)`` ``[B, 1, H, W]``
+    (on numerator and denominator alike, so still a convex combination of samples)."""
+    blend = torch.sigmoid(blend_logit)
+    return fine + blend * (coarse_upsampled - fine)
