@@ -7,9 +7,10 @@ peer measured in the same run.
            --quality a speed-quality plot (needs pyoidn for the peers)
   pack     native C++ input packing vs the NumPy reference (same frame, same process)
   model    one network step per width preset (tiny / small / base), side by side
-  quality  image quality of SSR (1/4 spp) vs Intel Open Image Denoise on the 1-spp
-           colour (4x the samples) + albedo + normal, per sequence, with time per frame
-           (needs the [bench] extra: pip install pyoidn)
+  quality  image quality of SSR (1/4 spp) vs Intel OIDN high / fast on the 1-spp colour
+           (4x the samples) + albedo + normal, OIDN on the half-res traced samples, and the
+           noisy input, per sequence: metrics, per-material bias, per-frame curves, contact
+           sheets (--out), time per frame (needs the [bench] extra: pip install pyoidn)
 
 Prints Markdown tables (paste them into BENCHMARKS.md with the command line) and, with
 --json, writes the raw numbers.
@@ -17,7 +18,7 @@ Prints Markdown tables (paste them into BENCHMARKS.md with the command line) and
 examples:
   ssr bench fps --out bench_fps --quality bench_quality/report.json    # 720p, 1080p, 1024x2048, 4K
   ssr bench fps --sizes 256x512 --max-seconds 5 --no-peers
-  ssr bench quality --data data/ssr-default --split val --model runs/small/model --out bench_quality
+  ssr bench quality --data data/v2 --split test --model runs/v2/model --out bench_quality
   ssr bench quality --data data/seq_kitchen --no-flip --max-frames 16
 """
 
@@ -30,6 +31,8 @@ import platform
 import sys
 from pathlib import Path
 
+QUALITY_METHODS = ("ssr", "oidn_high", "oidn_fast", "oidn_halfres", "input")
+"""``ssr bench quality --methods`` choices (bench.quality.METHODS; a test keeps them equal)."""
 
 def _sizes(text: str) -> list[tuple[int, int]]:
     try:
@@ -68,8 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     quality.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
     quality.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP (the slowest metric)")
     quality.add_argument("--exposure", type=float, default=1.0, help="tone-mapper exposure for sRGB metrics")
-    quality.add_argument("--oidn-quality", choices=("high", "balanced", "fast"), default="high",
-                         help="OIDN filter quality (default high)")
+    quality.add_argument("--methods", default=",".join(QUALITY_METHODS), metavar="LIST",
+                         help="quality: comma-separated methods to score (default: all: %(default)s)")
+    quality.add_argument("--sheet-frame", type=int, default=None,
+                         help="quality: frame of each sequence on its contact sheet (default: the last)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,8 +127,10 @@ def _run_quality(args: argparse.Namespace) -> int:
             device=args.device,
             metrics=MetricSet(flip=not args.no_flip, exposure=args.exposure),
             max_frames=args.max_frames,
-            oidn_quality=args.oidn_quality,
+            methods=[m.strip() for m in args.methods.split(",") if m.strip()],
             progress=None,
+            out_dir=args.out,
+            sheet_frame=args.sheet_frame,
         )
     except ImportError as error:
         return fail(error)

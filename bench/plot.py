@@ -12,7 +12,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["speed_quality_points", "write_speed_quality_plot"]
+__all__ = ["speed_quality_points", "write_curve_plot", "write_speed_quality_plot"]
+
+CURVE_COLOURS = ((200, 30, 30), (30, 80, 200), (30, 150, 60), (150, 90, 0), (120, 120, 120), (140, 40, 160))
 
 
 def speed_quality_points(fps_report: dict[str, Any], quality_reports: list[dict[str, Any]], *,
@@ -22,12 +24,12 @@ def speed_quality_points(fps_report: dict[str, Any], quality_reports: list[dict[
     quality: dict[str, float] = {}
     for report in quality_reports:
         average = report.get("average", {})
-        ssr = (average.get("ssr") or {}).get("all", {}).get(metric)
-        if ssr is not None:
-            quality["ssr"] = ssr
-        oidn = (average.get("oidn") or {}).get("all", {}).get(metric)
-        if oidn is not None:
-            quality[f"oidn-{report.get('oidn', {}).get('quality', 'high')}"] = oidn
+        for method, block in average.items():
+            value = (block or {}).get("all", {}).get(metric)
+            if value is None:
+                continue
+            # quality-report keys (oidn_high) -> fps-report method names (oidn-high)
+            quality[method.replace("_", "-")] = value
     points = []
     for row in fps_report["rows"]:
         if (row["height"], row["width"]) != tuple(size) or row["path"] == "network only":
@@ -95,6 +97,55 @@ def write_speed_quality_plot(points: list[dict[str, Any]], path: str | Path, *, 
     draw.text((width // 2 - 80, height - 30), "milliseconds per frame (log scale, lower is better)", fill="black",
               font=font)
     draw.text((10, margin - 30), metric_label + " (higher is better)", fill="black", font=font)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out)
+    return out
+
+
+def write_curve_plot(curves: dict[str, list[float | None]], path: str | Path, *, title: str,
+                     x_label: str = "frame", y_label: str = "PSNR (dB)") -> Path:
+    """Line plot of ``{label: [value per x = 0, 1, ...]}`` (None = no value) into a PNG."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    values = [v for curve in curves.values() for v in curve if v is not None and math.isfinite(v)]
+    if not values:
+        raise ValueError("curve plot: no finite values")
+    width, height, margin = 900, 560, 70
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default()
+    count = max(len(curve) for curve in curves.values())
+    y_lo, y_hi = min(values), max(values)
+    pad = max(0.25, 0.05 * (y_hi - y_lo))
+    y_lo, y_hi = y_lo - pad, y_hi + pad
+
+    def to_px(index: float, value: float) -> tuple[float, float]:
+        x = margin + index / max(1, count - 1) * (width - 2 * margin - 160)
+        y = height - margin - (value - y_lo) / (y_hi - y_lo) * (height - 2 * margin)
+        return x, y
+
+    draw.rectangle([margin, margin, width - margin - 160, height - margin], outline="black")
+    for index in range(count):
+        x, _ = to_px(index, y_lo)
+        draw.line([x, height - margin, x, height - margin + 4], fill="black")
+        draw.text((x - 4, height - margin + 8), str(index), fill="black", font=font)
+    for step in range(6):
+        value = y_lo + (y_hi - y_lo) * step / 5
+        _, y = to_px(0, value)
+        draw.line([margin - 5, y, margin, y], fill="black")
+        draw.text((10, y - 6), f"{value:.2f}", fill="black", font=font)
+    for number, (label, curve) in enumerate(curves.items()):
+        colour = CURVE_COLOURS[number % len(CURVE_COLOURS)]
+        points = [to_px(i, v) for i, v in enumerate(curve) if v is not None and math.isfinite(v)]
+        if len(points) > 1:
+            draw.line(points, fill=colour, width=2)
+        for x, y in points:
+            draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
+        draw.text((width - margin - 150, margin + 14 * number), label, fill=colour, font=font)
+    draw.text((margin, 20), title, fill="black", font=font)
+    draw.text((width // 2 - 60, height - 28), x_label, fill="black", font=font)
+    draw.text((10, margin - 30), y_label, fill="black", font=font)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     image.save(out)

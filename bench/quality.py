@@ -1,20 +1,27 @@
-"""Image quality of SSR against Intel Open Image Denoise given four times the samples.
+"""Image quality of SSR against the denoisers a user would otherwise pick (issue 7 protocol).
 
-``ssr bench quality`` scores, on every frame of every sequence and against the
-same ``reference``:
+``ssr bench quality`` streams every sequence once and scores, on every frame and against
+the same ``reference``, each method of :data:`METHODS`:
 
-- **SSR**: our network on the 1/4-spp subpixel input (one traced sample per 2x2 tile),
-  streamed with :func:`ssr.evaluate.evaluate` (history reset at cuts);
-- **OIDN**: Intel Open Image Denoise (``RT`` filter, HDR, albedo + normal auxiliary
-  buffers) on the 1-spp colour at every pixel, i.e. 4x the samples SSR traces, each frame
+- ``ssr``: our network on the 1/4-spp subpixel input (one traced sample per 2x2 tile),
+  through :class:`ssr.streaming.StreamLoop` (what ``ssr denoise`` runs; history reset at cuts);
+- ``oidn_high`` / ``oidn_fast``: Intel Open Image Denoise (``RT`` filter, HDR, albedo +
+  normal) on the 1-spp colour at every pixel, i.e. **4x** SSR's traced samples, each frame
   on its own (OIDN has no temporal state);
-- **Input**: the raw 1-spp colour (no denoising), taken from evaluate's baseline.
+- ``oidn_halfres``: OIDN high on the half-resolution image of the traced samples alone
+  (the traced pixel of every 2x2 tile with its albedo and normal; SSR's samples, nothing
+  more), upscaled 2x bilinearly: the trivial pipeline SSR must beat;
+- ``input``: the raw 1-spp colour (no denoising).
 
-Per-frame metrics and the warped temporal error are the ones ``ssr eval`` reports
-(:func:`ssr.metrics.compute_frame_metrics`, :func:`ssr.metrics.temporal_error`, undefined
-at a stream's first frame and at cuts), aggregated the same way (per-sequence means, then
-the mean over sequences). It also times one frame of each method on this machine:
-SSR = the network forward in eager PyTorch, OIDN = its optimized CPU filter.
+Per frame: :func:`ssr.metrics.compute_frame_metrics` (PSNR / SSIM / RMSE in linear and
+ACES+sRGB space, PSNR on ``clip + gamma 2.2``, relMSE, HDR-FLIP) and the warped temporal
+error (undefined at a stream's first frame and at cuts), aggregated as ``ssr eval`` does
+(per-sequence phase means, then the mean over sequences). Per method also the
+per-material bias table (:mod:`ssr.bench.materials`) and the per-frame curves. With an
+output folder: ``curves.png`` (mean PSNR by frame index) and one contact sheet per sequence
+(``sheets/<sequence>.png``: the inputs, every method and the reference, two 3x crops where
+SSR and OIDN high differ most). It also times one frame of each method on this machine
+(SSR: the network forward in eager PyTorch; OIDN: its optimized CPU filter).
 """
 
 from __future__ import annotations
@@ -25,27 +32,50 @@ import platform
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence as Seq
 
 import numpy as np
 
 from ssr.evaluate import (
+    AFTER_CUT_FRAMES,
     COLUMN_TITLES,
     average_over_sequences,
     format_value,
     json_ready,
     phase_means,
-    AFTER_CUT_FRAMES,
 )
 from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet, compute_frame_metrics, temporal_error
 
-__all__ = ["HEADLINE_METRICS", "METHODS", "format_quality_markdown", "quality_report", "write_quality_report"]
+from .materials import MATERIALS, BiasAccumulator, material_classes
 
-METHODS: tuple[str, ...] = ("ssr", "oidn", "input")
-"""Keys of the compared methods in the report."""
-HEADLINE_METRICS: tuple[str, ...] = ("psnr_srgb", "ssim_srgb", "flip_hdr", TEMPORAL_METRIC)
+__all__ = [
+    "CURVE_METRIC",
+    "HEADLINE_METRICS",
+    "METHODS",
+    "format_quality_markdown",
+    "half_resolution_traced",
+    "quality_report",
+    "write_quality_report",
+]
+
+METHODS: tuple[str, ...] = ("ssr", "oidn_high", "oidn_fast", "oidn_halfres", "input")
+"""Keys of the compared methods in the report, in table order."""
+PEER_OF_RECORD = "oidn_high"
+"""The peer the ``ssr_minus_oidn`` difference (and the issue-7 goal) is taken against."""
+HEADLINE_METRICS: tuple[str, ...] = ("psnr_srgb", "psnr_gamma", "ssim_srgb", "flip_hdr", "relmse", TEMPORAL_METRIC)
 """Metrics shown in the Markdown tables (report.json holds every metric)."""
-_OIDN_LAYERS = ("color", "albedo", "normal", "motion", "reference")
+CURVE_METRIC = "psnr_gamma"
+LABELS: dict[str, str] = {
+    "ssr": "SSR (ours), 1/4 spp",
+    "oidn_high": "OIDN high, 1 spp (4x)",
+    "oidn_fast": "OIDN fast, 1 spp (4x)",
+    "oidn_halfres": "OIDN high, 1/4 spp half-res, upscaled",
+    "input": "Input, 1 spp, not denoised",
+}
+TRACED_SPP: dict[str, float] = {"ssr": 0.25, "oidn_high": 1.0, "oidn_fast": 1.0, "oidn_halfres": 0.25, "input": 1.0}
+SHEET_CROP = 48
+_LAYERS = ("color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "transparent", "motion",
+           "reference")
 
 
 def _machine() -> str:
@@ -84,37 +114,23 @@ class _ForwardTimer:
             handle.remove()
 
 
-def _oidn_sequence(path: Path, denoise: Any, metrics: MetricSet, max_frames: int | None,
-                   progress: bool | None) -> tuple[list[dict[str, Any]] | None, list[float]]:
-    """Per-frame OIDN metrics of one sequence (None when it is not stored with every pixel)."""
-    from tqdm import tqdm
+def half_resolution_traced(frame: Mapping[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
+    """The traced pixel of every 2x2 tile of frame ``index`` (``subpixel_mask``'s pattern):
+    ``color``, ``albedo``, ``normal`` at ``[ceil-or-floor(H/2), .../2, 3]``."""
+    from ssr.data_tools.contract import PATTERN
 
-    from ssr.data_tools.format import Sequence
+    dx, dy = PATTERN[index % 4]
+    return {name: np.ascontiguousarray(frame[name][dy::2, dx::2]) for name in ("color", "albedo", "normal")}
 
-    sequence = Sequence(path, apply_pattern=False)
-    if sequence.sampling != "full":
-        return None, []
-    frame_total = len(sequence) if max_frames is None else min(len(sequence), max_frames)
-    records: list[dict[str, Any]] = []
-    seconds: list[float] = []
-    previous: dict[str, np.ndarray] | None = None
-    bar = tqdm(range(frame_total), desc=f"oidn {sequence.name}", unit="frame",
-               disable=None if progress is None else not progress)
-    for index in bar:
-        frame = sequence.read_frame(index, _OIDN_LAYERS)
-        start = time.perf_counter()
-        output = denoise(frame["color"], frame["albedo"], frame["normal"])
-        seconds.append(time.perf_counter() - start)
-        cut = sequence.is_cut(index)
-        values = compute_frame_metrics(output, frame["reference"], metrics)
-        values[TEMPORAL_METRIC] = (
-            temporal_error(output, previous["output"], frame["reference"], previous["reference"], frame["motion"],
-                           exposure=metrics.exposure)
-            if previous is not None and not cut else None
-        )
-        records.append({"frame": index, "oidn": values})
-        previous = {"output": output, "reference": frame["reference"]}
-    return records, seconds
+
+def _upscale(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize ``[h, w, 3]`` -> ``[height, width, 3]`` (``align_corners=False``)."""
+    import torch
+    import torch.nn.functional as F
+
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+    resized = F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False)
+    return resized[0].permute(1, 2, 0).contiguous().numpy()
 
 
 def _difference(ssr: Mapping[str, Any] | None, oidn: Mapping[str, Any] | None,
@@ -137,6 +153,119 @@ def _difference(ssr: Mapping[str, Any] | None, oidn: Mapping[str, Any] | None,
     return {**delta, "better": better}
 
 
+class _Peers:
+    """The non-streaming methods: ``name -> (frame, index) -> linear [H, W, 3]`` and their timings."""
+
+    def __init__(self, methods: Seq[str]) -> None:
+        from .peers import OidnDenoiser
+
+        self.denoisers: dict[str, Any] = {}
+        wanted = {"oidn_high": "high", "oidn_fast": "fast", "oidn_halfres": "high"}
+        for name, quality in wanted.items():
+            if name in methods and quality not in self.denoisers:
+                self.denoisers[quality] = OidnDenoiser(quality)  # fails early without pyoidn
+        self.seconds: dict[str, list[float]] = {name: [] for name in methods if name != "ssr"}
+        self.methods = [m for m in methods if m != "ssr"]
+
+    def run(self, name: str, frame: Mapping[str, np.ndarray], index: int) -> np.ndarray:
+        start = time.perf_counter()
+        if name == "input":
+            return frame["color"]
+        if name == "oidn_halfres":
+            half = half_resolution_traced(frame, index)
+            denoised = self.denoisers["high"](half["color"], half["albedo"], half["normal"])
+            output = _upscale(denoised, *frame["color"].shape[:2])
+        else:
+            output = self.denoisers[name.split("_")[1]](frame["color"], frame["albedo"], frame["normal"])
+        self.seconds[name].append(time.perf_counter() - start)
+        return output
+
+    def close(self) -> None:
+        for denoiser in self.denoisers.values():
+            denoiser.close()
+
+
+def _sheet_panels(frame: Mapping[str, np.ndarray], index: int, outputs: Mapping[str, np.ndarray]
+                  ) -> list[tuple[str, np.ndarray]]:
+    from ssr.data_tools.format import apply_subpixel_pattern
+
+    quarter = apply_subpixel_pattern({"color": frame["color"]}, index)["color"]
+    panels = [("input 1/4 spp", quarter), ("input 1 spp", frame["color"])]
+    panels += [(LABELS[name].split(",")[0] if name != "oidn_halfres" else "OIDN half-res 1/4 spp", image)
+               for name, image in outputs.items() if name != "input"]
+    return panels + [("reference", frame["reference"])]
+
+
+def _score_sequence(path: Path, net: Any, device: str, methods: Seq[str], peers: _Peers, metrics: MetricSet,
+                    max_frames: int | None, progress: bool | None, timer: _ForwardTimer,
+                    sheet: Callable[[str, list[tuple[str, np.ndarray]], np.ndarray, np.ndarray], None] | None,
+                    sheet_frame: int | None) -> tuple[dict[str, Any], dict[str, BiasAccumulator]]:
+    from tqdm import tqdm
+
+    from ssr.data_tools.format import Sequence, apply_subpixel_pattern
+    from ssr.streaming import StreamLoop, TorchBackend
+
+    sequence = Sequence(path, apply_pattern=False)
+    if sequence.sampling != "full":
+        raise ValueError(f"{path}: bench quality needs sequences stored with every pixel traced "
+                         f"(sampling: full), got sampling: {sequence.sampling}")
+    subpixel = net.config.subpixel
+    frame_total = len(sequence) if max_frames is None else min(len(sequence), max_frames)
+    chosen_sheet = min(frame_total - 1, sheet_frame if sheet_frame is not None else frame_total - 1)
+    names = metrics.names() + (TEMPORAL_METRIC,)
+    stream = StreamLoop(TorchBackend(net, device=device))
+    bias = {name: BiasAccumulator() for name in methods}
+    records: list[dict[str, Any]] = []
+    previous: dict[str, np.ndarray] | None = None
+    last_cut = 0
+    bar = tqdm(range(frame_total), desc=f"quality {sequence.name}", unit="frame",
+               disable=None if progress is None else not progress)
+    for index in bar:
+        frame = sequence.read_frame(index, _LAYERS)
+        reference = frame["reference"]
+        cut = sequence.is_cut(index)
+        if cut:
+            last_cut = index
+        outputs: dict[str, np.ndarray] = {}
+        for name in methods:
+            if name == "ssr":
+                net_input = apply_subpixel_pattern(frame, index) if subpixel else frame
+                outputs[name] = stream.denoise(net_input, cut=cut)
+            else:
+                outputs[name] = peers.run(name, frame, index)
+        classes = material_classes(frame)
+        since_cut = index - last_cut
+        record: dict[str, Any] = {"frame": index, "frames_since_cut": since_cut,
+                                  "phase": "after_cut" if since_cut < AFTER_CUT_FRAMES else "steady"}
+        for name, output in outputs.items():
+            values = compute_frame_metrics(output, reference, metrics)
+            values[TEMPORAL_METRIC] = (
+                temporal_error(output, previous[name], reference, previous["reference"], frame["motion"],
+                               exposure=metrics.exposure)
+                if previous is not None and not cut else None
+            )
+            record[name] = values
+            bias[name].add(output, reference, classes)
+        records.append(record)
+        previous = {**outputs, "reference": reference}
+        if sheet is not None and index == chosen_sheet:
+            against = outputs.get(PEER_OF_RECORD, frame["color"])
+            sheet(sequence.name, _sheet_panels(frame, index, outputs), outputs.get("ssr", frame["color"]), against)
+    forward = timer.take()
+    entry = {
+        "name": sequence.name, "path": str(sequence.path), "width": sequence.width, "height": sequence.height,
+        "cuts": [c for c in sequence.cuts if c < frame_total], "frames": frame_total,
+        "network_input": "subpixel-2x2" if subpixel else "1-spp full",
+        **{name: phase_means(records, name, names) for name in methods},
+        "bias": {name: bias[name].table() for name in methods},
+        "per_frame": records,
+        "_forward": forward,
+    }
+    entry["ssr_minus_oidn"] = (_difference(entry["ssr"]["all"], entry[PEER_OF_RECORD]["all"], names)
+                               if "ssr" in methods and PEER_OF_RECORD in methods else None)
+    return entry, bias
+
+
 def quality_report(
     model: Any,
     sequences: Iterable[str | Path],
@@ -144,38 +273,48 @@ def quality_report(
     device: str = "cpu",
     metrics: MetricSet | None = None,
     max_frames: int | None = None,
-    oidn_quality: str = "high",
+    methods: Seq[str] = METHODS,
     progress: bool | None = False,
+    out_dir: str | Path | None = None,
+    sheet_frame: int | None = None,
 ) -> dict[str, Any]:
-    """Score SSR (1/4 spp), OIDN (1 spp + albedo + normal) and the raw input per sequence.
+    """Score every method of ``methods`` on every sequence (see the module docstring).
 
     Args:
         model: an :class:`ssr.model.SSRNet`, a weights path, or None (bundled model).
-        sequences: ssr-seq sequence folders (:func:`ssr.evaluate.resolve_sequences`);
-            OIDN needs ``sampling: full`` (its entry is null otherwise).
+        sequences: ssr-seq sequence folders stored with every pixel traced.
         device: torch device of the network (OIDN always runs on its CPU device).
         metrics: per-frame metrics (default: all, HDR-FLIP included).
         max_frames: only the first N frames of each sequence.
-        oidn_quality: OIDN filter quality (``high``, ``balanced``, ``fast``).
+        methods: a subset of :data:`METHODS` (``ssr`` first when present).
         progress: tqdm bars (None: only on a terminal).
+        out_dir: where contact sheets go (``sheets/<name>.png``); None writes none.
+        sheet_frame: the frame of each sequence on its sheet (default: the last scored).
 
     Returns:
-        A JSON-ready dict (see docs/evaluation.md, "Peer: Intel Open Image Denoise"):
-        ``sequences`` (per sequence: ``ssr`` / ``oidn`` / ``input`` phase means, the
-        ``ssr_minus_oidn`` difference, ``timing`` and ``per_frame``), ``average`` (mean
-        over sequences), ``ssr_minus_oidn`` (on the averages) and ``timing``.
+        A JSON-ready dict (docs/evaluation.md): ``sequences`` (per sequence: per-method
+        phase means, ``bias`` tables, ``ssr_minus_oidn`` against OIDN high, ``timing``,
+        ``per_frame``), ``average`` (mean over sequences per method), ``bias`` (pooled over
+        every frame of every sequence), ``curves`` (mean :data:`CURVE_METRIC` by frame
+        index), ``ssr_minus_oidn`` (on the averages) and ``timing``.
     """
     import torch
 
-    from ssr.evaluate import evaluate
     from ssr.model import load_model
 
-    from .peers import OidnDenoiser, oidn_version
+    from .peers import oidn_version
+    from .sheets import choose_crops, write_contact_sheet
 
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"bench quality: methods must be a non-empty subset of {', '.join(METHODS)}, got {unknown}")
+    methods = [m for m in METHODS if m in methods]
     chosen = metrics or MetricSet()
     names = chosen.names() + (TEMPORAL_METRIC,)
     paths = [Path(p) for p in sequences]
-    denoiser = OidnDenoiser(oidn_quality)  # fails early (ImportError) without pyoidn
+    if not paths:
+        raise ValueError("bench quality: no sequences to score")
+    peers = _Peers(methods)
     torch_device = torch.device(device)
     if model is None or isinstance(model, (str, os.PathLike)):
         model_label = "bundled default" if model is None else str(model)
@@ -183,75 +322,72 @@ def quality_report(
     else:
         model_label = type(model).__name__
         net = model
+    sheets: list[str] = []
+
+    def sheet(name: str, panels: list[tuple[str, np.ndarray]], ours: np.ndarray, peer: np.ndarray) -> None:
+        if out_dir is None:
+            return
+        crops = choose_crops(ours, peer, SHEET_CROP)
+        path = write_contact_sheet(panels, Path(out_dir) / "sheets" / f"{name}.png", crops=crops, crop_size=SHEET_CROP)
+        sheets.append(str(path.relative_to(out_dir)))
 
     entries: list[dict[str, Any]] = []
+    pooled = {name: BiasAccumulator() for name in methods}
     ssr_seconds: list[float] = []
-    oidn_seconds: list[float] = []
     timer = _ForwardTimer(net, torch_device)
     try:
         for path in paths:
-            report = evaluate(net, [path], device=device, metrics=chosen, include_input=True,
-                              max_frames=max_frames, progress=progress)
-            seq = report["sequences"][0]
-            forward = timer.take()
-            oidn_frames, oidn_time = _oidn_sequence(path, denoiser, chosen, max_frames, progress)
-            per_frame = []
-            for index, record in enumerate(seq["per_frame"]):
-                row = {"frame": record["frame"], "frames_since_cut": record["frames_since_cut"],
-                       "phase": record["phase"], "ssr": record["denoised"], "input": record["input"],
-                       "oidn": oidn_frames[index]["oidn"] if oidn_frames is not None else None}
-                per_frame.append(row)
-            oidn_means = phase_means(per_frame, "oidn", names) if oidn_frames is not None else None
-            # The run's first call of each method (lazy set-up: OIDN filter commit, torch
-            # kernel selection) is left out of the timing when there is more than one frame.
+            entry, bias = _score_sequence(path, net, device, methods, peers, chosen, max_frames, progress, timer,
+                                          sheet, sheet_frame)
+            forward = entry.pop("_forward")
             if not ssr_seconds and len(forward) > 1:
-                forward = forward[1:]
-            if not oidn_seconds and len(oidn_time) > 1:
-                oidn_time = oidn_time[1:]
+                forward = forward[1:]  # the run's first call (kernel selection) is warm-up
             ssr_seconds += forward
-            oidn_seconds += oidn_time
-            entries.append({
-                "name": seq["name"], "path": seq["path"], "width": seq["width"], "height": seq["height"],
-                "sampling": seq["sampling"], "network_input": seq["network_input"], "cuts": seq["cuts"],
-                "frames": seq["frames"],
-                "ssr": seq["denoised"], "oidn": oidn_means, "input": seq["input"],
-                "ssr_minus_oidn": _difference(seq["denoised"]["all"], oidn_means and oidn_means["all"], names),
-                "timing": {"ssr_ms": _median_ms(forward), "oidn_ms": _median_ms(oidn_time)},
-                "per_frame": per_frame,
-            })
+            entry["timing"] = {"ssr_ms": _median_ms(forward)}
+            for name in methods:
+                pooled[name].merge(bias[name])
+            entries.append(entry)
     finally:
         timer.remove()
-        denoiser.close()
+        peers.close()
 
-    compared = [e for e in entries if e["oidn"] is not None]
-    average = {method: average_over_sequences(entries, method, names) for method in METHODS}
-    # The difference is taken over the sequences both methods scored.
-    ssr_compared = average_over_sequences(compared, "ssr", names)
-    oidn_average = average["oidn"]
+    average = {method: average_over_sequences(entries, method, names) for method in methods}
+    longest = max(e["frames"] for e in entries)
+    curves = {}
+    for method in methods:
+        curve = []
+        for index in range(longest):
+            values = [r[method][CURVE_METRIC] for e in entries for r in e["per_frame"]
+                      if r["frame"] == index and CURVE_METRIC in r[method]]
+            curve.append(float(np.mean(values)) if values else None)
+        curves[method] = curve
+    peer_timing = {name: _median_ms(seconds[1:] if len(seconds) > 1 else seconds)
+                   for name, seconds in peers.seconds.items() if name != "input"}
     return {
         "what": "quality",
         "model": model_label,
+        "model_config": net.config.to_dict(),
         "device": str(torch_device),
-        "network_input": sorted({e["network_input"] for e in entries}),
+        "methods": methods,
+        "labels": {m: LABELS[m] for m in methods},
+        "traced_spp": {m: TRACED_SPP[m] for m in methods},
         "metrics": list(names),
         "headline_metrics": [n for n in HEADLINE_METRICS if n in names],
         "higher_is_better": {name: HIGHER_IS_BETTER[name] for name in names},
         "after_cut_frames": AFTER_CUT_FRAMES,
         "tonemap_exposure": chosen.exposure,
-        "methods": {
-            "ssr": "SSR (ours): network on the 1/4-spp subpixel input (1 traced sample per 2x2 tile)",
-            "oidn": (f"Intel Open Image Denoise {oidn_version()} (RT filter, quality {oidn_quality}, hdr, "
-                     "albedo + normal) on the 1-spp colour at every pixel (4x SSR's samples)"),
-            "input": "input: 1-spp colour at every pixel, not denoised",
-        },
-        "traced_spp": {"ssr": 0.25, "oidn": 1.0, "input": 1.0},
-        "oidn": {"version": oidn_version(), "quality": oidn_quality, "device": "cpu", "filter": "RT",
-                 "hdr": True, "clean_aux": denoiser.clean_aux},
+        "peer_of_record": PEER_OF_RECORD,
+        "oidn": {"version": oidn_version(), "device": "cpu", "filter": "RT", "hdr": True,
+                 "aux": "albedo + normal, not declared clean"},
+        "materials": list(MATERIALS),
         "sequences": entries,
         "average": average,
+        "bias": {name: pooled[name].table() for name in methods},
+        "curves": {"metric": CURVE_METRIC, "by_frame": curves},
+        "sheets": sheets,
         "ssr_minus_oidn": {
-            phase: _difference(ssr_compared[phase] if ssr_compared else None,
-                               oidn_average[phase] if oidn_average else None, names)
+            phase: (_difference(average["ssr"][phase], average[PEER_OF_RECORD][phase], names)
+                    if "ssr" in methods and PEER_OF_RECORD in methods else None)
             for phase in ("all", "after_cut", "steady")
         },
         "timing": {
@@ -260,11 +396,10 @@ def quality_report(
             "ssr_frames_timed": len(ssr_seconds),
             "ssr_path": f"eager PyTorch {torch.__version__} on {torch_device}, {torch.get_num_threads()} threads; "
                         "network forward only (packing, I/O and metrics excluded)",
-            "oidn_ms_per_frame": _median_ms(oidn_seconds),
-            "oidn_frames_timed": len(oidn_seconds),
-            "oidn_path": "OIDN optimized CPU device (all cores, automatic thread count); "
-                         "filter execute incl. input copy (I/O and metrics excluded)",
-            "statistic": "median over all frames of all sequences (the run's first frame left out: warm-up)",
+            "peers_ms_per_frame": peer_timing,
+            "peer_path": "OIDN optimized CPU device (all cores, automatic thread count); filter execute incl. "
+                         "input copy (half-res: plus the bilinear upscale)",
+            "statistic": "median over all frames of all sequences (each method's first frame left out: warm-up)",
         },
     }
 
@@ -291,57 +426,85 @@ def _row(cells: list[str], names: list[str], values: Mapping[str, Any] | None,
     return "| " + " | ".join(cells + shown + list(extra)) + " |"
 
 
+def _bias_cell(block: Mapping[str, Any] | None) -> str:
+    if not block or block.get("ratio") is None:
+        return "-"
+    r, g, b = block["ratio"]
+    return f"{r:.2f} / {g:.2f} / {b:.2f}"
+
+
 def format_quality_markdown(report: Mapping[str, Any]) -> str:
-    """The quality report as Markdown: averages, per-sequence rows, timing."""
+    """The quality report as Markdown: averages, bias table, per-frame curve, per-sequence rows, timing."""
     names = list(report["headline_metrics"])
-    labels = {"ssr": "SSR (ours), 1/4 spp", "oidn": f"OIDN {report['oidn']['version']}, 1 spp + albedo + normal",
-              "input": "Input, 1 spp, not denoised"}
+    methods = list(report["methods"])
+    labels = report["labels"]
     timing = report["timing"]
-    ms = {"ssr": timing["ssr_ms_per_frame"], "oidn": timing["oidn_ms_per_frame"], "input": None}
+    ms = {"ssr": timing["ssr_ms_per_frame"], **timing["peers_ms_per_frame"]}
     sequences = report["sequences"]
     frames = sum(s["frames"] for s in sequences)
+    sizes = ", ".join(sorted({f"{s['width']}x{s['height']}" for s in sequences}))
+    peer = report["peer_of_record"]
     lines = [
-        "# SSR vs Intel Open Image Denoise (4x the traced samples)",
+        "# SSR vs Intel Open Image Denoise and the other peers",
         "",
-        f"Model `{report['model']}` on {report['device']}; {len(sequences)} sequence(s), {frames} frame(s). "
-        f"SSR sees 1/4 spp ({', '.join(report['network_input'])}); OIDN {report['oidn']['version']} "
-        f"(`RT` filter, quality `{report['oidn']['quality']}`, HDR, albedo + normal) denoises the 1-spp colour "
-        "at every pixel, i.e. 4x the samples, one frame at a time. sRGB = ACES + sRGB tone-mapped; "
-        "Temporal = warped frame-difference error vs the reference (docs/evaluation.md).",
+        f"Model `{report['model']}` on {report['device']}; {len(sequences)} sequence(s), {frames} frame(s), "
+        f"{sizes}. SSR sees 1/4 spp; OIDN "
+        f"{report['oidn']['version']} (`RT`, HDR, albedo + normal) denoises the 1-spp colour (4x the samples) "
+        "frame by frame; OIDN half-res denoises SSR's own traced samples as a half-resolution image and "
+        "upscales it. sRGB = ACES + sRGB tone map; γ2.2 = `clip(x, 0, 1) ** (1/2.2)`; Temporal = warped "
+        "frame-difference error vs the reference's (docs/evaluation.md).",
         "",
         "## Average over sequences, all frames",
         "",
         *_header(["Method", "traced spp"], names, ["ms / frame"]),
     ]
-    for method in METHODS:
+    for method in methods:
         block = report["average"][method]
         lines.append(_row([labels[method], f"{report['traced_spp'][method]:g}"], names,
                           block["all"] if block else None,
-                          [f"{ms[method]:.1f}" if ms[method] is not None else "-"]))
+                          [f"{ms[method]:.1f}" if ms.get(method) is not None else "-"]))
     diff = report["ssr_minus_oidn"]["all"]
     if diff is not None:
-        lines.append("| **SSR − OIDN** | | " + " | ".join(_signed(n, diff.get(n)) for n in names) + " | |")
-        lines.append("| better | | " + " | ".join({"ssr": "SSR", "oidn": "OIDN", "tie": "tie"}.get(
-            diff["better"].get(n), "-") for n in names) + " | |")
-    steady = report["average"]["ssr"], report["average"]["oidn"]
-    if all(block is not None and block["steady"]["frames"] > 0 for block in steady):
+        lines.append(f"| **SSR − {labels[peer].split(',')[0]}** | | "
+                     + " | ".join(_signed(n, diff.get(n)) for n in names) + " | |")
+    steady_methods = [m for m in methods if report["average"][m] and report["average"][m]["steady"]["frames"] > 0]
+    if steady_methods:
         lines += ["", f"## Average, steady-state frames (frames since cut >= {report['after_cut_frames']})", "",
                   *_header(["Method", "frames"], names)]
-        for method in ("ssr", "oidn"):
+        for method in steady_methods:
             block = report["average"][method]["steady"]
             lines.append(_row([labels[method], str(block["frames"])], names, block))
         diff = report["ssr_minus_oidn"]["steady"]
         if diff is not None:
-            lines.append("| **SSR − OIDN** | | " + " | ".join(_signed(n, diff.get(n)) for n in names) + " |")
+            lines.append("| **SSR − OIDN high** | | " + " | ".join(_signed(n, diff.get(n)) for n in names) + " |")
+    lines += ["", "## Colour bias by material (mean output / mean reference, R / G / B; 1.00 = unbiased)", "",
+              "Pooled over every frame of every sequence; classes from the G-buffers (docs/evaluation.md). "
+              "Pixels per class: " + ", ".join(
+                  f"{m} {report['bias'][methods[0]][m]['pixels']}" for m in report["materials"]) + ".", "",
+              "| Method | " + " | ".join(report["materials"]) + " | worst |",
+              "|---|" + "---:|" * (len(report["materials"]) + 1)]
+    for method in methods:
+        table = report["bias"][method]
+        worst = [table[m]["worst"] for m in report["materials"] if table[m]["worst"] is not None]
+        cells = " | ".join(_bias_cell(table[m]) for m in report["materials"])
+        lines.append(f"| {labels[method]} | {cells} | " + (f"{max(worst):.0%} |" if worst else "- |"))
+    curve = report["curves"]
+    lines += ["", f"## {COLUMN_TITLES.get(curve['metric'], curve['metric'])} by frame index (mean over sequences)",
+              "", "| Method | " + " | ".join(str(i) for i in range(len(next(iter(curve["by_frame"].values())))))
+              + " |", "|---|" + "---:|" * len(next(iter(curve["by_frame"].values())))]
+    for method, values in curve["by_frame"].items():
+        lines.append(f"| {labels[method]} | " + " | ".join("-" if v is None else f"{v:.2f}" for v in values) + " |")
     lines += ["", "## Per sequence, all frames", "", *_header(["Sequence", "Method"], names)]
     for entry in sequences:
-        for method in METHODS:
+        for method in methods:
             block = entry[method]
             lines.append(_row([entry["name"], labels[method]], names, block["all"] if block else None))
         diff = entry["ssr_minus_oidn"]
         if diff is not None:
-            lines.append(f"| {entry['name']} | **SSR − OIDN** | " + " | ".join(_signed(n, diff.get(n)) for n in names)
-                         + " |")
+            lines.append(f"| {entry['name']} | **SSR − OIDN high** | "
+                         + " | ".join(_signed(n, diff.get(n)) for n in names) + " |")
+    if report["sheets"]:
+        lines += ["", "## Contact sheets", ""] + [f"- [{Path(s).stem}]({s})" for s in report["sheets"]]
     lines += [
         "",
         "## Time per frame on this machine",
@@ -350,13 +513,12 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
         "optimized CPU path, SSR runs eager PyTorch (the deployable ONNX Runtime / TensorRT paths are "
         "benchmarked by `ssr bench fps`).",
         "",
-        "| Method | path | frames timed | ms / frame |",
-        "|---|---|---:|---:|",
-        f"| SSR | {timing['ssr_path']} | {timing['ssr_frames_timed']} | "
-        f"{_format_ms(timing['ssr_ms_per_frame'])} |",
-        f"| OIDN | {timing['oidn_path']} | {timing['oidn_frames_timed']} | "
-        f"{_format_ms(timing['oidn_ms_per_frame'])} |",
+        "| Method | ms / frame |",
+        "|---|---:|",
+        f"| SSR ({timing['ssr_path']}, {timing['ssr_frames_timed']} frames) | {_format_ms(timing['ssr_ms_per_frame'])} |",
     ]
+    for name, value in timing["peers_ms_per_frame"].items():
+        lines.append(f"| {labels[name]} ({timing['peer_path']}) | {_format_ms(value)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -365,12 +527,19 @@ def _format_ms(value: float | None) -> str:
 
 
 def write_quality_report(report: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``<out_dir>/report.json`` and ``<out_dir>/report.md``; returns both paths."""
+    """Write ``<out_dir>/report.json``, ``report.md`` and ``curves.png`` (the per-frame
+    curves); returns the JSON and Markdown paths."""
     import json
+
+    from .plot import write_curve_plot
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / "report.json", out / "report.md"
     json_path.write_text(json.dumps(json_ready(report), indent=2, allow_nan=False) + "\n")
     md_path.write_text(format_quality_markdown(report))
+    curve = report["curves"]
+    write_curve_plot({report["labels"][m]: v for m, v in curve["by_frame"].items()}, out / "curves.png",
+                     title=f"{COLUMN_TITLES.get(curve['metric'], curve['metric'])} by frame, mean over "
+                           f"{len(report['sequences'])} sequence(s)", y_label=COLUMN_TITLES.get(curve["metric"], ""))
     return json_path, md_path

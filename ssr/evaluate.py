@@ -59,6 +59,8 @@ COLUMN_TITLES: dict[str, str] = {
     "ssim_srgb": "SSIM sRGB",
     "rmse_linear": "RMSE lin",
     "rmse_srgb": "RMSE sRGB",
+    "psnr_gamma": "PSNR γ2.2 (dB)",
+    "relmse": "relMSE",
     "flip_hdr": "HDR-FLIP",
     TEMPORAL_METRIC: "Temporal sRGB",
 }

@@ -5,7 +5,9 @@ and every metric name says which one it was computed in:
 
 - **linear**: the linear HDR radiance as rendered / denoised (unbounded, >= 0);
 - **srgb**: :func:`tonemap_srgb` of the linear image: the ACES filmic curve (Narkowicz
-  fit, the same curve HDR-FLIP assumes) followed by the sRGB OETF, values in [0, 1].
+  fit, the same curve HDR-FLIP assumes) followed by the sRGB OETF, values in [0, 1];
+- **gamma**: :func:`tonemap_gamma`, the plain ``clip(x, 0, 1) ** (1 / 2.2)`` (no highlight
+  roll-off: bright regions count as white), the tone map of the issue-7 protocol.
 
 Metrics:
 
@@ -14,7 +16,8 @@ Metrics:
 - :func:`temporal_error` -- warped frame-difference error against the reference's;
 - :func:`compute_frame_metrics` -- all per-frame metrics as a dict with explicit labels
   (``psnr_linear``, ``psnr_srgb``, ``ssim_linear``, ``ssim_srgb``, ``rmse_linear``,
-  ``rmse_srgb``, ``flip_hdr``).
+  ``rmse_srgb``, ``psnr_gamma``, ``relmse``, ``flip_hdr``);
+- :func:`relmse` -- relative MSE ``mean((x - r)^2 / (r^2 + 0.01))`` on linear radiance.
 
 See ``docs/evaluation.md`` for the definitions in full.
 """
@@ -38,9 +41,11 @@ __all__ = [
     "compute_frame_metrics",
     "flip_hdr",
     "psnr",
+    "relmse",
     "rmse",
     "ssim",
     "temporal_error",
+    "tonemap_gamma",
     "tonemap_srgb",
     "warp_previous",
 ]
@@ -52,6 +57,8 @@ FRAME_METRICS: tuple[str, ...] = (
     "ssim_srgb",
     "rmse_linear",
     "rmse_srgb",
+    "psnr_gamma",
+    "relmse",
     "flip_hdr",
 )
 """Keys of :func:`compute_frame_metrics`, in report order."""
@@ -66,6 +73,8 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "ssim_srgb": True,
     "rmse_linear": False,
     "rmse_srgb": False,
+    "psnr_gamma": True,
+    "relmse": False,
     "flip_hdr": False,
     TEMPORAL_METRIC: False,
 }
@@ -126,7 +135,22 @@ def tonemap_srgb(linear: np.ndarray, exposure: float = 1.0) -> np.ndarray:
     return _display_tonemap(array, exposure)
 
 
+GAMMA = 2.2
+RELMSE_EPS = 0.01
+
+
+def tonemap_gamma(linear: np.ndarray) -> np.ndarray:
+    """``clip(linear, 0, 1) ** (1 / 2.2)`` (float64); the plain tone map of issue 7's protocol."""
+    return np.clip(np.asarray(linear, np.float64), 0.0, 1.0) ** (1.0 / GAMMA)
+
+
 # ----------------------------------------------------------------------------- error metrics
+
+
+def relmse(test: np.ndarray, ref: np.ndarray) -> float:
+    """Relative MSE on linear radiance: ``mean((test - ref)^2 / (ref^2 + 0.01))``."""
+    a, b = _as_pair(test, ref)
+    return float(np.mean((a - b) ** 2 / (b * b + RELMSE_EPS)))
 
 
 def rmse(test: np.ndarray, ref: np.ndarray) -> float:
@@ -351,7 +375,7 @@ def compute_frame_metrics(
 
     Returns:
         ``{"psnr_linear", "psnr_srgb", "ssim_linear", "ssim_srgb", "rmse_linear",
-        "rmse_srgb", "flip_hdr"}`` (minus what ``metrics`` switches off) -> float.
+        "rmse_srgb", "psnr_gamma", "relmse", "flip_hdr"}`` (minus what ``metrics`` switches off) -> float.
     """
     chosen = metrics or MetricSet()
     test64, ref64 = _as_pair(test, ref)
@@ -366,6 +390,8 @@ def compute_frame_metrics(
         "psnr_srgb": psnr(test_srgb, ref_srgb, 1.0),
         "rmse_linear": rmse(test64, ref64),
         "rmse_srgb": rmse(test_srgb, ref_srgb),
+        "psnr_gamma": psnr(tonemap_gamma(test64), tonemap_gamma(ref64), 1.0),
+        "relmse": relmse(test64, ref64),
     }
     if chosen.ssim:
         values["ssim_linear"] = ssim(test64, ref64, linear_range)

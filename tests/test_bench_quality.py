@@ -59,8 +59,11 @@ def test_oidn_denoiser_rejects_bad_input() -> None:
 def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import torch
 
+    from ssr.bench.cli import QUALITY_METHODS
+    from ssr.bench.quality import METHODS
     from ssr.model import ModelConfig, SSRNet, save_model
 
+    assert QUALITY_METHODS == METHODS
     torch.manual_seed(0)
     save_model(SSRNet(ModelConfig(width="tiny")), tmp_path / "model")
     out = tmp_path / "report"
@@ -69,34 +72,96 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
                  "--json", str(tmp_path / "bench.json")])
     assert code == 0
     table = capsys.readouterr().out
-    assert "SSR − OIDN" in table and "| seq_b | OIDN" in table and "ms / frame" in table
+    assert "SSR − OIDN high" in table and "| seq_b | OIDN high" in table and "ms / frame" in table
+    assert "Colour bias by material" in table and "by frame index" in table
     report = json.loads((out / "report.json").read_text())
     assert json.loads((tmp_path / "bench.json").read_text()) == report
     assert (out / "report.md").read_text().startswith("# SSR vs Intel Open Image Denoise")
     assert [s["name"] for s in report["sequences"]] == ["seq_a", "seq_b"]
-    assert "flip_hdr" not in report["metrics"]
+    assert report["methods"] == list(METHODS)
+    assert "flip_hdr" not in report["metrics"] and "psnr_gamma" in report["metrics"] and "relmse" in report["metrics"]
     for entry in report["sequences"]:
         assert entry["frames"] == 5 and len(entry["per_frame"]) == 5
-        for method in ("ssr", "oidn", "input"):
+        for method in METHODS:
             assert entry[method]["all"]["frames"] == 5
             assert np.isfinite(entry[method]["all"]["psnr_srgb"])
             assert entry[method]["all"]["temporal_srgb"] is not None
-        # OIDN is a real denoiser: it beats the 1-spp input it was given.
-        assert entry["oidn"]["all"]["rmse_linear"] < entry["input"]["all"]["rmse_linear"]
+        # OIDN is a real denoiser: it beats the 1-spp input it was given, at both qualities.
+        for peer in ("oidn_high", "oidn_fast"):
+            assert entry[peer]["all"]["rmse_linear"] < entry["input"]["all"]["rmse_linear"]
         assert entry["ssr_minus_oidn"]["psnr_srgb"] == pytest.approx(
-            entry["ssr"]["all"]["psnr_srgb"] - entry["oidn"]["all"]["psnr_srgb"])
-        # Temporal error is undefined at cuts, for both methods.
+            entry["ssr"]["all"]["psnr_srgb"] - entry["oidn_high"]["all"]["psnr_srgb"])
+        # Temporal error is undefined at cuts, for every method.
         for record in entry["per_frame"]:
             undefined = record["frame"] in entry["cuts"]
-            assert (record["oidn"]["temporal_srgb"] is None) == undefined
-            assert (record["ssr"]["temporal_srgb"] is None) == undefined
+            for method in METHODS:
+                assert (record[method]["temporal_srgb"] is None) == undefined
     average = report["average"]
-    assert average["oidn"]["all"]["frames"] == average["ssr"]["all"]["frames"] == 10
-    assert report["ssr_minus_oidn"]["all"]["better"]["psnr_srgb"] in ("ssr", "oidn", "tie")
-    assert report["timing"]["ssr_frames_timed"] == report["timing"]["oidn_frames_timed"] == 9  # warm-up left out
-    assert report["timing"]["ssr_ms_per_frame"] > 0 and report["timing"]["oidn_ms_per_frame"] > 0
+    assert average["oidn_high"]["all"]["frames"] == average["ssr"]["all"]["frames"] == 10
+    # the pooled bias table: the unprocessed input is unbiased in expectation; its sums are
+    # exactly the sums of the frames
+    for method in METHODS:
+        assert set(report["bias"][method]) == {"metal", "glass", "glossy", "diffuse", "miss"}
+    assert sum(report["bias"]["input"][m]["pixels"] for m in report["bias"]["input"]) == 10 * 24 * 24
+    curve = report["curves"]["by_frame"]
+    assert set(curve) == set(METHODS) and all(len(v) == 5 for v in curve.values())
+    assert curve["ssr"][0] == pytest.approx(np.mean([e["per_frame"][0]["ssr"]["psnr_gamma"] for e in report["sequences"]]))
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(report["sheets"]) == ["sheets/seq_a.png", "sheets/seq_b.png"]
+    assert all((out / s).is_file() for s in report["sheets"])
+    timing = report["timing"]
+    assert timing["ssr_frames_timed"] == 9  # warm-up left out
+    assert timing["ssr_ms_per_frame"] > 0 and all(v > 0 for v in timing["peers_ms_per_frame"].values())
 
 
+def test_bench_quality_method_subset_and_errors(dataset: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "quality", "--data", str(dataset / "ds" / "val" / "seq_a"), "--no-flip",
+                 "--methods", "ssr,input", "--max-frames", "2"])
+    assert code == 0
+    assert "OIDN" not in capsys.readouterr().out.split("## Time per frame")[0].split("## Average")[1]
+    assert main(["bench", "quality", "--data", str(dataset / "ds"), "--split", "val", "--methods", "svgf"]) == 2
+    assert "methods" in capsys.readouterr().err
+
+
+def test_half_resolution_traced_takes_the_pattern_pixels() -> None:
+    from ssr.bench.quality import half_resolution_traced
+    from ssr.data_tools.format import subpixel_mask
+
+    frame = {name: np.random.default_rng(0).random((6, 8, 3), dtype=np.float32) for name in ("color", "albedo", "normal")}
+    for index in range(4):
+        half = half_resolution_traced(frame, index)
+        mask = subpixel_mask(index, 6, 8) > 0
+        assert half["color"].shape == (3, 4, 3)
+        np.testing.assert_array_equal(half["color"].reshape(-1, 3), frame["color"][mask])
+
+
+def test_material_classes_partition_the_frame() -> None:
+    from ssr.bench.materials import BiasAccumulator, material_classes
+
+    depth = np.ones((4, 4, 1), np.float32)
+    depth[0, 0] = 0
+    transparent = np.zeros((4, 4, 3), np.float32)
+    transparent[1, 1] = 0.9
+    metallic = np.zeros((4, 4, 1), np.float32)
+    metallic[2, 2] = 1
+    roughness = np.ones((4, 4, 1), np.float32)
+    roughness[3, 3] = 0.1
+    classes = material_classes({"depth": depth, "transparent": transparent, "metallic": metallic,
+                                "roughness": roughness})
+    assert sum(m.astype(int) for m in classes.values()).tolist() == np.ones((4, 4), int).tolist()
+    assert classes["miss"][0, 0] and classes["glass"][1, 1] and classes["metal"][2, 2] and classes["glossy"][3, 3]
+    bias = BiasAccumulator()
+    reference = np.full((4, 4, 3), 2.0, np.float32)
+    output = reference * np.array([1.0, 0.5, 2.0], np.float32)
+    bias.add(output, reference, classes)
+    table = bias.table()
+    assert table["diffuse"]["ratio"] == pytest.approx([1.0, 0.5, 2.0]) and table["diffuse"]["worst"] == pytest.approx(1.0)
+    assert table["diffuse"]["pixels"] == 12
+    assert table["miss"]["pixels"] == 1 and table["miss"]["ratio"] == pytest.approx([1.0, 0.5, 2.0])
+    dark = BiasAccumulator()
+    dark.add(output * 0.1, reference * 0.1, classes)
+    assert dark.table()["miss"]["ratio"] is None  # a summed reference below MIN_REFERENCE_SUM is not reported
 def test_bench_quality_needs_data(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "quality"]) == 2
     assert "--data" in capsys.readouterr().err

@@ -159,8 +159,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="dataset folder (train/ and val/ go inside)")
     parser.add_argument("--scenes-dir", default=None, help="folder of Mitsuba scenes (default: $SSR_SCENES_DIR or ../shared/scenes)")
     parser.add_argument("--splits", default=",".join(SPLITS), metavar="LIST",
-                        help="comma-separated splits to render, in the config's order (default: all of them: "
-                             "%(default)s)")
+                        help="comma-separated splits to render, in this order (config order within a split; "
+                             "default: %(default)s)")
     parser.add_argument("--shard", default=None, metavar="i/N", help="render only every N-th sequence, starting at i")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -183,7 +183,9 @@ def run(args: argparse.Namespace) -> int:
         unknown = sorted(set(wanted) - set(SPLITS))
         if unknown or not wanted:
             raise ValueError(f"--splits {args.splits!r}: choose from {', '.join(SPLITS)}")
-        mine = shard_items([e for e in entries if e.split in wanted], parse_shard(args.shard))
+        # splits in the order given (e.g. "val,test" renders val first), config order within one
+        ordered = [e for split in dict.fromkeys(wanted) for e in entries if e.split == split]
+        mine = shard_items(ordered, parse_shard(args.shard))
         start = time.perf_counter()
         for number, entry in enumerate(mine, 1):
             settings = entry.settings

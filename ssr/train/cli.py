@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when available) or any torch device: cpu, cuda, cuda:1, mps ...")
     parser.add_argument("--num-workers", type=int, default=0, help="threads reading EXR frames at start-up")
+    parser.add_argument("--skip-incomplete", action="store_true",
+                        help="skip sequences whose frames are not all written yet (train while the dataset "
+                             "renders; --resume rescans)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
 
 
@@ -87,6 +90,7 @@ def config_from_args(args: argparse.Namespace):
         scenes=[s.strip() for s in args.scenes.split(",") if s.strip()],
         device=args.device,
         num_workers=args.num_workers,
+        skip_incomplete=args.skip_incomplete,
     )
 
 

@@ -35,6 +35,8 @@ class TrainConfig:
         scenes: keep only these sequence/scene names (empty = all).
         device: ``cpu``, ``cuda`` or ``auto``.
         num_workers: threads reading and packing EXR frames at start-up.
+        skip_incomplete: leave out sequences whose frames are not all written yet (train
+            while the dataset renders; ``--resume`` rescans and picks them up).
     """
 
     data: str
@@ -54,6 +56,7 @@ class TrainConfig:
     scenes: list[str] = field(default_factory=list)
     device: str = "auto"
     num_workers: int = 0
+    skip_incomplete: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.model, Mapping):

@@ -139,10 +139,10 @@ def _seed_everything(seed: int) -> None:
 def _validation_paths(config: TrainConfig) -> list[Path]:
     """``<data>/val`` sequences, or those of ``--val-data`` (its ``val/`` split, or all)."""
     if config.val_data is None:
-        return find_sequences(config.data, "val", config.scenes)
+        return find_sequences(config.data, "val", config.scenes, config.skip_incomplete)
     root = Path(config.val_data)
     if (root / "val").is_dir():
-        return find_sequences(root, "val", config.scenes)
+        return find_sequences(root, "val", config.scenes, config.skip_incomplete)
     return list_sequences(root)
 
 
@@ -198,7 +198,7 @@ def _train(
     run = _prepare_run_dir(config, resume)
     device = ctx.device
     if train_sequences is None:
-        paths = find_sequences(config.data, "train", config.scenes)
+        paths = find_sequences(config.data, "train", config.scenes, config.skip_incomplete)
         if not paths:
             raise FileNotFoundError(f"no training sequences found under {config.data}")
         train_sequences = load_sequences(paths, config.model.subpixel, config.num_workers)

@@ -1,0 +1,68 @@
+"""Contact sheets: one frame of every method side by side, labelled, with zoomed crops
+chosen where two methods differ most (so the sheet shows what the numbers hide).
+
+Layout (all panels ACES + sRGB tone-mapped, :func:`ssr.data_tools.imaging.tonemap_srgb`)::
+
+    [label]        [label]      ...            one row of full frames
+    [crop 1, x3]   [crop 1, x3] ...            one row per crop, same window in every panel
+    [crop 2, x3]   ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["choose_crops", "write_contact_sheet"]
+
+LABEL_HEIGHT = 14
+
+
+def _box_sum(image: np.ndarray, size: int) -> np.ndarray:
+    """Sum over every ``size x size`` window (valid positions only) of a 2-D array."""
+    integral = np.pad(image, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    return integral[size:, size:] - integral[:-size, size:] - integral[size:, :-size] + integral[:-size, :-size]
+
+
+def choose_crops(a: np.ndarray, b: np.ndarray, size: int, count: int = 2) -> list[tuple[int, int]]:
+    """Top-left corners of ``count`` non-overlapping ``size x size`` windows where the
+    tone-mapped images ``a`` and ``b`` (``[H, W, 3]`` linear) differ most."""
+    from ssr.data_tools.imaging import tonemap_srgb
+
+    height, width = a.shape[:2]
+    size = min(size, height, width)
+    energy = _box_sum(np.abs(tonemap_srgb(a) - tonemap_srgb(b)).mean(axis=-1), size)
+    corners: list[tuple[int, int]] = []
+    for _ in range(count):
+        y, x = np.unravel_index(int(np.argmax(energy)), energy.shape)
+        corners.append((int(y), int(x)))
+        energy[max(0, y - size + 1):y + size, max(0, x - size + 1):x + size] = -np.inf
+        if not np.isfinite(energy).any():
+            break
+    return corners
+
+
+def _label(panel: np.ndarray, text: str) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("RGB", (panel.shape[1], LABEL_HEIGHT), (255, 255, 255))
+    ImageDraw.Draw(canvas).text((2, 1), text[: max(1, panel.shape[1] // 6)], fill=(0, 0, 0))
+    return np.concatenate([np.asarray(canvas), panel], axis=0)
+
+
+def write_contact_sheet(panels: Sequence[tuple[str, np.ndarray]], path: str | Path, *,
+                        crops: Sequence[tuple[int, int]], crop_size: int, zoom: int = 3) -> Path:
+    """Write the sheet of ``panels`` (``(label, linear [H, W, 3])``) to a PNG at ``path``."""
+    from ssr.data_tools.imaging import hstack_images, to_uint8, tonemap_srgb, vstack_images, write_png
+
+    display = [to_uint8(tonemap_srgb(image)) for _, image in panels]
+    rows = [hstack_images([_label(image, label) for (label, _), image in zip(panels, display)])]
+    for y, x in crops:
+        zoomed = [np.kron(image[y:y + crop_size, x:x + crop_size], np.ones((zoom, zoom, 1), np.uint8))
+                  for image in display]
+        rows.append(hstack_images(zoomed))
+    width = max(row.shape[1] for row in rows)
+    rows = [np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
+    return write_png(path, vstack_images(rows))
