@@ -9,14 +9,21 @@ kept float32 by node, not by hope:
 * the sampling grids of both GridSample layers and everything they are computed from
   (pixel coordinates up to 4K are not representable in half precision to a pixel);
 * the GridSample layers themselves;
-* ``exp`` of the log irradiance and everything after it (``e^15`` is far beyond
-  65504, the largest half).
+* ``exp`` of the log irradiance and everything after it up to the next ``Log`` or ``Clip``
+  (``e^15`` is far beyond 65504, the largest half);
+* for ``accumulation="linear"`` models (``ssr.model_config`` in the graph's metadata), the
+  linear state ``acc`` / ``warped_acc`` and everything computed from it up to its clamped
+  ``log1p`` views (``ssr.model.kernel.log_view``; linear irradiance exceeds the half range);
+* every computation on pixel coordinates (descendants of ``Range``, up to a GridSample):
+  the warp coverage of kernel-predicting models (``ssr.model.warp.warp_coverage``) subtracts
+  coordinates of up to 4K pixels.
 
 Everything else (the convolutions, activations, softmax of the TFA) runs in float16.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -27,8 +34,9 @@ FP32_OPS = ("GridSample", "Exp")
 """Op types always kept in float32 (with their grid ancestors / exp descendants)."""
 
 
-def float32_nodes(graph: Any) -> set[str]:
-    """Names of the nodes of ``graph`` (an ``onnx.GraphProto``) that must stay float32."""
+def float32_nodes(graph: Any, linear_state: bool = False) -> set[str]:
+    """Names of the nodes of ``graph`` (an ``onnx.GraphProto``) that must stay float32
+    (``linear_state``: the graph's state holds linear irradiance)."""
     producers = {output: node for node in graph.node for output in node.output}
     consumers: dict[str, list[Any]] = {}
     for node in graph.node:
@@ -45,13 +53,35 @@ def float32_nodes(graph: Any) -> set[str]:
             ancestors(name)
 
     def descendants(node: Any) -> None:
+        """Consumers of ``node``, transitively, up to and including ``Log`` and ``Clip``
+        nodes (the log of a linear value, or a clamped one, is in half range again)."""
         for output in node.output:
             for consumer in consumers.get(output, []):
                 if consumer.name not in keep:
                     keep.add(consumer.name)
-                    descendants(consumer)
+                    if consumer.op_type not in ("Log", "Clip"):
+                        descendants(consumer)
 
+    def coordinate_descendants(node: Any) -> None:
+        """Consumers of a ``Range``, transitively, up to a GridSample (exclusive; its grid
+        input is kept by the GridSample rule) or a ``Clip`` (inclusive: clamped to [0, 1])."""
+        for output in node.output:
+            for consumer in consumers.get(output, []):
+                if consumer.name not in keep and consumer.op_type != "GridSample":
+                    keep.add(consumer.name)
+                    if consumer.op_type != "Clip":
+                        coordinate_descendants(consumer)
+
+    if linear_state:
+        state_inputs = {"acc", "warped_acc"}
+        for node in graph.node:
+            if state_inputs & set(node.input) and node.name not in keep:
+                keep.add(node.name)
+                descendants(node)
     for node in graph.node:
+        if node.op_type == "Range":
+            keep.add(node.name)
+            coordinate_descendants(node)
         if node.op_type == "GridSample":
             keep.add(node.name)
             ancestors(node.input[1])  # the sampling grid
@@ -87,6 +117,62 @@ def _sort_topologically(graph: Any) -> None:
     graph.node.extend(copies)
 
 
+def _drop_half_round_trips(graph: Any, float32: set[str]) -> int:
+    """Remove ``Cast(to=fp16) -> Cast(to=fp32)`` pairs between two float32 nodes.
+
+    onnxruntime's converter casts the output of every blocked (float32) node to half and
+    back for a blocked consumer, so a float32 chain still passes through half precision
+    between its nodes (``exp(12)`` = 1.6e5 became inf). Consumers of the second cast are
+    rewired to the first cast's float32 input (only where that input is a float32 graph
+    input or the output of a node in ``float32``, so it really is float32). Returns the number of casts removed."""
+    import onnx
+
+    producers = {output: node for node in graph.node for output in node.output}
+    graph_outputs = {o.name for o in graph.output}
+    float_inputs = {i.name for i in graph.input if i.type.tensor_type.elem_type == onnx.TensorProto.FLOAT}
+
+    def cast_to(node: Any) -> int | None:
+        if node.op_type != "Cast":
+            return None
+        return next((a.i for a in node.attribute if a.name == "to"), None)
+
+    rename: dict[str, str] = {}
+    dropped: set[int] = set()
+    for node in graph.node:
+        if cast_to(node) != onnx.TensorProto.FLOAT:
+            continue
+        half = producers.get(node.input[0])
+        if half is None or cast_to(half) != onnx.TensorProto.FLOAT16:
+            continue
+        source = producers.get(half.input[0])
+        if source is None:
+            if half.input[0] not in float_inputs:
+                continue
+        elif source.name not in float32 or source.op_type in ("Shape", "Range", "Greater"):
+            continue  # not a float32 value round-tripping through half
+        if node.output[0] in graph_outputs:
+            node.input[0] = half.input[0]  # a float32 -> float32 Cast keeps the output's name
+            continue
+        rename[node.output[0]] = half.input[0]
+        dropped.add(id(node))
+    for node in graph.node:
+        for index, name in enumerate(node.input):
+            if name in rename:
+                node.input[index] = rename[name]
+    used = {name for node in graph.node if id(node) not in dropped for name in node.input} | graph_outputs
+    for node in graph.node:  # half casts left without a consumer
+        if cast_to(node) == onnx.TensorProto.FLOAT16 and node.output[0] not in used:
+            dropped.add(id(node))
+    kept = [n for n in graph.node if id(n) not in dropped]
+    removed = len(graph.node) - len(kept)
+    copies = [type(n)() for n in kept]
+    for copy, node in zip(copies, kept):
+        copy.CopyFrom(node)
+    del graph.node[:]
+    graph.node.extend(copies)
+    return removed
+
+
 def convert_to_fp16(onnx_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
     """Write the half-precision copy of ``onnx_path`` to ``out_path`` (see the module
     docstring for what stays float32); the ``ssr.*`` metadata is kept, with
@@ -100,9 +186,12 @@ def convert_to_fp16(onnx_path: str | os.PathLike[str], out_path: str | os.PathLi
     for index, node in enumerate(model.graph.node):
         if not node.name:
             node.name = f"{node.op_type}_{index}"
-    keep = float32_nodes(model.graph)
+    props = {p.key: p.value for p in model.metadata_props}
+    config = json.loads(props.get("ssr.model_config", "{}"))
+    keep = float32_nodes(model.graph, linear_state=config.get("accumulation") == "linear")
     converted = convert_float_to_float16(model, keep_io_types=True, node_block_list=sorted(keep),
                                          disable_shape_infer=False)
+    _drop_half_round_trips(converted.graph, keep)
     _sort_topologically(converted.graph)
     out = Path(out_path)
     onnx.save(converted, str(out))

@@ -301,6 +301,7 @@ def export_onnx(
         "ssr.channels": json.dumps(GRAPH_CHANNELS),
         "ssr.inputs": json.dumps(list(inputs)),
         "ssr.warp": warp,
+        "ssr.model_config": json.dumps(net.config.to_dict()),
         "ssr.outputs": json.dumps(list(OUTPUT_NAMES)),
         "ssr.size_multiple": str(SIZE_MULTIPLE if dynamic else 1),
         "ssr.export_size": json.dumps([height, width]),

@@ -33,6 +33,7 @@ from ssr.data_tools.contract import SLICES
 
 __all__ = [
     "MASK_FLOOR",
+    "VIEW_BOUND",
     "apply_kernel",
     "blend_signals",
     "kernel_size_of",
@@ -64,11 +65,17 @@ def signal_irradiance(signal: Tensor) -> Tensor:
     return signal[:, 0:3] / torch.clamp(signal[:, 3:4], min=MASK_FLOOR)
 
 
+VIEW_BOUND = 1e4
+"""|values| of :func:`log_view` are clamped to this (a no-op on real data: log irradiance
+<= ~15 and G-buffer planes in [-1, 1]); the clamp marks where linear values end for the fp16
+converter (``ssr.export.fp16`` keeps float32 up to a ``Log`` or ``Clip``)."""
+
+
 def log_view(state: Tensor) -> Tensor:
     """Network-input view of a linear state: irradiance channels -> ``log1p(A_irr / A_mask)``,
     every other channel unchanged (``A_mask`` itself tells the confidence). ``[B, 14, H, W]``."""
     irradiance = torch.log1p(signal_irradiance(signal_of(state)))
-    return torch.cat((irradiance, state[:, _IRRADIANCE.stop:]), dim=1)
+    return torch.clamp(torch.cat((irradiance, state[:, _IRRADIANCE.stop:]), dim=1), -VIEW_BOUND, VIEW_BOUND)
 
 
 def kernel_size_of(taps: int) -> int:
