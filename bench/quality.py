@@ -513,12 +513,14 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
         "optimized CPU path, SSR runs eager PyTorch (the deployable ONNX Runtime / TensorRT paths are "
         "benchmarked by `ssr bench fps`).",
         "",
+        f"SSR: {timing['ssr_path']} ({timing['ssr_frames_timed']} frames). OIDN: {timing['peer_path']}.",
+        "",
         "| Method | ms / frame |",
         "|---|---:|",
-        f"| SSR ({timing['ssr_path']}, {timing['ssr_frames_timed']} frames) | {_format_ms(timing['ssr_ms_per_frame'])} |",
+        f"| {labels['ssr']} | {_format_ms(timing['ssr_ms_per_frame'])} |" if "ssr" in methods else "",
     ]
     for name, value in timing["peers_ms_per_frame"].items():
-        lines.append(f"| {labels[name]} ({timing['peer_path']}) | {_format_ms(value)} |")
+        lines.append(f"| {labels[name]} | {_format_ms(value)} |")
     return "\n".join(lines) + "\n"
 
 

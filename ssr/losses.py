@@ -1,7 +1,10 @@
 """Training losses (SPEC.md), on linear HDR images ``[B, 3, H, W]``.
 
 - ``smape(d, r) = mean(|d - r| / (|d| + |r| + 0.01))`` over pixels and channels;
-- spatial ``l_s = smape(d_t, r_t)``;
+- spatial ``l_s = smape(d_t, r_t)`` (SPEC.md), or with ``spatial="relmse"`` the
+  noise2noise relative MSE ``mean((d - r)^2 / (sg(d)^2 + 0.01))`` (``sg`` = stop-gradient):
+  its expectation over a noisy, unbiased reference ``r`` is minimised by ``d = E[r]``, where
+  SMAPE's optimum is pulled below the mean of a right-skewed noisy reference (issue 7);
 - temporal ``l_t = smape(d_t - d_{t-1}, r_t - r_{t-1})``;
 - edge ``l_e = L1(HFEN(d_t) / (r_t + eps), HFEN(r_t) / (r_t + eps))``, HFEN = Laplacian
   of Gaussian, sigma 1.5, 15x15 kernel (the size of Ravishankar & Bresler's HFEN),
@@ -30,6 +33,7 @@ __all__ = [
     "EDGE_EPS",
     "FRAME_WEIGHTS",
     "LAMBDAS",
+    "SPATIAL_LOSSES",
     "SMAPE_EPS",
     "ClipLoss",
     "albedo_loss",
@@ -37,6 +41,7 @@ __all__ = [
     "edge_loss",
     "hfen",
     "log_kernel",
+    "relmse_n2n",
     "smape",
     "spatial_loss",
     "temporal_loss",
@@ -69,8 +74,23 @@ def smape(denoised: Tensor, reference: Tensor, eps: float = SMAPE_EPS) -> Tensor
     return ((denoised - reference).abs() / (denoised.abs() + reference.abs() + eps)).mean()
 
 
-def spatial_loss(denoised: Tensor, reference: Tensor) -> Tensor:
-    """``l_s = smape(d_t, r_t)``; ``[B, 3, H, W]`` each."""
+SPATIAL_LOSSES = ("smape", "relmse")
+RELMSE_EPS = 0.01
+
+
+def relmse_n2n(denoised: Tensor, reference: Tensor, eps: float = RELMSE_EPS) -> Tensor:
+    """Noise2noise relative MSE ``mean((d - r)^2 / (sg(d)^2 + eps))``, a scalar; unbiased for
+    a noisy reference whose mean is the clean image (the denominator does not depend on ``r``)."""
+    _check_same("denoised", denoised, "reference", reference)
+    return ((denoised - reference) ** 2 / (denoised.detach() ** 2 + eps)).mean()
+
+
+def spatial_loss(denoised: Tensor, reference: Tensor, kind: str = "smape") -> Tensor:
+    """``l_s``: ``smape(d_t, r_t)`` or :func:`relmse_n2n`; ``[B, 3, H, W]`` each."""
+    if kind == "relmse":
+        return relmse_n2n(denoised, reference)
+    if kind != "smape":
+        raise ValueError(f"spatial loss must be one of {SPATIAL_LOSSES}, got {kind!r}")
     return smape(denoised, reference)
 
 
@@ -174,6 +194,7 @@ def clip_loss(
     albedo_acc: Tensor,
     reference_albedo: Tensor,
     frame_weights: Sequence[float] | None = None,
+    spatial_kind: str = "smape",
 ) -> ClipLoss:
     """SPEC.md's loss over a clip.
 
@@ -185,6 +206,7 @@ def clip_loss(
         reference_albedo: ``[B, 3, H, W]`` reference albedo of the last frame.
         frame_weights: per-frame weights (default ``FRAME_WEIGHTS`` for T = 5; other T
             use its last T entries, padded in front with 0.05).
+        spatial_kind: ``"smape"`` (SPEC.md) or ``"relmse"`` (:func:`relmse_n2n`) for ``l_s``.
 
     Returns:
         :class:`ClipLoss`.
@@ -203,7 +225,7 @@ def clip_loss(
     temporal = denoised.new_zeros(())
     edge = denoised.new_zeros(())
     for t, weight in enumerate(weights):
-        spatial = spatial + weight * spatial_loss(denoised[:, t], reference[:, t])
+        spatial = spatial + weight * spatial_loss(denoised[:, t], reference[:, t], spatial_kind)
         edge = edge + weight * edge_loss(denoised[:, t], reference[:, t])
         if t > 0:
             temporal = temporal + weight * temporal_loss(

@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when available) or any torch device: cpu, cuda, cuda:1, mps ...")
     parser.add_argument("--num-workers", type=int, default=0, help="threads reading EXR frames at start-up")
+    parser.add_argument("--spatial-loss", default="smape", choices=("smape", "relmse"),
+                        help="spatial loss term: smape (SPEC.md) or relmse (noise2noise relative MSE, unbiased on "
+                             "noisy references; docs/training.md)")
     parser.add_argument("--skip-incomplete", action="store_true",
                         help="skip sequences whose frames are not all written yet (train while the dataset "
                              "renders; --resume rescans)")
@@ -91,6 +94,7 @@ def config_from_args(args: argparse.Namespace):
         device=args.device,
         num_workers=args.num_workers,
         skip_incomplete=args.skip_incomplete,
+        spatial_loss=args.spatial_loss,
     )
 
 

@@ -35,6 +35,8 @@ class TrainConfig:
         scenes: keep only these sequence/scene names (empty = all).
         device: ``cpu``, ``cuda`` or ``auto``.
         num_workers: threads reading and packing EXR frames at start-up.
+        spatial_loss: ``smape`` (SPEC.md) or ``relmse`` (noise2noise relative MSE,
+            unbiased on noisy references; :func:`ssr.losses.relmse_n2n`).
         skip_incomplete: leave out sequences whose frames are not all written yet (train
             while the dataset renders; ``--resume`` rescans and picks them up).
     """
@@ -57,6 +59,7 @@ class TrainConfig:
     device: str = "auto"
     num_workers: int = 0
     skip_incomplete: bool = False
+    spatial_loss: str = "smape"
 
     def __post_init__(self) -> None:
         if isinstance(self.model, Mapping):
@@ -68,6 +71,8 @@ class TrainConfig:
             raise ValueError("TrainConfig.clip must be >= 2 (the temporal losses need two frames)")
         if self.lr <= 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
+        if self.spatial_loss not in ("smape", "relmse"):
+            raise ValueError(f"TrainConfig.spatial_loss must be smape or relmse, got {self.spatial_loss!r}")
 
     @property
     def run_dir(self) -> Path:

@@ -288,7 +288,8 @@ def _train(
     while global_step < end_step:
         packed, reference, reference_albedo, reset = _to_device(sampler.sample(per_rank_batch), device)
         colors, albedo_acc = unroller(packed, reset)
-        losses = clip_loss(colors, reference, packed[:, :, SLICES["motion"]], albedo_acc, reference_albedo[:, -1])
+        losses = clip_loss(colors, reference, packed[:, :, SLICES["motion"]], albedo_acc, reference_albedo[:, -1],
+                           spatial_kind=config.spatial_loss)
         optimizer.zero_grad(set_to_none=True)
         losses.total.backward()
         optimizer.step()
