@@ -31,7 +31,7 @@ import platform
 import sys
 from pathlib import Path
 
-QUALITY_METHODS = ("ssr", "oidn_high", "oidn_fast", "oidn_halfres", "input")
+QUALITY_METHODS = ("ssr", "oidn_high", "oidn_fast", "oidn_halfres", "svgf", "input")
 """``ssr bench quality --methods`` choices (bench.quality.METHODS; a test keeps them equal)."""
 
 def _sizes(text: str) -> list[tuple[int, int]]:

@@ -11,6 +11,8 @@ the same ``reference``, each method of :data:`METHODS`:
 - ``oidn_halfres``: OIDN high on the half-resolution image of the traced samples alone
   (the traced pixel of every 2x2 tile with its albedo and normal; SSR's samples, nothing
   more), upscaled 2x bilinearly: the trivial pipeline SSR must beat;
+- ``svgf``: the non-learned SVGF-style temporal filter (:mod:`ssr.bench.svgf`) on SSR's
+  1/4-spp input, history reset at cuts;
 - ``input``: the raw 1-spp colour (no denoising).
 
 Per frame: :func:`ssr.metrics.compute_frame_metrics` (PSNR / SSIM / RMSE in linear and
@@ -47,6 +49,7 @@ from ssr.evaluate import (
 from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet, compute_frame_metrics, temporal_error
 
 from .materials import MATERIALS, BiasAccumulator, material_classes
+from .svgf import SvgfDenoiser
 
 __all__ = [
     "CURVE_METRIC",
@@ -58,7 +61,7 @@ __all__ = [
     "write_quality_report",
 ]
 
-METHODS: tuple[str, ...] = ("ssr", "oidn_high", "oidn_fast", "oidn_halfres", "input")
+METHODS: tuple[str, ...] = ("ssr", "oidn_high", "oidn_fast", "oidn_halfres", "svgf", "input")
 """Keys of the compared methods in the report, in table order."""
 PEER_OF_RECORD = "oidn_high"
 """The peer the ``ssr_minus_oidn`` difference (and the issue-7 goal) is taken against."""
@@ -70,9 +73,13 @@ LABELS: dict[str, str] = {
     "oidn_high": "OIDN high, 1 spp (4x)",
     "oidn_fast": "OIDN fast, 1 spp (4x)",
     "oidn_halfres": "OIDN high, 1/4 spp half-res, upscaled",
+    "svgf": "SVGF-style filter, 1/4 spp",
     "input": "Input, 1 spp, not denoised",
 }
-TRACED_SPP: dict[str, float] = {"ssr": 0.25, "oidn_high": 1.0, "oidn_fast": 1.0, "oidn_halfres": 0.25, "input": 1.0}
+TRACED_SPP: dict[str, float] = {"ssr": 0.25, "oidn_high": 1.0, "oidn_fast": 1.0, "oidn_halfres": 0.25,
+                                "svgf": 0.25, "input": 1.0}
+STREAMING = ("ssr", "svgf")
+"""Methods with a history (scored in frame order, reset at cuts)."""
 SHEET_CROP = 48
 _LAYERS = ("color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "transparent", "motion",
            "reference")
@@ -165,7 +172,7 @@ class _Peers:
             if name in methods and quality not in self.denoisers:
                 self.denoisers[quality] = OidnDenoiser(quality)  # fails early without pyoidn
         self.seconds: dict[str, list[float]] = {name: [] for name in methods if name != "ssr"}
-        self.methods = [m for m in methods if m != "ssr"]
+        self.methods = [m for m in methods if m not in STREAMING]
 
     def run(self, name: str, frame: Mapping[str, np.ndarray], index: int) -> np.ndarray:
         start = time.perf_counter()
@@ -214,6 +221,7 @@ def _score_sequence(path: Path, net: Any, device: str, methods: Seq[str], peers:
     chosen_sheet = min(frame_total - 1, sheet_frame if sheet_frame is not None else frame_total - 1)
     names = metrics.names() + (TEMPORAL_METRIC,)
     stream = StreamLoop(TorchBackend(net, device=device))
+    svgf = SvgfDenoiser() if "svgf" in methods else None
     bias = {name: BiasAccumulator() for name in methods}
     records: list[dict[str, Any]] = []
     previous: dict[str, np.ndarray] | None = None
@@ -231,6 +239,11 @@ def _score_sequence(path: Path, net: Any, device: str, methods: Seq[str], peers:
             if name == "ssr":
                 net_input = apply_subpixel_pattern(frame, index) if subpixel else frame
                 outputs[name] = stream.denoise(net_input, cut=cut)
+            elif name == "svgf" and svgf is not None:
+                quarter = apply_subpixel_pattern(frame, index)
+                start = time.perf_counter()
+                outputs[name] = svgf(quarter, quarter["mask"], cut=cut)
+                peers.seconds["svgf"].append(time.perf_counter() - start)
             else:
                 outputs[name] = peers.run(name, frame, index)
         classes = material_classes(frame)
@@ -398,7 +411,8 @@ def quality_report(
                         "network forward only (packing, I/O and metrics excluded)",
             "peers_ms_per_frame": peer_timing,
             "peer_path": "OIDN optimized CPU device (all cores, automatic thread count); filter execute incl. "
-                         "input copy (half-res: plus the bilinear upscale)",
+                         "input copy (half-res: plus the bilinear upscale); SVGF: eager PyTorch, "
+                         f"{torch.get_num_threads()} threads",
             "statistic": "median over all frames of all sequences (each method's first frame left out: warm-up)",
         },
     }
