@@ -15,6 +15,7 @@ Works under torchrun (DistributedDataParallel, gloo on CPU / nccl on CUDA):
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -59,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spatial-loss", default="smape", choices=("smape", "relmse"),
                         help="spatial loss term: smape (SPEC.md) or relmse (noise2noise relative MSE, unbiased on "
                              "noisy references; docs/training.md)")
+    parser.add_argument("--init", default=None, metavar="WEIGHTS",
+                        help="fine-tune: start from saved weights (e.g. <run>/model); the architecture is taken "
+                             "from them (--preset, --accumulation, --output and the ablation flags are ignored)")
     parser.add_argument("--skip-incomplete", action="store_true",
                         help="skip sequences whose frames are not all written yet (train while the dataset "
                              "renders; --resume rescans)")
@@ -71,7 +75,17 @@ def config_from_args(args: argparse.Namespace):
 
     from .config import TrainConfig
 
-    model = ModelConfig(
+    if args.init:
+        from ssr.model.weights import weights_paths
+
+        sidecar = weights_paths(args.init)[1]
+        try:
+            model = ModelConfig.from_dict(json.loads(sidecar.read_text())["model_config"])
+        except (OSError, ValueError, KeyError) as error:
+            raise ValueError(f"--init {args.init}: cannot read the model config from {sidecar}: {error}") from None
+    else:
+        model = None
+    model = model or ModelConfig(
         width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp,
         accumulation=args.accumulation, output=args.output,
     )
@@ -95,6 +109,7 @@ def config_from_args(args: argparse.Namespace):
         num_workers=args.num_workers,
         skip_incomplete=args.skip_incomplete,
         spatial_loss=args.spatial_loss,
+        init=args.init,
     )
 
 
@@ -112,7 +127,11 @@ def run(args: argparse.Namespace) -> int:
         config.device = args.device
         config.num_workers = args.num_workers
     else:
-        config = config_from_args(args)
+        try:
+            config = config_from_args(args)
+        except ValueError as error:
+            print(f"ssr train: error: {error}", file=sys.stderr)
+            return 2
     try:
         import torch
 

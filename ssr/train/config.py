@@ -35,6 +35,9 @@ class TrainConfig:
         scenes: keep only these sequence/scene names (empty = all).
         device: ``cpu``, ``cuda`` or ``auto``.
         num_workers: threads reading and packing EXR frames at start-up.
+        init: start from these saved weights (``<path>`` of :func:`ssr.model.save_model`,
+            e.g. a previous run's ``model``; fine-tuning) instead of a random initialisation;
+            ``model`` must equal the weights' architecture.
         spatial_loss: ``smape`` (SPEC.md) or ``relmse`` (noise2noise relative MSE,
             unbiased on noisy references; :func:`ssr.losses.relmse_n2n`).
         skip_incomplete: leave out sequences whose frames are not all written yet (train
@@ -60,6 +63,7 @@ class TrainConfig:
     num_workers: int = 0
     skip_incomplete: bool = False
     spatial_loss: str = "smape"
+    init: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.model, Mapping):

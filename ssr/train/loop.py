@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from ssr.data_tools import list_sequences
 from ssr.losses import clip_loss
-from ssr.model import SSRNet, initial_state, save_model, step
+from ssr.model import SSRNet, initial_state, load_model, save_model, step
 from ssr.streaming import StreamLoop, TorchBackend
 from ssr.data_tools.contract import ALBEDO_EPS, SLICES
 
@@ -232,9 +232,16 @@ def _train(
         restore_rng_state(checkpoint["rng"])
         global_step = int(checkpoint["step"])
         best_psnr = float(checkpoint.get("best_psnr", -math.inf))
-    elif ctx.is_main:
-        run.mkdir(parents=True, exist_ok=True)
-        config.save(run / "config.json")
+    else:
+        if config.init is not None:
+            initial = load_model(config.init)
+            if initial.config != config.model:
+                raise ValueError(f"--init {config.init}: the weights are a {initial.config.to_dict()} model, "
+                                 f"the run trains {config.model.to_dict()}")
+            net.load_state_dict(initial.state_dict())
+        if ctx.is_main:
+            run.mkdir(parents=True, exist_ok=True)
+            config.save(run / "config.json")
     ctx.barrier()
 
     writer = None

@@ -93,3 +93,32 @@ def test_cli_trains_exports_and_loads(tmp_path) -> None:
     assert model.config.use_warped_prev is False and not model.training
     metadata = json.loads((out / "model.json").read_text())["metadata"]
     assert metadata["steps"] == 3 and "psnr" in metadata["validation"]
+
+
+def test_cli_fine_tunes_from_weights_and_skips_incomplete_sequences(tmp_path, capsys) -> None:
+    """--init starts from saved weights (architecture taken from them); --skip-incomplete
+    trains while a sequence is still being written."""
+    from ssr.model import ModelConfig, SSRNet, save_model
+
+    for split, seed in (("train", 1), ("val", 2)):
+        write_synthetic_sequence(tmp_path / "ds" / split / f"pan_{split}", frames=5, height=16, width=16, seed=seed)
+    partial = write_synthetic_sequence(tmp_path / "ds" / "train" / "partial", frames=5, height=16, width=16, seed=3)
+    (partial / "frame_00004.exr").unlink()
+    torch.manual_seed(0)
+    start = SSRNet(ModelConfig(width="tiny", accumulation="linear", output="kernel"))
+    save_model(start, tmp_path / "start")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    common = ["--data", str(tmp_path / "ds"), "--steps", "1", "--batch", "1", "--crop", "16", "--lr", "1e-9",
+              "--device", "cpu", "--no-progress", "--preset", "base"]
+    assert run(parser.parse_args(common + ["--out", str(tmp_path / "tuned"), "--init", str(tmp_path / "start"),
+                                           "--skip-incomplete"])) == 0
+    assert "skipping 1 sequence(s) still being written: partial" in capsys.readouterr().out
+    tuned = load_model(tmp_path / "tuned" / "model")
+    assert tuned.config == start.config  # from the weights, not --preset base
+    for name, tensor in start.state_dict().items():  # lr 1e-9: one step barely moves them
+        torch.testing.assert_close(tuned.state_dict()[name], tensor, atol=1e-6, rtol=0)
+    assert run(parser.parse_args(common + ["--out", str(tmp_path / "bad"), "--init", str(tmp_path / "nothing")])) == 2
+    assert "--init" in capsys.readouterr().err
+    with pytest.raises(Exception, match="frame_00004"):  # without the flag the partial sequence is an error
+        run(parser.parse_args(common + ["--out", str(tmp_path / "strict")]))
