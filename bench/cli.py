@@ -73,6 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     quality.add_argument("--exposure", type=float, default=1.0, help="tone-mapper exposure for sRGB metrics")
     quality.add_argument("--methods", default=",".join(QUALITY_METHODS), metavar="LIST",
                          help="quality: comma-separated methods to score (default: all: %(default)s)")
+    quality.add_argument("--variants", default="", metavar="NAME=WEIGHTS,...",
+                         help="quality: more models scored in the same run (ablations, other recipes), "
+                              "e.g. spec=runs/b/model,no-tfa=runs/c/model")
     quality.add_argument("--sheet-frame", type=int, default=None,
                          help="quality: frame of each sequence on its contact sheet (default: the last)")
 
@@ -104,6 +107,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _variants(text: str) -> dict[str, str]:
+    """``"a=path,b=path"`` -> ``{"a": "path", "b": "path"}`` (ValueError on a malformed item)."""
+    variants: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise ValueError(f"--variants: expected NAME=WEIGHTS, got {item!r}")
+        variants[name.strip()] = path.strip()
+    return variants
+
+
 def _run_quality(args: argparse.Namespace) -> int:
     """``ssr bench quality``: 0 on success, 2 on bad input or a missing pyoidn."""
     from ssr.data_tools.format import FormatError
@@ -131,6 +147,7 @@ def _run_quality(args: argparse.Namespace) -> int:
             progress=None,
             out_dir=args.out,
             sheet_frame=args.sheet_frame,
+            variants=_variants(args.variants),
         )
     except ImportError as error:
         return fail(error)

@@ -171,7 +171,7 @@ class _Peers:
         for name, quality in wanted.items():
             if name in methods and quality not in self.denoisers:
                 self.denoisers[quality] = OidnDenoiser(quality)  # fails early without pyoidn
-        self.seconds: dict[str, list[float]] = {name: [] for name in methods if name != "ssr"}
+        self.seconds: dict[str, list[float]] = {name: [] for name in methods if not _is_network(name)}
         self.methods = [m for m in methods if m not in STREAMING]
 
     def run(self, name: str, frame: Mapping[str, np.ndarray], index: int) -> np.ndarray:
@@ -192,18 +192,23 @@ class _Peers:
             denoiser.close()
 
 
-def _sheet_panels(frame: Mapping[str, np.ndarray], index: int, outputs: Mapping[str, np.ndarray]
-                  ) -> list[tuple[str, np.ndarray]]:
+def _sheet_panels(frame: Mapping[str, np.ndarray], index: int, outputs: Mapping[str, np.ndarray],
+                  labels: Mapping[str, str]) -> list[tuple[str, np.ndarray]]:
     from ssr.data_tools.format import apply_subpixel_pattern
 
     quarter = apply_subpixel_pattern({"color": frame["color"]}, index)["color"]
     panels = [("input 1/4 spp", quarter), ("input 1 spp", frame["color"])]
-    panels += [(LABELS[name].split(",")[0] if name != "oidn_halfres" else "OIDN half-res 1/4 spp", image)
+    panels += [(labels[name].split(",")[0] if name != "oidn_halfres" else "OIDN half-res 1/4 spp", image)
                for name, image in outputs.items() if name != "input"]
     return panels + [("reference", frame["reference"])]
 
 
-def _score_sequence(path: Path, net: Any, device: str, methods: Seq[str], peers: _Peers, metrics: MetricSet,
+def _is_network(name: str) -> bool:
+    return name == "ssr" or name.startswith("ssr:")
+
+
+def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: Seq[str], labels: Mapping[str, str],
+                    peers: _Peers, metrics: MetricSet,
                     max_frames: int | None, progress: bool | None, timer: _ForwardTimer,
                     sheet: Callable[[str, list[tuple[str, np.ndarray]], np.ndarray, np.ndarray], None] | None,
                     sheet_frame: int | None) -> tuple[dict[str, Any], dict[str, BiasAccumulator]]:
@@ -216,11 +221,10 @@ def _score_sequence(path: Path, net: Any, device: str, methods: Seq[str], peers:
     if sequence.sampling != "full":
         raise ValueError(f"{path}: bench quality needs sequences stored with every pixel traced "
                          f"(sampling: full), got sampling: {sequence.sampling}")
-    subpixel = net.config.subpixel
     frame_total = len(sequence) if max_frames is None else min(len(sequence), max_frames)
     chosen_sheet = min(frame_total - 1, sheet_frame if sheet_frame is not None else frame_total - 1)
     names = metrics.names() + (TEMPORAL_METRIC,)
-    stream = StreamLoop(TorchBackend(net, device=device))
+    streams = {name: StreamLoop(TorchBackend(net, device=device)) for name, net in nets.items()}
     svgf = SvgfDenoiser() if "svgf" in methods else None
     bias = {name: BiasAccumulator() for name in methods}
     records: list[dict[str, Any]] = []
@@ -236,9 +240,9 @@ def _score_sequence(path: Path, net: Any, device: str, methods: Seq[str], peers:
             last_cut = index
         outputs: dict[str, np.ndarray] = {}
         for name in methods:
-            if name == "ssr":
-                net_input = apply_subpixel_pattern(frame, index) if subpixel else frame
-                outputs[name] = stream.denoise(net_input, cut=cut)
+            if _is_network(name):
+                net_input = apply_subpixel_pattern(frame, index) if nets[name].config.subpixel else frame
+                outputs[name] = streams[name].denoise(net_input, cut=cut)
             elif name == "svgf" and svgf is not None:
                 quarter = apply_subpixel_pattern(frame, index)
                 start = time.perf_counter()
@@ -263,12 +267,13 @@ def _score_sequence(path: Path, net: Any, device: str, methods: Seq[str], peers:
         previous = {**outputs, "reference": reference}
         if sheet is not None and index == chosen_sheet:
             against = outputs.get(PEER_OF_RECORD, frame["color"])
-            sheet(sequence.name, _sheet_panels(frame, index, outputs), outputs.get("ssr", frame["color"]), against)
+            sheet(sequence.name, _sheet_panels(frame, index, outputs, labels), outputs.get("ssr", frame["color"]),
+                  against)
     forward = timer.take()
     entry = {
         "name": sequence.name, "path": str(sequence.path), "width": sequence.width, "height": sequence.height,
         "cuts": [c for c in sequence.cuts if c < frame_total], "frames": frame_total,
-        "network_input": "subpixel-2x2" if subpixel else "1-spp full",
+        "network_input": "subpixel-2x2" if nets["ssr"].config.subpixel else "1-spp full",
         **{name: phase_means(records, name, names) for name in methods},
         "bias": {name: bias[name].table() for name in methods},
         "per_frame": records,
@@ -290,6 +295,7 @@ def quality_report(
     progress: bool | None = False,
     out_dir: str | Path | None = None,
     sheet_frame: int | None = None,
+    variants: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score every method of ``methods`` on every sequence (see the module docstring).
 
@@ -303,6 +309,8 @@ def quality_report(
         progress: tqdm bars (None: only on a terminal).
         out_dir: where contact sheets go (``sheets/<name>.png``); None writes none.
         sheet_frame: the frame of each sequence on its sheet (default: the last scored).
+        variants: more networks scored in the same run (``{name: SSRNet or weights path}``:
+            ablations, other recipes), reported as methods ``ssr:<name>`` after ``ssr``.
 
     Returns:
         A JSON-ready dict (docs/evaluation.md): ``sequences`` (per sequence: per-method
@@ -322,6 +330,12 @@ def quality_report(
     if unknown or not methods:
         raise ValueError(f"bench quality: methods must be a non-empty subset of {', '.join(METHODS)}, got {unknown}")
     methods = [m for m in METHODS if m in methods]
+    if "ssr" not in methods:
+        raise ValueError("bench quality: methods must include ssr (the model under test)")
+    variant_keys = [f"ssr:{name}" for name in (variants or {})]
+    methods = methods[:1] + variant_keys + methods[1:]
+    labels = {**{m: LABELS[m] for m in methods if m in LABELS},
+              **{key: f"SSR {key[4:]}, 1/4 spp" for key in variant_keys}}
     chosen = metrics or MetricSet()
     names = chosen.names() + (TEMPORAL_METRIC,)
     paths = [Path(p) for p in sequences]
@@ -335,6 +349,10 @@ def quality_report(
     else:
         model_label = type(model).__name__
         net = model
+    nets = {"ssr": net}
+    for name, variant in (variants or {}).items():
+        nets[f"ssr:{name}"] = (load_model(variant, device=torch_device)
+                               if variant is None or isinstance(variant, (str, os.PathLike)) else variant)
     sheets: list[str] = []
 
     def sheet(name: str, panels: list[tuple[str, np.ndarray]], ours: np.ndarray, peer: np.ndarray) -> None:
@@ -350,8 +368,8 @@ def quality_report(
     timer = _ForwardTimer(net, torch_device)
     try:
         for path in paths:
-            entry, bias = _score_sequence(path, net, device, methods, peers, chosen, max_frames, progress, timer,
-                                          sheet, sheet_frame)
+            entry, bias = _score_sequence(path, nets, device, methods, labels, peers, chosen, max_frames, progress,
+                                          timer, sheet, sheet_frame)
             forward = entry.pop("_forward")
             if not ssr_seconds and len(forward) > 1:
                 forward = forward[1:]  # the run's first call (kernel selection) is warm-up
@@ -380,10 +398,13 @@ def quality_report(
         "what": "quality",
         "model": model_label,
         "model_config": net.config.to_dict(),
+        "variants": {key: {"model": str((variants or {})[key[4:]]) if isinstance((variants or {})[key[4:]], (str, os.PathLike))
+                           else type(nets[key]).__name__, "model_config": nets[key].config.to_dict()}
+                     for key in variant_keys},
         "device": str(torch_device),
         "methods": methods,
-        "labels": {m: LABELS[m] for m in methods},
-        "traced_spp": {m: TRACED_SPP[m] for m in methods},
+        "labels": labels,
+        "traced_spp": {m: TRACED_SPP.get(m, 0.25) for m in methods},
         "metrics": list(names),
         "headline_metrics": [n for n in HEADLINE_METRICS if n in names],
         "higher_is_better": {name: HIGHER_IS_BETTER[name] for name in names},

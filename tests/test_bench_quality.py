@@ -69,7 +69,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     out = tmp_path / "report"
     code = main(["bench", "quality", "--data", str(dataset / "ds"), "--split", "val",
                  "--model", str(tmp_path / "model"), "--no-flip", "--out", str(out),
-                 "--json", str(tmp_path / "bench.json")])
+                 "--json", str(tmp_path / "bench.json"), "--variants", f"again={tmp_path / 'model'}"])
     assert code == 0
     table = capsys.readouterr().out
     assert "SSR − OIDN high" in table and "| seq_b | OIDN high" in table and "ms / frame" in table
@@ -78,10 +78,13 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     assert json.loads((tmp_path / "bench.json").read_text()) == report
     assert (out / "report.md").read_text().startswith("# SSR vs Intel Open Image Denoise")
     assert [s["name"] for s in report["sequences"]] == ["seq_a", "seq_b"]
-    assert report["methods"] == list(METHODS)
+    assert report["methods"] == ["ssr", "ssr:again", *METHODS[1:]]
+    assert report["variants"]["ssr:again"]["model_config"]["width"] == "tiny"
     assert "flip_hdr" not in report["metrics"] and "psnr_gamma" in report["metrics"] and "relmse" in report["metrics"]
     for entry in report["sequences"]:
         assert entry["frames"] == 5 and len(entry["per_frame"]) == 5
+        # the same weights as a variant stream to the same numbers
+        assert entry["ssr:again"]["all"]["psnr_srgb"] == pytest.approx(entry["ssr"]["all"]["psnr_srgb"])
         for method in METHODS:
             assert entry[method]["all"]["frames"] == 5
             assert np.isfinite(entry[method]["all"]["psnr_srgb"])
@@ -104,7 +107,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
         assert set(report["bias"][method]) == {"metal", "glass", "glossy", "diffuse", "miss"}
     assert sum(report["bias"]["input"][m]["pixels"] for m in report["bias"]["input"]) == 10 * 24 * 24
     curve = report["curves"]["by_frame"]
-    assert set(curve) == set(METHODS) and all(len(v) == 5 for v in curve.values())
+    assert set(curve) == {*METHODS, "ssr:again"} and all(len(v) == 5 for v in curve.values())
     assert curve["ssr"][0] == pytest.approx(np.mean([e["per_frame"][0]["ssr"]["psnr_gamma"] for e in report["sequences"]]))
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(report["sheets"]) == ["sheets/seq_a.png", "sheets/seq_b.png"]
@@ -122,6 +125,8 @@ def test_bench_quality_method_subset_and_errors(dataset: Path, tmp_path: Path,
     assert "OIDN" not in capsys.readouterr().out.split("## Time per frame")[0].split("## Average")[1]
     assert main(["bench", "quality", "--data", str(dataset / "ds"), "--split", "val", "--methods", "relax"]) == 2
     assert "methods" in capsys.readouterr().err
+    assert main(["bench", "quality", "--data", str(dataset / "ds"), "--split", "val", "--variants", "nopath"]) == 2
+    assert "NAME=WEIGHTS" in capsys.readouterr().err
 
 
 def test_half_resolution_traced_takes_the_pattern_pixels() -> None:
