@@ -41,12 +41,14 @@ import numpy as np
 from ssr.evaluate import (
     AFTER_CUT_FRAMES,
     COLUMN_TITLES,
+    CutClock,
     average_over_sequences,
     format_value,
     json_ready,
     phase_means,
+    score_frame,
 )
-from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet, compute_frame_metrics, temporal_error
+from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet
 
 from .materials import MATERIALS, BiasAccumulator, material_classes
 from .svgf import SvgfDenoiser
@@ -229,15 +231,13 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
     bias = {name: BiasAccumulator() for name in methods}
     records: list[dict[str, Any]] = []
     previous: dict[str, np.ndarray] | None = None
-    last_cut = 0
+    clock = CutClock()
     bar = tqdm(range(frame_total), desc=f"quality {sequence.name}", unit="frame",
                disable=None if progress is None else not progress)
     for index in bar:
         frame = sequence.read_frame(index, _LAYERS)
         reference = frame["reference"]
         cut = sequence.is_cut(index)
-        if cut:
-            last_cut = index
         outputs: dict[str, np.ndarray] = {}
         for name in methods:
             if _is_network(name):
@@ -251,17 +251,11 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
             else:
                 outputs[name] = peers.run(name, frame, index)
         classes = material_classes(frame)
-        since_cut = index - last_cut
-        record: dict[str, Any] = {"frame": index, "frames_since_cut": since_cut,
-                                  "phase": "after_cut" if since_cut < AFTER_CUT_FRAMES else "steady"}
+        record: dict[str, Any] = clock.tick(index, cut=cut)
+        has_history = previous is not None and not cut
         for name, output in outputs.items():
-            values = compute_frame_metrics(output, reference, metrics)
-            values[TEMPORAL_METRIC] = (
-                temporal_error(output, previous[name], reference, previous["reference"], frame["motion"],
-                               exposure=metrics.exposure)
-                if previous is not None and not cut else None
-            )
-            record[name] = values
+            record[name] = score_frame(output, reference, metrics, motion=frame["motion"],
+                                       history=(previous[name], previous["reference"]) if has_history else None)
             bias[name].add(output, reference, classes)
         records.append(record)
         previous = {**outputs, "reference": reference}

@@ -31,6 +31,7 @@ from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet, compute_fr
 __all__ = [
     "AFTER_CUT_FRAMES",
     "COLUMN_TITLES",
+    "CutClock",
     "INPUT_LABEL",
     "PHASES",
     "add_arguments",
@@ -42,6 +43,7 @@ __all__ = [
     "phase_means",
     "resolve_sequences",
     "run",
+    "score_frame",
     "write_report",
 ]
 
@@ -67,6 +69,48 @@ COLUMN_TITLES: dict[str, str] = {
 
 
 # ----------------------------------------------------------------------------- inputs
+
+
+
+class CutClock:
+    """Frames since the last camera cut, for a sequence streamed in order from frame 0.
+
+    >>> clock = CutClock()
+    >>> [clock.tick(i, cut=i in (0, 5))["phase"] for i in (0, 3, 4, 5)]
+    ['after_cut', 'after_cut', 'steady', 'after_cut']
+    """
+
+    def __init__(self) -> None:
+        self.last_cut = 0
+
+    def tick(self, index: int, *, cut: bool) -> dict[str, Any]:
+        """The per-frame record header: ``frame``, ``frames_since_cut``, ``phase``."""
+        if cut:
+            self.last_cut = index
+        since_cut = index - self.last_cut
+        return {"frame": index, "frames_since_cut": since_cut,
+                "phase": "after_cut" if since_cut < AFTER_CUT_FRAMES else "steady"}
+
+
+def score_frame(
+    output: np.ndarray,
+    reference: np.ndarray,
+    metrics: MetricSet,
+    *,
+    motion: np.ndarray,
+    history: tuple[np.ndarray, np.ndarray] | None,
+) -> dict[str, float | None]:
+    """Per-frame metrics of ``output`` (HxWx3 linear) plus the warped temporal error.
+
+    ``history`` is (previous output, previous reference) of the same method, or ``None``
+    on the first frame and at a cut, where the temporal error is ``None``.
+    """
+    values: dict[str, float | None] = dict(compute_frame_metrics(output, reference, metrics))
+    values[TEMPORAL_METRIC] = (
+        temporal_error(output, history[0], reference, history[1], motion, exposure=metrics.exposure)
+        if history is not None else None
+    )
+    return values
 
 
 def resolve_sequences(data: str | Path, split: str | None = None) -> list[Path]:
@@ -162,7 +206,7 @@ def _evaluate_sequence(
     records: list[dict[str, Any]] = []
     stream = StreamLoop(TorchBackend(model, device=str(device)))
     previous: dict[str, np.ndarray] | None = None
-    last_cut = 0
+    clock = CutClock()
     bar = tqdm(range(frame_total), desc=f"eval {sequence.name}", unit="frame",
                disable=None if progress is None else not progress)
     for index in bar:
@@ -170,29 +214,16 @@ def _evaluate_sequence(
         reference = frame["reference"]
         net_input = apply_subpixel_pattern(frame, index) if use_pattern else frame
         cut = sequence.is_cut(index)
-        if cut:
-            last_cut = index
         output = stream.denoise(net_input, cut=cut)  # what `ssr denoise` runs, validation included
-        since_cut = index - last_cut
-        record: dict[str, Any] = {
-            "frame": index,
-            "frames_since_cut": since_cut,
-            "phase": "after_cut" if since_cut < AFTER_CUT_FRAMES else "steady",
-            "denoised": compute_frame_metrics(output, reference, metrics),
-            "input": compute_frame_metrics(frame["color"], reference, metrics) if baseline else None,
-        }
         has_history = previous is not None and not cut
-        record["denoised"][TEMPORAL_METRIC] = (
-            temporal_error(output, previous["output"], reference, previous["reference"], frame["motion"],
-                           exposure=metrics.exposure)
-            if has_history else None
-        )
-        if baseline:
-            record["input"][TEMPORAL_METRIC] = (
-                temporal_error(frame["color"], previous["input"], reference, previous["reference"], frame["motion"],
-                               exposure=metrics.exposure)
-                if has_history else None
-            )
+        record: dict[str, Any] = {
+            **clock.tick(index, cut=cut),
+            "denoised": score_frame(output, reference, metrics, motion=frame["motion"],
+                                    history=(previous["output"], previous["reference"]) if has_history else None),
+            "input": score_frame(frame["color"], reference, metrics, motion=frame["motion"],
+                                 history=(previous["input"], previous["reference"]) if has_history else None)
+            if baseline else None,
+        }
         records.append(record)
         previous = {"output": output, "reference": reference, "input": frame["color"]}
     return {
