@@ -10,11 +10,42 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["speed_quality_points", "write_curve_plot", "write_speed_quality_plot"]
 
 CURVE_COLOURS = ((200, 30, 30), (30, 80, 200), (30, 150, 60), (150, 90, 0), (120, 120, 120), (140, 40, 160))
+
+
+def _canvas(width: int, height: int) -> tuple[Any, Any, Any]:
+    """A white RGB image, its drawing context and the default font."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (width, height), "white")
+    return image, ImageDraw.Draw(image), ImageFont.load_default()
+
+
+def _y_ticks(draw: Any, font: Any, y_of: Callable[[float], float], y_lo: float, y_hi: float, *, left: int,
+             steps: int, decimals: int) -> None:
+    """``steps + 1`` evenly spaced ticks and labels on the y axis at x = ``left``."""
+    for step in range(steps + 1):
+        value = y_lo + (y_hi - y_lo) * step / steps
+        y = y_of(value)
+        draw.line([left - 5, y, left, y], fill="black")
+        draw.text((10, y - 6), f"{value:.{decimals}f}", fill="black", font=font)
+
+
+def _finish(image: Any, draw: Any, font: Any, path: str | Path, *, title: str, x_label: tuple[int, str],
+            y_label: str, top: int) -> Path:
+    """Write the title, the axis labels (x label at (offset from the centre, text)) and save."""
+    width, height = image.size
+    draw.text((top, 20), title, fill="black", font=font)
+    draw.text((width // 2 + x_label[0], height - 30), x_label[1], fill="black", font=font)
+    draw.text((10, top - 30), y_label, fill="black", font=font)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out)
+    return out
 
 
 def speed_quality_points(fps_report: dict[str, Any], quality_reports: list[dict[str, Any]], *,
@@ -43,14 +74,10 @@ def speed_quality_points(fps_report: dict[str, Any], quality_reports: list[dict[
 def write_speed_quality_plot(points: list[dict[str, Any]], path: str | Path, *, title: str,
                              metric_label: str = "PSNR (dB, tone-mapped)") -> Path:
     """Draw ``points`` (see :func:`speed_quality_points`) into a PNG at ``path``."""
-    from PIL import Image, ImageDraw, ImageFont
-
     if not points:
         raise ValueError("speed-quality plot: no method has both a time and a quality number")
     width, height, margin = 900, 600, 80
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
+    image, draw, font = _canvas(width, height)
     ms = [p["ms"] for p in points]
     quality = [p["quality"] for p in points]
     x_lo, x_hi = math.log10(min(ms)) - 0.15, math.log10(max(ms)) + 0.15
@@ -70,12 +97,7 @@ def write_speed_quality_plot(points: list[dict[str, Any]], path: str | Path, *, 
                 x, _ = to_px(value, y_lo)
                 draw.line([x, height - margin, x, height - margin + 5], fill="black")
                 draw.text((x - 12, height - margin + 8), f"{value:g}", fill="black", font=font)
-    steps = 5
-    for index in range(steps + 1):
-        value = y_lo + (y_hi - y_lo) * index / steps
-        _, y = to_px(10 ** x_lo, value)
-        draw.line([margin - 5, y, margin, y], fill="black")
-        draw.text((10, y - 6), f"{value:.1f}", fill="black", font=font)
+    _y_ticks(draw, font, lambda value: to_px(10 ** x_lo, value)[1], y_lo, y_hi, left=margin, steps=5, decimals=1)
     colours = {"ssr": (200, 30, 30), "oidn": (30, 80, 200)}
     placed: list[tuple[float, float]] = []
     dots = [to_px(p["ms"], p["quality"]) for p in points]
@@ -93,28 +115,19 @@ def write_speed_quality_plot(points: list[dict[str, Any]], path: str | Path, *, 
             draw.line([x, y, x + 8, label_y + 6], fill=colour)
         draw.text((x + 9, label_y), f"{point['label']} ({point['ms']:.0f} ms, {point['quality']:.2f})", fill=colour,
                   font=font)
-    draw.text((margin, 20), title, fill="black", font=font)
-    draw.text((width // 2 - 80, height - 30), "milliseconds per frame (log scale, lower is better)", fill="black",
-              font=font)
-    draw.text((10, margin - 30), metric_label + " (higher is better)", fill="black", font=font)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    image.save(out)
-    return out
+    return _finish(image, draw, font, path, title=title,
+                   x_label=(-80, "milliseconds per frame (log scale, lower is better)"),
+                   y_label=metric_label + " (higher is better)", top=margin)
 
 
 def write_curve_plot(curves: dict[str, list[float | None]], path: str | Path, *, title: str,
                      x_label: str = "frame", y_label: str = "PSNR (dB)") -> Path:
     """Line plot of ``{label: [value per x = 0, 1, ...]}`` (None = no value) into a PNG."""
-    from PIL import Image, ImageDraw, ImageFont
-
     values = [v for curve in curves.values() for v in curve if v is not None and math.isfinite(v)]
     if not values:
         raise ValueError("curve plot: no finite values")
     width, height, margin = 900, 560, 70
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
+    image, draw, font = _canvas(width, height)
     count = max(len(curve) for curve in curves.values())
     y_lo, y_hi = min(values), max(values)
     pad = max(0.25, 0.05 * (y_hi - y_lo))
@@ -130,11 +143,7 @@ def write_curve_plot(curves: dict[str, list[float | None]], path: str | Path, *,
         x, _ = to_px(index, y_lo)
         draw.line([x, height - margin, x, height - margin + 4], fill="black")
         draw.text((x - 4, height - margin + 8), str(index), fill="black", font=font)
-    for step in range(6):
-        value = y_lo + (y_hi - y_lo) * step / 5
-        _, y = to_px(0, value)
-        draw.line([margin - 5, y, margin, y], fill="black")
-        draw.text((10, y - 6), f"{value:.2f}", fill="black", font=font)
+    _y_ticks(draw, font, lambda value: to_px(0, value)[1], y_lo, y_hi, left=margin, steps=5, decimals=2)
     for number, (label, curve) in enumerate(curves.items()):
         colour = CURVE_COLOURS[number % len(CURVE_COLOURS)]
         points = [to_px(i, v) for i, v in enumerate(curve) if v is not None and math.isfinite(v)]
@@ -143,10 +152,4 @@ def write_curve_plot(curves: dict[str, list[float | None]], path: str | Path, *,
         for x, y in points:
             draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
         draw.text((width - margin - 150, margin + 14 * number), label, fill=colour, font=font)
-    draw.text((margin, 20), title, fill="black", font=font)
-    draw.text((width // 2 - 60, height - 28), x_label, fill="black", font=font)
-    draw.text((10, margin - 30), y_label, fill="black", font=font)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    image.save(out)
-    return out
+    return _finish(image, draw, font, path, title=title, x_label=(-60, x_label), y_label=y_label, top=margin)
