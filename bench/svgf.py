@@ -51,7 +51,26 @@ _LUMA = (0.2126, 0.7152, 0.0722)
 
 @dataclass(frozen=True)
 class SvgfConfig:
-    """SVGF parameters (defaults: Schied et al. 2017)."""
+    """SVGF parameters (defaults: Schied et al. 2017).
+
+    Attributes:
+        iterations: a-trous wavelet passes (step 1, 2, 4, ...), >= 1.
+        alpha_min: lowest exponential-average weight of the colour history, in (0, 1];
+            1 disables temporal accumulation.
+        moments_alpha_min: the same for the first and second luminance moments.
+        sigma_depth: edge-stopping scale of the depth term (times the local depth gradient).
+        sigma_normal: exponent of the normal term ``max(0, n.n')**sigma_normal``.
+        sigma_luminance: edge-stopping scale of the luminance term (times the filtered
+            standard deviation).
+        depth_tolerance: relative depth difference beyond which a reprojected history
+            sample counts as disoccluded, > 0.
+        normal_tolerance: smallest ``n.n'`` at which history is reused, in [-1, 1].
+
+    >>> SvgfConfig(iterations=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: SvgfConfig: iterations must be >= 1, got 0
+    """
 
     iterations: int = 5
     alpha_min: float = 0.2
@@ -61,6 +80,21 @@ class SvgfConfig:
     sigma_luminance: float = 4.0
     depth_tolerance: float = 0.1
     normal_tolerance: float = 0.9
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("iterations", self.iterations >= 1, ">= 1"),
+            ("alpha_min", 0.0 < self.alpha_min <= 1.0, "in (0, 1]"),
+            ("moments_alpha_min", 0.0 < self.moments_alpha_min <= 1.0, "in (0, 1]"),
+            ("sigma_depth", self.sigma_depth > 0.0, "> 0"),
+            ("sigma_normal", self.sigma_normal > 0.0, "> 0"),
+            ("sigma_luminance", self.sigma_luminance > 0.0, "> 0"),
+            ("depth_tolerance", self.depth_tolerance > 0.0, "> 0"),
+            ("normal_tolerance", -1.0 <= self.normal_tolerance <= 1.0, "in [-1, 1]"),
+        )
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"SvgfConfig: {name} must be {rule}, got {getattr(self, name)}")
 
 
 def _luminance(rgb: Tensor) -> Tensor:

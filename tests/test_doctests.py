@@ -16,6 +16,8 @@ MODULES = [
     "ssr.data_tools.importers.convert",
     "ssr.data_tools.importers.detect",
     "ssr.data_tools.importers.frames",
+    "ssr.evaluate",
+    "bench.svgf",
 ]
 
 
