@@ -34,7 +34,7 @@ import platform
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence as Seq
+from typing import Any, Iterable, Mapping, Sequence as Seq
 
 import numpy as np
 
@@ -51,6 +51,7 @@ from ssr.evaluate import (
 from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet
 
 from .materials import MATERIALS, BiasAccumulator, material_classes
+from .figures import SequenceFigures
 from .svgf import SvgfDenoiser
 
 __all__ = [
@@ -212,7 +213,7 @@ def _is_network(name: str) -> bool:
 def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: Seq[str], labels: Mapping[str, str],
                     peers: _Peers, metrics: MetricSet,
                     max_frames: int | None, progress: bool | None, timer: _ForwardTimer,
-                    sheet: Callable[[str, list[tuple[str, np.ndarray]], np.ndarray, np.ndarray], None] | None,
+                    out_dir: Path | None,
                     sheet_frame: int | None) -> tuple[dict[str, Any], dict[str, BiasAccumulator]]:
     from tqdm import tqdm
 
@@ -225,6 +226,7 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
                          f"(sampling: full), got sampling: {sequence.sampling}")
     frame_total = len(sequence) if max_frames is None else min(len(sequence), max_frames)
     chosen_sheet = min(frame_total - 1, sheet_frame if sheet_frame is not None else frame_total - 1)
+    figures = SequenceFigures(out_dir, sequence.name, crop_size=SHEET_CROP) if out_dir is not None else None
     names = metrics.names() + (TEMPORAL_METRIC,)
     streams = {name: StreamLoop(TorchBackend(net, device=device)) for name, net in nets.items()}
     svgf = SvgfDenoiser() if "svgf" in methods else None
@@ -259,10 +261,9 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
             bias[name].add(output, reference, classes)
         records.append(record)
         previous = {**outputs, "reference": reference}
-        if sheet is not None and index == chosen_sheet:
-            against = outputs.get(PEER_OF_RECORD, frame["color"])
-            sheet(sequence.name, _sheet_panels(frame, index, outputs, labels), outputs.get("ssr", frame["color"]),
-                  against)
+        if figures is not None:
+            figures.add(_sheet_panels(frame, index, outputs, labels), sheet=index == chosen_sheet,
+                        ours=outputs.get("ssr", frame["color"]), peer=outputs.get(PEER_OF_RECORD, frame["color"]))
     forward = timer.take()
     entry = {
         "name": sequence.name, "path": str(sequence.path), "width": sequence.width, "height": sequence.height,
@@ -271,6 +272,7 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
         **{name: phase_means(records, name, names) for name in methods},
         "bias": {name: bias[name].table() for name in methods},
         "per_frame": records,
+        "figures": figures.finish() if figures is not None else None,
         "_forward": forward,
     }
     entry["ssr_minus_oidn"] = (_difference(entry["ssr"]["all"], entry[PEER_OF_RECORD]["all"], names)
@@ -318,7 +320,6 @@ def quality_report(
     from ssr.model import load_model
 
     from .peers import oidn_version
-    from .sheets import choose_crops, write_contact_sheet
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
@@ -347,15 +348,6 @@ def quality_report(
     for name, variant in (variants or {}).items():
         nets[f"ssr:{name}"] = (load_model(variant, device=torch_device)
                                if variant is None or isinstance(variant, (str, os.PathLike)) else variant)
-    sheets: list[str] = []
-
-    def sheet(name: str, panels: list[tuple[str, np.ndarray]], ours: np.ndarray, peer: np.ndarray) -> None:
-        if out_dir is None:
-            return
-        crops = choose_crops(ours, peer, SHEET_CROP)
-        path = write_contact_sheet(panels, Path(out_dir) / "sheets" / f"{name}.png", crops=crops, crop_size=SHEET_CROP)
-        sheets.append(str(path.relative_to(out_dir)))
-
     entries: list[dict[str, Any]] = []
     pooled = {name: BiasAccumulator() for name in methods}
     ssr_seconds: list[float] = []
@@ -363,7 +355,7 @@ def quality_report(
     try:
         for path in paths:
             entry, bias = _score_sequence(path, nets, device, methods, labels, peers, chosen, max_frames, progress,
-                                          timer, sheet, sheet_frame)
+                                          timer, None if out_dir is None else Path(out_dir), sheet_frame)
             forward = entry.pop("_forward")
             if not ssr_seconds and len(forward) > 1:
                 forward = forward[1:]  # the run's first call (kernel selection) is warm-up
@@ -412,7 +404,7 @@ def quality_report(
         "average": average,
         "bias": {name: pooled[name].table() for name in methods},
         "curves": {"metric": CURVE_METRIC, "by_frame": curves},
-        "sheets": sheets,
+        "sheets": [e["figures"]["sheet"] for e in entries if e["figures"] and e["figures"]["sheet"]],
         "ssr_minus_oidn": {
             phase: (_difference(average["ssr"][phase], average[PEER_OF_RECORD][phase], names)
                     if "ssr" in methods and PEER_OF_RECORD in methods else None)
@@ -533,7 +525,10 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
             lines.append(f"| {entry['name']} | **SSR − OIDN high** | "
                          + " | ".join(_signed(n, diff.get(n)) for n in names) + " |")
     if report["sheets"]:
-        lines += ["", "## Contact sheets", ""] + [f"- [{Path(s).stem}]({s})" for s in report["sheets"]]
+        lines += ["", "## Contact sheets", "",
+                  "Per sequence also full-size panels, HDR-FLIP maps and an animated crop (`figures/`), tied "
+                  "together in `index.html` (open it from disk).", ""]
+        lines += [f"- [{Path(s).stem}]({s})" for s in report["sheets"]]
     lines += [
         "",
         "## Time per frame on this machine",
@@ -558,10 +553,11 @@ def _format_ms(value: float | None) -> str:
 
 
 def write_quality_report(report: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``<out_dir>/report.json``, ``report.md`` and ``curves.png`` (the per-frame
-    curves); returns the JSON and Markdown paths."""
+    """Write ``<out_dir>/report.json``, ``report.md``, ``curves.png`` (the per-frame
+    curves) and ``index.html`` (bench/html_report.py); returns the JSON and Markdown paths."""
     import json
 
+    from .html_report import write_html_report
     from .plot import write_curve_plot
 
     out = Path(out_dir)
@@ -573,4 +569,5 @@ def write_quality_report(report: Mapping[str, Any], out_dir: str | Path) -> tupl
     write_curve_plot({report["labels"][m]: v for m, v in curve["by_frame"].items()}, out / "curves.png",
                      title=f"{COLUMN_TITLES.get(curve['metric'], curve['metric'])} by frame, mean over "
                            f"{len(report['sequences'])} sequence(s)", y_label=COLUMN_TITLES.get(curve["metric"], ""))
+    write_html_report(report, out)
     return json_path, md_path

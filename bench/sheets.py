@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["choose_crops", "write_contact_sheet"]
+__all__ = ["choose_crops", "label_panel", "write_contact_sheet"]
 
 LABEL_HEIGHT = 14
 
@@ -44,7 +44,7 @@ def choose_crops(a: np.ndarray, b: np.ndarray, size: int, count: int = 2) -> lis
     return corners
 
 
-def _label(panel: np.ndarray, text: str) -> np.ndarray:
+def label_panel(panel: np.ndarray, text: str) -> np.ndarray:
     from PIL import Image, ImageDraw
 
     canvas = Image.new("RGB", (panel.shape[1], LABEL_HEIGHT), (255, 255, 255))
@@ -58,7 +58,7 @@ def write_contact_sheet(panels: Sequence[tuple[str, np.ndarray]], path: str | Pa
     from ssr.data_tools.imaging import hstack_images, to_uint8, tonemap_srgb, vstack_images, write_png
 
     display = [to_uint8(tonemap_srgb(image)) for _, image in panels]
-    rows = [hstack_images([_label(image, label) for (label, _), image in zip(panels, display)])]
+    rows = [hstack_images([label_panel(image, label) for (label, _), image in zip(panels, display)])]
     for y, x in crops:
         zoomed = [np.kron(image[y:y + crop_size, x:x + crop_size], np.ones((zoom, zoom, 1), np.uint8))
                   for image in display]

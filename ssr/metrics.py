@@ -40,6 +40,7 @@ __all__ = [
     "MetricSet",
     "compute_frame_metrics",
     "flip_hdr",
+    "flip_hdr_map",
     "psnr",
     "relmse",
     "rmse",
@@ -271,6 +272,21 @@ def flip_hdr(test: np.ndarray, ref: np.ndarray) -> float:
     Returns:
         The mean FLIP error in [0, 1]; 0 for identical images.
     """
+    _, mean_error = _flip_hdr(test, ref, magma=False)
+    return mean_error
+
+
+def flip_hdr_map(test: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, float]:
+    """The HDR-FLIP error map of :func:`flip_hdr` in FLIP's magma colour map.
+
+    Returns:
+        ``(map, mean)``: ``float32 [H, W, 3]`` display colours in [0, 1] (black = no
+        visible difference, yellow = maximal) and the mean FLIP error.
+    """
+    return _flip_hdr(test, ref, magma=True)
+
+
+def _flip_hdr(test: np.ndarray, ref: np.ndarray, *, magma: bool) -> tuple[np.ndarray, float]:
     import flip_evaluator
 
     test64, ref64 = _as_pair(test, ref)
@@ -284,10 +300,10 @@ def flip_hdr(test: np.ndarray, ref: np.ndarray) -> float:
         # FLIP would derive start > stop exposure and terminate the process.
         exposure = math.log2(_aces_white_point() / _FLT_EPSILON)
         parameters.update(startExposure=exposure, stopExposure=exposure, numExposures=2)
-    _, mean_error, _ = flip_evaluator.evaluate(
-        ref32, test32, "HDR", applyMagma=False, computeMeanError=True, parameters=parameters
+    error_map, mean_error, _ = flip_evaluator.evaluate(
+        ref32, test32, "HDR", applyMagma=magma, computeMeanError=True, parameters=parameters
     )
-    return float(mean_error)
+    return np.asarray(error_map, np.float32), float(mean_error)
 
 
 # ----------------------------------------------------------------------------- temporal

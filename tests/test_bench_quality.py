@@ -112,6 +112,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(report["sheets"]) == ["sheets/seq_a.png", "sheets/seq_b.png"]
     assert all((out / s).is_file() for s in report["sheets"])
+    _check_figures_and_page(out, report)
     timing = report["timing"]
     assert timing["ssr_frames_timed"] == 9  # warm-up left out
     assert timing["ssr_ms_per_frame"] > 0 and all(v > 0 for v in timing["peers_ms_per_frame"].values())
@@ -170,3 +171,55 @@ def test_material_classes_partition_the_frame() -> None:
 def test_bench_quality_needs_data(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "quality"]) == 2
     assert "--data" in capsys.readouterr().err
+
+
+def _check_figures_and_page(out: Path, report: dict) -> None:
+    """Per sequence: one PNG per panel, a FLIP map per method (not for inputs/reference),
+    an animated GIF with one frame per scored frame; index.html is well formed and every
+    file it references exists."""
+    from html.parser import HTMLParser
+
+    from PIL import Image
+
+    for entry in report["sequences"]:
+        figures = entry["figures"]
+        assert set(figures["panels"]) >= {"reference", "input 1/4 spp", "SSR (ours)", "SSR again"}
+        assert "reference" not in figures["flip"] and "SSR (ours)" in figures["flip"]
+        for path in [*figures["panels"].values(), *figures["flip"].values()]:
+            assert (out / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(out / figures["strip"]) as gif:
+            assert gif.n_frames == entry["frames"]
+
+    class Page(HTMLParser):
+        VOID = {"meta", "img", "br", "link", "input"}
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[str] = []
+            self.sources: list[str] = []
+            self.errors: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            values = dict(attrs)
+            if tag == "img" and values.get("src"):
+                self.sources.append(str(values["src"]))
+            for name, value in attrs:
+                if name == "onmouseover" and value:
+                    self.sources += [part.strip(" '") for part in value.split(",")[1:3] if part.strip(" '")]
+            if tag not in self.VOID:
+                self.stack.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            if not self.stack or self.stack.pop() != tag:
+                self.errors.append(f"unbalanced </{tag}>")
+
+    page = Page()
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    page.feed(text)
+    assert not page.errors and not page.stack
+    assert "curves.png" in page.sources and any(s.endswith("strip.gif") for s in page.sources)
+    assert any("/flip_" in s for s in page.sources)
+    missing = [s for s in page.sources if not (out / s).is_file()]
+    assert not missing, missing
+    assert "<th>PSNR sRGB (dB)</th>" in text and ">Average<" in text
