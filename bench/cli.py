@@ -70,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="fps, quality: write report.json and report.md here")
     quality.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
     quality.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP (the slowest metric)")
+    quality.add_argument("--no-vdp", action="store_true",
+                         help="quality: skip the FovVideoVDP video score (pyfvvdp; a few seconds per sequence and method)")
     quality.add_argument("--exposure", type=float, default=1.0, help="tone-mapper exposure for sRGB metrics")
     quality.add_argument("--methods", default=",".join(QUALITY_METHODS), metavar="LIST",
                          help="quality: comma-separated methods to score (default: all: %(default)s)")
@@ -141,7 +143,7 @@ def _run_quality(args: argparse.Namespace) -> int:
             args.model,
             resolve_sequences(args.data, args.split),
             device=args.device,
-            metrics=MetricSet(flip=not args.no_flip, exposure=args.exposure),
+            metrics=MetricSet(flip=not args.no_flip, exposure=args.exposure, video=not args.no_vdp),
             max_frames=args.max_frames,
             methods=[m.strip() for m in args.methods.split(",") if m.strip()],
             progress=None,

@@ -18,7 +18,8 @@ the same ``reference``, each method of :data:`METHODS`:
 Per frame: :func:`ssr.metrics.compute_frame_metrics` (PSNR / SSIM / RMSE in linear and
 ACES+sRGB space, PSNR on ``clip + gamma 2.2``, relMSE, HDR-FLIP) and the warped temporal
 error (undefined at a stream's first frame and at cuts), aggregated as ``ssr eval`` does
-(per-sequence phase means, then the mean over sequences). Per method also the
+(per-sequence phase means, then the mean over sequences). Per sequence and method also the
+FovVideoVDP video score in JOD (:func:`ssr.metrics.fovvideovdp_jod`; "all" phase only). Per method also the
 per-material bias table (:mod:`ssr.bench.materials`) and the per-frame curves. With an
 output folder: ``curves.png`` (mean PSNR by frame index) and one contact sheet per sequence
 (``sheets/<sequence>.png``: the inputs, every method and the reference, two 3x crops where
@@ -48,7 +49,7 @@ from ssr.evaluate import (
     phase_means,
     score_frame,
 )
-from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet
+from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, VIDEO_METRIC, MetricSet, fovvideovdp_jod
 
 from .materials import MATERIALS, BiasAccumulator, material_classes
 from .figures import SequenceFigures
@@ -68,7 +69,8 @@ METHODS: tuple[str, ...] = ("ssr", "oidn_high", "oidn_fast", "oidn_halfres", "sv
 """Keys of the compared methods in the report, in table order."""
 PEER_OF_RECORD = "oidn_high"
 """The peer the ``ssr_minus_oidn`` difference (and the issue-7 goal) is taken against."""
-HEADLINE_METRICS: tuple[str, ...] = ("psnr_srgb", "psnr_gamma", "ssim_srgb", "flip_hdr", "relmse", TEMPORAL_METRIC)
+HEADLINE_METRICS: tuple[str, ...] = ("psnr_srgb", "psnr_gamma", "ssim_srgb", "flip_hdr", "relmse", TEMPORAL_METRIC,
+                                     VIDEO_METRIC)
 """Metrics shown in the Markdown tables (report.json holds every metric)."""
 CURVE_METRIC = "psnr_gamma"
 LABELS: dict[str, str] = {
@@ -228,6 +230,7 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
     chosen_sheet = min(frame_total - 1, sheet_frame if sheet_frame is not None else frame_total - 1)
     figures = SequenceFigures(out_dir, sequence.name, crop_size=SHEET_CROP) if out_dir is not None else None
     names = metrics.names() + (TEMPORAL_METRIC,)
+    videos: dict[str, list[np.ndarray]] | None = {name: [] for name in (*methods, "reference")} if metrics.video else None
     streams = {name: StreamLoop(TorchBackend(net, device=device)) for name, net in nets.items()}
     svgf = SvgfDenoiser() if "svgf" in methods else None
     bias = {name: BiasAccumulator() for name in methods}
@@ -261,15 +264,26 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
             bias[name].add(output, reference, classes)
         records.append(record)
         previous = {**outputs, "reference": reference}
+        if videos is not None:
+            for name, image in previous.items():
+                videos[name].append(np.clip(image, 0.0, 6.0e4).astype(np.float16))  # display only
         if figures is not None:
             figures.add(_sheet_panels(frame, index, outputs, labels), sheet=index == chosen_sheet,
                         ours=outputs.get("ssr", frame["color"]), peer=outputs.get(PEER_OF_RECORD, frame["color"]))
     forward = timer.take()
+    scored = {name: phase_means(records, name, names) for name in methods}
+    if videos is not None:
+        reference_video = np.stack(videos["reference"]).astype(np.float32)
+        for name in methods:
+            jod = fovvideovdp_jod(np.stack(videos[name]).astype(np.float32), reference_video,
+                                  exposure=metrics.exposure)
+            for phase, block in scored[name].items():
+                block[VIDEO_METRIC] = jod if phase == "all" else None  # one score per whole sequence
     entry = {
         "name": sequence.name, "path": str(sequence.path), "width": sequence.width, "height": sequence.height,
         "cuts": [c for c in sequence.cuts if c < frame_total], "frames": frame_total,
         "network_input": "subpixel-2x2" if nets["ssr"].config.subpixel else "1-spp full",
-        **{name: phase_means(records, name, names) for name in methods},
+        **scored,
         "bias": {name: bias[name].table() for name in methods},
         "per_frame": records,
         "figures": figures.finish() if figures is not None else None,
@@ -332,7 +346,7 @@ def quality_report(
     labels = {**{m: LABELS[m] for m in methods if m in LABELS},
               **{key: f"SSR {key[4:]}, 1/4 spp" for key in variant_keys}}
     chosen = metrics or MetricSet()
-    names = chosen.names() + (TEMPORAL_METRIC,)
+    names = chosen.names() + (TEMPORAL_METRIC,) + ((VIDEO_METRIC,) if chosen.video else ())
     paths = [Path(p) for p in sequences]
     if not paths:
         raise ValueError("bench quality: no sequences to score")

@@ -26,7 +26,14 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from ssr.data_tools.format import apply_subpixel_pattern
-from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, MetricSet, compute_frame_metrics, temporal_error
+from ssr.metrics import (
+    HIGHER_IS_BETTER,
+    TEMPORAL_METRIC,
+    VIDEO_METRIC,
+    MetricSet,
+    compute_frame_metrics,
+    temporal_error,
+)
 
 __all__ = [
     "AFTER_CUT_FRAMES",
@@ -65,6 +72,7 @@ COLUMN_TITLES: dict[str, str] = {
     "relmse": "relMSE",
     "flip_hdr": "HDR-FLIP",
     TEMPORAL_METRIC: "Temporal sRGB",
+    VIDEO_METRIC: "FovVideoVDP JOD",
 }
 
 
@@ -323,12 +331,12 @@ def evaluate(
 
 
 def format_value(name: str, value: float | None) -> str:
-    """One table cell: dB with 2 decimals, other metrics with 4, ``-`` for None."""
+    """One table cell: dB and JOD with 2 decimals, other metrics with 4, ``-`` for None."""
     if value is None:
         return "-"
     if math.isinf(value):
         return "inf"
-    if name.startswith("psnr"):
+    if name.startswith("psnr") or name == VIDEO_METRIC:
         return f"{value:.2f}"
     return f"{value:.4f}"
 

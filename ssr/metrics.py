@@ -37,10 +37,12 @@ __all__ = [
     "FRAME_METRICS",
     "HIGHER_IS_BETTER",
     "TEMPORAL_METRIC",
+    "VIDEO_METRIC",
     "MetricSet",
     "compute_frame_metrics",
     "flip_hdr",
     "flip_hdr_map",
+    "fovvideovdp_jod",
     "psnr",
     "relmse",
     "rmse",
@@ -67,6 +69,15 @@ FRAME_METRICS: tuple[str, ...] = (
 TEMPORAL_METRIC = "temporal_srgb"
 """Key under which evaluators report :func:`temporal_error` (tone-mapped space)."""
 
+VIDEO_METRIC = "fvvdp_jod"
+"""Key of the per-sequence video metric :func:`fovvideovdp_jod` (reported for all frames
+of a sequence, not per frame)."""
+VIDEO_FPS = 30.0
+"""Frame rate the video metric assumes (a real-time stream)."""
+VIDEO_DISPLAY = "standard_fhd"
+"""FovVideoVDP display model: 24-inch Full HD monitor, 200 cd/m^2, office light, 2 display
+heights away."""
+
 HIGHER_IS_BETTER: dict[str, bool] = {
     "psnr_linear": True,
     "psnr_srgb": True,
@@ -78,6 +89,7 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "relmse": False,
     "flip_hdr": False,
     TEMPORAL_METRIC: False,
+    VIDEO_METRIC: True,
 }
 
 SSIM_SIGMA = 1.5
@@ -306,6 +318,34 @@ def _flip_hdr(test: np.ndarray, ref: np.ndarray, *, magma: bool) -> tuple[np.nda
     return np.asarray(error_map, np.float32), float(mean_error)
 
 
+# ----------------------------------------------------------------------------- video
+
+
+def fovvideovdp_jod(test: np.ndarray, ref: np.ndarray, *, exposure: float = 1.0, fps: float = VIDEO_FPS) -> float:
+    """FovVideoVDP quality (Mantiuk et al. 2021, ``pyfvvdp``) of a linear HDR video
+    ``[F, H, W, 3]`` against its reference, in JOD (10 = indistinguishable, higher is better).
+
+    Both videos are shown as :func:`tonemap_srgb` display values on the
+    :data:`VIDEO_DISPLAY` monitor at ``fps`` frames per second, non-foveated: the metric sees
+    flicker and temporal noise that per-frame metrics miss.
+    """
+    import torch
+
+    try:
+        import pyfvvdp
+    except ImportError as error:  # pragma: no cover - bench extra
+        raise RuntimeError("the video metric needs pyfvvdp (pip install 'ssr-engine[bench]'); "
+                           "or switch it off (ssr bench quality --no-vdp)") from error
+    if test.shape != ref.shape or test.ndim != 4 or test.shape[-1] != 3:
+        raise ValueError(f"fovvideovdp_jod: expected two [F, H, W, 3] videos of one shape, got {test.shape} "
+                         f"and {ref.shape}")
+    display_test = tonemap_srgb(np.asarray(test, np.float32), exposure).astype(np.float32)
+    display_ref = tonemap_srgb(np.asarray(ref, np.float32), exposure).astype(np.float32)
+    metric = pyfvvdp.fvvdp(display_name=VIDEO_DISPLAY, heatmap=None, quiet=True, device=torch.device("cpu"))
+    jod, _ = metric.predict(display_test, display_ref, dim_order="FHWC", frames_per_second=fps)
+    return float(jod)
+
+
 # ----------------------------------------------------------------------------- temporal
 
 
@@ -365,11 +405,15 @@ class MetricSet:
         flip: compute ``flip_hdr`` (the slowest metric).
         ssim: compute ``ssim_linear`` / ``ssim_srgb`` (needs images of at least 11x11).
         exposure: exposure of the tone mapper for the ``*_srgb`` metrics.
+        video: also score each sequence as a video with :func:`fovvideovdp_jod`
+            (:data:`VIDEO_METRIC`; evaluators that stream whole sequences, e.g.
+            ``ssr bench quality``).
     """
 
     flip: bool = True
     ssim: bool = True
     exposure: float = 1.0
+    video: bool = False
 
     def names(self) -> tuple[str, ...]:
         """The metric keys this set produces, in :data:`FRAME_METRICS` order."""

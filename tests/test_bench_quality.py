@@ -68,7 +68,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     save_model(SSRNet(ModelConfig(width="tiny")), tmp_path / "model")
     out = tmp_path / "report"
     code = main(["bench", "quality", "--data", str(dataset / "ds"), "--split", "val",
-                 "--model", str(tmp_path / "model"), "--no-flip", "--out", str(out),
+                 "--model", str(tmp_path / "model"), "--no-flip", "--no-vdp", "--out", str(out),
                  "--json", str(tmp_path / "bench.json"), "--variants", f"again={tmp_path / 'model'}"])
     assert code == 0
     table = capsys.readouterr().out
@@ -123,7 +123,10 @@ def test_bench_quality_method_subset_and_errors(dataset: Path, tmp_path: Path,
     code = main(["bench", "quality", "--data", str(dataset / "ds" / "val" / "seq_a"), "--no-flip",
                  "--methods", "ssr,input", "--max-frames", "2"])
     assert code == 0
-    assert "OIDN" not in capsys.readouterr().out.split("## Time per frame")[0].split("## Average")[1]
+    table = capsys.readouterr().out
+    assert "OIDN" not in table.split("## Time per frame")[0].split("## Average")[1]
+    # the video score is on by default: one JOD per method, input (1 spp, not denoised) below 10
+    assert "FovVideoVDP JOD ↑" in table
     assert main(["bench", "quality", "--data", str(dataset / "ds"), "--split", "val", "--methods", "relax"]) == 2
     assert "methods" in capsys.readouterr().err
     assert main(["bench", "quality", "--data", str(dataset / "ds"), "--split", "val", "--variants", "nopath"]) == 2

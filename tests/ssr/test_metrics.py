@@ -237,3 +237,22 @@ def test_bad_inputs_raise_clear_errors(test: np.ndarray, ref: np.ndarray, messag
 def test_warp_rejects_motion_of_the_wrong_shape() -> None:
     with pytest.raises(ValueError, match="motion: expected shape"):
         warp_previous(np.ones((8, 8, 3)), np.zeros((8, 8, 3)))
+
+
+def test_fovvideovdp_jod_ranks_noise_and_flicker() -> None:
+    """10 JOD for identical videos; more noise scores lower; temporal flicker of the same
+    per-frame error scores lower than a static error (what per-frame metrics cannot see)."""
+    pytest.importorskip("pyfvvdp")
+    from ssr.metrics import fovvideovdp_jod
+
+    rng = np.random.default_rng(0)
+    ref = np.repeat(rng.uniform(0.1, 0.6, (1, 32, 32, 3)).astype(np.float32), 6, axis=0)
+    assert fovvideovdp_jod(ref, ref) == pytest.approx(10.0, abs=1e-3)
+    noise = rng.normal(0.0, 1.0, ref.shape).astype(np.float32)
+    small = fovvideovdp_jod(ref * (1 + 0.05 * noise), ref)
+    large = fovvideovdp_jod(ref * (1 + 0.3 * noise), ref)
+    assert 10.0 > small > large
+    static = fovvideovdp_jod(ref * (1 + 0.1 * noise[:1]), ref)
+    assert fovvideovdp_jod(ref * (1 + 0.1 * noise), ref) < static
+    with pytest.raises(ValueError, match="F, H, W, 3"):
+        fovvideovdp_jod(ref[0], ref[0])
