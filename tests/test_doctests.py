@@ -19,6 +19,7 @@ MODULES = [
     "ssr.evaluate",
     "bench.svgf",
     "bench.figures",
+    "ssr.model.rae",
 ]
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-__all__ = ["ACCUMULATIONS", "OUTPUTS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
+__all__ = ["ACCUMULATIONS", "ARCHES", "OUTPUTS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ WIDTH_PRESETS: dict[str, WidthPreset] = {
 
 ACCUMULATIONS = ("log", "linear")
 OUTPUTS = ("direct", "kernel")
+ARCHES = ("ssr", "rae")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class ModelConfig:
             resolution to the accumulated linear irradiance, blended across scales and
             with the warped previous output; needs ``accumulation="linear"``).
         kernel_sizes: kernel side at scales 1/4, 1/2, 1 (``output="kernel"`` only).
+        arch: ``"ssr"`` (TFA + reconstruction U-Net, SPEC.md) or ``"rae"``: the recurrent
+            denoising autoencoder baseline (:mod:`ssr.model.rae`; uses the preset's U-Net
+            widths, has no TFA, no warped previous output, a direct output).
     """
 
     width: str = "small"
@@ -84,8 +88,16 @@ class ModelConfig:
     accumulation: str = "log"
     output: str = "direct"
     kernel_sizes: tuple[int, int, int] = (5, 5, 3)
+    arch: str = "ssr"
 
     def __post_init__(self) -> None:
+        if self.arch not in ARCHES:
+            raise ValueError(f"ModelConfig.arch must be one of {ARCHES}, got {self.arch!r}")
+        if self.arch == "rae" and (not self.use_tfa or not self.use_warped_prev or self.accumulation != "log"
+                                   or self.output != "direct"):
+            raise ValueError('ModelConfig: arch="rae" is the RAE baseline as published (recurrent encoder, direct '
+                             "output); the TFA / warped-previous-output / accumulation / output options apply to "
+                             'arch="ssr" only')
         if self.width not in WIDTH_PRESETS:
             raise ValueError(
                 f"ModelConfig.width must be one of {sorted(WIDTH_PRESETS)}, got {self.width!r}"

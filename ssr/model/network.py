@@ -16,6 +16,7 @@ from ssr.data_tools.contract import ALBEDO_EPS, OUTPUT_CHANNELS, PACKED_CHANNELS
 
 from .config import ModelConfig
 from .kernel import apply_kernel, blend_signals, kernel_weights, linear_irradiance, log_view, signal_irradiance, signal_of
+from .rae import RecurrentAutoencoder
 from .tfa import TemporalFeatureAccumulator
 from .unet import ReconstructionUNet
 from .warp import _check_4d, warp, warp_coverage
@@ -71,7 +72,8 @@ def _pad_to_multiple(tensor: Tensor, multiple: int) -> Tensor:
 
 
 class SSRNet(nn.Module):
-    """Subpixel sampling reconstruction network (SPEC.md).
+    """Subpixel sampling reconstruction network (SPEC.md), or with ``config.arch == "rae"``
+    the RAE baseline (:mod:`ssr.model.rae`) behind the same interface and state contract.
 
     Args:
         config: architecture (width preset and ablation switches).
@@ -81,6 +83,10 @@ class SSRNet(nn.Module):
         super().__init__()
         self.config = config if config is not None else ModelConfig()
         preset = self.config.preset
+        self.rae = (RecurrentAutoencoder(STATE_CHANNELS + 3, preset.unet) if self.config.arch == "rae" else None)
+        if self.rae is not None:
+            self.tfa, self.unet = None, None
+            return
         self.tfa = TemporalFeatureAccumulator(preset.tfa_hidden, preset.tfa_embed) if self.config.use_tfa else None
         sizes = self.config.kernel_sizes
         # kernel heads: K*K tap logits, + a coarse-blend logit (1/2, 1), + a history weight (1)
@@ -137,6 +143,12 @@ class SSRNet(nn.Module):
         is_reset = reset > 0.5
         x_t = packed[:, _STATE]
         transparent = packed[:, _TRANSPARENT]
+        if self.rae is not None:
+            features = _pad_to_multiple(torch.cat((x_t, transparent), dim=1), SIZE_MULTIPLE)
+            out_log, acc_new = self.rae(features, _pad_to_multiple(warped_acc, SIZE_MULTIPLE), is_reset,
+                                        _pad_to_multiple(x_t[:, _ALBEDO], SIZE_MULTIPLE))
+            out_log, acc_new = out_log[:, :, :height, :width], acc_new[:, :, :height, :width]
+            return remodulate(out_log, x_t[:, _ALBEDO]), acc_new, out_log
         linear = self.config.accumulation == "linear"
         # the values the TFA blends: log1p irradiance (SPEC.md) or linear irradiance
         x_values = torch.cat((linear_irradiance(x_t[:, _IRRADIANCE]), x_t[:, _IRRADIANCE.stop:]), dim=1) if linear else x_t

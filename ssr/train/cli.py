@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from ssr.model.config import ACCUMULATIONS, OUTPUTS, WIDTH_PRESETS
+from ssr.model.config import ACCUMULATIONS, ARCHES, OUTPUTS, WIDTH_PRESETS
 
 __all__ = ["add_arguments", "config_from_args", "run"]
 
@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset folder (train/ and val/ sequence folders)")
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument("--val-data", default=None, help="validation dataset when --data has no val/ split")
+    parser.add_argument("--arch", default="ssr", choices=ARCHES,
+                        help="ssr (TFA + U-Net, SPEC.md) or rae: the recurrent denoising autoencoder baseline "
+                             "(Chaitanya et al. 2017; the preset's U-Net widths; docs/training.md)")
     parser.add_argument("--preset", default="small", choices=sorted(WIDTH_PRESETS),
                         help="network width preset (channel widths; docs/training.md)")
     parser.add_argument("--accumulation", default="log", choices=ACCUMULATIONS,
@@ -87,7 +90,7 @@ def config_from_args(args: argparse.Namespace):
         model = None
     model = model or ModelConfig(
         width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp,
-        accumulation=args.accumulation, output=args.output,
+        accumulation=args.accumulation, output=args.output, arch=args.arch,
     )
     return TrainConfig(
         data=args.data,
