@@ -78,6 +78,20 @@ def test_static_export_matches_torch_over_a_stream(net: SSRNet, tmp_path: Path) 
         check_parity(net, path, 16, 16)
 
 
+@pytest.mark.parametrize("warp_mode", ["inside", "outside"])
+@pytest.mark.parametrize("config", [
+    ModelConfig(width="lean", accumulation="linear", output="kernel"),
+    ModelConfig(width="tiny", arch="rae"),
+], ids=["kernel", "rae"])
+def test_every_architecture_exports_with_parity(tmp_path: Path, config: ModelConfig, warp_mode: str) -> None:
+    """The kernel-predicting output and the RAE baseline trace to ONNX and stream like torch."""
+    torch.manual_seed(2)
+    model = SSRNet(config).eval()
+    path = export_onnx(model, tmp_path / "model.onnx", height=16, width=16, dynamic=True, warp=warp_mode)
+    assert check_parity(model, path, 12, 20, frames=3) < 1e-3
+    assert np.isfinite(check_parity(model, path, 16, 16, frames=2))
+
+
 def test_dynamic_export_matches_torch_at_several_sizes(net: SSRNet, dynamic_onnx: Path) -> None:
     graph = onnx.load(str(dynamic_onnx)).graph
     packed = next(i for i in graph.input if i.name == "packed")

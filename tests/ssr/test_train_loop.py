@@ -8,9 +8,8 @@ import json
 import pytest
 import torch
 
-from ssr.losses import clip_loss
 from ssr.model import ModelConfig, SSRNet, load_model
-from ssr.train import ClipUnroller, TrainConfig, train
+from ssr.train import TrainConfig, train
 from ssr.train.checkpoint import load_checkpoint
 from ssr.train.cli import add_arguments, run
 from ssr.train.synthetic import synthetic_packed_sequence, write_synthetic_sequence
@@ -18,23 +17,9 @@ from ssr.train.synthetic import synthetic_packed_sequence, write_synthetic_seque
 torch.set_num_threads(1)
 
 
-def test_small_model_overfits_one_clip() -> None:
-    seq = synthetic_packed_sequence(5, 16, 16)
-    packed = torch.from_numpy(seq.packed)[None]
-    reference = torch.from_numpy(seq.reference)[None]
-    reference_albedo = torch.from_numpy(seq.reference_albedo)[None, -1]
-    reset = torch.tensor([[1.0, 0.0, 0.0, 0.0, 0.0]])
+def test_small_model_overfits_one_clip(fit_one_clip) -> None:
     torch.manual_seed(0)
-    unroller = ClipUnroller(SSRNet(ModelConfig(width="small")))
-    optimizer = torch.optim.Adam(unroller.parameters(), lr=3e-3)
-    history = []
-    for _ in range(60):
-        colors, albedo_acc = unroller(packed, reset)
-        loss = clip_loss(colors, reference, packed[:, :, 17:19], albedo_acc, reference_albedo).total
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        history.append(loss.item())
+    history = fit_one_clip(SSRNet(ModelConfig(width="small")), 60, 3e-3)
     assert history[-1] < 0.25 * history[0], history[::10]
 
 
