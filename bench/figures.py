@@ -102,16 +102,14 @@ class SequenceFigures:
         ``sheet``, ``panels`` and ``flip`` (label -> path), ``strip``."""
         from PIL import Image
 
-        from ssr.data_tools.imaging import hstack_images
-
-        from .sheets import label_panel
+        from ssr.data_tools.imaging import hstack_images, label_image
 
         if self._frames and self._labels is not None:
             y, x = self._crop if self._crop is not None else (0, 0)
             size = self.crop_size
             pictures = []
             for panels in self._frames:
-                tiles = [label_panel(np.kron(image[y:y + size, x:x + size], np.ones((STRIP_ZOOM, STRIP_ZOOM, 1),
+                tiles = [label_image(np.kron(image[y:y + size, x:x + size], np.ones((STRIP_ZOOM, STRIP_ZOOM, 1),
                                                                                      np.uint8)), label)
                          for label, image in zip(self._labels, panels)]
                 pictures.append(Image.fromarray(hstack_images(tiles)))

@@ -15,10 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["choose_crops", "label_panel", "write_contact_sheet"]
-
-LABEL_HEIGHT = 14
-
+__all__ = ["choose_crops", "write_contact_sheet"]
 
 def _box_sum(image: np.ndarray, size: int) -> np.ndarray:
     """Sum over every ``size x size`` window (valid positions only) of a 2-D array."""
@@ -44,21 +41,13 @@ def choose_crops(a: np.ndarray, b: np.ndarray, size: int, count: int = 2) -> lis
     return corners
 
 
-def label_panel(panel: np.ndarray, text: str) -> np.ndarray:
-    from PIL import Image, ImageDraw
-
-    canvas = Image.new("RGB", (panel.shape[1], LABEL_HEIGHT), (255, 255, 255))
-    ImageDraw.Draw(canvas).text((2, 1), text[: max(1, panel.shape[1] // 6)], fill=(0, 0, 0))
-    return np.concatenate([np.asarray(canvas), panel], axis=0)
-
-
 def write_contact_sheet(panels: Sequence[tuple[str, np.ndarray]], path: str | Path, *,
                         crops: Sequence[tuple[int, int]], crop_size: int, zoom: int = 3) -> Path:
     """Write the sheet of ``panels`` (``(label, linear [H, W, 3])``) to a PNG at ``path``."""
-    from ssr.data_tools.imaging import hstack_images, to_uint8, tonemap_srgb, vstack_images, write_png
+    from ssr.data_tools.imaging import hstack_images, label_image, to_uint8, tonemap_srgb, vstack_images, write_png
 
     display = [to_uint8(tonemap_srgb(image)) for _, image in panels]
-    rows = [hstack_images([label_panel(image, label) for (label, _), image in zip(panels, display)])]
+    rows = [hstack_images([label_image(image, label) for (label, _), image in zip(panels, display)])]
     for y, x in crops:
         zoomed = [np.kron(image[y:y + crop_size, x:x + crop_size], np.ones((zoom, zoom, 1), np.uint8))
                   for image in display]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["tonemap_srgb", "srgb_oetf", "normals_to_rgb", "depth_to_rgb", "motion_to_rgb",
+__all__ = ["LABEL_HEIGHT", "label_image", "tonemap_srgb", "srgb_oetf", "normals_to_rgb", "depth_to_rgb", "motion_to_rgb",
            "to_uint8", "write_png", "hstack_images", "vstack_images"]
 
 
@@ -90,6 +90,20 @@ def hstack_images(images: list[np.ndarray], gap: int = 2) -> np.ndarray:
 def vstack_images(images: list[np.ndarray], gap: int = 2) -> np.ndarray:
     """Stack ``[H, W, 3]`` images vertically with a black gap."""
     return np.transpose(hstack_images([np.transpose(i, (1, 0, 2)) for i in images], gap), (1, 0, 2))
+
+
+LABEL_HEIGHT = 14
+"""Height in pixels of the white strip :func:`label_image` adds above an image."""
+
+
+def label_image(image: np.ndarray, text: str) -> np.ndarray:
+    """``uint8 [H, W, 3]`` -> ``uint8 [H + LABEL_HEIGHT, W, 3]`` with ``text`` (clipped to the
+    width) in black on a white strip above it."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("RGB", (image.shape[1], LABEL_HEIGHT), (255, 255, 255))
+    ImageDraw.Draw(canvas).text((2, 1), text[: max(1, image.shape[1] // 6)], fill=(0, 0, 0))
+    return np.concatenate([np.asarray(canvas), image], axis=0)
 
 
 def write_png(path: str | os.PathLike[str], rgb: np.ndarray) -> Path:

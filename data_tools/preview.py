@@ -1,4 +1,5 @@
-"""Write a PNG contact sheet per frame of ssr-seq sequences.
+"""Write a PNG contact sheet per frame of ssr-seq sequences, or with ``--overview`` one
+sheet of a whole dataset (one row per sequence: its middle frame).
 
 Each sheet shows, left to right: the traced colour (after the subpixel mask unless
 --full-spp), the reference (if present), albedo, normals, depth and motion as colour
@@ -15,7 +16,20 @@ import numpy as np
 from tqdm import tqdm
 
 from .format import Sequence, list_sequences
-from .imaging import depth_to_rgb, hstack_images, motion_to_rgb, normals_to_rgb, tonemap_srgb, write_png
+from .imaging import (
+    depth_to_rgb,
+    hstack_images,
+    label_image,
+    motion_to_rgb,
+    normals_to_rgb,
+    to_uint8,
+    tonemap_srgb,
+    vstack_images,
+    write_png,
+)
+
+OVERVIEW_TILE_WIDTH = 192
+"""Width of one tile of the dataset overview (frames are shrunk by an integer factor to fit)."""
 
 
 def contact_sheet(frame: dict[str, np.ndarray], exposure: float = 1.0, motion_max_px: float | None = None) -> np.ndarray:
@@ -40,12 +54,46 @@ def preview_sequence(seq_path: Path, out_dir: Path, *, exposure: float = 1.0, fu
     return written
 
 
+def overview_row(seq_path: Path, *, exposure: float = 1.0, tile_width: int = OVERVIEW_TILE_WIDTH) -> np.ndarray:
+    """One labelled row for the dataset overview: the middle frame of a sequence as 1/4-spp
+    input, 1-spp colour (when stored), reference, albedo and normals, ``uint8 [h, w, 3]``."""
+    sequence = Sequence(seq_path, apply_pattern=False)
+    index = sequence.frame_count // 2
+    frame = sequence.read_frame(index)
+    quarter = Sequence(seq_path, apply_pattern=True).read_frame(index)["color"]
+    tiles = [("1/4 spp", tonemap_srgb(quarter, exposure))]
+    if sequence.sampling == "full":
+        tiles.append(("1 spp", tonemap_srgb(frame["color"], exposure)))
+    if "reference" in frame:
+        tiles.append(("reference", tonemap_srgb(frame["reference"], exposure)))
+    tiles += [("albedo", np.clip(frame["albedo"], 0, 1)), ("normal", normals_to_rgb(frame["normal"]))]
+    shrink = max(1, -(-sequence.width // tile_width))
+    labelled = []
+    for number, (label, image) in enumerate(tiles):
+        small = image[: image.shape[0] // shrink * shrink, : image.shape[1] // shrink * shrink]
+        small = small.reshape(small.shape[0] // shrink, shrink, small.shape[1] // shrink, shrink, 3).mean(axis=(1, 3))
+        title = f"{sequence.name} f{index}: {label}" if number == 0 else label
+        labelled.append(label_image(to_uint8(small), title))
+    return hstack_images(labelled)
+
+
+def write_overview(sequences: list[Path], path: Path, *, exposure: float = 1.0, progress: bool = True) -> Path:
+    """Write the dataset overview PNG (one :func:`overview_row` per sequence)."""
+    rows = [overview_row(seq, exposure=exposure) for seq in tqdm(sequences, desc="overview", disable=not progress)]
+    width = max(row.shape[1] for row in rows)
+    rows = [np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0))) for row in rows]
+    return write_png(path, vstack_images(rows))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="sequence folder, or dataset folder holding sequences")
     parser.add_argument("--out", type=Path, required=True, help="output folder (one sub-folder per sequence for datasets)")
     parser.add_argument("--exposure", type=float, default=1.0, help="multiply linear colour before tone mapping")
     parser.add_argument("--full-spp", action="store_true", help="show the full 1-spp colour instead of the 1/4-spp masked input")
     parser.add_argument("--every", type=int, default=1, help="only every N-th frame")
+    parser.add_argument("--overview", action="store_true",
+                        help="one sheet of the whole dataset instead: <out>/overview.png, one row per sequence "
+                             "(its middle frame: 1/4 spp, 1 spp, reference, albedo, normals)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
     if not sequences:
         print(f"ssr preview: no sequence found under {args.path}")
         return 1
+    if args.overview:
+        path = write_overview(sequences, args.out / "overview.png", exposure=args.exposure)
+        print(f"{args.path}: overview of {len(sequences)} sequence(s) in {path}")
+        return 0
     for seq_path in sequences:
         out_dir = args.out if len(sequences) == 1 else args.out / seq_path.relative_to(args.path)
         paths = preview_sequence(seq_path, out_dir, exposure=args.exposure, full_spp=args.full_spp, every=args.every)

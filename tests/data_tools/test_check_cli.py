@@ -46,3 +46,17 @@ def test_preview_writes_contact_sheets(tmp_path: Path) -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width = int.from_bytes(png[16:20], "big")
     assert width == 6 * 8 + 5 * 2  # colour, reference, albedo, normals, depth, motion + gaps
+
+
+def test_preview_overview_has_one_row_per_sequence(tmp_path: Path) -> None:
+    from PIL import Image
+
+    for name, width in (("a", 24), ("b", 400)):
+        write_synthetic_sequence(tmp_path / "ds" / "train" / name, width=width, height=8, frames=3)
+    assert main(["preview", str(tmp_path / "ds"), "--out", str(tmp_path / "prev"), "--overview"]) == 0
+    with Image.open(tmp_path / "prev" / "overview.png") as sheet:
+        # rows: label strip + frame (the 400-px sequence shrunk 3x to fit 192-px tiles) + gap
+        assert sheet.height == (14 + 8) + 2 + (14 + 8 // 3)
+        # tiles: 1/4 spp, 1 spp, reference, albedo, normals (sampling "full" synthetic data)
+        assert sheet.width == 5 * (400 // 3) + 4 * 2
+    assert not (tmp_path / "prev" / "train").exists()  # no per-frame sheets
