@@ -22,7 +22,7 @@ error (undefined at a stream's first frame and at cuts), aggregated as ``ssr eva
 FovVideoVDP video score in JOD (:func:`ssr.metrics.fovvideovdp_jod`; "all" phase only). Per method also the
 per-material bias table (:mod:`ssr.bench.materials`) and the per-frame curves. With an
 output folder: ``curves.png`` (mean PSNR by frame index) and one contact sheet per sequence
-(``sheets/<sequence>.png``: the inputs, every method and the reference, two 3x crops where
+(``sheets/<sequence>.png``: the inputs, every method and the reference, two zoomed crops where
 SSR and OIDN high differ most). It also times one frame of each method on this machine
 (SSR: the network forward in eager PyTorch; OIDN: its optimized CPU filter).
 """
@@ -445,7 +445,7 @@ def quality_report(
 def _signed(name: str, value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:+.2f}" if name.startswith("psnr") else f"{value:+.4f}"
+    return f"{value:+.2f}" if name.startswith("psnr") or name == VIDEO_METRIC else f"{value:+.4f}"
 
 
 def _header(first: list[str], names: list[str], extra: tuple[str, ...] | list[str] = ()) -> list[str]:
@@ -504,14 +504,15 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
                      + " | ".join(_signed(n, diff.get(n)) for n in names) + " | |")
     steady_methods = [m for m in methods if report["average"][m] and report["average"][m]["steady"]["frames"] > 0]
     if steady_methods:
+        per_frame = [n for n in names if n != VIDEO_METRIC]  # the video score is per whole sequence
         lines += ["", f"## Average, steady-state frames (frames since cut >= {report['after_cut_frames']})", "",
-                  *_header(["Method", "frames"], names)]
+                  *_header(["Method", "frames"], per_frame)]
         for method in steady_methods:
             block = report["average"][method]["steady"]
-            lines.append(_row([labels[method], str(block["frames"])], names, block))
+            lines.append(_row([labels[method], str(block["frames"])], per_frame, block))
         diff = report["ssr_minus_oidn"]["steady"]
         if diff is not None:
-            lines.append("| **SSR − OIDN high** | | " + " | ".join(_signed(n, diff.get(n)) for n in names) + " |")
+            lines.append("| **SSR − OIDN high** | | " + " | ".join(_signed(n, diff.get(n)) for n in per_frame) + " |")
     lines += ["", "## Colour bias by material (mean output / mean reference, R / G / B; 1.00 = unbiased)", "",
               "Pooled over every frame of every sequence; classes from the G-buffers (docs/evaluation.md). "
               "Pixels per class: " + ", ".join(

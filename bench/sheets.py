@@ -4,8 +4,8 @@ chosen where two methods differ most (so the sheet shows what the numbers hide).
 Layout (all panels ACES + sRGB tone-mapped, :func:`ssr.data_tools.imaging.tonemap_srgb`)::
 
     [label]        [label]      ...            one row of full frames
-    [crop 1, x3]   [crop 1, x3] ...            one row per crop, same window in every panel
-    [crop 2, x3]   ...
+    [crop 1, zoomed] [crop 1, zoomed] ...      one row per crop, same window in every panel,
+    [crop 2, zoomed] ...                       centred under its panel
 """
 
 from __future__ import annotations
@@ -42,15 +42,27 @@ def choose_crops(a: np.ndarray, b: np.ndarray, size: int, count: int = 2) -> lis
 
 
 def write_contact_sheet(panels: Sequence[tuple[str, np.ndarray]], path: str | Path, *,
-                        crops: Sequence[tuple[int, int]], crop_size: int, zoom: int = 3) -> Path:
-    """Write the sheet of ``panels`` (``(label, linear [H, W, 3])``) to a PNG at ``path``."""
+                        crops: Sequence[tuple[int, int]], crop_size: int, zoom: int | None = None) -> Path:
+    """Write the sheet of ``panels`` (``(label, linear [H, W, 3])``) to a PNG at ``path``.
+
+    Each crop row shows the same window of every panel, enlarged ``zoom`` times (nearest
+    neighbour; default: as large as fits the panel width, at most 6x) and centred under
+    its panel, so the columns line up.
+    """
     from ssr.data_tools.imaging import hstack_images, label_image, to_uint8, tonemap_srgb, vstack_images, write_png
 
     display = [to_uint8(tonemap_srgb(image)) for _, image in panels]
+    panel_width = display[0].shape[1]
+    side = min(crop_size, display[0].shape[0], panel_width)
+    factor = zoom if zoom is not None else max(1, min(6, panel_width // max(1, side)))
     rows = [hstack_images([label_image(image, label) for (label, _), image in zip(panels, display)])]
     for y, x in crops:
-        zoomed = [np.kron(image[y:y + crop_size, x:x + crop_size], np.ones((zoom, zoom, 1), np.uint8))
-                  for image in display]
+        zoomed = []
+        for image in display:
+            tile = np.kron(image[y:y + side, x:x + side], np.ones((factor, factor, 1), np.uint8))
+            left = max(0, (image.shape[1] - tile.shape[1]) // 2)
+            right = max(0, image.shape[1] - tile.shape[1] - left)
+            zoomed.append(np.pad(tile, ((0, 0), (left, right), (0, 0)), constant_values=255))
         rows.append(hstack_images(zoomed))
     width = max(row.shape[1] for row in rows)
     rows = [np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
