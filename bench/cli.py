@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     quality = parser.add_argument_group("quality")
     quality.add_argument("--data", default=None, help="a sequence folder or a dataset folder of sequences")
     quality.add_argument("--split", default=None, help="use <data>/<split>/ (e.g. val, test)")
-    parser.add_argument("--model", default=None, help="fps, quality: saved weights <path> (default: the bundled model)")
+    parser.add_argument("--model", default=None, help="fps, quality: saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
     parser.add_argument("--out", type=Path, default=None, help="fps, quality: write report.json and report.md here")
     quality.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
     quality.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP (the slowest metric)")

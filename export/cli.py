@@ -25,7 +25,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``ssr export``."""
-    parser.add_argument("--model", default=None, help="saved weights <path> (default: the bundled model)")
+    parser.add_argument("--model", default=None, help="saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
     parser.add_argument("--out", required=True, help="output file: model.onnx, or the engine file for tensorrt")
     parser.add_argument("--height", type=int, required=True, help="frame height (trace size when --dynamic)")
     parser.add_argument("--width", type=int, required=True, help="frame width (trace size when --dynamic)")

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=8, help="number of frames")
     parser.add_argument("--spp-ref", type=int, default=256, help="samples per pixel of the reference")
     parser.add_argument("--path", default="orbit", help="camera path preset (see `ssr render --help`)")
-    parser.add_argument("--model", default=None, help="model weights (default: the bundled model)")
+    parser.add_argument("--model", default=None, help="saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
     parser.add_argument("--device", default="cpu", help="torch device for the network (cpu, cuda)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP in the metrics (faster)")

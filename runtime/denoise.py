@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ssr.runtime import BACKENDS
 
     parser.add_argument("--model", default=None,
-                        help="saved weights <path>, or an exported .onnx graph (default: the bundled model)")
+                        help="saved weights <path>, a training checkpoint <run>/last.pt, or an exported .onnx graph (default: the bundled model)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="inference backend (default auto: onnxruntime for .onnx, tensorrt for .plan/.engine, torch otherwise)")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime: intra-op threads")

@@ -421,7 +421,7 @@ def write_report(report: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``ssr eval``."""
-    parser.add_argument("--model", default=None, help="saved weights <path> (default: the bundled model)")
+    parser.add_argument("--model", default=None, help="saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
     parser.add_argument("--data", required=True, help="a sequence folder or a dataset folder of sequences")
     parser.add_argument("--split", default=None, help="evaluate <data>/<split>/ (e.g. val, test)")
     parser.add_argument("--out", default=None, help="write report.json and report.md here (default: print only)")

@@ -72,8 +72,9 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str | torch.d
     """Build an :class:`SSRNet` from saved weights, in eval mode on ``device``.
 
     Args:
-        path: ``<path>`` as given to :func:`save_model` (with or without suffix);
-            None loads the bundled default weights.
+        path: ``<path>`` as given to :func:`save_model` (with or without suffix), or a
+            training checkpoint (``<run>/last.pt``, ``best.pt``, ``step_*.pt``: its model
+            config and weights); None loads the bundled default weights.
         device: torch device for the parameters.
 
     Raises:
@@ -82,6 +83,8 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str | torch.d
     """
     from safetensors.torch import load_file
 
+    if path is not None and Path(path).suffix == ".pt":
+        return _load_checkpoint_model(Path(path)).to(device).eval()
     tensors_path, json_path = weights_paths(DEFAULT_WEIGHTS if path is None else path)
     for file in (tensors_path, json_path):
         if not file.is_file():
@@ -102,3 +105,21 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str | torch.d
     except RuntimeError as error:
         raise ValueError(f"{tensors_path}: weights do not match {json_path}: {error}") from error
     return model.to(device).eval()
+
+
+def _load_checkpoint_model(path: Path) -> SSRNet:
+    """The network of an ``ssr train`` checkpoint (``{"config": {"model": ...}, "model": state}``)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"model checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+        config = ModelConfig.from_dict(payload["config"]["model"])
+        state = payload["model"]
+    except (KeyError, TypeError, RuntimeError, EOFError) as error:
+        raise ValueError(f"{path}: not an ssr train checkpoint ({type(error).__name__}: {error})") from error
+    model = SSRNet(config)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ValueError(f"{path}: checkpoint weights do not match its model config: {error}") from error
+    return model

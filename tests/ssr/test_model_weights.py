@@ -41,3 +41,23 @@ def test_mismatched_weights_are_rejected(tmp_path) -> None:
     (tmp_path / "m.json").write_text(json.dumps(sidecar))
     with pytest.raises(ValueError, match="do not match"):
         load_model(tmp_path / "m")
+
+
+def test_training_checkpoints_load_like_weights(tmp_path) -> None:
+    """`ssr bench quality --model <run>/last.pt` works: a checkpoint's config + weights."""
+    from ssr.train import TrainConfig, train
+    from ssr.train.synthetic import synthetic_packed_sequence
+
+    config = TrainConfig(data="unused", out=str(tmp_path / "run"), model=ModelConfig(width="tiny", arch="rae"),
+                         steps=4, batch=1, crop=8, clip=3, device="cpu", val_every=0)
+    train(config, stop_at=2, train_sequences=[synthetic_packed_sequence(4, 8, 8)], val_sequences=[], progress=False)
+    loaded = load_model(tmp_path / "run" / "last.pt")
+    assert loaded.config.arch == "rae" and not loaded.training
+    payload = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    for name, tensor in loaded.state_dict().items():
+        assert torch.equal(tensor, payload["model"][name]), name
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        load_model(tmp_path / "run" / "missing.pt")
+    torch.save({"step": 1}, tmp_path / "foreign.pt")
+    with pytest.raises(ValueError, match="not an ssr train checkpoint"):
+        load_model(tmp_path / "foreign.pt")
