@@ -78,6 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     quality.add_argument("--variants", default="", metavar="NAME=WEIGHTS,...",
                          help="quality: more models scored in the same run (ablations, other recipes), "
                               "e.g. spec=runs/b/model,no-tfa=runs/c/model")
+    quality.add_argument("--fps-report", type=Path, default=None, metavar="REPORT_JSON",
+                         help="quality: an `ssr bench fps` report.json; its full-path ms per frame become the "
+                              "speed columns of the tables and index.html")
     quality.add_argument("--sheet-frame", type=int, default=None,
                          help="quality: frame of each sequence on its contact sheet (default: the last)")
 
@@ -155,6 +158,15 @@ def _run_quality(args: argparse.Namespace) -> int:
         return fail(error)
     except (FormatError, FileNotFoundError, ValueError) as error:
         return fail(error)
+    if args.fps_report is not None:
+        from .fps import full_path_ms
+
+        try:
+            fps = json.loads(args.fps_report.read_text())
+            report["speed"] = {"source": str(args.fps_report), "machine": fps["machine"],
+                               "ms_per_frame": full_path_ms(fps)}
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            return fail(f"--fps-report {args.fps_report}: not an `ssr bench fps` report ({error})")
     print(format_quality_markdown(report))
     if args.json:
         args.json.write_text(json.dumps(json_ready(report), indent=2, allow_nan=False) + "\n")

@@ -262,6 +262,30 @@ def bench_fps(
     return {"machine": machine_description(), "settings": settings, "rows": rows}
 
 
+def full_path_ms(report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """``{quality-method key: {"WxH": median ms}}`` of the full path in an fps ``report``:
+    ``ssr`` takes its fastest full-stream backend, ``oidn_<quality>`` the OIDN rows (the
+    keys ``ssr bench quality`` uses, for its speed column).
+
+    >>> full_path_ms({"rows": [
+    ...     {"height": 4, "width": 8, "method": "oidn-fast", "path": "full", "median_ms": 2.0},
+    ...     {"height": 4, "width": 8, "method": "ssr-torch-cpu", "path": "full stream", "median_ms": 9.0},
+    ...     {"height": 4, "width": 8, "method": "ssr-onnxruntime-cpu-fp32", "path": "full stream", "median_ms": 5.0},
+    ...     {"height": 4, "width": 8, "method": "ssr-onnxruntime-cpu-fp32", "path": "network only", "median_ms": 3.0}]})
+    {'oidn_fast': {'8x4': 2.0}, 'ssr': {'8x4': 5.0}}
+    """
+    table: dict[str, dict[str, float]] = {}
+    for row in report["rows"]:
+        if row["path"] == "network only":
+            continue
+        key = "ssr" if row["method"].startswith("ssr-") else row["method"].replace("-", "_")
+        size = f"{row['width']}x{row['height']}"
+        current = table.setdefault(key, {}).get(size)
+        if current is None or row["median_ms"] < current:
+            table[key][size] = row["median_ms"]
+    return table
+
+
 def format_fps_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: one table per resolution, machine and versions first."""
     machine = report["machine"]

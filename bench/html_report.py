@@ -90,12 +90,18 @@ def _averages(report: Mapping[str, Any]) -> list[str]:
     arrows = {True: " &uarr;", False: " &darr;"}
     header = ["Method", "traced spp"] + [html.escape(COLUMN_TITLES.get(n, n)) + arrows[report["higher_is_better"][n]]
                                          for n in names] + ["ms / frame (this machine)"]
+    speed = (report.get("speed") or {}).get("ms_per_frame", {})
+    sizes = sorted({size for row in speed.values() for size in row},
+                   key=lambda size: int(size.split("x")[0]) * int(size.split("x")[1]))
+    header += [f"ms / frame {size} (bench fps)" for size in sizes]
     rows = []
     for method in report["methods"]:
         block = (report["average"][method] or {}).get("all") or {}
+        timed = speed.get(method, {})
         rows.append([html.escape(report["labels"][method]), f"{report['traced_spp'][method]:g}"]
                     + [_fmt(n, block.get(n)) for n in names]
-                    + ["-" if ms.get(method) is None else f"{ms[method]:.1f}"])
+                    + ["-" if ms.get(method) is None else f"{ms[method]:.1f}"]
+                    + [f"{timed[size]:.1f}" if size in timed else "-" for size in sizes])
     return _table(header, rows)
 
 

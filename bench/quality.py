@@ -513,6 +513,18 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
         diff = report["ssr_minus_oidn"]["steady"]
         if diff is not None:
             lines.append("| **SSR − OIDN high** | | " + " | ".join(_signed(n, diff.get(n)) for n in per_frame) + " |")
+    speed = report.get("speed")
+    if speed:
+        sizes = sorted({size for row in speed["ms_per_frame"].values() for size in row},
+                       key=lambda size: int(size.split("x")[0]) * int(size.split("x")[1]))
+        lines += ["", f"## Speed: full streaming path, ms per frame (`ssr bench fps`, {speed['source']})", "",
+                  "| Method | " + " | ".join(sizes) + " |", "|---|" + "---:|" * len(sizes)]
+        for method in methods:
+            # variants are not timed: `ssr bench fps` runs one model (its --model)
+            row = {} if method.startswith("ssr:") else speed["ms_per_frame"].get(method, {})
+            if row:
+                lines.append(f"| {labels[method]} | " + " | ".join(
+                    f"{row[size]:.1f}" if size in row else "-" for size in sizes) + " |")
     lines += ["", "## Colour bias by material (mean output / mean reference, R / G / B; 1.00 = unbiased)", "",
               "Pooled over every frame of every sequence; classes from the G-buffers (docs/evaluation.md). "
               "Pixels per class: " + ", ".join(

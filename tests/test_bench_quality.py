@@ -67,13 +67,21 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     torch.manual_seed(0)
     save_model(SSRNet(ModelConfig(width="tiny")), tmp_path / "model")
     out = tmp_path / "report"
+    fps = {"machine": {"cpu": "test"}, "rows": [
+        {"height": 1080, "width": 1920, "method": "oidn-fast", "path": "full", "median_ms": 2042.0},
+        {"height": 1080, "width": 1920, "method": "ssr-onnxruntime-cpu-int8", "path": "full stream", "median_ms": 1350.0},
+        {"height": 1080, "width": 1920, "method": "ssr-torch-cpu", "path": "full stream", "median_ms": 6227.0}]}
+    (tmp_path / "fps.json").write_text(json.dumps(fps))
     code = main(["bench", "quality", "--data", str(dataset / "ds"), "--split", "val",
                  "--model", str(tmp_path / "model"), "--no-flip", "--no-vdp", "--out", str(out),
-                 "--json", str(tmp_path / "bench.json"), "--variants", f"again={tmp_path / 'model'}"])
+                 "--json", str(tmp_path / "bench.json"), "--variants", f"again={tmp_path / 'model'}",
+                 "--fps-report", str(tmp_path / "fps.json")])
     assert code == 0
     table = capsys.readouterr().out
     assert "SSR − OIDN high" in table and "| seq_b | OIDN high" in table and "ms / frame" in table
     assert "Colour bias by material" in table and "by frame index" in table
+    # the speed columns come from the fps report: SSR's fastest full-path backend, OIDN fast
+    assert "| SSR (ours), 1/4 spp | 1350.0 |" in table and "| OIDN fast, 1 spp (4x) | 2042.0 |" in table
     report = json.loads((out / "report.json").read_text())
     assert json.loads((tmp_path / "bench.json").read_text()) == report
     assert (out / "report.md").read_text().startswith("# SSR vs Intel Open Image Denoise")
@@ -226,3 +234,4 @@ def _check_figures_and_page(out: Path, report: dict) -> None:
     missing = [s for s in page.sources if not (out / s).is_file()]
     assert not missing, missing
     assert "<th>PSNR sRGB (dB)</th>" in text and ">Average<" in text
+    assert "ms / frame 1920x1080 (bench fps)" in text and "<td>1350.0</td>" in text

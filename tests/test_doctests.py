@@ -18,6 +18,7 @@ MODULES = [
     "ssr.data_tools.importers.frames",
     "ssr.evaluate",
     "bench.svgf",
+    "bench.fps",
     "bench.figures",
     "ssr.model.rae",
 ]
