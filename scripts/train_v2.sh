@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Reproduce the issue-7/10 runs of BENCHMARKS.md section 5 on dataset v2 (scene-held-out).
+#   DATA: dataset v2 (`ssr make-dataset --config data_tools/render/dataset_v2.json --out $DATA`;
+#         training starts on the finished sequences: --skip-incomplete, and --resume rescans)
+#   RUNS: where the run folders go
+#   WHAT: which runs (default: main; also rae, no-tfa, no-wp: the baselines/ablations, stopped
+#         at STOP steps of the same 5000-step schedule, compared with main's snapshot there)
+# Every run resumes from <run>/last.pt when it exists. One CPU thread per run.
+set -euo pipefail
+DATA="${DATA:-/work/data/v2}"
+RUNS="${RUNS:-/work/runs}"
+STEPS="${STEPS:-5000}"
+STOP="${STOP:-1500}"
+WHAT="${WHAT:-main}"
+SSR="${SSR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv/bin/ssr}"
+# the shipped recipe (docs/training.md): lean widths, linear accumulation, kernel output, noise2noise relMSE
+RECIPE=(--preset lean --accumulation linear --output kernel --spatial-loss relmse)
+COMMON=(--data "$DATA" --steps "$STEPS" --batch 4 --crop 64 --lr "${LR:-5e-4}" --seed 0 --val-every 500
+        --val-frames 8 --checkpoint-every 50 --skip-incomplete --no-progress)
+mkdir -p "$RUNS"
+run() {  # name, extra flags...
+  local name="$1"; shift
+  local args=("${COMMON[@]}" --out "$RUNS/$name" "$@")
+  [ -f "$RUNS/$name/last.pt" ] && args=(--data "$DATA" --out "$RUNS/$name" --resume --skip-incomplete --no-progress)
+  OMP_NUM_THREADS=1 "$SSR" train "${args[@]}" >> "$RUNS/$name.log" 2>&1
+}
+for name in ${WHAT//,/ }; do
+  case "$name" in
+    main) run main "${RECIPE[@]}" & ;;
+    rae) run rae --arch rae --preset lean --spatial-loss relmse --stop-after "$STOP" & ;;
+    no-tfa) run no-tfa "${RECIPE[@]}" --no-tfa --stop-after "$STOP" & ;;
+    no-wp) run no-wp "${RECIPE[@]}" --no-warped-prev --stop-after "$STOP" & ;;
+    *) echo "train_v2.sh: unknown run $name (main, rae, no-tfa, no-wp)" >&2; exit 2 ;;
+  esac
+done
+wait
