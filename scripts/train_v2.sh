@@ -18,18 +18,20 @@ RECIPE=(--preset lean --accumulation linear --output kernel --spatial-loss relms
 COMMON=(--data "$DATA" --steps "$STEPS" --batch 4 --crop 64 --lr "${LR:-5e-4}" --seed 0 --val-every 500
         --val-frames 8 --checkpoint-every 50 --skip-incomplete --no-progress)
 mkdir -p "$RUNS"
-run() {  # name, extra flags...
-  local name="$1"; shift
+run() {  # name, last step (0: the whole schedule), model flags...
+  local name="$1" stop="$2"; shift 2
   local args=("${COMMON[@]}" --out "$RUNS/$name" "$@")
+  # a resumed run takes its configuration from <run>/config.json
   [ -f "$RUNS/$name/last.pt" ] && args=(--data "$DATA" --out "$RUNS/$name" --resume --skip-incomplete --no-progress)
+  [ "$stop" -gt 0 ] && args+=(--stop-after "$stop")
   OMP_NUM_THREADS=1 "$SSR" train "${args[@]}" >> "$RUNS/$name.log" 2>&1
 }
 for name in ${WHAT//,/ }; do
   case "$name" in
-    main) run main "${RECIPE[@]}" & ;;
-    rae) run rae --arch rae --preset lean --spatial-loss relmse --stop-after "$STOP" & ;;
-    no-tfa) run no-tfa "${RECIPE[@]}" --no-tfa --stop-after "$STOP" & ;;
-    no-wp) run no-wp "${RECIPE[@]}" --no-warped-prev --stop-after "$STOP" & ;;
+    main) run main 0 "${RECIPE[@]}" & ;;
+    rae) run rae "$STOP" --arch rae --preset lean --spatial-loss relmse & ;;
+    no-tfa) run no-tfa "$STOP" "${RECIPE[@]}" --no-tfa & ;;
+    no-wp) run no-wp "$STOP" "${RECIPE[@]}" --no-warped-prev & ;;
     *) echo "train_v2.sh: unknown run $name (main, rae, no-tfa, no-wp)" >&2; exit 2 ;;
   esac
 done
