@@ -19,11 +19,12 @@ Per frame: :func:`ssr.metrics.compute_frame_metrics` (PSNR / SSIM / RMSE in line
 ACES+sRGB space, PSNR on ``clip + gamma 2.2``, relMSE, HDR-FLIP) and the warped temporal
 error (undefined at a stream's first frame and at cuts), aggregated as ``ssr eval`` does
 (per-sequence phase means, then the mean over sequences). Per sequence and method also the
-FovVideoVDP video score in JOD (:func:`ssr.metrics.fovvideovdp_jod`; "all" phase only). Per method also the
-per-material bias table (:mod:`ssr.bench.materials`) and the per-frame curves. With an
-output folder: ``curves.png`` (mean PSNR by frame index) and one contact sheet per sequence
+FovVideoVDP video score in JOD (:func:`ssr.metrics.fovvideovdp_jod`; "all" phase only).
+Per method also the per-material bias table (:mod:`ssr.bench.materials`) and the per-frame curves. With an
+output folder: ``curves.png`` (mean PSNR by frame index), one contact sheet per sequence
 (``sheets/<sequence>.png``: the inputs, every method and the reference, two zoomed crops where
-SSR and OIDN high differ most). It also times one frame of each method on this machine
+SSR and OIDN high differ most), per-panel PNGs, FLIP maps and an animated crop
+(:mod:`ssr.bench.figures`) and ``index.html`` (:mod:`ssr.bench.html_report`). It also times one frame of each method on this machine
 (SSR: the network forward in eager PyTorch; OIDN: its optimized CPU filter).
 """
 
@@ -51,8 +52,8 @@ from ssr.evaluate import (
 )
 from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, VIDEO_METRIC, MetricSet, fovvideovdp_jod
 
-from .materials import MATERIALS, BiasAccumulator, material_classes
 from .figures import SequenceFigures
+from .materials import MATERIALS, BiasAccumulator, material_classes
 from .svgf import SvgfDenoiser
 
 __all__ = [
