@@ -7,6 +7,8 @@ peer measured in the same run.
            --quality a speed-quality plot (needs pyoidn for the peers)
   pack     native C++ input packing vs the NumPy reference (same frame, same process)
   model    one network step per width preset (tiny / small / base), side by side
+  training the learning curves of `ssr train` runs side by side (--runs a,b: training loss and
+           validation PSNR, PNG plots with --out)
   quality  image quality of SSR (1/4 spp) vs Intel OIDN high / fast on the 1-spp colour
            (4x the samples) + albedo + normal, OIDN on the half-res traced samples, and the
            noisy input, per sequence: metrics, per-material bias, per-frame curves, contact
@@ -42,7 +44,7 @@ def _sizes(text: str) -> list[tuple[int, int]]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("harness", choices=("fps", "pack", "model", "quality"), help="which harness to run")
+    parser.add_argument("harness", choices=("fps", "pack", "model", "quality", "training"), help="which harness to run")
     parser.add_argument("--sizes", type=_sizes, default=None,
                         help="comma-separated HxW frame sizes (default: fps 720x1280,1080x1920,1024x2048,2160x3840; "
                              "pack 270x480,540x960,1024x2048; model 256x512)")
@@ -63,6 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fps.add_argument("--quality", default=None,
                      help="fps: comma-separated `ssr bench quality` report.json files for the speed-quality plot")
     fps.add_argument("--plot-size", type=_sizes, default=None, help="fps: resolution of the plot (default 1024x2048)")
+    training = parser.add_argument_group("training")
+    training.add_argument("--runs", default="", metavar="RUN,...", help="training: comma-separated ssr train run folders")
     quality = parser.add_argument_group("quality")
     quality.add_argument("--data", default=None, help="a sequence folder or a dataset folder of sequences")
     quality.add_argument("--split", default=None, help="use <data>/<split>/ (e.g. val, test)")
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_quality(args)
     if args.harness == "fps":
         return _run_fps(args)
+    if args.harness == "training":
+        return _run_training(args)
     if args.harness == "pack":
         from .pack_speed import bench_pack, print_table
 
@@ -173,6 +179,27 @@ def _run_quality(args: argparse.Namespace) -> int:
     if args.out:
         json_path, md_path = write_quality_report(report, args.out)
         print(f"ssr bench: wrote {json_path} and {md_path}")
+    return 0
+
+
+def _run_training(args: argparse.Namespace) -> int:
+    """``ssr bench training``: 0 on success, 2 on a missing or foreign run folder."""
+    from .training_curves import format_training_markdown, training_report, write_training_plots
+
+    try:
+        report = training_report([run for run in args.runs.split(",") if run])
+    except (FileNotFoundError, ValueError) as error:
+        print(f"ssr bench: error: {error}", file=sys.stderr)
+        return 2
+    text = format_training_markdown(report)
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "training.md").write_text(text)
+        for path in write_training_plots(report, args.out):
+            print(f"ssr bench: wrote {path}")
     return 0
 
 

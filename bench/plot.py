@@ -121,8 +121,9 @@ def write_speed_quality_plot(points: list[dict[str, Any]], path: str | Path, *, 
 
 
 def write_curve_plot(curves: dict[str, list[float | None]], path: str | Path, *, title: str,
-                     x_label: str = "frame", y_label: str = "PSNR (dB)") -> Path:
-    """Line plot of ``{label: [value per x = 0, 1, ...]}`` (None = no value) into a PNG."""
+                     x_label: str = "frame", y_label: str = "PSNR (dB)", x_ticks: list[str] | None = None) -> Path:
+    """Line plot of ``{label: [value per x = 0, 1, ...]}`` (None = no value) into a PNG;
+    ``x_ticks`` names the x positions (default: their index; at most ~20 are labelled)."""
     values = [v for curve in curves.values() for v in curve if v is not None and math.isfinite(v)]
     if not values:
         raise ValueError("curve plot: no finite values")
@@ -139,10 +140,13 @@ def write_curve_plot(curves: dict[str, list[float | None]], path: str | Path, *,
         return x, y
 
     draw.rectangle([margin, margin, width - margin - 160, height - margin], outline="black")
+    every = max(1, -(-count // 20))
     for index in range(count):
         x, _ = to_px(index, y_lo)
         draw.line([x, height - margin, x, height - margin + 4], fill="black")
-        draw.text((x - 4, height - margin + 8), str(index), fill="black", font=font)
+        if index % every == 0:
+            text = x_ticks[index] if x_ticks is not None and index < len(x_ticks) else str(index)
+            draw.text((x - 3 * len(text), height - margin + 8), text, fill="black", font=font)
     _y_ticks(draw, font, lambda value: to_px(0, value)[1], y_lo, y_hi, left=margin, steps=5, decimals=2)
     for number, (label, curve) in enumerate(curves.items()):
         colour = CURVE_COLOURS[number % len(CURVE_COLOURS)]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ssr.cli import main
+from ssr.data_tools.synthetic import write_synthetic_sequence
 
 
 def test_bench_pack_reports_both_paths(tmp_path: Path, capsys) -> None:
@@ -68,3 +69,25 @@ def test_bench_fps_times_full_path_network_and_oidn_in_one_run(tmp_path: Path, c
 
     assert Image.open(out / "speed_quality.png").size == (900, 600)
     assert main(["bench", "fps", "--backends", "tensorflow"]) == 2
+
+
+def test_bench_training_plots_real_runs(tmp_path: Path, capsys) -> None:
+    """Two real (tiny) ssr train runs -> loss and validation-PSNR plots and the table."""
+    for split, seed in (("train", 1), ("val", 2)):
+        write_synthetic_sequence(tmp_path / "ds" / split / f"pan_{split}", frames=5, height=16, width=16, seed=seed)
+    for name, extra in (("ssr", []), ("rae", ["--arch", "rae"])):
+        assert main(["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / name), "--preset", "tiny",
+                     "--steps", "4", "--batch", "1", "--crop", "16", "--val-every", "2", "--log-every", "1",
+                     "--device", "cpu", "--no-progress", *extra]) == 0
+    capsys.readouterr()
+    out = tmp_path / "curves"
+    assert main(["bench", "training", "--runs", f"{tmp_path / 'ssr'},{tmp_path / 'rae'}", "--out", str(out),
+                 "--json", str(tmp_path / "training.json")]) == 0
+    table = capsys.readouterr().out
+    assert "| step | ssr | rae |" in table and "| 2 |" in table and "| 4 |" in table
+    report = json.loads((tmp_path / "training.json").read_text())
+    assert [len(run["loss"]) for run in report["runs"]] == [4, 4]
+    assert (out / "training_loss.png").read_bytes()[:4] == b"\x89PNG" and (out / "val_psnr.png").is_file()
+    assert (out / "training.md").read_text() == table.split("ssr bench: wrote")[0].rstrip("\n") + "\n"
+    assert main(["bench", "training", "--runs", str(tmp_path / "ds")]) == 2
+    assert "not an ssr train run folder" in capsys.readouterr().err
