@@ -100,7 +100,9 @@ def _resolve_model(model: ModelLike) -> tuple["SSRNet", dict[str, Any]]:
     if model is not None and not isinstance(model, (str, os.PathLike)):
         raise TypeError(f"model must be an SSRNet, a weights path or None, got {type(model).__name__}")
     net = load_model(model, device="cpu")
-    tensors_path, _ = weights_paths(DEFAULT_WEIGHTS if model is None else model)
+    # a training checkpoint (<run>/last.pt) is its own weights file
+    tensors_path = (Path(model) if model is not None and Path(model).suffix == ".pt"
+                    else weights_paths(DEFAULT_WEIGHTS if model is None else model)[0])
     digest = hashlib.sha256(tensors_path.read_bytes()).hexdigest()
     return net, {"path": str(tensors_path.resolve()), "sha256": digest, "bundled": model is None}
 

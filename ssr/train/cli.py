@@ -15,7 +15,6 @@ Works under torchrun (DistributedDataParallel, gloo on CPU / nccl on CUDA):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -64,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="spatial loss term: smape (SPEC.md) or relmse (noise2noise relative MSE, unbiased on "
                              "noisy references; docs/training.md)")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
-                        help="fine-tune: start from saved weights (e.g. <run>/model); the architecture is taken "
+                        help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
                              "from them (--preset, --accumulation, --output and the ablation flags are ignored)")
     parser.add_argument("--skip-incomplete", action="store_true",
                         help="skip sequences whose frames are not all written yet (train while the dataset "
@@ -79,13 +78,12 @@ def config_from_args(args: argparse.Namespace):
     from .config import TrainConfig
 
     if args.init:
-        from ssr.model.weights import weights_paths
+        from ssr.model.weights import load_model
 
-        sidecar = weights_paths(args.init)[1]
-        try:
-            model = ModelConfig.from_dict(json.loads(sidecar.read_text())["model_config"])
+        try:  # saved weights or a training checkpoint: the architecture comes with them
+            model = load_model(args.init).config
         except (OSError, ValueError, KeyError) as error:
-            raise ValueError(f"--init {args.init}: cannot read the model config from {sidecar}: {error}") from None
+            raise ValueError(f"--init {args.init}: cannot read the model config: {error}") from None
     else:
         model = None
     model = model or ModelConfig(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -56,6 +57,14 @@ def test_training_checkpoints_load_like_weights(tmp_path) -> None:
     payload = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
     for name, tensor in loaded.state_dict().items():
         assert torch.equal(tensor, payload["model"][name]), name
+    if importlib.util.find_spec("onnxruntime") is not None:  # `ssr export --model <run>/last.pt`
+        import hashlib
+
+        from ssr.export.onnx import export_onnx, load_sidecar
+
+        graph = export_onnx(tmp_path / "run" / "last.pt", tmp_path / "g.onnx", height=8, width=8)
+        source = load_sidecar(graph)["source_weights"]
+        assert source["sha256"] == hashlib.sha256((tmp_path / "run" / "last.pt").read_bytes()).hexdigest()
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
         load_model(tmp_path / "run" / "missing.pt")
     torch.save({"step": 1}, tmp_path / "foreign.pt")
