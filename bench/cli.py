@@ -70,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     quality = parser.add_argument_group("quality")
     quality.add_argument("--data", default=None, help="a sequence folder or a dataset folder of sequences")
     quality.add_argument("--split", default=None, help="use <data>/<split>/ (e.g. val, test)")
+    quality.add_argument("--skip-incomplete", action="store_true",
+                         help="quality: leave out sequences whose frames are not all written yet (a dataset still rendering)")
     parser.add_argument("--model", default=None, help="fps, quality: saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
     parser.add_argument("--out", type=Path, default=None, help="fps, quality: write report.json and report.md here")
     quality.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
@@ -150,7 +152,7 @@ def _run_quality(args: argparse.Namespace) -> int:
     try:
         report = quality_report(
             args.model,
-            resolve_sequences(args.data, args.split),
+            resolve_sequences(args.data, args.split, args.skip_incomplete),
             device=args.device,
             metrics=MetricSet(flip=not args.no_flip, exposure=args.exposure, video=not args.no_vdp),
             max_frames=args.max_frames,

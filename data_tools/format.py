@@ -42,12 +42,14 @@ __all__ = [
     "LayerSpec",
     "Sequence",
     "SequenceReport",
+    "drop_incomplete",
     "frame_filename",
     "list_sequences",
     "make_meta",
     "read_exr_layers",
     "read_json_object",
     "read_meta",
+    "sequence_complete",
     "subpixel_mask",
     "validate_sequence",
     "write_frame",
@@ -574,6 +576,28 @@ class Sequence:
         """Iterate ``(index, is_cut, frame)`` over the whole sequence."""
         for index in range(self.frame_count):
             yield index, self.is_cut(index), self.read_frame(index, channels)
+
+
+def sequence_complete(path: str | os.PathLike[str]) -> bool:
+    """False when a sequence's ``meta.json`` announces frames whose files are not written
+    yet (a dataset still rendering); True otherwise, also when meta.json is unreadable (the
+    reader reports that properly)."""
+    folder = Path(path)
+    try:
+        count = int(json.loads((folder / "meta.json").read_text())["frame_count"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
+    return all((folder / frame_filename(index)).is_file() for index in range(count))
+
+
+def drop_incomplete(paths: list[Path]) -> list[Path]:
+    """``paths`` without the sequences still being written (:func:`sequence_complete`),
+    printing the names it leaves out (``--skip-incomplete`` of every command)."""
+    incomplete = [p for p in paths if not sequence_complete(p)]
+    if incomplete:
+        print(f"skipping {len(incomplete)} sequence(s) still being written: "
+              f"{', '.join(p.name for p in incomplete)}", flush=True)
+    return [p for p in paths if p not in incomplete]
 
 
 def list_sequences(dataset_dir: str | os.PathLike[str]) -> list[Path]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .format import Sequence, list_sequences
+from .format import Sequence, drop_incomplete, list_sequences
 from .imaging import (
     depth_to_rgb,
     hstack_images,
@@ -91,6 +91,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exposure", type=float, default=1.0, help="multiply linear colour before tone mapping")
     parser.add_argument("--full-spp", action="store_true", help="show the full 1-spp colour instead of the 1/4-spp masked input")
     parser.add_argument("--every", type=int, default=1, help="only every N-th frame")
+    parser.add_argument("--skip-incomplete", action="store_true",
+                        help="leave out sequences whose frames are not all written yet (a dataset still rendering)")
     parser.add_argument("--overview", action="store_true",
                         help="one sheet of the whole dataset instead: <out>/overview.png, one row per sequence "
                              "(its middle frame: 1/4 spp, 1 spp, reference, albedo, normals)")
@@ -98,6 +100,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     sequences = list_sequences(args.path)
+    if args.skip_incomplete:
+        sequences = drop_incomplete(sequences)
     if not sequences:
         print(f"ssr preview: no sequence found under {args.path}")
         return 1

@@ -121,14 +121,15 @@ def score_frame(
     return values
 
 
-def resolve_sequences(data: str | Path, split: str | None = None) -> list[Path]:
+def resolve_sequences(data: str | Path, split: str | None = None, skip_incomplete: bool = False) -> list[Path]:
     """Sequence folders to evaluate.
 
     ``data`` is a sequence (holding meta.json) or a dataset folder. With ``split``, the
     sequences under ``<data>/<split>/`` are used (datasets are laid out as
     ``<dataset>/<split>/<sequence>/``); a split that does not exist is an error.
+    ``skip_incomplete`` leaves out sequences still being written (printing their names).
     """
-    from ssr.data_tools.format import FormatError, list_sequences
+    from ssr.data_tools.format import FormatError, drop_incomplete, list_sequences
 
     root = Path(data)
     if (root / "meta.json").is_file():
@@ -142,8 +143,11 @@ def resolve_sequences(data: str | Path, split: str | None = None) -> list[Path]:
             raise FormatError(root, None, f"split '{split}' not found (folders here: {', '.join(available) or 'none'})")
         root = split_dir
     sequences = list_sequences(root)
+    if skip_incomplete:
+        sequences = drop_incomplete(sequences)
     if not sequences:
-        raise FormatError(root, None, "no sequences (folders with meta.json) found")
+        raise FormatError(root, None, "no sequences (folders with meta.json) found"
+                          + (" that are completely written" if skip_incomplete else ""))
     return sequences
 
 
@@ -424,6 +428,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
     parser.add_argument("--data", required=True, help="a sequence folder or a dataset folder of sequences")
     parser.add_argument("--split", default=None, help="evaluate <data>/<split>/ (e.g. val, test)")
+    parser.add_argument("--skip-incomplete", action="store_true",
+                        help="leave out sequences whose frames are not all written yet (a dataset still rendering)")
     parser.add_argument("--out", default=None, help="write report.json and report.md here (default: print only)")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ... (default cpu)")
     parser.add_argument("--full-spp", action="store_true",
@@ -443,7 +449,7 @@ def run(args: argparse.Namespace) -> int:
         print("ssr eval: error: --max-frames must be >= 1", file=sys.stderr)
         return 2
     try:
-        sequences = resolve_sequences(args.data, args.split)
+        sequences = resolve_sequences(args.data, args.split, args.skip_incomplete)
         report = evaluate(
             args.model,
             sequences,

@@ -34,6 +34,9 @@ def test_shared_flags_mean_the_same_everywhere(command: str) -> None:
     if device is not None:  # any torch device string, not a fixed list
         assert device.choices is None, command
     assert _option(parser, "--input") is None, f"{command}: sequences are --data (or positional)"
+    skip = _option(parser, "--skip-incomplete")
+    if skip is not None:  # a switch: leave out sequences still being written
+        assert skip.nargs == 0 and "not all written yet" in skip.help, command
     if command in LONG_RUNNING:
         assert _option(parser, "--no-progress") is not None, f"ssr {command} lacks --no-progress"
 

@@ -66,8 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
                              "from them (--preset, --accumulation, --output and the ablation flags are ignored)")
     parser.add_argument("--skip-incomplete", action="store_true",
-                        help="skip sequences whose frames are not all written yet (train while the dataset "
-                             "renders; --resume rescans)")
+                        help="leave out sequences whose frames are not all written yet (train while the "
+                             "dataset renders; --resume rescans)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
 
 

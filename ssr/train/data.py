@@ -14,7 +14,6 @@ state is checkpointed so resumed training samples the same clips.
 
 from __future__ import annotations
 
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import numpy as np
 
 from ssr.data_tools import Sequence, list_sequences, pack_frame
 from ssr.data_tools.contract import PACKED_CHANNELS, SLICES
-from ssr.data_tools.format import frame_filename
+from ssr.data_tools.format import drop_incomplete
 
 __all__ = [
     "ClipBatch",
@@ -86,15 +85,6 @@ class PackedSequence:
         return int(self.packed.shape[3])
 
 
-def _frames_on_disk(path: Path) -> bool:
-    """False when ``meta.json`` announces frames whose files are not written yet."""
-    try:
-        count = int(json.loads((path / "meta.json").read_text())["frame_count"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return True  # unreadable meta: let the reader report it properly
-    return all((path / frame_filename(index)).is_file() for index in range(count))
-
-
 def find_sequences(data_dir: str | os.PathLike[str], split: str, scenes: Iterable[str] | None = None,
                    skip_incomplete: bool = False) -> list[Path]:
     """Sequence folders of ``split`` (``"train"`` or ``"val"``) under ``data_dir``.
@@ -116,11 +106,7 @@ def find_sequences(data_dir: str | os.PathLike[str], split: str, scenes: Iterabl
     else:
         paths = list_sequences(root) if split == "train" else []
     if skip_incomplete:
-        incomplete = [p for p in paths if not _frames_on_disk(p)]
-        if incomplete:
-            print(f"skipping {len(incomplete)} sequence(s) still being written: "
-                  f"{', '.join(p.name for p in incomplete)}", flush=True)
-            paths = [p for p in paths if p not in incomplete]
+        paths = drop_incomplete(paths)
     wanted = {s for s in (scenes or []) if s}
     if wanted:
         paths = [p for p in paths if p.name in wanted or Sequence(p).meta.get("scene") in wanted]

@@ -60,3 +60,15 @@ def test_preview_overview_has_one_row_per_sequence(tmp_path: Path) -> None:
         # tiles: 1/4 spp, 1 spp, reference, albedo, normals (sampling "full" synthetic data)
         assert sheet.width == 5 * (400 // 3) + 4 * 2
     assert not (tmp_path / "prev" / "train").exists()  # no per-frame sheets
+    # a sequence still being written: a clear error, or left out with --skip-incomplete
+    partial = write_synthetic_sequence(tmp_path / "ds" / "train" / "c", width=24, height=8, frames=3)
+    (partial / "frame_00002.exr").unlink()
+    assert main(["preview", str(tmp_path / "ds"), "--out", str(tmp_path / "p2"), "--overview"]) != 0
+    assert main(["preview", str(tmp_path / "ds"), "--out", str(tmp_path / "p2"), "--overview",
+                 "--skip-incomplete"]) == 0
+    with Image.open(tmp_path / "p2" / "overview.png") as sheet:
+        assert sheet.height == (14 + 8) + 2 + (14 + 8 // 3)
+    from ssr.evaluate import resolve_sequences
+
+    assert [p.name for p in resolve_sequences(tmp_path / "ds", "train", skip_incomplete=True)] == ["a", "b"]
+    assert len(resolve_sequences(tmp_path / "ds", "train")) == 3
