@@ -229,6 +229,9 @@ def bench_fps(
         temp = tempfile.TemporaryDirectory(prefix="ssr-bench-")
         onnx_path = export_onnx(model, Path(temp.name) / "ssr.onnx", height=64, width=64, dynamic=True)
     graphs = [Path(p) for p in (onnx_path if isinstance(onnx_path, list) else [onnx_path] if onnx_path else [])]
+    labels = [f"ssr-onnxruntime-cpu-{_precision(graph)}" for graph in graphs]
+    # graphs of the same precision (e.g. two models) are told apart by their file name
+    labels = [f"{label} ({graph.stem})" if labels.count(label) > 1 else label for label, graph in zip(labels, graphs)]
     try:
         for height, width in sizes:
             frames = _frames(height, width, 4)
@@ -246,8 +249,7 @@ def bench_fps(
                 add(f"ssr-torch-{device}", "full stream", cases["full"])
                 add(f"ssr-torch-{device}", "network only", cases["network"])
             if "onnxruntime" in backends:
-                for graph in graphs:
-                    label = f"ssr-onnxruntime-cpu-{_precision(graph)}"
+                for graph, label in zip(graphs, labels):
                     cases = _onnx_cases(graph, frames, limits, threads)
                     add(label, "full stream", cases["full"])
                     add(label, "network only", cases["network"])

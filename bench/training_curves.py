@@ -13,6 +13,7 @@ Runs are labelled by their folder name; the x axis is the step.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -33,6 +34,9 @@ def read_run(run: str | Path) -> dict[str, Any]:
     loss: dict[int, float] = {}
     tb = folder / "tb"
     if tb.is_dir():
+        # a resumed run restarts its event log at the checkpoint: TensorBoard purges the
+        # superseded steps (and warns about it, which is expected here)
+        logging.getLogger("tensorboard").setLevel(logging.ERROR)
         events = EventAccumulator(str(tb), size_guidance={"scalars": 0})
         events.Reload()
         if "train/total" in events.Tags().get("scalars", []):
