@@ -194,15 +194,24 @@ def _run_training(args: argparse.Namespace) -> int:
         print(f"ssr bench: error: {error}", file=sys.stderr)
         return 2
     text = format_training_markdown(report)
-    print(text)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "training.md").write_text(text)
+    if _emit(args, report, text, {"training.md": text}):
         for path in write_training_plots(report, args.out):
             print(f"ssr bench: wrote {path}")
     return 0
+
+
+def _emit(args: argparse.Namespace, report: dict, markdown: str, files: dict[str, str]) -> bool:
+    """Print ``markdown``, write ``report`` to ``--json`` and ``files`` (name -> text) under
+    ``--out``; True when there is an ``--out`` folder."""
+    print(markdown)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    if not args.out:
+        return False
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (args.out / name).write_text(text)
+    return True
 
 
 def _run_fps(args: argparse.Namespace) -> int:
@@ -235,13 +244,7 @@ def _run_fps(args: argparse.Namespace) -> int:
         print(f"ssr bench: error: {error} (install pyoidn or pass --no-peers)", file=sys.stderr)
         return 2
     markdown = format_fps_markdown(report)
-    print(markdown)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        (args.out / "report.md").write_text(markdown + "\n")
+    if _emit(args, report, markdown, {"report.json": json.dumps(report, indent=2) + "\n", "report.md": markdown + "\n"}):
         print(f"ssr bench: wrote {args.out / 'report.json'} and {args.out / 'report.md'}")
         if quality_reports:
             size = (args.plot_size or [(1024, 2048)])[0]
