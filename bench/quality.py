@@ -321,7 +321,8 @@ def quality_report(
         out_dir: where contact sheets go (``sheets/<name>.png``); None writes none.
         sheet_frame: the frame of each sequence on its sheet (default: the last scored).
         variants: more networks scored in the same run (``{name: SSRNet or weights path}``:
-            ablations, other recipes), reported as methods ``ssr:<name>`` after ``ssr``.
+            ablations, other recipes, the RAE baseline), reported as methods ``ssr:<name>`` after
+            ``ssr`` and labelled "SSR <name>" (a baseline architecture: "RAE <name>").
 
     Returns:
         A JSON-ready dict (docs/evaluation.md): ``sequences`` (per sequence: per-method
@@ -363,6 +364,8 @@ def quality_report(
     for name, variant in (variants or {}).items():
         nets[f"ssr:{name}"] = (load_model(variant, device=torch_device)
                                if variant is None or isinstance(variant, (str, os.PathLike)) else variant)
+        if nets[f"ssr:{name}"].config.arch != "ssr":  # a baseline architecture, e.g. the RAE
+            labels[f"ssr:{name}"] = f"{nets[f'ssr:{name}'].config.arch.upper()} {name}, 1/4 spp"
     entries: list[dict[str, Any]] = []
     pooled = {name: BiasAccumulator() for name in methods}
     ssr_seconds: list[float] = []

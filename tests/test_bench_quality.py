@@ -66,6 +66,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     assert QUALITY_METHODS == METHODS
     torch.manual_seed(0)
     save_model(SSRNet(ModelConfig(width="tiny")), tmp_path / "model")
+    save_model(SSRNet(ModelConfig(width="tiny", arch="rae")), tmp_path / "rae")
     out = tmp_path / "report"
     fps = {"machine": {"cpu": "test"}, "rows": [
         {"height": 1080, "width": 1920, "method": "oidn-fast", "path": "full", "median_ms": 2042.0},
@@ -74,7 +75,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     (tmp_path / "fps.json").write_text(json.dumps(fps))
     code = main(["bench", "quality", "--data", str(dataset / "ds"), "--split", "val",
                  "--model", str(tmp_path / "model"), "--no-flip", "--no-vdp", "--out", str(out),
-                 "--json", str(tmp_path / "bench.json"), "--variants", f"again={tmp_path / 'model'}",
+                 "--json", str(tmp_path / "bench.json"), "--variants", f"again={tmp_path / 'model'},base={tmp_path / 'rae'}",
                  "--fps-report", str(tmp_path / "fps.json")])
     assert code == 0
     table = capsys.readouterr().out
@@ -86,7 +87,8 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     assert json.loads((tmp_path / "bench.json").read_text()) == report
     assert (out / "report.md").read_text().startswith("# SSR vs Intel Open Image Denoise")
     assert [s["name"] for s in report["sequences"]] == ["seq_a", "seq_b"]
-    assert report["methods"] == ["ssr", "ssr:again", *METHODS[1:]]
+    assert report["methods"] == ["ssr", "ssr:again", "ssr:base", *METHODS[1:]]
+    assert report["labels"]["ssr:again"] == "SSR again, 1/4 spp" and report["labels"]["ssr:base"] == "RAE base, 1/4 spp"
     assert report["variants"]["ssr:again"]["model_config"]["width"] == "tiny"
     assert "flip_hdr" not in report["metrics"] and "psnr_gamma" in report["metrics"] and "relmse" in report["metrics"]
     for entry in report["sequences"]:
@@ -115,7 +117,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
         assert set(report["bias"][method]) == {"metal", "glass", "glossy", "diffuse", "miss"}
     assert sum(report["bias"]["input"][m]["pixels"] for m in report["bias"]["input"]) == 10 * 24 * 24
     curve = report["curves"]["by_frame"]
-    assert set(curve) == {*METHODS, "ssr:again"} and all(len(v) == 5 for v in curve.values())
+    assert set(curve) == {*METHODS, "ssr:again", "ssr:base"} and all(len(v) == 5 for v in curve.values())
     assert curve["ssr"][0] == pytest.approx(np.mean([e["per_frame"][0]["ssr"]["psnr_gamma"] for e in report["sequences"]]))
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(report["sheets"]) == ["sheets/seq_a.png", "sheets/seq_b.png"]
