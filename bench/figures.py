@@ -68,15 +68,18 @@ class SequenceFigures:
         from ssr.data_tools.imaging import to_uint8, tonemap_srgb
 
         labels = [label for label, _ in panels]
+        display = [to_uint8(tonemap_srgb(image)) for _, image in panels]
         if self._labels is None:
             self._labels = labels
         if labels == self._labels:  # a frame with a different panel set cannot join the strip
-            self._frames.append([to_uint8(tonemap_srgb(image)) for _, image in panels])
+            self._frames.append(display)
         if sheet:
-            self._write_sheet(panels, ours, peer)
+            self._write_sheet(panels, display, ours, peer)
 
-    def _write_sheet(self, panels: Sequence[tuple[str, np.ndarray]], ours: np.ndarray, peer: np.ndarray) -> None:
-        from ssr.data_tools.imaging import to_uint8, tonemap_srgb, write_png
+    def _write_sheet(self, panels: Sequence[tuple[str, np.ndarray]], display: Sequence[np.ndarray],
+                     ours: np.ndarray, peer: np.ndarray) -> None:
+        """``display``: the panels tone-mapped to ``uint8``, as :meth:`add` made them."""
+        from ssr.data_tools.imaging import to_uint8, write_png
         from ssr.metrics import flip_hdr_map
 
         from .sheets import choose_crops, write_contact_sheet
@@ -88,9 +91,9 @@ class SequenceFigures:
         self.files["sheet"] = sheet.relative_to(self.out_dir).as_posix()
         folder = self.out_dir / "figures" / self.name
         reference = panels[-1][1]
-        for label, image in panels:
+        for (label, image), shown in zip(panels, display):
             slug = panel_slug(label)
-            path = write_png(folder / f"{slug}.png", to_uint8(tonemap_srgb(image)))
+            path = write_png(folder / f"{slug}.png", shown)
             self.files["panels"][label] = path.relative_to(self.out_dir).as_posix()
             if label not in _NOT_METHODS:
                 error_map, _ = flip_hdr_map(image, reference)

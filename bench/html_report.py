@@ -70,13 +70,16 @@ def _table1(report: Mapping[str, Any]) -> list[str]:
     higher = report["higher_is_better"]
     for name, blocks in rows:
         cells = [name if name.startswith("<b>") else html.escape(name)]
+        best = {}
+        for metric in metrics:
+            values = [v for v in ((blocks[m] or {}).get(metric) for m in methods) if v is not None]
+            best[metric] = (max(values) if higher[metric] else min(values)) if values else None
         for method in methods:
             for metric in metrics:
                 value = (blocks[method] or {}).get(metric)
-                values = [(blocks[m] or {}).get(metric) for m in methods]
-                values = [v for v in values if v is not None]
-                best = value is not None and value == (max(values) if higher[metric] else min(values))
-                cells.append(f'<span class="best">{_fmt(metric, value)}</span>' if best else _fmt(metric, value))
+                shown = _fmt(metric, value)
+                cells.append(f'<span class="best">{shown}</span>' if value is not None and value == best[metric]
+                             else shown)
         lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return lines + ["</table>"]
 

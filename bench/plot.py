@@ -36,12 +36,13 @@ def _y_ticks(draw: Any, font: Any, y_of: Callable[[float], float], y_lo: float, 
 
 
 def _finish(image: Any, draw: Any, font: Any, path: str | Path, *, title: str, x_label: tuple[int, str],
-            y_label: str, top: int) -> Path:
-    """Write the title, the axis labels (x label at (offset from the centre, text)) and save."""
+            y_label: str, margin: int) -> Path:
+    """Write the title (at the plot's left ``margin``), the axis labels (x label at (offset
+    from the centre, text); y label above the plot's top ``margin``) and save."""
     width, height = image.size
-    draw.text((top, 20), title, fill="black", font=font)
+    draw.text((margin, 20), title, fill="black", font=font)
     draw.text((width // 2 + x_label[0], height - 30), x_label[1], fill="black", font=font)
-    draw.text((10, top - 30), y_label, fill="black", font=font)
+    draw.text((10, margin - 30), y_label, fill="black", font=font)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     image.save(out)
@@ -117,7 +118,7 @@ def write_speed_quality_plot(points: list[dict[str, Any]], path: str | Path, *, 
                   font=font)
     return _finish(image, draw, font, path, title=title,
                    x_label=(-80, "milliseconds per frame (log scale, lower is better)"),
-                   y_label=metric_label + " (higher is better)", top=margin)
+                   y_label=metric_label + " (higher is better)", margin=margin)
 
 
 def write_curve_plot(curves: dict[str, list[float | None]], path: str | Path, *, title: str,
@@ -156,4 +157,4 @@ def write_curve_plot(curves: dict[str, list[float | None]], path: str | Path, *,
         for x, y in points:
             draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
         draw.text((width - margin - 150, margin + 14 * number), label, fill=colour, font=font)
-    return _finish(image, draw, font, path, title=title, x_label=(-60, x_label), y_label=y_label, top=margin)
+    return _finish(image, draw, font, path, title=title, x_label=(-60, x_label), y_label=y_label, margin=margin)

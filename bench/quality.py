@@ -47,6 +47,7 @@ from ssr.evaluate import (
     average_over_sequences,
     format_value,
     json_ready,
+    metric_decimals,
     phase_means,
     score_frame,
 )
@@ -362,10 +363,11 @@ def quality_report(
         net = model
     nets = {"ssr": net}
     for name, variant in (variants or {}).items():
-        nets[f"ssr:{name}"] = (load_model(variant, device=torch_device)
-                               if variant is None or isinstance(variant, (str, os.PathLike)) else variant)
-        if nets[f"ssr:{name}"].config.arch != "ssr":  # a baseline architecture, e.g. the RAE
-            labels[f"ssr:{name}"] = f"{nets[f'ssr:{name}'].config.arch.upper()} {name}, 1/4 spp"
+        variant_net = (load_model(variant, device=torch_device)
+                       if variant is None or isinstance(variant, (str, os.PathLike)) else variant)
+        nets[f"ssr:{name}"] = variant_net
+        if variant_net.config.arch != "ssr":  # a baseline architecture, e.g. the RAE
+            labels[f"ssr:{name}"] = f"{variant_net.config.arch.upper()} {name}, 1/4 spp"
     entries: list[dict[str, Any]] = []
     pooled = {name: BiasAccumulator() for name in methods}
     ssr_seconds: list[float] = []
@@ -449,7 +451,7 @@ def quality_report(
 def _signed(name: str, value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:+.2f}" if name.startswith("psnr") or name == VIDEO_METRIC else f"{value:+.4f}"
+    return f"{value:+.{metric_decimals(name)}f}"
 
 
 def _header(first: list[str], names: list[str], extra: tuple[str, ...] | list[str] = ()) -> list[str]:

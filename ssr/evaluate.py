@@ -47,6 +47,7 @@ __all__ = [
     "format_markdown",
     "format_value",
     "json_ready",
+    "metric_decimals",
     "phase_means",
     "resolve_sequences",
     "run",
@@ -334,15 +335,18 @@ def evaluate(
 # ----------------------------------------------------------------------------- report
 
 
+def metric_decimals(name: str) -> int:
+    """Decimals a table shows for metric ``name``: 2 for dB (``psnr*``) and JOD, else 4."""
+    return 2 if name.startswith("psnr") or name == VIDEO_METRIC else 4
+
+
 def format_value(name: str, value: float | None) -> str:
-    """One table cell: dB and JOD with 2 decimals, other metrics with 4, ``-`` for None."""
+    """One table cell: :func:`metric_decimals` decimals, ``-`` for None."""
     if value is None:
         return "-"
     if math.isinf(value):
         return "inf"
-    if name.startswith("psnr") or name == VIDEO_METRIC:
-        return f"{value:.2f}"
-    return f"{value:.4f}"
+    return f"{value:.{metric_decimals(name)}f}"
 
 
 def _table(rows: list[tuple[str, Mapping[str, Any] | None]], names: list[str], first: str) -> list[str]:
