@@ -92,17 +92,15 @@ class ParityError(AssertionError):
 
 def _resolve_model(model: ModelLike) -> tuple["SSRNet", dict[str, Any]]:
     """An eval-mode CPU :class:`SSRNet` and a description of where its weights came from."""
-    from ssr.model import DEFAULT_WEIGHTS, SSRNet, load_model
-    from ssr.model.weights import weights_paths
+    from ssr.model import SSRNet, load_model
+    from ssr.model.weights import weights_file
 
     if isinstance(model, SSRNet):
         return model, {"path": None, "sha256": None, "note": "in-memory SSRNet"}
     if model is not None and not isinstance(model, (str, os.PathLike)):
         raise TypeError(f"model must be an SSRNet, a weights path or None, got {type(model).__name__}")
     net = load_model(model, device="cpu")
-    # a training checkpoint (<run>/last.pt) is its own weights file
-    tensors_path = (Path(model) if model is not None and Path(model).suffix == ".pt"
-                    else weights_paths(DEFAULT_WEIGHTS if model is None else model)[0])
+    tensors_path = weights_file(model)  # saved weights, or a training checkpoint (<run>/last.pt)
     digest = hashlib.sha256(tensors_path.read_bytes()).hexdigest()
     return net, {"path": str(tensors_path.resolve()), "sha256": digest, "bundled": model is None}
 

@@ -16,7 +16,7 @@ import torch
 from .config import ModelConfig
 from .network import SSRNet
 
-__all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_FORMAT", "load_model", "save_model", "weights_paths"]
+__all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_FORMAT", "is_checkpoint", "load_model", "save_model", "weights_file", "weights_paths"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "default"
 """Bundled default weights (``ssr/weights/default.safetensors`` + ``.json``)."""
@@ -29,6 +29,19 @@ def weights_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     if base.suffix in (".safetensors", ".json"):
         base = base.with_suffix("")
     return base.with_name(base.name + ".safetensors"), base.with_name(base.name + ".json")
+
+
+def is_checkpoint(path: str | os.PathLike[str] | None) -> bool:
+    """True when ``path`` names an ``ssr train`` checkpoint (``*.pt``) rather than saved weights."""
+    return path is not None and Path(path).suffix == ".pt"
+
+
+def weights_file(path: str | os.PathLike[str] | None) -> Path:
+    """The file holding the tensors ``load_model(path)`` reads: the checkpoint itself, or
+    ``<path>.safetensors`` (the bundled weights for None)."""
+    if is_checkpoint(path):
+        return Path(path)  # type: ignore[arg-type]
+    return weights_paths(DEFAULT_WEIGHTS if path is None else path)[0]
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -83,8 +96,8 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str | torch.d
     """
     from safetensors.torch import load_file
 
-    if path is not None and Path(path).suffix == ".pt":
-        return _load_checkpoint_model(Path(path)).to(device).eval()
+    if is_checkpoint(path):
+        return _load_checkpoint_model(Path(path)).to(device).eval()  # type: ignore[arg-type]
     tensors_path, json_path = weights_paths(DEFAULT_WEIGHTS if path is None else path)
     for file in (tensors_path, json_path):
         if not file.is_file():
