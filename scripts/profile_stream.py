@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("graph", type=Path)
     parser.add_argument("--height", type=int, default=1024)
     parser.add_argument("--width", type=int, default=2048)
+    parser.add_argument("--nodes", type=int, default=0, help="also list the N slowest graph nodes")
+    parser.add_argument("--graph-only", action="store_true", help="skip the host stages and the full stream")
     args = parser.parse_args()
 
     import onnxruntime as ort
@@ -53,9 +55,20 @@ def main() -> None:
     checked = check_frame(frames[1])
     packed = pack_frame(checked)
     print(f"{args.graph.name} at {width}x{height}")
+    if not args.graph_only:
+        host_stages(args.graph, frames, checked, packed, height, width)
+    profile_graph(args.graph, height, width, args.nodes)
+
+
+def host_stages(graph, frames, checked, packed, height, width) -> None:
+    from ssr.data_tools.pack import pack_frame, unpack_color
+    from ssr.data_tools.warp import warp_planes
+    from ssr.runtime.onnx_backend import OnnxStream
+    from ssr.streaming import check_frame
+
     print(f"  check_frame      {best_ms(lambda: check_frame(frames[1])):8.1f} ms")
     print(f"  pack_frame       {best_ms(lambda: pack_frame(checked)):8.1f} ms")
-    stream = OnnxStream(args.graph)
+    stream = OnnxStream(graph)
     if stream.backend.warp_outside:
         acc = np.random.rand(1, 14, height, width).astype(np.float32)
         prev = np.random.rand(1, 3, height, width).astype(np.float32)
@@ -71,12 +84,16 @@ def main() -> None:
         samples.append(time.perf_counter() - start)
     print(f"  full stream      {1e3 * sorted(samples)[1]:8.1f} ms (median of 3)")
 
+
+def profile_graph(graph, height: int, width: int, nodes: int) -> None:
+    import onnxruntime as ort
+
     with tempfile.TemporaryDirectory() as folder:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.enable_profiling = True
         options.profile_file_prefix = str(Path(folder) / "profile")
-        session = ort.InferenceSession(str(args.graph), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         feeds = {}
         for node in session.get_inputs():
             channels = node.shape[1]
@@ -86,13 +103,19 @@ def main() -> None:
         session.run(None, feeds)
         events = json.loads(Path(session.end_profiling()).read_text())
     per_op: collections.Counter = collections.Counter()
+    per_node: collections.Counter = collections.Counter()
     for event in events:
         if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
             per_op[event["args"]["op_name"]] += event["dur"]
+            per_node[(event["args"]["op_name"], event["name"][:-len("_kernel_time")])] += event["dur"]
     total = sum(per_op.values())
     print("  graph, per op type (ONNX Runtime profiler, 2 runs):")
     for op, microseconds in per_op.most_common(10):
         print(f"    {op:20s} {microseconds / 2e3:8.1f} ms/run {100 * microseconds / total:5.1f} %")
+    if nodes:
+        print(f"  graph, {nodes} slowest nodes:")
+        for (op, name), microseconds in per_node.most_common(nodes):
+            print(f"    {op:16s} {microseconds / 2e3:8.1f} ms/run  {name}")
 
 
 if __name__ == "__main__":

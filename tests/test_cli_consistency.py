@@ -53,3 +53,27 @@ def test_existing_run_is_bad_input_exit_2_without_traceback(tmp_path: Path, caps
     err = capsys.readouterr().err
     assert "already holds a training run" in err and "Traceback" not in err
     assert main(["train", *args[1:], "--device", "not-a-device"]) == 2
+
+
+@pytest.mark.parametrize("flags, message", [(["--kernel-sizes", "5,x,3"], "--kernel-sizes"),
+                                            (["--kernel-sizes", "5,4,3"], "kernel_sizes"),
+                                            (["--layout", "fast", "--arch", "rae"], "layout")])
+def test_bad_model_flags_exit_2_naming_the_flag(tmp_path: Path, capsys, flags: list[str], message: str) -> None:
+    args = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--no-progress", *flags]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_train_layout_flags_reach_the_saved_config(tmp_path: Path) -> None:
+    import json
+
+    from ssr.data_tools.synthetic import write_synthetic_sequence
+
+    write_synthetic_sequence(tmp_path / "ds" / "train" / "a", width=16, height=16, frames=3)
+    args = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--preset", "fast",
+            "--layout", "fast", "--accumulation", "linear", "--output", "kernel", "--kernel-sizes", "5,3,1",
+            "--steps", "1", "--batch", "1", "--crop", "8", "--clip", "2", "--no-progress"]
+    assert main(args) == 0
+    model = json.loads((tmp_path / "run" / "config.json").read_text())["model"]
+    assert model["layout"] == "fast" and model["kernel_sizes"] == [5, 3, 1] and model["width"] == "fast"

@@ -12,11 +12,23 @@ preset    TFA hidden    TFA embed k  U-Net features at scales 1, 1/2, 1/4
 ``small`` 16            16           16, 24, 32
 ``base``  32            32           32, 48, 64
 ``lean``  12            16           16, 24, 32
+``fast``  12            8            8, 24, 32
 ========= ============= ============ ====================================
 
 ``lean`` is ``small`` with a narrower TFA: with a kernel-predicting output
 (``output="kernel"``) it stays inside the ``small`` model's conv budget (issue 7: at most
-30.9k MACs per pixel; :func:`ssr.model.cost.conv_macs_per_pixel` counts them).
+30.9k MACs per pixel; :func:`ssr.model.cost.conv_macs_per_pixel` counts them). ``fast`` is
+meant for ``layout="fast"`` (issue 8), where scale 1 only holds a thin guide (``c0``).
+
+Layouts (``ModelConfig.layout``):
+
+* ``"spec"`` (SPEC.md): the TFA's nets are 3x3 convs and the U-Net has two 3x3 convs in
+  its encoder and two in its decoder at full resolution;
+* ``"fast"``: the same TFA and U-Net structure with the work moved off full resolution:
+  the TFA's nets are 1x1 convs (per-pixel scores), the encoder starts at 1/2 with a 2x2
+  stride-2 conv over the full-resolution features, and full resolution keeps only a 1x1
+  guide conv (``c0`` channels) and the decoder head (a 3x3 conv to ``c0``, a 1x1 conv to the
+  head). About a third of ``spec``'s conv MACs at equal widths.
 """
 
 from __future__ import annotations
@@ -24,7 +36,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-__all__ = ["ACCUMULATIONS", "ARCHES", "OUTPUTS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
+__all__ = ["ACCUMULATIONS", "ARCHES", "LAYOUTS", "OUTPUTS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
 
 
 @dataclass(frozen=True)
@@ -47,11 +59,13 @@ WIDTH_PRESETS: dict[str, WidthPreset] = {
     "small": WidthPreset(tfa_hidden=16, tfa_embed=16, unet=(16, 24, 32)),
     "base": WidthPreset(tfa_hidden=32, tfa_embed=32, unet=(32, 48, 64)),
     "lean": WidthPreset(tfa_hidden=12, tfa_embed=16, unet=(16, 24, 32)),
+    "fast": WidthPreset(tfa_hidden=12, tfa_embed=8, unet=(8, 24, 32)),
 }
 
 ACCUMULATIONS = ("log", "linear")
 OUTPUTS = ("direct", "kernel")
 ARCHES = ("ssr", "rae")
+LAYOUTS = ("spec", "fast")
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,8 @@ class ModelConfig:
         arch: ``"ssr"`` (TFA + reconstruction U-Net, SPEC.md) or ``"rae"``: the recurrent
             denoising autoencoder baseline (:mod:`ssr.model.rae`; uses the preset's U-Net
             widths, has no TFA, no warped previous output, a direct output).
+        layout: ``"spec"`` (SPEC.md's full-resolution convs) or ``"fast"`` (1x1 TFA nets,
+            the U-Net's encoder from 1/2; see the module docstring). ``arch="ssr"`` only.
     """
 
     width: str = "small"
@@ -89,6 +105,7 @@ class ModelConfig:
     output: str = "direct"
     kernel_sizes: tuple[int, int, int] = (5, 5, 3)
     arch: str = "ssr"
+    layout: str = "spec"
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -98,6 +115,10 @@ class ModelConfig:
             raise ValueError('ModelConfig: arch="rae" is the RAE baseline as published (recurrent encoder, direct '
                              "output); the TFA / warped-previous-output / accumulation / output options apply to "
                              'arch="ssr" only')
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"ModelConfig.layout must be one of {LAYOUTS}, got {self.layout!r}")
+        if self.arch == "rae" and self.layout != "spec":
+            raise ValueError('ModelConfig: layout="fast" applies to arch="ssr" only')
         if self.width not in WIDTH_PRESETS:
             raise ValueError(
                 f"ModelConfig.width must be one of {sorted(WIDTH_PRESETS)}, got {self.width!r}"

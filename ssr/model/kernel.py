@@ -95,8 +95,13 @@ def kernel_weights(logits: Tensor) -> Tensor:
 
     Returns:
         ``[B, K*K, H, W]`` weights >= 0 summing to 1 over taps.
+
+    Written as ``exp(x - max) / sum`` over the channel axis rather than ``torch.softmax``: the
+    same values, but ONNX Runtime's CPU ``Softmax`` on a non-last axis transposes to rows of
+    K*K values and took half of the exported graph's time at 2048x1024 (BENCHMARKS.md s7).
     """
-    return torch.softmax(logits, dim=1)
+    shifted = torch.exp(logits - torch.amax(logits, dim=1, keepdim=True))
+    return shifted / torch.sum(shifted, dim=1, keepdim=True)
 
 
 def apply_kernel(signal: Tensor, weights: Tensor) -> Tensor:

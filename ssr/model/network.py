@@ -38,6 +38,9 @@ LOG_IRRADIANCE_MAX = 15.0
 
 _STATE, _IRRADIANCE, _ALBEDO = SLICES["state"], SLICES["irradiance"], SLICES["albedo"]
 _TRANSPARENT, _MOTION = SLICES["transparent"], SLICES["motion"]
+# the TFA reference net reads concat(x_t, transparent): planes 0-16 of the packed input
+assert _STATE.stop == _TRANSPARENT.start, "packed layout: transparent must follow the state vector"
+_REFERENCE_INPUT = slice(_STATE.start, _TRANSPARENT.stop)
 
 
 def remodulate(out_log: Tensor, albedo_acc: Tensor) -> Tensor:
@@ -71,6 +74,20 @@ def _pad_to_multiple(tensor: Tensor, multiple: int) -> Tensor:
     return F.pad(tensor, (0, pad_w, 0, pad_h), mode="replicate")
 
 
+def _select_reset(reset: Tensor, fresh: Tensor, history: Tensor) -> Tensor:
+    """``fresh`` where ``reset`` (``[B, 1, 1, 1]``, 0 or 1) is 1, else ``history``.
+
+    Eager PyTorch uses ``torch.where``, so a reset ignores whatever the state holds (NaN
+    included). An exported graph computes ``history * (1 - reset) + fresh * reset``: ONNX
+    Runtime's broadcasting ``Where`` was the slowest single node of the graph at 2048x1024
+    (BENCHMARKS.md s7); the values are the same for a finite state, which the runtime
+    guarantees (:class:`ssr.streaming.StreamLoop` hands the graph a fresh all-zero state at
+    every reset, and every state it keeps is a finite network output)."""
+    if torch.onnx.is_in_onnx_export():
+        return history * (1.0 - reset) + fresh * reset
+    return torch.where(reset > 0.5, fresh, history)
+
+
 class SSRNet(nn.Module):
     """Subpixel sampling reconstruction network (SPEC.md), or with ``config.arch == "rae"``
     the RAE baseline (:mod:`ssr.model.rae`) behind the same interface and state contract.
@@ -87,14 +104,16 @@ class SSRNet(nn.Module):
         if self.rae is not None:
             self.tfa, self.unet = None, None
             return
-        self.tfa = TemporalFeatureAccumulator(preset.tfa_hidden, preset.tfa_embed) if self.config.use_tfa else None
+        tfa_kernel = 3 if self.config.layout == "spec" else 1
+        self.tfa = (TemporalFeatureAccumulator(preset.tfa_hidden, preset.tfa_embed, tfa_kernel)
+                    if self.config.use_tfa else None)
         sizes = self.config.kernel_sizes
         # kernel heads: K*K tap logits, + a coarse-blend logit (1/2, 1), + a history weight (1)
         heads = (3, 3, 3) if self.config.output == "direct" else (
             sizes[0] ** 2, sizes[1] ** 2 + 1, sizes[2] ** 2 + 2)
         self.unet = ReconstructionUNet(
             in_channels=2 * STATE_CHANNELS + 3, widths=preset.unet, use_warped_prev=self.config.use_warped_prev,
-            heads=heads,
+            heads=heads, layout=self.config.layout,
         )
 
     def forward(self, packed: Tensor, acc: Tensor, prev_out: Tensor, reset: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -140,12 +159,11 @@ class SSRNet(nn.Module):
 
     def _step(self, packed: Tensor, warped_acc: Tensor, warped_prev_out: Tensor, reset: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         height, width = packed.shape[-2], packed.shape[-1]
-        is_reset = reset > 0.5
         x_t = packed[:, _STATE]
         transparent = packed[:, _TRANSPARENT]
         if self.rae is not None:
             features = _pad_to_multiple(torch.cat((x_t, transparent), dim=1), SIZE_MULTIPLE)
-            out_log, acc_new = self.rae(features, _pad_to_multiple(warped_acc, SIZE_MULTIPLE), is_reset,
+            out_log, acc_new = self.rae(features, _pad_to_multiple(warped_acc, SIZE_MULTIPLE), reset > 0.5,
                                         _pad_to_multiple(x_t[:, _ALBEDO], SIZE_MULTIPLE))
             out_log, acc_new = out_log[:, :, :height, :width], acc_new[:, :, :height, :width]
             return remodulate(out_log, x_t[:, _ALBEDO]), acc_new, out_log
@@ -154,23 +172,24 @@ class SSRNet(nn.Module):
         x_values = torch.cat((linear_irradiance(x_t[:, _IRRADIANCE]), x_t[:, _IRRADIANCE.stop:]), dim=1) if linear else x_t
 
         if self.tfa is not None:
-            history = torch.where(is_reset, x_values, warped_acc)
+            history = _select_reset(reset, x_values, warped_acc)
             history_view = log_view(history) if linear else history
-            acc_new, _, _ = self.tfa(x_t, transparent, history_view, values=(x_values, history) if linear else None)
+            acc_new, _, _ = self.tfa(x_t, transparent, history_view, values=(x_values, history) if linear else None,
+                                     reference_input=packed[:, _REFERENCE_INPUT])
         else:
             acc_new = x_values
         acc_features = log_view(acc_new) if linear else acc_new
 
-        features = torch.cat((x_t, acc_features, transparent), dim=1)
+        features = (x_t, acc_features, transparent)
         warped_prev: Tensor | None = None
         if self.config.use_warped_prev:
-            warped_prev = torch.where(is_reset, acc_features[:, _IRRADIANCE], warped_prev_out)
+            warped_prev = _select_reset(reset, acc_features[:, _IRRADIANCE], warped_prev_out)
             warped_prev = _pad_to_multiple(warped_prev, SIZE_MULTIPLE)
         resolve = None
         if self.config.output == "kernel":
             coverage = _pad_to_multiple(warp_coverage(packed[:, _MOTION]), SIZE_MULTIPLE)
             resolve = self._kernel_resolver(acc_new, warped_prev, coverage * (1.0 - reset))
-        out_log = self.unet(_pad_to_multiple(features, SIZE_MULTIPLE), warped_prev, resolve)
+        out_log = self.unet(tuple(_pad_to_multiple(part, SIZE_MULTIPLE) for part in features), warped_prev, resolve)
         out_log = out_log[:, :, :height, :width]
         # a kernel output was demodulated by this frame's albedo; SPEC.md remodulates the
         # direct output by the accumulated albedo

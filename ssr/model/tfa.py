@@ -27,11 +27,11 @@ __all__ = ["STATE_CHANNELS", "TRANSPARENT_CHANNELS", "TemporalFeatureAccumulator
 TRANSPARENT_CHANNELS = SLICES["transparent"].stop - SLICES["transparent"].start
 
 
-def _two_convs(in_channels: int, hidden: int, out_channels: int) -> nn.Sequential:
+def _two_convs(in_channels: int, hidden: int, out_channels: int, kernel: int = 3) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(in_channels, hidden, 3, padding=1),
+        nn.Conv2d(in_channels, hidden, kernel, padding=kernel // 2),
         nn.ReLU(),
-        nn.Conv2d(hidden, out_channels, 3, padding=1),
+        nn.Conv2d(hidden, out_channels, kernel, padding=kernel // 2),
     )
 
 
@@ -52,9 +52,10 @@ def accumulate(
     """
     s_cur = (e_ref * e_cur).sum(dim=1, keepdim=True)
     s_prev = (e_ref * e_prev).sum(dim=1, keepdim=True)
-    weights = torch.softmax(torch.cat((s_cur, s_prev), dim=1), dim=1)
-    beta = weights[:, 0:1]
-    alpha = weights[:, 1:2]
+    # softmax over the two scores, as sigmoid(s_cur - s_prev): the same values, elementwise
+    # (ONNX Runtime's Softmax on a 2-wide channel axis is slow on CPU)
+    beta = torch.sigmoid(s_cur - s_prev)
+    alpha = 1.0 - beta
     return alpha * warped_acc + beta * x_t, alpha, beta
 
 
@@ -64,15 +65,20 @@ class TemporalFeatureAccumulator(nn.Module):
     Args:
         hidden: channels after the first conv of R and F.
         embed: embedding size k.
+        kernel: side of the nets' convs: 3 (SPEC.md) or 1 (per-pixel scores,
+            ``ModelConfig.layout="fast"``).
     """
 
-    def __init__(self, hidden: int, embed: int) -> None:
+    def __init__(self, hidden: int, embed: int, kernel: int = 3) -> None:
         super().__init__()
-        self.reference_net = _two_convs(STATE_CHANNELS + TRANSPARENT_CHANNELS, hidden, embed)
-        self.embedding_net = _two_convs(STATE_CHANNELS, hidden, embed)
+        if kernel not in (1, 3):
+            raise ValueError(f"TemporalFeatureAccumulator: kernel must be 1 or 3, got {kernel}")
+        self.reference_net = _two_convs(STATE_CHANNELS + TRANSPARENT_CHANNELS, hidden, embed, kernel)
+        self.embedding_net = _two_convs(STATE_CHANNELS, hidden, embed, kernel)
 
     def forward(
-        self, x_t: Tensor, transparent: Tensor, warped_acc: Tensor, values: tuple[Tensor, Tensor] | None = None
+        self, x_t: Tensor, transparent: Tensor, warped_acc: Tensor, values: tuple[Tensor, Tensor] | None = None,
+        reference_input: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Accumulate one frame.
 
@@ -84,6 +90,8 @@ class TemporalFeatureAccumulator(nn.Module):
             values: ``(x_values, history_values)``, each ``[B, 14, H, W]``, to blend instead
                 of ``(x_t, warped_acc)``, which then only feed the embedding nets (a
                 ``accumulation="linear"`` model blends linear irradiance but scores log views).
+            reference_input: ``concat(x_t, transparent)`` when the caller has it as one tensor
+                (the packed planes 0-16: a slice instead of a copy into a new concat).
 
         Returns:
             ``(acc [B, 14, H, W], alpha [B, 1, H, W], beta [B, 1, H, W])``.
@@ -91,7 +99,7 @@ class TemporalFeatureAccumulator(nn.Module):
         _check_4d("x_t", x_t, STATE_CHANNELS)
         _check_4d("transparent", transparent, TRANSPARENT_CHANNELS)
         _check_4d("warped_acc", warped_acc, STATE_CHANNELS)
-        e_ref = self.reference_net(torch.cat((x_t, transparent), dim=1))
+        e_ref = self.reference_net(torch.cat((x_t, transparent), dim=1) if reference_input is None else reference_input)
         e_cur = self.embedding_net(x_t)
         e_prev = self.embedding_net(warped_acc)
         x_values, history_values = values if values is not None else (x_t, warped_acc)

@@ -15,6 +15,14 @@ widths ``(c0, c1, c2)`` from the width preset:
 - decoder 1: ``concat(up2(d1), e0, prev)`` (3+c0+3) -> ``conv3x3(-> c0)+ReLU,
   conv3x3(c0 -> 3)`` -> log irradiance ``y_t``.
 
+With ``layout="fast"`` (``ModelConfig.layout``) scale 1 keeps only a thin guide:
+
+- guide: ``conv1x1(34 -> c0)+ReLU`` -> ``e0``;
+- to 1/2: ``conv2x2 stride 2 (34 -> c1)+ReLU`` over the full-resolution input; concat pooled
+  prev (3); ``conv3x3(c1+3 -> c1)+ReLU`` -> ``e1``; scales 1/4 and the decoders at 1/4 and
+  1/2 as above;
+- decoder 1: ``concat(up2(d1), e0, prev)`` -> ``conv3x3(-> c0)+ReLU, conv1x1(c0 -> h0)``.
+
 Upsampling is bilinear x2 (``align_corners=False``); height and width must be multiples
 of 4 (:class:`ssr.model.SSRNet` pads).
 
@@ -26,7 +34,7 @@ e.g. the filtered signal of that scale); the image of scale 1 is the output.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -63,30 +71,43 @@ class ReconstructionUNet(nn.Module):
         use_warped_prev: concatenate the (pooled) warped previous output at every scale.
         heads: output channels of the decoders at scales 1/4, 1/2, 1 (3 each for a direct
             prediction of log irradiance).
+        layout: ``"spec"`` (SPEC.md, above) or ``"fast"`` (the encoder from 1/2, a 1x1 guide
+            and the decoder head at full resolution).
     """
 
     def __init__(self, in_channels: int, widths: tuple[int, int, int], use_warped_prev: bool = True,
-                 heads: tuple[int, int, int] = (3, 3, 3)) -> None:
+                 heads: tuple[int, int, int] = (3, 3, 3), layout: str = "spec") -> None:
         super().__init__()
+        if layout not in ("spec", "fast"):
+            raise ValueError(f"ReconstructionUNet: layout must be 'spec' or 'fast', got {layout!r}")
         c0, c1, c2 = widths
         prev = 3 if use_warped_prev else 0
         self.in_channels = in_channels
         self.use_warped_prev = use_warped_prev
-        self.enc0 = nn.Sequential(_conv_relu(in_channels + prev, c0), _conv_relu(c0, c0))
-        self.down1 = _conv_relu(c0, c0, stride=2)
-        self.enc1 = nn.Sequential(_conv_relu(c0 + prev, c1), _conv_relu(c1, c1))
+        self.layout = layout
+        h2, h1, h0 = heads
+        if layout == "spec":
+            self.enc0 = nn.Sequential(_conv_relu(in_channels + prev, c0), _conv_relu(c0, c0))
+            self.down1 = _conv_relu(c0, c0, stride=2)
+            self.enc1 = nn.Sequential(_conv_relu(c0 + prev, c1), _conv_relu(c1, c1))
+            self.dec0 = nn.Sequential(_conv_relu(3 + c0 + prev, c0), nn.Conv2d(c0, h0, 3, padding=1))
+        else:
+            self.enc0 = nn.Sequential(nn.Conv2d(in_channels + prev, c0, 1), nn.ReLU())
+            self.down1 = nn.Sequential(nn.Conv2d(in_channels + prev, c1, 2, stride=2), nn.ReLU())
+            self.enc1 = _conv_relu(c1 + prev, c1)
+            self.dec0 = nn.Sequential(_conv_relu(3 + c0 + prev, c0), nn.Conv2d(c0, h0, 1))
         self.down2 = _conv_relu(c1, c1, stride=2)
         self.enc2 = nn.Sequential(_conv_relu(c1 + prev, c2), _conv_relu(c2, c2))
-        h2, h1, h0 = heads
         self.dec2 = nn.Sequential(_conv_relu(c2, c2), nn.Conv2d(c2, h2, 3, padding=1))
         self.dec1 = nn.Sequential(_conv_relu(3 + c1 + prev, c1), nn.Conv2d(c1, h1, 3, padding=1))
-        self.dec0 = nn.Sequential(_conv_relu(3 + c0 + prev, c0), nn.Conv2d(c0, h0, 3, padding=1))
 
-    def forward(self, features: Tensor, warped_prev: Tensor | None, resolve: Resolve | None = None) -> Tensor:
+    def forward(self, features: Tensor | Sequence[Tensor], warped_prev: Tensor | None,
+                resolve: Resolve | None = None) -> Tensor:
         """Reconstruct log irradiance.
 
         Args:
-            features: ``[B, in_channels, H, W]`` (``concat(x_t, A_t, transparent)``),
+            features: ``[B, in_channels, H, W]`` (``concat(x_t, A_t, transparent)``), or its
+                parts in that order (concatenated once, with the warped previous output),
                 H and W multiples of 4.
             warped_prev: ``[B, 3, H, W]`` warped previous output in log space, or None
                 when built with ``use_warped_prev=False``.
@@ -95,7 +116,14 @@ class ReconstructionUNet(nn.Module):
         Returns:
             ``[B, 3, H, W]`` demodulated log irradiance ``y_t``.
         """
-        _check_4d("features", features, self.in_channels)
+        parts = (features,) if isinstance(features, Tensor) else tuple(features)
+        if not parts:
+            raise ValueError("ReconstructionUNet: features must not be empty")
+        channels = sum(int(part.shape[1]) for part in parts) if all(part.dim() == 4 for part in parts) else -1
+        if channels != self.in_channels or len({(int(part.shape[-2]), int(part.shape[-1])) for part in parts}) != 1:
+            raise ValueError(f"ReconstructionUNet: features must be [B, {self.in_channels}, H, W] (or parts of it "
+                             f"with one H, W), got {[tuple(part.shape) for part in parts]}")
+        features = parts[0]
         if features.shape[-2] % SIZE_MULTIPLE or features.shape[-1] % SIZE_MULTIPLE:
             raise ValueError(f"ReconstructionUNet: H and W must be multiples of {SIZE_MULTIPLE}, got {tuple(features.shape)}")
         resolve = resolve if resolve is not None else _identity_resolve
@@ -106,14 +134,16 @@ class ReconstructionUNet(nn.Module):
             prev0 = warped_prev
             prev1 = F.avg_pool2d(prev0, 2)
             prev2 = F.avg_pool2d(prev1, 2)
-            e0 = self.enc0(torch.cat((features, prev0), dim=1))
-            e1 = self.enc1(torch.cat((self.down1(e0), prev1), dim=1))
+            inputs = torch.cat((*parts, prev0), dim=1)
+            e0 = self.enc0(inputs)
+            e1 = self.enc1(torch.cat((self.down1(e0 if self.layout == "spec" else inputs), prev1), dim=1))
             e2 = self.enc2(torch.cat((self.down2(e1), prev2), dim=1))
             d2, carry = resolve(2, self.dec2(e2), None)
             d1, carry = resolve(1, self.dec1(torch.cat((_upsample2(d2), e1, prev1), dim=1)), carry)
             return resolve(0, self.dec0(torch.cat((_upsample2(d1), e0, prev0), dim=1)), carry)[0]
-        e0 = self.enc0(features)
-        e1 = self.enc1(self.down1(e0))
+        inputs = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        e0 = self.enc0(inputs)
+        e1 = self.enc1(self.down1(e0 if self.layout == "spec" else inputs))
         e2 = self.enc2(self.down2(e1))
         d2, carry = resolve(2, self.dec2(e2), None)
         d1, carry = resolve(1, self.dec1(torch.cat((_upsample2(d2), e1), dim=1)), carry)

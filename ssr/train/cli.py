@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ssr.model.config import ACCUMULATIONS, ARCHES, OUTPUTS, WIDTH_PRESETS
+from ssr.model.config import ACCUMULATIONS, ARCHES, LAYOUTS, OUTPUTS, WIDTH_PRESETS
 
 __all__ = ["add_arguments", "config_from_args", "run"]
 
@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="direct log-irradiance prediction (SPEC.md) or kernel: per-pixel normalised "
                              "multi-scale kernels over the accumulated linear irradiance (needs "
                              "--accumulation linear)")
+    parser.add_argument("--layout", default="spec", choices=LAYOUTS,
+                        help="spec: SPEC.md's 3x3 TFA nets and full-resolution U-Net convs; fast: 1x1 TFA nets and "
+                             "the U-Net's encoder from 1/2 (about a third of the conv MACs; docs/training.md)")
+    parser.add_argument("--kernel-sizes", default="5,5,3", metavar="K4,K2,K1",
+                        help="--output kernel: kernel side at scales 1/4, 1/2 and full resolution (odd; 1 at full "
+                             "resolution blends each pixel's own accumulated samples with the coarser scale)")
     parser.add_argument("--steps", type=int, default=30000, help="optimisation steps (lr halves at 1/3 and 2/3)")
     parser.add_argument("--batch", type=int, default=8, help="clips per step over all processes")
     parser.add_argument("--crop", type=int, default=256, help="square crop size in pixels")
@@ -64,11 +70,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "noisy references; docs/training.md)")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
-                             "from them (--preset, --accumulation, --output and the ablation flags are ignored)")
+                             "from them (--preset, --accumulation, --output, --layout, --kernel-sizes and the ablation flags are ignored)")
     parser.add_argument("--skip-incomplete", action="store_true",
                         help="leave out sequences whose frames are not all written yet (train while the "
                              "dataset renders; --resume rescans)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+
+
+def _kernel_sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--kernel-sizes must be three comma-separated odd integers, got {text!r}") from None
 
 
 def config_from_args(args: argparse.Namespace):
@@ -88,7 +101,8 @@ def config_from_args(args: argparse.Namespace):
         model = None
     model = model or ModelConfig(
         width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp,
-        accumulation=args.accumulation, output=args.output, arch=args.arch,
+        accumulation=args.accumulation, output=args.output, arch=args.arch, layout=args.layout,
+        kernel_sizes=_kernel_sizes(args.kernel_sizes),
     )
     return TrainConfig(
         data=args.data,

@@ -150,3 +150,52 @@ def test_fp16_graph_streams_close_to_float32_on_bright_frames(tmp_path, config: 
         want, have = stream32.step(packed[0], cut=index == 0), stream16.step(packed[0], cut=index == 0)
         assert np.isfinite(have).all()
         assert np.abs(have - want).max() <= 1e-2 * np.abs(want).max()
+
+
+FAST = ModelConfig(width="fast", accumulation="linear", output="kernel", layout="fast")
+
+
+def test_kernel_weights_equal_softmax() -> None:
+    """The exported form exp(x - max) / sum is torch.softmax, extreme logits included."""
+    logits = torch.randn(2, 9, 5, 6) * 30.0
+    torch.testing.assert_close(kernel_weights(logits), torch.softmax(logits, dim=1), rtol=1e-6, atol=1e-7)
+
+
+def test_tfa_two_way_blend_equals_softmax_of_scores() -> None:
+    from ssr.model.tfa import accumulate
+
+    generator = torch.Generator().manual_seed(4)
+    e_ref, e_cur, e_prev = (torch.randn(1, 8, 4, 4, generator=generator) * 3 for _ in range(3))
+    x_t, history = torch.randn(1, 14, 4, 4, generator=generator), torch.randn(1, 14, 4, 4, generator=generator)
+    acc, alpha, beta = accumulate(e_ref, e_cur, e_prev, x_t, history)
+    scores = torch.cat(((e_ref * e_cur).sum(1, keepdim=True), (e_ref * e_prev).sum(1, keepdim=True)), dim=1)
+    expected = torch.softmax(scores, dim=1)
+    torch.testing.assert_close(torch.cat((beta, alpha), dim=1), expected)
+    torch.testing.assert_close(acc, expected[:, 1:2] * history + expected[:, 0:1] * x_t)
+
+
+@pytest.mark.parametrize("sizes", [(5, 5, 3), (5, 5, 1)])
+def test_fast_layout_costs_a_third_and_keeps_the_kernel_guarantees(sizes: tuple[int, int, int]) -> None:
+    """layout="fast": about a third of SPEC.md's conv MACs, and like every kernel model it
+    cannot shift a constant colour; odd sizes (14 x 10 pad to multiples of 4) work."""
+    config = ModelConfig.from_dict(FAST.to_dict() | {"kernel_sizes": list(sizes)})
+    model = SSRNet(config).eval()
+    assert conv_macs_per_pixel(model) < conv_macs_per_pixel(SSRNet(KERNEL)) / 2.5
+    irradiance = torch.tensor([0.3, 1.5, 7.0])
+    state = initial_state(1, 10, 14)
+    with torch.no_grad():
+        for t, packed in enumerate(_constant_stream(10, 14, 5, irradiance, 0.7)):
+            color, state = step(model, packed, state, reset=t == 0)
+            torch.testing.assert_close(color / (0.25 + 0.004), irradiance.view(1, 3, 1, 1).expand_as(color),
+                                       rtol=1e-4, atol=1e-4)
+    assert all(m.kernel_size == (1, 1) for m in model.tfa.modules() if isinstance(m, torch.nn.Conv2d))
+
+
+def test_layout_is_validated_and_round_trips() -> None:
+    with pytest.raises(ValueError, match="layout"):
+        ModelConfig(layout="tiny")
+    with pytest.raises(ValueError, match="layout"):
+        ModelConfig(arch="rae", layout="fast")
+    assert ModelConfig.from_dict(FAST.to_dict()) == FAST
+    old = {k: v for k, v in KERNEL.to_dict().items() if k != "layout"}  # a sidecar written before layouts
+    assert ModelConfig.from_dict(old).layout == "spec"
