@@ -79,6 +79,11 @@ def float32_nodes(graph: Any, linear_state: bool = False) -> set[str]:
                 keep.add(node.name)
                 descendants(node)
     for node in graph.node:
+        if "reset" in node.input and node.op_type != "Greater":
+            # the exported reset select (ssr.model.network._select_reset) blends the state,
+            # which may hold linear irradiance: it and what follows stay float32 up to a Log/Clip
+            keep.add(node.name)
+            descendants(node)
         if node.op_type == "Range":
             keep.add(node.name)
             coordinate_descendants(node)
