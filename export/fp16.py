@@ -72,6 +72,15 @@ def float32_nodes(graph: Any, linear_state: bool = False) -> set[str]:
                     if consumer.op_type != "Clip":
                         coordinate_descendants(consumer)
 
+    def reset_select(node: Any) -> None:
+        keep.add(node.name)
+        if node.op_type == "Add":
+            return
+        for output in node.output:
+            for consumer in consumers.get(output, []):
+                if consumer.op_type in ("Mul", "Add") and consumer.name not in keep:
+                    reset_select(consumer)
+
     if linear_state:
         state_inputs = {"acc", "warped_acc"}
         for node in graph.node:
@@ -79,11 +88,11 @@ def float32_nodes(graph: Any, linear_state: bool = False) -> set[str]:
                 keep.add(node.name)
                 descendants(node)
     for node in graph.node:
-        if "reset" in node.input and node.op_type != "Greater":
-            # the exported reset select (ssr.model.network._select_reset) blends the state,
-            # which may hold linear irradiance: it and what follows stay float32 up to a Log/Clip
-            keep.add(node.name)
-            descendants(node)
+        if "reset" in node.input and node.op_type in ("Sub", "Mul"):
+            # the exported reset select (ssr.model.network._select_reset):
+            # history * (1 - reset) + fresh * reset blends the state, which may hold linear
+            # irradiance: its Sub / Mul / Add chain stays float32
+            reset_select(node)
         if node.op_type == "Range":
             keep.add(node.name)
             coordinate_descendants(node)
