@@ -40,13 +40,9 @@ def main() -> None:
     parser.add_argument("--graph-only", action="store_true", help="skip the host stages and the full stream")
     args = parser.parse_args()
 
-    import onnxruntime as ort
-
     from ssr.data_tools.format import apply_subpixel_pattern
-    from ssr.data_tools.pack import pack_frame, unpack_color
+    from ssr.data_tools.pack import pack_frame
     from ssr.data_tools.synthetic import synthetic_frame
-    from ssr.data_tools.warp import warp_planes
-    from ssr.runtime.onnx_backend import OnnxStream
     from ssr.streaming import check_frame
 
     height, width = args.height, args.width

@@ -38,9 +38,6 @@ LOG_IRRADIANCE_MAX = 15.0
 
 _STATE, _IRRADIANCE, _ALBEDO = SLICES["state"], SLICES["irradiance"], SLICES["albedo"]
 _TRANSPARENT, _MOTION = SLICES["transparent"], SLICES["motion"]
-# the TFA reference net reads concat(x_t, transparent): planes 0-16 of the packed input
-assert _STATE.stop == _TRANSPARENT.start, "packed layout: transparent must follow the state vector"
-_REFERENCE_INPUT = slice(_STATE.start, _TRANSPARENT.stop)
 
 
 def remodulate(out_log: Tensor, albedo_acc: Tensor) -> Tensor:
@@ -80,9 +77,10 @@ def _select_reset(reset: Tensor, fresh: Tensor, history: Tensor) -> Tensor:
     Eager PyTorch uses ``torch.where``, so a reset ignores whatever the state holds (NaN
     included). An exported graph computes ``history * (1 - reset) + fresh * reset``: ONNX
     Runtime's broadcasting ``Where`` was the slowest single node of the graph at 2048x1024
-    (BENCHMARKS.md s7); the values are the same for a finite state, which the runtime
-    guarantees (:class:`ssr.streaming.StreamLoop` hands the graph a fresh all-zero state at
-    every reset, and every state it keeps is a finite network output)."""
+    (BENCHMARKS.md s7); the values are the same for a finite state, which the runtimes
+    guarantee: at a reset they pass the all-zero state pair (``runtime.state_buffers``) or,
+    with warps outside the graph, the last warped buffers unchanged, and every state they
+    keep is a finite network output."""
     if torch.onnx.is_in_onnx_export():
         return history * (1.0 - reset) + fresh * reset
     return torch.where(reset > 0.5, fresh, history)
@@ -174,8 +172,7 @@ class SSRNet(nn.Module):
         if self.tfa is not None:
             history = _select_reset(reset, x_values, warped_acc)
             history_view = log_view(history) if linear else history
-            acc_new, _, _ = self.tfa(x_t, transparent, history_view, values=(x_values, history) if linear else None,
-                                     reference_input=packed[:, _REFERENCE_INPUT])
+            acc_new, _, _ = self.tfa(x_t, transparent, history_view, values=(x_values, history) if linear else None)
         else:
             acc_new = x_values
         acc_features = log_view(acc_new) if linear else acc_new

@@ -77,8 +77,7 @@ class TemporalFeatureAccumulator(nn.Module):
         self.embedding_net = _two_convs(STATE_CHANNELS, hidden, embed, kernel)
 
     def forward(
-        self, x_t: Tensor, transparent: Tensor, warped_acc: Tensor, values: tuple[Tensor, Tensor] | None = None,
-        reference_input: Tensor | None = None,
+        self, x_t: Tensor, transparent: Tensor, warped_acc: Tensor, values: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Accumulate one frame.
 
@@ -90,8 +89,6 @@ class TemporalFeatureAccumulator(nn.Module):
             values: ``(x_values, history_values)``, each ``[B, 14, H, W]``, to blend instead
                 of ``(x_t, warped_acc)``, which then only feed the embedding nets (a
                 ``accumulation="linear"`` model blends linear irradiance but scores log views).
-            reference_input: ``concat(x_t, transparent)`` when the caller has it as one tensor
-                (the packed planes 0-16: a slice instead of a copy into a new concat).
 
         Returns:
             ``(acc [B, 14, H, W], alpha [B, 1, H, W], beta [B, 1, H, W])``.
@@ -99,7 +96,7 @@ class TemporalFeatureAccumulator(nn.Module):
         _check_4d("x_t", x_t, STATE_CHANNELS)
         _check_4d("transparent", transparent, TRANSPARENT_CHANNELS)
         _check_4d("warped_acc", warped_acc, STATE_CHANNELS)
-        e_ref = self.reference_net(torch.cat((x_t, transparent), dim=1) if reference_input is None else reference_input)
+        e_ref = self.reference_net(torch.cat((x_t, transparent), dim=1))
         e_cur = self.embedding_net(x_t)
         e_prev = self.embedding_net(warped_acc)
         x_values, history_values = values if values is not None else (x_t, warped_acc)

@@ -42,6 +42,7 @@ from torch import Tensor, nn
 
 from ssr.data_tools.contract import SIZE_MULTIPLE
 
+from .config import LAYOUTS
 from .warp import _check_4d
 
 __all__ = ["ReconstructionUNet", "Resolve"]
@@ -78,8 +79,8 @@ class ReconstructionUNet(nn.Module):
     def __init__(self, in_channels: int, widths: tuple[int, int, int], use_warped_prev: bool = True,
                  heads: tuple[int, int, int] = (3, 3, 3), layout: str = "spec") -> None:
         super().__init__()
-        if layout not in ("spec", "fast"):
-            raise ValueError(f"ReconstructionUNet: layout must be 'spec' or 'fast', got {layout!r}")
+        if layout not in LAYOUTS:
+            raise ValueError(f"ReconstructionUNet: layout must be one of {LAYOUTS}, got {layout!r}")
         c0, c1, c2 = widths
         prev = 3 if use_warped_prev else 0
         self.in_channels = in_channels
