@@ -168,12 +168,14 @@ def _onnx_cases(onnx_path: Path, frames: list[dict], limits: dict, threads: int 
 
 
 def _precision(graph: Path) -> str:
-    """``fp32`` / ``fp16`` / ``int8``, with ``-warp-outside`` for graphs whose warps the runtime does."""
+    """``fp32`` / ``fp16`` / ``int8``, with ``-native-stages`` for graphs whose per-pixel stages
+    the runtime does, else ``-warp-outside`` for graphs whose warps it does."""
     import onnx
 
     props = {p.key: p.value for p in onnx.load(str(graph), load_external_data=False).metadata_props}
-    warp = "-warp-outside" if props.get("ssr.warp") == "outside" else ""
-    return props.get("ssr.precision", "fp32") + warp
+    split = ("-native-stages" if props.get("ssr.pixel_stages") == "native"
+             else "-warp-outside" if props.get("ssr.warp") == "outside" else "")
+    return props.get("ssr.precision", "fp32") + split
 
 
 def _oidn_case(quality: str, frames: list[dict], limits: dict) -> dict[str, Any]:

@@ -47,14 +47,18 @@ __all__ = [
     "CONTRACT_VERSION",
     "FRAME_LAYERS",
     "GRAPH_INPUTS",
+    "GRAPH_INPUTS_NATIVE",
     "GRAPH_INPUTS_PREWARPED",
     "GRAPH_OUTPUTS",
+    "GRAPH_OUTPUTS_NATIVE",
     "OUTPUT_CHANNELS",
     "PACKED_CHANNELS",
     "PACKED_PLANES",
     "PATTERN",
     "SIZE_MULTIPLE",
     "SLICES",
+    "STAGE_CHANNELS",
+    "STAGE_FEATURE_PREV",
     "STATE_CHANNELS",
     "GRAPH_CHANNELS",
     "Plane",
@@ -135,12 +139,28 @@ GRAPH_CHANNELS: dict[str, int] = {
 ``warped_acc`` / ``warped_prev`` have the channels of ``acc`` / ``prev_out``."""
 
 
+GRAPH_INPUTS_NATIVE: tuple[str, ...] = ("features", "signal_half")
+GRAPH_OUTPUTS_NATIVE: tuple[str, ...] = ("head", "carry")
+"""Inputs / outputs of a graph exported with native pixel stages (``ssr export --pixel-stages
+native``, :mod:`ssr.model.pixel_stages`): the runtime runs the per-pixel full-resolution
+stages itself (``runtime/include/ssr_stages.h``) around this U-Net graph."""
+STAGE_CHANNELS: dict[str, int] = {"features": 34, "signal_half": 4, "carry": 4}
+"""Channels of the native-stage graph tensors; ``head`` has ``K*K + 2`` (``K``: the
+full-resolution kernel side, metadata ``ssr.kernel_size``). ``features`` planes 0-13 are
+``x_t``, 14-27 the log view of ``A_t``, 28-30 transparent, 31-33 the warped previous
+output; ``signal_half`` and ``carry`` are at half resolution."""
+STAGE_FEATURE_PREV = 31
+"""First plane of the warped previous output inside ``features``."""
+
+
 def _check() -> None:
     end = 0
     for plane in PACKED_PLANES:
         assert plane.start == end, plane
         end = plane.start + plane.channels
     assert end == PACKED_CHANNELS
+    assert STAGE_CHANNELS["features"] == 2 * STATE_CHANNELS + SLICES["transparent"].stop - SLICES["transparent"].start + 3
+    assert STAGE_FEATURE_PREV == STAGE_CHANNELS["features"] - 3
     assert [p.name for p in PACKED_PLANES if p.name != "irradiance"] == [n for n in FRAME_LAYERS if n != "color"]
 
 

@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warp", choices=("inside", "outside"), default="inside",
                         help="inside: the graph warps its state (GridSample; for TensorRT and GPUs); outside: the "
                              "runtime warps natively before the graph (faster with ONNX Runtime on CPUs)")
+    parser.add_argument("--pixel-stages", choices=("graph", "native"), default="graph",
+                        help="graph: the whole frame step in the graph (default); native: only the U-Net, the runtime "
+                             "runs the warp, TFA, per-pixel kernel and remodulation fused in C++ (fast-layout kernel "
+                             "models, ONNX Runtime; implies --dynamic and --warp outside; docs/export.md)")
     parser.add_argument("--format", choices=("onnx", "tensorrt"), default="onnx", help="output format (default onnx)")
     parser.add_argument("--no-check", action="store_true", help="skip the torch vs onnxruntime parity check")
     parser.add_argument("--atol", type=float, default=1e-4, help="parity tolerance, max abs difference (default 1e-4)")
@@ -61,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _parity_size(args: argparse.Namespace) -> tuple[int, int]:
     """Stream size of the parity check: the export size, capped at 64 for dynamic graphs."""
-    if not args.dynamic:
+    if not args.dynamic and args.pixel_stages == "graph":
         return args.height, args.width
     return min(args.height, 64), min(args.width, 64)
 
@@ -75,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         if args.warp == "outside":
             print("ssr export: error: --warp outside is for ONNX Runtime; TensorRT engines warp inside the graph",
                   file=sys.stderr)
+            return 2
+        if args.pixel_stages == "native":
+            print("ssr export: error: --pixel-stages native is for ONNX Runtime on CPUs; TensorRT engines hold the "
+                  "whole frame step", file=sys.stderr)
             return 2
 
         reason = tensorrt_unavailable_reason()
@@ -98,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         export_onnx(args.model, onnx_path, height=args.height, width=args.width, opset=args.opset,
-                    dynamic=args.dynamic, warp=args.warp)
+                    dynamic=args.dynamic, warp=args.warp, pixel_stages=args.pixel_stages)
     except ValueError as error:
         print(f"ssr export: error: {error}", file=sys.stderr)
         return 2

@@ -23,6 +23,14 @@ tracer records the U-Net padding as constants, so it is traced at a size that ne
 the export size **and every run-time size must be multiples of 4** (:data:`SIZE_MULTIPLE`).
 :class:`ssr.runtime.onnx_backend.OnnxStream` pads other sizes outside the graph.
 
+**Native pixel stages** (``pixel_stages="native"``, ``ssr export --pixel-stages native``;
+``fast``-layout kernel models only): the graph is :class:`ssr.model.pixel_stages.UNetTrunk`,
+inputs ``features`` ``[1, 34, H, W]`` and ``signal_half`` ``[1, 4, H/2, W/2]``, outputs
+``head`` ``[1, K*K+2, H, W]`` and ``carry`` ``[1, 4, H/2, W/2]``; the runtime runs the
+warp, the TFA, the per-pixel kernel and the remodulation natively around it
+(``runtime/include/ssr_stages.h``). Always dynamic-shaped (multiples of 4); the TFA's
+weights are stored in the graph's ``ssr.tfa_weights`` metadata.
+
 Export uses the TorchScript tracer (``dynamo=False``: the dynamo exporter needs
 ``onnxscript``, which is not a dependency).
 
@@ -48,12 +56,15 @@ from ssr.data_tools.contract import (
     CONTRACT_VERSION,
     GRAPH_CHANNELS,
     GRAPH_INPUTS,
+    GRAPH_INPUTS_NATIVE,
     GRAPH_INPUTS_PREWARPED,
     GRAPH_OUTPUTS,
+    GRAPH_OUTPUTS_NATIVE,
     OUTPUT_CHANNELS,
     PACKED_CHANNELS,
     SIZE_MULTIPLE,
     SLICES,
+    STAGE_CHANNELS,
     STATE_CHANNELS,
 )
 from ssr.data_tools.format import subpixel_mask
@@ -121,6 +132,12 @@ def _io_shapes(height: int, width: int, dynamic: bool) -> dict[str, list[int | s
     channels = {**GRAPH_CHANNELS, "warped_acc": GRAPH_CHANNELS["acc"], "warped_prev": GRAPH_CHANNELS["prev_out"]}
     shapes: dict[str, list[int | str]] = {name: [1, channels[name], h, w] for name in channels}
     shapes["reset"] = [1, 1, 1, 1]
+    half_h: int | str = "half_height" if dynamic else height // 2
+    half_w: int | str = "half_width" if dynamic else width // 2
+    shapes["features"] = [1, STAGE_CHANNELS["features"], h, w]
+    shapes["signal_half"] = [1, STAGE_CHANNELS["signal_half"], half_h, half_w]
+    shapes["carry"] = [1, STAGE_CHANNELS["carry"], half_h, half_w]
+    shapes["head"] = [1, "head_channels", h, w]
     return shapes
 
 
@@ -212,6 +229,7 @@ def export_onnx(
     opset: int = DEFAULT_OPSET,
     dynamic: bool = False,
     warp: str = "inside",
+    pixel_stages: str = "graph",
 ) -> Path:
     """Export one frame step of ``model`` to ONNX and write the sidecar ``<path>.json``.
 
@@ -229,6 +247,9 @@ def export_onnx(
             ``acc``, ``prev_out``) or ``outside`` (the runtime warps natively before the
             graph: inputs ``warped_acc``, ``warped_prev``; ONNX Runtime's CPU GridSample is
             slow, see docs/export.md).
+        pixel_stages: ``graph`` (everything in the graph) or ``native`` (the U-Net trunk
+            only; the runtime runs the per-pixel stages natively, module docstring). Native
+            implies a dynamic graph with the warp outside.
 
     Returns:
         The written ``.onnx`` path. The sidecar holds ``format``, ``version``,
@@ -243,13 +264,27 @@ def export_onnx(
     import onnx
     import torch
 
+    if pixel_stages not in ("graph", "native"):
+        raise ValueError(f"pixel_stages must be 'graph' or 'native', got {pixel_stages!r}")
+    native = pixel_stages == "native"
+    if native:
+        dynamic, warp = True, "outside"
     _check_size(height, width, dynamic)
     if warp not in ("inside", "outside"):
         raise ValueError(f"warp must be 'inside' or 'outside', got {warp!r}")
-    inputs = GRAPH_INPUTS if warp == "inside" else GRAPH_INPUTS_PREWARPED
+    inputs = GRAPH_INPUTS_NATIVE if native else GRAPH_INPUTS if warp == "inside" else GRAPH_INPUTS_PREWARPED
+    outputs = GRAPH_OUTPUTS_NATIVE if native else OUTPUT_NAMES
     if opset < 16:
         raise ValueError(f"opset must be >= 16 (GridSample), got {opset}")
     net, source = _resolve_model(model)
+    native_metadata: dict[str, str] = {}
+    if native:
+        from ssr.data_tools.stages import encode_tfa_weights
+        from ssr.model.pixel_stages import check_native_stages, tfa_weight_arrays
+
+        check_native_stages(net)
+        native_metadata = {"ssr.tfa_weights": encode_tfa_weights(tfa_weight_arrays(net)),
+                           "ssr.kernel_size": str(net.config.kernel_sizes[2])}
     out_path = Path(path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -257,7 +292,7 @@ def export_onnx(
     device = next(net.parameters()).device
     net.to("cpu").eval()
     generator = torch.Generator().manual_seed(0)
-    example = (
+    example: tuple[Any, ...] = (
         torch.rand(1, PACKED_CHANNELS, height, width, generator=generator),
         torch.rand(1, STATE_CHANNELS, height, width, generator=generator),
         torch.rand(1, OUTPUT_CHANNELS, height, width, generator=generator),
@@ -268,6 +303,13 @@ def export_onnx(
         spatial = {2: "height", 3: "width"}
         dynamic_axes = {name: dict(spatial) for name in (*inputs[:3], *OUTPUT_NAMES)}
     traced = net if warp == "inside" else _prewarped_module(net)
+    if native:
+        from ssr.model.pixel_stages import UNetTrunk, trunk_example
+
+        traced, example = UNetTrunk(net), trunk_example(height, width)
+        half = {2: "half_height", 3: "half_width"}
+        dynamic_axes = {"features": {2: "height", 3: "width"}, "signal_half": dict(half),
+                        "head": {2: "height", 3: "width"}, "carry": dict(half)}
     try:
         with warnings.catch_warnings():
             # shape arithmetic and `if pad == 0` are traced as constants: expected, see module doc
@@ -281,7 +323,7 @@ def export_onnx(
                     example,
                     str(out_path),
                     input_names=list(inputs),
-                    output_names=list(OUTPUT_NAMES),
+                    output_names=list(outputs),
                     opset_version=opset,
                     dynamic_axes=dynamic_axes,
                     dynamo=False,
@@ -295,18 +337,20 @@ def export_onnx(
         raise ValueError(f"{out_path}: onnx.checker rejected the exported graph: {error}") from error
 
     shapes = _io_shapes(height, width, dynamic)
+    shapes["head"][1] = net.config.kernel_sizes[2] ** 2 + 2
     write_metadata(out_path, {
         "ssr.format": EXPORT_FORMAT,
         "ssr.contract_version": str(CONTRACT_VERSION),
         "ssr.channels": json.dumps(GRAPH_CHANNELS),
         "ssr.inputs": json.dumps(list(inputs)),
         "ssr.warp": warp,
-        "ssr.model_config": json.dumps(net.config.to_dict()),
-        "ssr.outputs": json.dumps(list(OUTPUT_NAMES)),
+        "ssr.pixel_stages": pixel_stages,
+        "ssr.outputs": json.dumps(list(outputs)),
         "ssr.size_multiple": str(SIZE_MULTIPLE if dynamic else 1),
         "ssr.export_size": json.dumps([height, width]),
         "ssr.dynamic": json.dumps(dynamic),
         "ssr.model_config": json.dumps(net.config.to_dict(), sort_keys=True),
+        **native_metadata,
     })
     sidecar = {
         "format": EXPORT_FORMAT,
@@ -318,8 +362,9 @@ def export_onnx(
         "size_multiple": SIZE_MULTIPLE if dynamic else 1,
         "contract_version": CONTRACT_VERSION,
         "warp": warp,
+        "pixel_stages": pixel_stages,
         "inputs": [{"name": n, "shape": shapes[n], "dtype": "float32"} for n in inputs],
-        "outputs": [{"name": n, "shape": shapes[n], "dtype": "float32"} for n in OUTPUT_NAMES],
+        "outputs": [{"name": n, "shape": shapes[n], "dtype": "float32"} for n in outputs],
         "source_weights": source,
         "torch_version": torch.__version__,
         "onnx_version": onnx.__version__,

@@ -47,13 +47,17 @@ from ssr.data_tools.contract import (
     CONTRACT_VERSION,
     GRAPH_CHANNELS,
     GRAPH_INPUTS,
+    GRAPH_INPUTS_NATIVE,
     GRAPH_INPUTS_PREWARPED,
     GRAPH_OUTPUTS,
+    GRAPH_OUTPUTS_NATIVE,
     OUTPUT_CHANNELS,
     SIZE_MULTIPLE,
     SLICES,
+    STAGE_CHANNELS,
     STATE_CHANNELS,
 )
+from ssr.data_tools import stages
 from ssr.data_tools.pack import unpack_color
 from ssr.data_tools.warp import warp_planes
 from ssr.streaming import StreamLoop
@@ -109,12 +113,15 @@ def graph_size(session: Any) -> tuple[int, int] | None:
     """
     inputs = {node.name: node.shape for node in session.get_inputs()}
     outputs = {node.name for node in session.get_outputs()}
-    shape = inputs.get("packed")
-    known = set(inputs) in (set(GRAPH_INPUTS), set(GRAPH_INPUTS_PREWARPED))
-    if not known or not set(GRAPH_OUTPUTS) <= outputs or shape is None or len(shape) != 4:
+    native = set(inputs) == set(GRAPH_INPUTS_NATIVE)
+    shape = inputs.get("features" if native else "packed")
+    known = set(inputs) in (set(GRAPH_INPUTS), set(GRAPH_INPUTS_PREWARPED)) or native
+    wanted = GRAPH_OUTPUTS_NATIVE if native else GRAPH_OUTPUTS
+    if not known or not set(wanted) <= outputs or shape is None or len(shape) != 4:
         raise ValueError(
             f"not an SSR step graph (inputs {sorted(inputs)}, outputs {sorted(outputs)}; expected "
-            f"inputs {list(GRAPH_INPUTS)} and outputs {list(GRAPH_OUTPUTS)}, as written by `ssr export`)"
+            f"inputs {list(GRAPH_INPUTS)} and outputs {list(GRAPH_OUTPUTS)}, or with native pixel stages "
+            f"{list(GRAPH_INPUTS_NATIVE)} -> {list(GRAPH_OUTPUTS_NATIVE)}, as written by `ssr export`)"
         )
     if isinstance(shape[2], int) and isinstance(shape[3], int):
         return shape[2], shape[3]
@@ -155,6 +162,8 @@ class _Buffers:
     color: np.ndarray
     states: list[tuple[np.ndarray, np.ndarray]]
     warped: tuple[np.ndarray, np.ndarray] | None = None
+    native: dict[str, np.ndarray] | None = None
+    """Native pixel stages: the graph's ``features``, ``signal_half``, ``head``, ``carry``."""
 
 
 @dataclass(frozen=True)
@@ -208,8 +217,20 @@ class OnnxBackend:
         """The graph's ``ssr.*`` metadata_props."""
         _check_contract(self.onnx_path, self.metadata, self.sidecar)
         self.io_binding = io_binding
-        self.warp_outside = "warped_acc" in {node.name for node in self.session.get_inputs()}
-        """True for graphs exported with ``warp="outside"``: the state is warped natively here."""
+        input_names = {node.name for node in self.session.get_inputs()}
+        self.native_stages = "features" in input_names
+        """True for graphs exported with ``pixel_stages="native"``: the warp, TFA, kernel
+        filter and remodulation run here (:mod:`ssr.data_tools.stages`) around the graph."""
+        self.warp_outside = "warped_acc" in input_names or self.native_stages
+        """True when the state is warped natively here (``warp="outside"`` or native stages)."""
+        self.tfa_weights: dict[str, np.ndarray] | None = None
+        self.kernel_size = 0
+        if self.native_stages:
+            if "ssr.tfa_weights" not in self.metadata or "ssr.kernel_size" not in self.metadata:
+                raise ValueError(f"{self.onnx_path}: a native-stage graph must carry 'ssr.tfa_weights' and "
+                                 "'ssr.kernel_size' metadata (re-export with `ssr export --pixel-stages native`)")
+            self.tfa_weights = stages.decode_tfa_weights(self.metadata["ssr.tfa_weights"], self.onnx_path)
+            self.kernel_size = int(self.metadata["ssr.kernel_size"])
         self._buffers: dict[tuple[int, int], _Buffers] = {}
         self._last_run: Any = None
         self.recorded_feeds: list[dict[str, np.ndarray]] | None = None
@@ -249,7 +270,14 @@ class OnnxBackend:
                 states=[(np.zeros((1, STATE_CHANNELS, height, width), np.float32),
                          np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32)) for _ in range(3)],
                 warped=(np.zeros((1, STATE_CHANNELS, height, width), np.float32),
-                        np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32)) if self.warp_outside else None,
+                        np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32))
+                if self.warp_outside and not self.native_stages else None,
+                native={
+                    "features": np.zeros((1, STAGE_CHANNELS["features"], height, width), np.float32),
+                    "signal_half": np.zeros((1, STAGE_CHANNELS["signal_half"], height // 2, width // 2), np.float32),
+                    "head": np.zeros((1, self.kernel_size ** 2 + 2, height, width), np.float32),
+                    "carry": np.zeros((1, STAGE_CHANNELS["carry"], height // 2, width // 2), np.float32),
+                } if self.native_stages else None,
             )
         return self._buffers[size]
 
@@ -277,6 +305,9 @@ class OnnxBackend:
         target = next_pair(state.pair)
         acc, prev_out = buffers.states[state.pair]
         acc_new, out_log = buffers.states[target]
+        if self.native_stages:
+            return self._run_native(buffers, acc, prev_out, acc_new, out_log, reset, height, width), \
+                OnnxState(size, target)
         if self.warp_outside:
             assert buffers.warped is not None
             if not reset:  # at a reset the graph ignores the history
@@ -305,6 +336,35 @@ class OnnxBackend:
         self._last_run()
         result = unpack_color(buffers.color, height, width)  # native crop + CHW -> HWC + clamp
         return result, OnnxState(size, target)
+
+    def _run_native(self, buffers: _Buffers, acc: np.ndarray, prev_out: np.ndarray, acc_new: np.ndarray,
+                    out_log: np.ndarray, reset: bool, height: int, width: int) -> np.ndarray:
+        """One step of a native-stage graph: accumulate -> U-Net graph -> resolve."""
+        assert buffers.native is not None and self.tfa_weights is not None
+        planes = buffers.native
+        stages.accumulate(buffers.packed, acc, prev_out, reset, self.tfa_weights, acc_new, planes["features"],
+                          planes["signal_half"])
+        feeds = {"features": planes["features"], "signal_half": planes["signal_half"]}
+        if self.recorded_feeds is not None:
+            self.recorded_feeds.append({name: array.copy() for name, array in feeds.items()})
+        if self.io_binding:
+            binding = self.session.io_binding()
+            for name, array in feeds.items():
+                binding.bind_cpu_input(name, array)
+            for name in GRAPH_OUTPUTS_NATIVE:
+                array = planes[name]
+                binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
+            self._last_run = lambda: self.session.run_with_iobinding(binding)
+        else:
+            def unbound() -> None:
+                planes["head"][...], planes["carry"][...] = self.session.run(list(GRAPH_OUTPUTS_NATIVE), feeds)
+
+            self._last_run = unbound
+        self._last_run()
+        color = np.empty((height, width, OUTPUT_CHANNELS), np.float32)
+        stages.resolve(planes["head"], self.kernel_size, planes["carry"], acc_new, planes["features"],
+                       buffers.packed, reset, out_log, color)
+        return color
 
 
 class OnnxStream(StreamLoop):

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ssr_pack.h"
+#include "ssr_stages.h"
 
 #ifndef SSR_NATIVE_VERSION
 #define SSR_NATIVE_VERSION "0.0.0+unknown"
@@ -246,6 +247,155 @@ void warp_planes(const InputArray &src, const InputArray &motion_x, const InputA
     }
 }
 
+/// Raise ValueError unless `array` is [1, C, H, W] or [C, H, W] with these extents; returns its data.
+template <typename Array>
+auto planes_of(const Array &array, const char *function, const char *name, std::size_t channels, std::size_t height,
+               std::size_t width) {
+    const std::size_t ndim = array.ndim();
+    const bool rank_ok = ndim == 3 || (ndim == 4 && array.shape(0) == 1);
+    const bool ok = rank_ok && array.shape(ndim - 3) == channels && array.shape(ndim - 2) == height &&
+                    array.shape(ndim - 1) == width;
+    if (!ok) {
+        throw nb::value_error((std::string(function) + "(): argument '" + name + "' must have shape (" +
+                               std::to_string(channels) + ", " + std::to_string(height) + ", " +
+                               std::to_string(width) + ") (or with a leading 1), got " + shape_string(array))
+                                  .c_str());
+    }
+    return array.data();
+}
+
+float *output_planes(OutputArray &array, const char *function, const char *name, std::size_t channels,
+                     std::size_t height, std::size_t width) {
+    planes_of(array, function, name, channels, height, width);
+    if (!is_c_contiguous(array)) {
+        throw nb::value_error((std::string(function) + "(): argument '" + name + "' must be C-contiguous").c_str());
+    }
+    return array.data();
+}
+
+const float *matrix_of(const InputArray &array, const char *name, std::size_t rows, std::size_t cols) {
+    const bool ok = (cols == 0 && array.ndim() == 1 && array.shape(0) == rows) ||
+                    (cols > 0 && array.ndim() == 2 && array.shape(0) == rows && array.shape(1) == cols);
+    if (!ok) {
+        throw nb::value_error(("stage_accumulate(): TFA weight '" + std::string(name) + "' must have shape (" +
+                               std::to_string(rows) + (cols ? ", " + std::to_string(cols) : std::string(",")) +
+                               "), got " + shape_string(array))
+                                  .c_str());
+    }
+    return array.data();
+}
+
+void raise_status(const char *function, int status) {
+    if (status == SSR_PACK_ERROR_ALIASING) {
+        throw nb::value_error((std::string(function) + "(): an output buffer overlaps an input or another output").c_str());
+    }
+    if (status != SSR_PACK_OK) {
+        throw std::runtime_error(std::string(function) + "(): " + ssr_pack_status_string(status));
+    }
+}
+
+void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_out, bool reset,
+                      const InputArray &ref_w1, const InputArray &ref_b1, const InputArray &ref_w2,
+                      const InputArray &ref_b2, const InputArray &emb_w1, const InputArray &emb_b1,
+                      const InputArray &emb_w2, const InputArray &emb_b2, OutputArray &acc_new, OutputArray &features,
+                      OutputArray &signal_half, int num_threads) {
+    const char *fn = "stage_accumulate";
+    const std::size_t ndim = packed.ndim();
+    if (ndim != 3 && ndim != 4) {
+        throw nb::value_error(("stage_accumulate(): argument 'packed' must have shape (19, H, W), got " +
+                               shape_string(packed)).c_str());
+    }
+    const std::size_t height = packed.shape(ndim - 2), width = packed.shape(ndim - 1);
+    if (height % 2 || width % 2) {
+        throw nb::value_error(("stage_accumulate(): H and W must be even, got " + shape_string(packed)).c_str());
+    }
+    const float *packed_data = planes_of(packed, fn, "packed", SSR_PACK_PLANES, height, width);
+    const float *acc_data = nullptr, *prev_data = nullptr;
+    InputArray acc_array, prev_array;
+    if (!reset) {
+        if (acc.is_none() || prev_out.is_none()) {
+            throw nb::value_error("stage_accumulate(): 'acc' and 'prev_out' are required unless reset=True");
+        }
+        acc_array = nb::cast<InputArray>(acc);
+        prev_array = nb::cast<InputArray>(prev_out);
+        acc_data = planes_of(acc_array, fn, "acc", SSR_PACK_STATE_PLANES, height, width);
+        prev_data = planes_of(prev_array, fn, "prev_out", 3, height, width);
+    }
+    if (ref_w1.ndim() != 2 || emb_w2.ndim() != 2) {
+        throw nb::value_error("stage_accumulate(): TFA weight matrices must be 2-D [out, in]");
+    }
+    const std::size_t hidden = ref_w1.shape(0), embed = emb_w2.shape(0);
+    if (hidden < 1 || hidden > SSR_STAGE_MAX_WIDTH || embed < 1 || embed > SSR_STAGE_MAX_WIDTH) {
+        throw nb::value_error(("stage_accumulate(): TFA widths must be 1.." + std::to_string(SSR_STAGE_MAX_WIDTH)).c_str());
+    }
+    ssr_tfa_weights weights{static_cast<int32_t>(hidden), static_cast<int32_t>(embed),
+                            matrix_of(ref_w1, "ref_w1", hidden, SSR_PACK_STATE_PLANES + 3),
+                            matrix_of(ref_b1, "ref_b1", hidden, 0),
+                            matrix_of(ref_w2, "ref_w2", embed, hidden),
+                            matrix_of(ref_b2, "ref_b2", embed, 0),
+                            matrix_of(emb_w1, "emb_w1", hidden, SSR_PACK_STATE_PLANES),
+                            matrix_of(emb_b1, "emb_b1", hidden, 0),
+                            matrix_of(emb_w2, "emb_w2", embed, hidden),
+                            matrix_of(emb_b2, "emb_b2", embed, 0)};
+    float *acc_new_data = output_planes(acc_new, fn, "acc_new", SSR_PACK_STATE_PLANES, height, width);
+    float *features_data = output_planes(features, fn, "features", SSR_STAGE_FEATURE_PLANES, height, width);
+    float *signal_data = output_planes(signal_half, fn, "signal_half", SSR_STAGE_SIGNAL_PLANES, height / 2, width / 2);
+    if (num_threads < 0) {
+        throw nb::value_error("stage_accumulate(): argument 'num_threads' must be >= 0 (0 = automatic)");
+    }
+    int status = SSR_PACK_OK;
+    {
+        nb::gil_scoped_release release;
+        status = ssr_stage_accumulate(packed_data, acc_data, prev_data, reset ? 1 : 0, static_cast<int64_t>(height),
+                                      static_cast<int64_t>(width), &weights, acc_new_data, features_data, signal_data,
+                                      num_threads);
+    }
+    raise_status(fn, status);
+}
+
+void stage_resolve(const InputArray &head, int kernel_size, const InputArray &carry, const InputArray &acc_new,
+                   const InputArray &features, const InputArray &packed, bool reset, OutputArray &out_log,
+                   OutputArray &color, int num_threads) {
+    const char *fn = "stage_resolve";
+    const std::size_t ndim = packed.ndim();
+    if (ndim != 3 && ndim != 4) {
+        throw nb::value_error(("stage_resolve(): argument 'packed' must have shape (19, H, W), got " +
+                               shape_string(packed)).c_str());
+    }
+    const std::size_t height = packed.shape(ndim - 2), width = packed.shape(ndim - 1);
+    if (height % 2 || width % 2) {
+        throw nb::value_error(("stage_resolve(): H and W must be even, got " + shape_string(packed)).c_str());
+    }
+    if (kernel_size < 1 || kernel_size > 7 || kernel_size % 2 == 0) {
+        throw nb::value_error(("stage_resolve(): kernel_size must be odd, 1..7, got " + std::to_string(kernel_size)).c_str());
+    }
+    const std::size_t head_planes = static_cast<std::size_t>(kernel_size * kernel_size + 2);
+    const float *head_data = planes_of(head, fn, "head", head_planes, height, width);
+    const float *carry_data = planes_of(carry, fn, "carry", SSR_STAGE_SIGNAL_PLANES, height / 2, width / 2);
+    const float *acc_data = planes_of(acc_new, fn, "acc_new", SSR_PACK_STATE_PLANES, height, width);
+    const float *features_data = planes_of(features, fn, "features", SSR_STAGE_FEATURE_PLANES, height, width);
+    const float *packed_data = planes_of(packed, fn, "packed", SSR_PACK_PLANES, height, width);
+    float *out_log_data = output_planes(out_log, fn, "out_log", 3, height, width);
+    if (color.ndim() != 3 || color.shape(2) != 3 || color.shape(0) > height || color.shape(1) > width ||
+        !is_c_contiguous(color)) {
+        throw nb::value_error(("stage_resolve(): argument 'color' must be C-contiguous (h, w, 3) with h <= " +
+                               std::to_string(height) + ", w <= " + std::to_string(width) + ", got " +
+                               shape_string(color)).c_str());
+    }
+    if (num_threads < 0) {
+        throw nb::value_error("stage_resolve(): argument 'num_threads' must be >= 0 (0 = automatic)");
+    }
+    int status = SSR_PACK_OK;
+    {
+        nb::gil_scoped_release release;
+        status = ssr_stage_resolve(head_data, kernel_size, carry_data, acc_data, features_data, packed_data,
+                                   reset ? 1 : 0, static_cast<int64_t>(height), static_cast<int64_t>(width),
+                                   static_cast<int64_t>(color.shape(0)), static_cast<int64_t>(color.shape(1)),
+                                   out_log_data, color.data(), num_threads);
+    }
+    raise_status(fn, status);
+}
+
 }  // namespace
 
 NB_MODULE(_native, m) {
@@ -271,6 +421,27 @@ NB_MODULE(_native, m) {
         planes["motion"] = nb::make_tuple(SSR_PACK_PLANE_MOTION, 2);
         m.attr("PLANES") = planes;
     }
+
+    m.attr("STAGE_FEATURE_PLANES") = SSR_STAGE_FEATURE_PLANES;
+    m.attr("STAGE_FEATURE_PREV") = SSR_STAGE_FEATURE_PREV;
+    m.attr("STAGE_SIGNAL_PLANES") = SSR_STAGE_SIGNAL_PLANES;
+    m.attr("STAGE_MASK_FLOOR") = SSR_STAGE_MASK_FLOOR;
+    m.attr("STAGE_VIEW_BOUND") = SSR_STAGE_VIEW_BOUND;
+    m.attr("STAGE_LOG_MAX") = SSR_STAGE_LOG_MAX;
+    m.attr("STAGE_COVERAGE_FLOOR") = SSR_STAGE_COVERAGE_FLOOR;
+
+    m.def("stage_accumulate", &stage_accumulate, "packed"_a, "acc"_a.none(), "prev_out"_a.none(), "reset"_a,
+          "ref_w1"_a, "ref_b1"_a, "ref_w2"_a, "ref_b2"_a, "emb_w1"_a, "emb_b1"_a, "emb_w2"_a, "emb_b2"_a,
+          "acc_new"_a.noconvert(), "features"_a.noconvert(), "signal_half"_a.noconvert(), "num_threads"_a = 0,
+          "The fused pre-graph stage of a fast-layout model (ssr_stages.h): warp + reset select + TFA + log "
+          "views, writing acc_new [14, H, W], features [34, H, W] and signal_half [4, H/2, W/2] in place. "
+          "acc / prev_out (the unwarped committed state) may be None when reset. The GIL is released.");
+
+    m.def("stage_resolve", &stage_resolve, "head"_a, "kernel_size"_a, "carry"_a, "acc_new"_a, "features"_a,
+          "packed"_a, "reset"_a, "out_log"_a.noconvert(), "color"_a.noconvert(), "num_threads"_a = 0,
+          "The fused post-graph stage (ssr_stages.h): per-pixel kernel filter + coarse blend + history term + "
+          "remodulation, writing out_log [3, H, W] and the cropped HWC colour [h, w, 3] in place. The GIL is "
+          "released.");
 
     m.def("version", []() { return std::string(SSR_NATIVE_VERSION); },
           "Version of the ssr-engine package this module was built from.");

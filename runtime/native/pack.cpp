@@ -4,6 +4,7 @@
 // Layouts and plane encodings are documented in runtime/include/ssr_pack.h.
 
 #include "ssr_pack.h"
+#include "bands.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,62 +18,11 @@
 
 namespace {
 
+using ssr_native::RowBand;
+using ssr_native::run_bands;
+using ssr_native::split_rows;
+
 constexpr int kDefaultThreadCap = 16;
-
-/// One band of rows [row_begin, row_end) handled by one worker.
-struct RowBand {
-    int64_t row_begin;
-    int64_t row_end;
-};
-
-/// Split `height` rows into `count` contiguous bands whose sizes differ by at most one.
-std::vector<RowBand> split_rows(int64_t height, int count) {
-    std::vector<RowBand> bands;
-    bands.reserve(static_cast<std::size_t>(count));
-    const int64_t base = height / count;
-    const int64_t extra = height % count;
-    int64_t row = 0;
-    for (int index = 0; index < count; ++index) {
-        const int64_t rows = base + (index < extra ? 1 : 0);
-        bands.push_back({row, row + rows});
-        row += rows;
-    }
-    return bands;
-}
-
-/// Run `work(band_index)` for every band: band 0 on the calling thread, the others on
-/// std::thread workers. A worker that cannot be started runs on the calling thread
-/// instead. Returns false when any call threw.
-bool run_bands(int band_count, const std::function<void(int)> &work) {
-    std::vector<std::thread> workers;
-    std::vector<char> failed(static_cast<std::size_t>(band_count), 0);
-    std::vector<int> inline_bands;
-    auto guarded = [&work, &failed](int band) {
-        try {
-            work(band);
-        } catch (...) {
-            failed[static_cast<std::size_t>(band)] = 1;
-        }
-    };
-    workers.reserve(static_cast<std::size_t>(band_count > 0 ? band_count - 1 : 0));
-    for (int band = 1; band < band_count; ++band) {
-        try {
-            workers.emplace_back(guarded, band);
-        } catch (...) {  // std::system_error: no more threads available
-            inline_bands.push_back(band);
-        }
-    }
-    if (band_count > 0) {
-        guarded(0);
-    }
-    for (int band : inline_bands) {
-        guarded(band);
-    }
-    for (std::thread &worker : workers) {
-        worker.join();
-    }
-    return std::none_of(failed.begin(), failed.end(), [](char flag) { return flag != 0; });
-}
 
 /// Maximum of depth over depth > 0 in rows [row_begin, row_end); 0 when none.
 /// NaN compares false and so never counts; +inf counts (as in the NumPy reference).

@@ -1,5 +1,5 @@
 /*
- * C test program of the libssr_pack C API (runtime/include/ssr_pack.h), run by ctest.
+ * C test program of the libssr_pack C API (runtime/include/ssr_pack.h, ssr_stages.h), run by ctest.
  * Plain C99, no Python: what an engine linking the library sees.
  */
 #include <math.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ssr_pack.h"
+#include "ssr_stages.h"
 
 static int failures = 0;
 #define CHECK(condition, ...)                                    \
@@ -84,12 +85,63 @@ static void test_unpack(int threads) {
     free(out);
 }
 
+/* A flat, fully traced frame with zero motion: every stage output is known in closed form
+ * (normalised kernels and convex blends of equal values give the value back). */
+static void test_stages(int threads) {
+    const int64_t h = 6, w = 8, plane = h * w;
+    const float irradiance = 0.75f, albedo = 0.4f;
+    float *packed = layer(h, w, SSR_PACK_PLANES, 0.0f);
+    for (int64_t i = 0; i < plane; ++i) {
+        for (int c = 0; c < 3; ++c) {
+            packed[(SSR_PACK_PLANE_IRRADIANCE + c) * plane + i] = log1pf(irradiance);
+            packed[(SSR_PACK_PLANE_ALBEDO + c) * plane + i] = albedo;
+        }
+        packed[SSR_PACK_PLANE_MASK * plane + i] = 1.0f;
+    }
+    float zeros[64 * 17] = {0};
+    ssr_tfa_weights tfa = {12, 8, zeros, zeros, zeros, zeros, zeros, zeros, zeros, zeros};
+    float *acc_new = layer(h, w, SSR_PACK_STATE_PLANES, NAN), *features = layer(h, w, SSR_STAGE_FEATURE_PLANES, NAN);
+    float *signal = layer(h / 2, w / 2, SSR_STAGE_SIGNAL_PLANES, NAN);
+    float *head = layer(h, w, 11, 0.0f), *out_log = layer(h, w, 3, NAN), *color = layer(h, w, 3, NAN);
+    float *acc = layer(h, w, SSR_PACK_STATE_PLANES, 0.0f), *prev = layer(h, w, 3, 0.0f);
+    for (int frame = 0; frame < 2; ++frame) {
+        const int reset = frame == 0;
+        int status = ssr_stage_accumulate(packed, acc, prev, reset, h, w, &tfa, acc_new, features, signal, threads);
+        CHECK(status == SSR_PACK_OK, "ssr_stage_accumulate returned %d (%s)", status, ssr_pack_status_string(status));
+        CHECK(fabsf(acc_new[0] - irradiance) < 1e-6f, "A_irr holds linear irradiance (frame %d)", frame);
+        CHECK(fabsf(features[(SSR_STAGE_FEATURE_PREV + 1) * plane + 9] - log1pf(irradiance)) < 1e-6f,
+              "warped previous output plane (frame %d)", frame);
+        CHECK(fabsf(signal[SSR_STAGE_SIGNAL_PLANES * 0 + 3] - irradiance) < 1e-6f, "pooled signal");
+        status = ssr_stage_resolve(head, 3, signal, acc_new, features, packed, reset, h, w, h - 1, w - 2, out_log,
+                                   color, threads);
+        CHECK(status == SSR_PACK_OK, "ssr_stage_resolve returned %d", status);
+        for (int64_t i = 0; i < (h - 1) * (w - 2) * 3; ++i)
+            CHECK(fabsf(color[i] - irradiance * (albedo + SSR_PACK_ALBEDO_EPS)) < 1e-5f, "flat colour at %lld (frame %d)",
+                  (long long)i, frame);
+        CHECK(fabsf(out_log[plane - 1] - log1pf(irradiance)) < 1e-6f, "out_log");
+        memcpy(acc, acc_new, sizeof(float) * SSR_PACK_STATE_PLANES * plane);
+        memcpy(prev, out_log, sizeof(float) * 3 * plane);
+    }
+    CHECK(ssr_stage_accumulate(packed, acc, prev, 0, h, w - 1, &tfa, acc_new, features, signal, 0) ==
+              SSR_PACK_ERROR_INVALID_SIZE, "odd width");
+    CHECK(ssr_stage_accumulate(packed, NULL, prev, 0, h, w, &tfa, acc_new, features, signal, 0) ==
+              SSR_PACK_ERROR_NULL_POINTER, "missing state without a reset");
+    CHECK(ssr_stage_accumulate(packed, acc, prev, 0, h, w, &tfa, acc_new, packed, signal, 0) == SSR_PACK_ERROR_ALIASING,
+          "features aliasing packed");
+    CHECK(ssr_stage_resolve(head, 4, signal, acc_new, features, packed, 0, h, w, h, w, out_log, color, 0) ==
+              SSR_PACK_ERROR_INVALID_SIZE, "even kernel size");
+    CHECK(ssr_stage_resolve(head, 3, signal, acc_new, features, packed, 0, h, w, h + 1, w, out_log, color, 0) ==
+              SSR_PACK_ERROR_INVALID_SIZE, "crop larger than the frame");
+    free(packed), free(acc_new), free(features), free(signal), free(head), free(out_log), free(color), free(acc), free(prev);
+}
+
 int main(void) {
     CHECK(SSR_PACK_PLANE_MOTION + 2 == SSR_PACK_PLANES, "plane table ends at SSR_PACK_PLANES");
     CHECK(ssr_pack_resolve_threads(0, 4, 4) == 1, "small frames run on the calling thread");
     for (int threads = 0; threads <= 3; ++threads) {
         test_pack(threads);
         test_unpack(threads);
+        test_stages(threads);
     }
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);

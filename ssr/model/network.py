@@ -205,7 +205,14 @@ class SSRNet(nn.Module):
         coverage, which undoes the warp's zero padding). Each scale hands the decoder of the
         next one ``log1p`` of its filtered irradiance."""
         signal0 = _pad_to_multiple(signal_of(acc_new), SIZE_MULTIPLE)
-        signals = (F.avg_pool2d(F.avg_pool2d(signal0, 2), 2), F.avg_pool2d(signal0, 2), signal0)
+        signal_half = F.avg_pool2d(signal0, 2)
+        return self.kernel_resolver_on((F.avg_pool2d(signal_half, 2), signal_half, signal0), warped_prev, history_valid)
+
+    def kernel_resolver_on(self, signals: tuple[Tensor, Tensor, Tensor | None], warped_prev: Tensor | None,
+                           history_valid: Tensor | None):
+        """:meth:`_kernel_resolver` on given ``signals`` at scales 1/4, 1/2, 1 (``[B, 4, h, w]``
+        each; the full-resolution one may be None when scale 1 is resolved elsewhere, as in
+        the graph of ``ssr export --pixel-stages native``)."""
         taps = tuple(k * k for k in self.config.kernel_sizes)
 
         def resolve(scale: int, head: Tensor, carry: Tensor | None) -> tuple[Tensor, Tensor | None]:

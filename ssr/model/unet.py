@@ -127,22 +127,32 @@ class ReconstructionUNet(nn.Module):
         features = parts[0]
         if features.shape[-2] % SIZE_MULTIPLE or features.shape[-1] % SIZE_MULTIPLE:
             raise ValueError(f"ReconstructionUNet: H and W must be multiples of {SIZE_MULTIPLE}, got {tuple(features.shape)}")
-        resolve = resolve if resolve is not None else _identity_resolve
         if self.use_warped_prev:
             if warped_prev is None:
                 raise ValueError("ReconstructionUNet: warped_prev is required (use_warped_prev=True)")
             _check_4d("warped_prev", warped_prev, 3)
+            inputs = torch.cat((*parts, warped_prev), dim=1)
+        else:
+            inputs = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        return self.decode(inputs, warped_prev, resolve)
+
+    def decode(self, inputs: Tensor, warped_prev: Tensor | None, resolve: Resolve | None = None) -> Tensor:
+        """:meth:`forward` on the already concatenated input ``[B, in_channels (+3), H, W]``
+        (``features`` then the warped previous output, which is also passed as
+        ``warped_prev`` ``[B, 3, H, W]``, or None without ``use_warped_prev``). Unchecked:
+        the graph of ``ssr export --pixel-stages native`` starts here
+        (:class:`ssr.model.pixel_stages.UNetTrunk`)."""
+        resolve = resolve if resolve is not None else _identity_resolve
+        if self.use_warped_prev:
             prev0 = warped_prev
             prev1 = F.avg_pool2d(prev0, 2)
             prev2 = F.avg_pool2d(prev1, 2)
-            inputs = torch.cat((*parts, prev0), dim=1)
             e0 = self.enc0(inputs)
             e1 = self.enc1(torch.cat((self.down1(e0 if self.layout == "spec" else inputs), prev1), dim=1))
             e2 = self.enc2(torch.cat((self.down2(e1), prev2), dim=1))
             d2, carry = resolve(2, self.dec2(e2), None)
             d1, carry = resolve(1, self.dec1(torch.cat((_upsample2(d2), e1, prev1), dim=1)), carry)
             return resolve(0, self.dec0(torch.cat((_upsample2(d1), e0, prev0), dim=1)), carry)[0]
-        inputs = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
         e0 = self.enc0(inputs)
         e1 = self.enc1(self.down1(e0 if self.layout == "spec" else inputs))
         e2 = self.enc2(self.down2(e1))

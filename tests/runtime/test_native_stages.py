@@ -1,0 +1,179 @@
+"""The native pixel stages (``ssr_stages.h``) against the torch model, and the
+``--pixel-stages native`` graph streamed by the ONNX Runtime backend.
+
+A fast-layout kernel model with seeded random weights; streams of
+:func:`ssr.export.onnx.random_stream_inputs` (motion up to 1.5 px, so warps cross the
+frame border) with a reset at frame 0 and a cut in the middle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ssr.data_tools import stages
+from ssr.data_tools.contract import STAGE_CHANNELS, STAGE_FEATURE_PREV
+from ssr.export.onnx import check_parity, export_onnx, random_stream_inputs, write_metadata
+from ssr.model import SSRNet
+from ssr.model.config import ModelConfig
+from ssr.model.kernel import MASK_FLOOR, VIEW_BOUND
+from ssr.model.network import LOG_IRRADIANCE_MAX
+from ssr.model.pixel_stages import UNetTrunk, check_native_stages, tfa_weight_arrays
+
+native = pytest.importorskip("ssr._native")
+
+
+def fast_net(seed: int = 0, kernel: int = 3) -> SSRNet:
+    torch.manual_seed(seed)
+    config = ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel",
+                         kernel_sizes=(5, 5, kernel))
+    return SSRNet(config).eval()
+
+
+def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray, prev: np.ndarray, reset: bool,
+                num_threads: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """accumulate -> torch trunk -> resolve; returns (color HWC, acc_new, out_log)."""
+    _, _, height, width = packed.shape
+    acc_new = np.full((1, 14, height, width), np.nan, np.float32)
+    features = np.full((1, 34, height, width), np.nan, np.float32)
+    signal = np.full((1, 4, height // 2, width // 2), np.nan, np.float32)
+    stages.accumulate(packed, acc, prev, reset, tfa_weight_arrays(net), acc_new, features, signal, num_threads)
+    with torch.no_grad():
+        head, carry = UNetTrunk(net)(torch.from_numpy(features), torch.from_numpy(signal))
+    out_log = np.full((1, 3, height, width), np.nan, np.float32)
+    color = np.full((height, width, 3), np.nan, np.float32)
+    stages.resolve(head.numpy(), net.config.kernel_sizes[2], carry.numpy(), acc_new, features, packed, reset,
+                   out_log, color, num_threads)
+    return color, acc_new, out_log
+
+
+@pytest.mark.parametrize("kernel", [3, 5])
+def test_native_stages_match_the_torch_model_over_a_stream(kernel: int) -> None:
+    net = fast_net(kernel=kernel)
+    height, width = 20, 28
+    acc_t, prev_t = torch.zeros(1, 14, height, width), torch.zeros(1, 3, height, width)
+    acc_n, prev_n = np.zeros((1, 14, height, width), np.float32), np.zeros((1, 3, height, width), np.float32)
+    for index, packed in enumerate(random_stream_inputs(height, width, 6, seed=3)):
+        reset = index in (0, 3)  # stream start and a cut
+        with torch.no_grad():
+            color_t, acc_t, prev_t = net(torch.from_numpy(packed), acc_t, prev_t,
+                                         torch.full((1, 1, 1, 1), float(reset)))
+        color_n, acc_n, prev_n = native_step(net, packed, acc_n, prev_n, reset)
+        want = color_t[0].permute(1, 2, 0).numpy()
+        np.testing.assert_allclose(acc_n, acc_t.numpy(), rtol=1e-4, atol=1e-4, err_msg=f"acc_new, frame {index}")
+        np.testing.assert_allclose(prev_n, prev_t.numpy(), rtol=1e-4, atol=1e-4, err_msg=f"out_log, frame {index}")
+        np.testing.assert_allclose(color_n, want, rtol=1e-4, atol=1e-4, err_msg=f"color, frame {index}")
+
+
+def test_native_stages_do_not_depend_on_the_thread_count() -> None:
+    net = fast_net()
+    frames = random_stream_inputs(64, 48, 2, seed=5)
+    first = native_step(net, frames[0], None, None, True, num_threads=1)
+    results = [native_step(net, frames[1], first[1], first[2], False, num_threads=threads) for threads in (1, 2, 3)]
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_features_hold_the_documented_planes() -> None:
+    net = fast_net()
+    packed = random_stream_inputs(8, 12, 1, seed=2)[0]
+    _, acc_new, _ = native_step(net, packed, None, None, True)
+    features = np.zeros((1, 34, 8, 12), np.float32)
+    signal = np.zeros((1, 4, 4, 6), np.float32)
+    stages.accumulate(packed, None, None, True, tfa_weight_arrays(net), np.zeros_like(acc_new), features, signal)
+    np.testing.assert_array_equal(features[0, :14], packed[0, :14])  # x_t
+    np.testing.assert_array_equal(features[0, 28:31], packed[0, 14:17])  # transparent
+    # at a reset the history is x_t itself, so A_t = x_values and its log view is x_t's irradiance back
+    np.testing.assert_allclose(features[0, 14:17], np.log1p(np.expm1(packed[0, :3]) / np.maximum(packed[0, 13], 1e-4)),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(features[0, STAGE_FEATURE_PREV:], features[0, 14:17])
+    pooled = acc_new[0, [0, 1, 2, 13]].reshape(4, 4, 2, 6, 2).mean(axis=(2, 4))
+    np.testing.assert_allclose(signal[0], pooled, rtol=1e-6, atol=1e-7)
+
+
+def test_native_constants_equal_the_python_contract() -> None:
+    assert native.STAGE_FEATURE_PLANES == STAGE_CHANNELS["features"]
+    assert native.STAGE_SIGNAL_PLANES == STAGE_CHANNELS["signal_half"] == STAGE_CHANNELS["carry"]
+    assert native.STAGE_FEATURE_PREV == STAGE_FEATURE_PREV
+    assert native.STAGE_MASK_FLOOR == pytest.approx(MASK_FLOOR)
+    assert native.STAGE_VIEW_BOUND == pytest.approx(VIEW_BOUND)
+    assert native.STAGE_LOG_MAX == pytest.approx(LOG_IRRADIANCE_MAX)
+
+
+def test_stage_errors_name_the_argument() -> None:
+    net = fast_net()
+    tfa = tfa_weight_arrays(net)
+    packed = random_stream_inputs(8, 8, 1)[0]
+    planes = dict(acc_new=np.zeros((1, 14, 8, 8), np.float32), features=np.zeros((1, 34, 8, 8), np.float32),
+                  signal_half=np.zeros((1, 4, 4, 4), np.float32))
+    with pytest.raises(ValueError, match="must be even"):
+        stages.accumulate(np.zeros((1, 19, 7, 8), np.float32), None, None, True, tfa, **planes)
+    with pytest.raises(ValueError, match="'features' must have shape \\(34, 8, 8\\)"):
+        stages.accumulate(packed, None, None, True, tfa, planes["acc_new"], np.zeros((1, 33, 8, 8), np.float32),
+                          planes["signal_half"])
+    with pytest.raises(ValueError, match="'acc' and 'prev_out' are required"):
+        stages.accumulate(packed, None, None, False, tfa, **planes)
+    with pytest.raises(ValueError, match="TFA weight 'emb_w1' must have shape \\(12, 14\\)"):
+        stages.accumulate(packed, None, None, True, {**tfa, "emb_w1": tfa["emb_w1"][:, :13].copy()}, **planes)
+    with pytest.raises(ValueError, match="overlaps"):
+        stages.accumulate(packed, None, None, True, tfa, planes["features"][:, :14], planes["features"],
+                          planes["signal_half"])
+    head = np.zeros((1, 11, 8, 8), np.float32)
+    with pytest.raises(ValueError, match="'head' must have shape \\(27, 8, 8\\)"):
+        stages.resolve(head, 5, planes["signal_half"], planes["acc_new"], planes["features"], packed, True,
+                       np.zeros((1, 3, 8, 8), np.float32), np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(ValueError, match="kernel_size must be odd"):
+        stages.resolve(head, 2, planes["signal_half"], planes["acc_new"], planes["features"], packed, True,
+                       np.zeros((1, 3, 8, 8), np.float32), np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(ValueError, match="'color' must be C-contiguous \\(h, w, 3\\) with h <= 8"):
+        stages.resolve(head, 3, planes["signal_half"], planes["acc_new"], planes["features"], packed, True,
+                       np.zeros((1, 3, 8, 8), np.float32), np.zeros((9, 8, 3), np.float32))
+
+
+def test_tfa_weight_record_round_trips_and_rejects_garbage() -> None:
+    arrays = tfa_weight_arrays(fast_net())
+    decoded = stages.decode_tfa_weights(stages.encode_tfa_weights(arrays))
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(decoded[name], array)
+    with pytest.raises(ValueError, match="m.onnx: metadata 'ssr.tfa_weights' is not a TFA weight record"):
+        stages.decode_tfa_weights('{"ref_w1": 3}', "m.onnx")
+
+
+def test_only_fast_kernel_models_take_native_stages() -> None:
+    spec = SSRNet(ModelConfig(width="tiny", accumulation="linear", output="kernel"))
+    with pytest.raises(ValueError, match="layout='spec' \\(needs 'fast'"):
+        check_native_stages(spec)
+    with pytest.raises(ValueError, match="output='direct'"):
+        check_native_stages(SSRNet(ModelConfig(width="fast", layout="fast", accumulation="linear")))
+
+
+def test_native_stage_graph_streams_like_torch(tmp_path: Path) -> None:
+    import onnx
+
+    net = fast_net()
+    path = export_onnx(net, tmp_path / "native.onnx", height=16, width=16, pixel_stages="native")
+    model = onnx.load(str(path))
+    assert [i.name for i in model.graph.input] == ["features", "signal_half"]
+    assert [o.name for o in model.graph.output] == ["head", "carry"]
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["ssr.pixel_stages"] == "native" and props["ssr.kernel_size"] == "3"
+    assert check_parity(net, path, 20, 24, frames=4) <= 1e-4
+    from ssr.runtime.onnx_backend import OnnxStream
+
+    stream = OnnxStream(path)
+    assert stream.backend.native_stages
+    frame = {"color": np.ones((18, 22, 3), np.float32), "albedo": np.full((18, 22, 3), 0.5, np.float32),
+             "normal": np.zeros((18, 22, 3), np.float32), "depth": np.ones((18, 22), np.float32),
+             "motion": np.zeros((18, 22, 2), np.float32), "mask": np.ones((18, 22), np.float32)}
+    for _ in range(2):  # not a multiple of 4: padded outside the graph, cropped back
+        out = stream.denoise(frame)
+        assert out.shape == (18, 22, 3) and np.isfinite(out).all()
+    # a flat white, fully traced frame stays flat white
+    np.testing.assert_allclose(out, 1.0, rtol=1e-3)
+    write_metadata(path, {"ssr.tfa_weights": "not json"})
+    with pytest.raises(ValueError, match="native.onnx: metadata 'ssr.tfa_weights' is not a TFA weight record"):
+        OnnxStream(path)
