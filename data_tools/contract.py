@@ -139,16 +139,18 @@ GRAPH_CHANNELS: dict[str, int] = {
 ``warped_acc`` / ``warped_prev`` have the channels of ``acc`` / ``prev_out``."""
 
 
-GRAPH_INPUTS_NATIVE: tuple[str, ...] = ("features", "signal_half")
-GRAPH_OUTPUTS_NATIVE: tuple[str, ...] = ("head", "carry")
+GRAPH_INPUTS_NATIVE: tuple[str, ...] = ("down", "prev_half", "signal_half")
+GRAPH_OUTPUTS_NATIVE: tuple[str, ...] = ("coarse", "carry")
 """Inputs / outputs of a graph exported with native pixel stages (``ssr export --pixel-stages
-native``, :mod:`ssr.model.pixel_stages`): the runtime runs the per-pixel full-resolution
-stages itself (``runtime/include/ssr_stages.h``) around this U-Net graph."""
-STAGE_CHANNELS: dict[str, int] = {"features": 34, "signal_half": 4, "carry": 4}
-"""Channels of the native-stage graph tensors; ``head`` has ``K*K + 2`` (``K``: the
-full-resolution kernel side, metadata ``ssr.kernel_size``). ``features`` planes 0-13 are
-``x_t``, 14-27 the log view of ``A_t``, 28-30 transparent, 31-33 the warped previous
-output; ``signal_half`` and ``carry`` are at half resolution."""
+native``, :mod:`ssr.model.pixel_stages`), all at half resolution: the runtime runs every
+full-resolution stage itself (``runtime/include/ssr_stages.h``) around this graph."""
+STAGE_CHANNELS: dict[str, int] = {"features": 34, "prev": 3, "prev_half": 3, "signal_half": 4, "coarse": 3,
+                                  "carry": 4}
+"""Channels of the native-stage tensors (``guide`` and ``down`` have the model's ``c0`` /
+``c1``). ``features`` is the U-Net's full-resolution input (never materialised): planes
+0-13 ``x_t``, 14-27 the log view of ``A_t``, 28-30 transparent, 31-33 the warped previous
+output ``prev``; ``prev_half``, ``signal_half``, ``coarse``, ``carry`` are at half
+resolution."""
 STAGE_FEATURE_PREV = 31
 """First plane of the warped previous output inside ``features``."""
 

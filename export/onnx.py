@@ -25,11 +25,12 @@ the export size **and every run-time size must be multiples of 4** (:data:`SIZE_
 
 **Native pixel stages** (``pixel_stages="native"``, ``ssr export --pixel-stages native``;
 ``fast``-layout kernel models only): the graph is :class:`ssr.model.pixel_stages.UNetTrunk`,
-inputs ``features`` ``[1, 34, H, W]`` and ``signal_half`` ``[1, 4, H/2, W/2]``, outputs
-``head`` ``[1, K*K+2, H, W]`` and ``carry`` ``[1, 4, H/2, W/2]``; the runtime runs the
-warp, the TFA, the per-pixel kernel and the remodulation natively around it
-(``runtime/include/ssr_stages.h``). Always dynamic-shaped (multiples of 4); the TFA's
-weights are stored in the graph's ``ssr.tfa_weights`` metadata.
+the U-Net's half- and quarter-resolution part: inputs ``down`` ``[1, c1, H/2, W/2]``,
+``prev_half`` ``[1, 3, H/2, W/2]``, ``signal_half`` ``[1, 4, H/2, W/2]``, outputs ``coarse``
+``[1, 3, H/2, W/2]`` and ``carry`` ``[1, 4, H/2, W/2]``; the runtime runs every
+full-resolution stage natively around it (``runtime/include/ssr_stages.h``). Always
+dynamic-shaped (multiples of 4); the weights of the full-resolution layers are stored in
+the graph's ``ssr.stage_weights`` metadata.
 
 Export uses the TorchScript tracer (``dynamo=False``: the dynamo exporter needs
 ``onnxscript``, which is not a dependency).
@@ -134,10 +135,9 @@ def _io_shapes(height: int, width: int, dynamic: bool) -> dict[str, list[int | s
     shapes["reset"] = [1, 1, 1, 1]
     half_h: int | str = "half_height" if dynamic else height // 2
     half_w: int | str = "half_width" if dynamic else width // 2
-    shapes["features"] = [1, STAGE_CHANNELS["features"], h, w]
-    shapes["signal_half"] = [1, STAGE_CHANNELS["signal_half"], half_h, half_w]
-    shapes["carry"] = [1, STAGE_CHANNELS["carry"], half_h, half_w]
-    shapes["head"] = [1, "head_channels", h, w]
+    for name in ("prev_half", "signal_half", "coarse", "carry"):
+        shapes[name] = [1, STAGE_CHANNELS[name], half_h, half_w]
+    shapes["down"] = [1, "c1", half_h, half_w]  # the model's c1, set by export_onnx
     return shapes
 
 
@@ -279,11 +279,11 @@ def export_onnx(
     net, source = _resolve_model(model)
     native_metadata: dict[str, str] = {}
     if native:
-        from ssr.data_tools.stages import encode_tfa_weights
-        from ssr.model.pixel_stages import check_native_stages, tfa_weight_arrays
+        from ssr.data_tools.stages import encode_stage_weights
+        from ssr.model.pixel_stages import check_native_stages, stage_weight_arrays
 
         check_native_stages(net)
-        native_metadata = {"ssr.tfa_weights": encode_tfa_weights(tfa_weight_arrays(net)),
+        native_metadata = {"ssr.stage_weights": encode_stage_weights(stage_weight_arrays(net)),
                            "ssr.kernel_size": str(net.config.kernel_sizes[2])}
     out_path = Path(path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -306,10 +306,8 @@ def export_onnx(
     if native:
         from ssr.model.pixel_stages import UNetTrunk, trunk_example
 
-        traced, example = UNetTrunk(net), trunk_example(height, width)
-        half = {2: "half_height", 3: "half_width"}
-        dynamic_axes = {"features": {2: "height", 3: "width"}, "signal_half": dict(half),
-                        "head": {2: "height", 3: "width"}, "carry": dict(half)}
+        traced, example = UNetTrunk(net), trunk_example(net, height, width)
+        dynamic_axes = {name: {2: "half_height", 3: "half_width"} for name in (*inputs, *outputs)}
     try:
         with warnings.catch_warnings():
             # shape arithmetic and `if pad == 0` are traced as constants: expected, see module doc
@@ -337,7 +335,7 @@ def export_onnx(
         raise ValueError(f"{out_path}: onnx.checker rejected the exported graph: {error}") from error
 
     shapes = _io_shapes(height, width, dynamic)
-    shapes["head"][1] = net.config.kernel_sizes[2] ** 2 + 2
+    shapes["down"][1] = net.config.preset.unet[1]
     write_metadata(out_path, {
         "ssr.format": EXPORT_FORMAT,
         "ssr.contract_version": str(CONTRACT_VERSION),

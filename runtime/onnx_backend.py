@@ -114,7 +114,7 @@ def graph_size(session: Any) -> tuple[int, int] | None:
     inputs = {node.name: node.shape for node in session.get_inputs()}
     outputs = {node.name for node in session.get_outputs()}
     native = set(inputs) == set(GRAPH_INPUTS_NATIVE)
-    shape = inputs.get("features" if native else "packed")
+    shape = inputs.get("down" if native else "packed")
     known = set(inputs) in (set(GRAPH_INPUTS), set(GRAPH_INPUTS_PREWARPED)) or native
     wanted = GRAPH_OUTPUTS_NATIVE if native else GRAPH_OUTPUTS
     if not known or not set(wanted) <= outputs or shape is None or len(shape) != 4:
@@ -124,7 +124,7 @@ def graph_size(session: Any) -> tuple[int, int] | None:
             f"{list(GRAPH_INPUTS_NATIVE)} -> {list(GRAPH_OUTPUTS_NATIVE)}, as written by `ssr export`)"
         )
     if isinstance(shape[2], int) and isinstance(shape[3], int):
-        return shape[2], shape[3]
+        return (2 * shape[2], 2 * shape[3]) if native else (shape[2], shape[3])
     return None
 
 
@@ -163,7 +163,7 @@ class _Buffers:
     states: list[tuple[np.ndarray, np.ndarray]]
     warped: tuple[np.ndarray, np.ndarray] | None = None
     native: dict[str, np.ndarray] | None = None
-    """Native pixel stages: the graph's ``features``, ``signal_half``, ``head``, ``carry``."""
+    """Native pixel stages: ``guide``, ``prev`` and the graph's half-resolution tensors."""
 
 
 @dataclass(frozen=True)
@@ -218,18 +218,19 @@ class OnnxBackend:
         _check_contract(self.onnx_path, self.metadata, self.sidecar)
         self.io_binding = io_binding
         input_names = {node.name for node in self.session.get_inputs()}
-        self.native_stages = "features" in input_names
-        """True for graphs exported with ``pixel_stages="native"``: the warp, TFA, kernel
-        filter and remodulation run here (:mod:`ssr.data_tools.stages`) around the graph."""
+        self.native_stages = "signal_half" in input_names
+        """True for graphs exported with ``pixel_stages="native"``: every full-resolution
+        stage runs here (:mod:`ssr.data_tools.stages`) around the graph."""
         self.warp_outside = "warped_acc" in input_names or self.native_stages
         """True when the state is warped natively here (``warp="outside"`` or native stages)."""
-        self.tfa_weights: dict[str, np.ndarray] | None = None
+        self.stage_weights: dict[str, np.ndarray] | None = None
+        """The full-resolution layers' weights of a native-stage graph (``ssr.stage_weights``)."""
         self.kernel_size = 0
         if self.native_stages:
-            if "ssr.tfa_weights" not in self.metadata or "ssr.kernel_size" not in self.metadata:
-                raise ValueError(f"{self.onnx_path}: a native-stage graph must carry 'ssr.tfa_weights' and "
+            if "ssr.stage_weights" not in self.metadata or "ssr.kernel_size" not in self.metadata:
+                raise ValueError(f"{self.onnx_path}: a native-stage graph must carry 'ssr.stage_weights' and "
                                  "'ssr.kernel_size' metadata (re-export with `ssr export --pixel-stages native`)")
-            self.tfa_weights = stages.decode_tfa_weights(self.metadata["ssr.tfa_weights"], self.onnx_path)
+            self.stage_weights = stages.decode_stage_weights(self.metadata["ssr.stage_weights"], self.onnx_path)
             self.kernel_size = int(self.metadata["ssr.kernel_size"])
         self._buffers: dict[tuple[int, int], _Buffers] = {}
         self._last_run: Any = None
@@ -272,14 +273,19 @@ class OnnxBackend:
                 warped=(np.zeros((1, STATE_CHANNELS, height, width), np.float32),
                         np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32))
                 if self.warp_outside and not self.native_stages else None,
-                native={
-                    "features": np.zeros((1, STAGE_CHANNELS["features"], height, width), np.float32),
-                    "signal_half": np.zeros((1, STAGE_CHANNELS["signal_half"], height // 2, width // 2), np.float32),
-                    "head": np.zeros((1, self.kernel_size ** 2 + 2, height, width), np.float32),
-                    "carry": np.zeros((1, STAGE_CHANNELS["carry"], height // 2, width // 2), np.float32),
-                } if self.native_stages else None,
+                native=self._native_buffers(height, width) if self.native_stages else None,
             )
         return self._buffers[size]
+
+    def _native_buffers(self, height: int, width: int) -> dict[str, np.ndarray]:
+        assert self.stage_weights is not None
+        guide, down = stages.widths(self.stage_weights)
+        full = {"guide": guide, "prev": STAGE_CHANNELS["prev"]}
+        half = {"down": down, **{name: STAGE_CHANNELS[name] for name in ("prev_half", "signal_half", "coarse", "carry")}}
+        buffers = {name: np.zeros((1, channels, height, width), np.float32) for name, channels in full.items()}
+        buffers.update({name: np.zeros((1, channels, height // 2, width // 2), np.float32)
+                        for name, channels in half.items()})
+        return buffers
 
     def input_buffer(self, height: int, width: int) -> np.ndarray | None:
         """The bound ``packed`` input as a writable ``[19, H, W]`` view when the frame needs no
@@ -339,12 +345,12 @@ class OnnxBackend:
 
     def _run_native(self, buffers: _Buffers, acc: np.ndarray, prev_out: np.ndarray, acc_new: np.ndarray,
                     out_log: np.ndarray, reset: bool, height: int, width: int) -> np.ndarray:
-        """One step of a native-stage graph: accumulate -> U-Net graph -> resolve."""
-        assert buffers.native is not None and self.tfa_weights is not None
-        planes = buffers.native
-        stages.accumulate(buffers.packed, acc, prev_out, reset, self.tfa_weights, acc_new, planes["features"],
-                          planes["signal_half"])
-        feeds = {"features": planes["features"], "signal_half": planes["signal_half"]}
+        """One step of a native-stage graph: accumulate -> half-resolution graph -> resolve."""
+        assert buffers.native is not None and self.stage_weights is not None
+        planes, weights, kernel = buffers.native, self.stage_weights, self.kernel_size
+        stages.accumulate(buffers.packed, acc, prev_out, reset, weights, kernel, acc_new, planes["guide"],
+                          planes["prev"], planes["down"], planes["prev_half"], planes["signal_half"])
+        feeds = {name: planes[name] for name in GRAPH_INPUTS_NATIVE}
         if self.recorded_feeds is not None:
             self.recorded_feeds.append({name: array.copy() for name, array in feeds.items()})
         if self.io_binding:
@@ -357,13 +363,13 @@ class OnnxBackend:
             self._last_run = lambda: self.session.run_with_iobinding(binding)
         else:
             def unbound() -> None:
-                planes["head"][...], planes["carry"][...] = self.session.run(list(GRAPH_OUTPUTS_NATIVE), feeds)
+                planes["coarse"][...], planes["carry"][...] = self.session.run(list(GRAPH_OUTPUTS_NATIVE), feeds)
 
             self._last_run = unbound
         self._last_run()
         color = np.empty((height, width, OUTPUT_CHANNELS), np.float32)
-        stages.resolve(planes["head"], self.kernel_size, planes["carry"], acc_new, planes["features"],
-                       buffers.packed, reset, out_log, color)
+        stages.resolve(planes["coarse"], planes["carry"], planes["guide"], planes["prev"], acc_new, buffers.packed,
+                       reset, weights, kernel, out_log, color)
         return color
 
 

@@ -4,7 +4,8 @@
 
 Prints, for one ONNX graph from ``ssr export``: the host-side stages of the full path on a
 synthetic renderer frame (``check_frame``, native packing, the native warp of the state
-when the graph takes it pre-warped, native unpacking) as the best of 3, the full
+when the graph takes it pre-warped, native unpacking; for ``--pixel-stages native`` graphs
+the fused native stages before and after the graph instead) as the best of 3, the full
 ``StreamLoop.denoise`` median of 3, and ONNX Runtime's per-operator profile of the graph
 (kernel time summed per op type over 2 runs, as ms per run and share of the graph).
 """
@@ -65,13 +66,27 @@ def host_stages(graph, frames, checked, packed, height, width) -> None:
     print(f"  check_frame      {best_ms(lambda: check_frame(frames[1])):8.1f} ms")
     print(f"  pack_frame       {best_ms(lambda: pack_frame(checked)):8.1f} ms")
     stream = OnnxStream(graph)
-    if stream.backend.warp_outside:
+    backend = stream.backend
+    if backend.native_stages:
+        from ssr.data_tools import stages
+
+        weights, kernel = backend.stage_weights, backend.kernel_size
+        buffers = backend._native_buffers(height, width)
+        acc = np.random.rand(1, 14, height, width).astype(np.float32)
+        prev = np.random.rand(1, 3, height, width).astype(np.float32)
+        acc_new, out_log = np.zeros_like(acc), np.zeros_like(prev)
+        color = np.zeros((height, width, 3), np.float32)
+        b = buffers
+        print(f"  accumulate stage {best_ms(lambda: stages.accumulate(packed[None], acc, prev, False, weights, kernel, acc_new, b['guide'], b['prev'], b['down'], b['prev_half'], b['signal_half'])):8.1f} ms")
+        print(f"  resolve stage    {best_ms(lambda: stages.resolve(b['coarse'], b['carry'], b['guide'], b['prev'], acc_new, packed[None], False, weights, kernel, out_log, color)):8.1f} ms")
+    elif backend.warp_outside:
         acc = np.random.rand(1, 14, height, width).astype(np.float32)
         prev = np.random.rand(1, 3, height, width).astype(np.float32)
         motion = packed[17:19]
         print(f"  warp (17 planes) {best_ms(lambda: (warp_planes(acc, motion[0], motion[1]), warp_planes(prev, motion[0], motion[1]))):8.1f} ms")
-    color = np.random.rand(1, 3, height, width).astype(np.float32)
-    print(f"  unpack_color     {best_ms(lambda: unpack_color(color, height, width)):8.1f} ms")
+    if not backend.native_stages:
+        color = np.random.rand(1, 3, height, width).astype(np.float32)
+        print(f"  unpack_color     {best_ms(lambda: unpack_color(color, height, width)):8.1f} ms")
     stream.denoise(frames[0], cut=True)
     samples = []
     for index in range(3):
@@ -93,7 +108,8 @@ def profile_graph(graph, height: int, width: int, nodes: int) -> None:
         feeds = {}
         for node in session.get_inputs():
             channels = node.shape[1]
-            shape = (1, 1, 1, 1) if node.name == "reset" else (1, channels, height, width)
+            half = node.name in ("down", "prev_half", "signal_half")
+            shape = (1, 1, 1, 1) if node.name == "reset" else (1, channels, height // (1 + half), width // (1 + half))
             feeds[node.name] = np.random.rand(*shape).astype(np.float32) * (0 if node.name == "reset" else 1)
         session.run(None, feeds)
         session.run(None, feeds)

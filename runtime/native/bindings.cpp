@@ -13,6 +13,9 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
+#include <initializer_list>
 
 #include "ssr_pack.h"
 #include "ssr_stages.h"
@@ -273,16 +276,74 @@ float *output_planes(OutputArray &array, const char *function, const char *name,
     return array.data();
 }
 
-const float *matrix_of(const InputArray &array, const char *name, std::size_t rows, std::size_t cols) {
-    const bool ok = (cols == 0 && array.ndim() == 1 && array.shape(0) == rows) ||
-                    (cols > 0 && array.ndim() == 2 && array.shape(0) == rows && array.shape(1) == cols);
+/// Checks an array of the stage weights against its expected shape, naming it.
+const float *weight_of(const std::vector<InputArray> &kept, std::size_t index, const char *name,
+                       std::initializer_list<std::size_t> shape) {
+    const InputArray &array = kept[index];
+    bool ok = array.ndim() == shape.size();
+    std::size_t axis = 0;
+    std::string expected = "(";
+    for (std::size_t extent : shape) {
+        ok = ok && array.shape(axis) == extent;
+        expected += (axis ? ", " : "") + std::to_string(extent);
+        ++axis;
+    }
+    expected += shape.size() == 1 ? ",)" : ")";
     if (!ok) {
-        throw nb::value_error(("stage_accumulate(): TFA weight '" + std::string(name) + "' must have shape (" +
-                               std::to_string(rows) + (cols ? ", " + std::to_string(cols) : std::string(",")) +
-                               "), got " + shape_string(array))
-                                  .c_str());
+        throw nb::value_error(("stage weight '" + std::string(name) + "' must have shape " + expected + ", got " +
+                               shape_string(array)).c_str());
     }
     return array.data();
+}
+
+/// The native stages' weights from a dict of float32 arrays (ssr.data_tools.stages.STAGE_WEIGHT_NAMES).
+ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, std::vector<InputArray> &kept) {
+    static const char *names[] = {"ref_w1", "ref_b1", "ref_w2", "ref_b2", "emb_w1", "emb_b1", "emb_w2", "emb_b2",
+                                  "enc0_w", "enc0_b", "down1_w", "down1_b", "dec0_w", "dec0_b", "head_w", "head_b"};
+    kept.clear();
+    for (const char *name : names) {
+        if (!arrays.contains(name)) {
+            throw nb::value_error(("stage weights: '" + std::string(name) + "' is missing").c_str());
+        }
+        kept.push_back(nb::cast<InputArray>(arrays[name]));
+    }
+    if (kernel_size < 1 || kernel_size > 7 || kernel_size % 2 == 0) {
+        throw nb::value_error(("stage weights: kernel_size must be odd, 1..7, got " + std::to_string(kernel_size)).c_str());
+    }
+    if (kept[0].ndim() != 2 || kept[2].ndim() != 2 || kept[8].ndim() != 2 || kept[10].ndim() != 4) {
+        throw nb::value_error("stage weights: ref_w1, ref_w2, enc0_w must be 2-D and down1_w 4-D (PyTorch layouts)");
+    }
+    const std::size_t hidden = kept[0].shape(0), embed = kept[2].shape(0), guide = kept[8].shape(0),
+                      down = kept[10].shape(0), heads = static_cast<std::size_t>(kernel_size * kernel_size + 2);
+    for (std::size_t width : {hidden, embed, guide, down}) {
+        if (width < 1 || width > SSR_STAGE_MAX_WIDTH) {
+            throw nb::value_error(("stage weights: layer widths must be 1.." + std::to_string(SSR_STAGE_MAX_WIDTH)).c_str());
+        }
+    }
+    const std::size_t state = SSR_PACK_STATE_PLANES, features = SSR_STAGE_FEATURE_PLANES;
+    ssr_stage_weights w{};
+    w.hidden = static_cast<int32_t>(hidden);
+    w.embed = static_cast<int32_t>(embed);
+    w.guide = static_cast<int32_t>(guide);
+    w.down = static_cast<int32_t>(down);
+    w.kernel_size = kernel_size;
+    w.ref_w1 = weight_of(kept, 0, "ref_w1", {hidden, state + 3});
+    w.ref_b1 = weight_of(kept, 1, "ref_b1", {hidden});
+    w.ref_w2 = weight_of(kept, 2, "ref_w2", {embed, hidden});
+    w.ref_b2 = weight_of(kept, 3, "ref_b2", {embed});
+    w.emb_w1 = weight_of(kept, 4, "emb_w1", {hidden, state});
+    w.emb_b1 = weight_of(kept, 5, "emb_b1", {hidden});
+    w.emb_w2 = weight_of(kept, 6, "emb_w2", {embed, hidden});
+    w.emb_b2 = weight_of(kept, 7, "emb_b2", {embed});
+    w.enc0_w = weight_of(kept, 8, "enc0_w", {guide, features});
+    w.enc0_b = weight_of(kept, 9, "enc0_b", {guide});
+    w.down1_w = weight_of(kept, 10, "down1_w", {down, features, 2, 2});
+    w.down1_b = weight_of(kept, 11, "down1_b", {down});
+    w.dec0_w = weight_of(kept, 12, "dec0_w", {guide, 3 + guide + 3, 3, 3});
+    w.dec0_b = weight_of(kept, 13, "dec0_b", {guide});
+    w.head_w = weight_of(kept, 14, "head_w", {heads, guide});
+    w.head_b = weight_of(kept, 15, "head_b", {heads});
+    return w;
 }
 
 void raise_status(const char *function, int status) {
@@ -294,22 +355,27 @@ void raise_status(const char *function, int status) {
     }
 }
 
-void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_out, bool reset,
-                      const InputArray &ref_w1, const InputArray &ref_b1, const InputArray &ref_w2,
-                      const InputArray &ref_b2, const InputArray &emb_w1, const InputArray &emb_b1,
-                      const InputArray &emb_w2, const InputArray &emb_b2, OutputArray &acc_new, OutputArray &features,
-                      OutputArray &signal_half, int num_threads) {
-    const char *fn = "stage_accumulate";
+/// (height, width) of a [19, H, W] / [1, 19, H, W] packed frame, both even.
+std::pair<std::size_t, std::size_t> packed_size(const InputArray &packed, const char *function) {
     const std::size_t ndim = packed.ndim();
-    if (ndim != 3 && ndim != 4) {
-        throw nb::value_error(("stage_accumulate(): argument 'packed' must have shape (19, H, W), got " +
+    if ((ndim != 3 && ndim != 4) || (ndim == 4 && packed.shape(0) != 1) || packed.shape(ndim - 3) != SSR_PACK_PLANES) {
+        throw nb::value_error((std::string(function) + "(): argument 'packed' must have shape (19, H, W), got " +
                                shape_string(packed)).c_str());
     }
     const std::size_t height = packed.shape(ndim - 2), width = packed.shape(ndim - 1);
     if (height % 2 || width % 2) {
-        throw nb::value_error(("stage_accumulate(): H and W must be even, got " + shape_string(packed)).c_str());
+        throw nb::value_error((std::string(function) + "(): H and W must be even, got " + shape_string(packed)).c_str());
     }
-    const float *packed_data = planes_of(packed, fn, "packed", SSR_PACK_PLANES, height, width);
+    return {height, width};
+}
+
+void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_out, bool reset, const nb::dict &weights,
+                      int kernel_size, OutputArray &acc_new, OutputArray &guide, OutputArray &prev, OutputArray &down,
+                      OutputArray &prev_half, OutputArray &signal_half, int num_threads) {
+    const char *fn = "stage_accumulate";
+    const auto [height, width] = packed_size(packed, fn);
+    std::vector<InputArray> kept;
+    const ssr_stage_weights w = stage_weights(weights, kernel_size, kept);
     const float *acc_data = nullptr, *prev_data = nullptr;
     InputArray acc_array, prev_array;
     if (!reset) {
@@ -321,60 +387,39 @@ void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_
         acc_data = planes_of(acc_array, fn, "acc", SSR_PACK_STATE_PLANES, height, width);
         prev_data = planes_of(prev_array, fn, "prev_out", 3, height, width);
     }
-    if (ref_w1.ndim() != 2 || emb_w2.ndim() != 2) {
-        throw nb::value_error("stage_accumulate(): TFA weight matrices must be 2-D [out, in]");
-    }
-    const std::size_t hidden = ref_w1.shape(0), embed = emb_w2.shape(0);
-    if (hidden < 1 || hidden > SSR_STAGE_MAX_WIDTH || embed < 1 || embed > SSR_STAGE_MAX_WIDTH) {
-        throw nb::value_error(("stage_accumulate(): TFA widths must be 1.." + std::to_string(SSR_STAGE_MAX_WIDTH)).c_str());
-    }
-    ssr_tfa_weights weights{static_cast<int32_t>(hidden), static_cast<int32_t>(embed),
-                            matrix_of(ref_w1, "ref_w1", hidden, SSR_PACK_STATE_PLANES + 3),
-                            matrix_of(ref_b1, "ref_b1", hidden, 0),
-                            matrix_of(ref_w2, "ref_w2", embed, hidden),
-                            matrix_of(ref_b2, "ref_b2", embed, 0),
-                            matrix_of(emb_w1, "emb_w1", hidden, SSR_PACK_STATE_PLANES),
-                            matrix_of(emb_b1, "emb_b1", hidden, 0),
-                            matrix_of(emb_w2, "emb_w2", embed, hidden),
-                            matrix_of(emb_b2, "emb_b2", embed, 0)};
+    const std::size_t half_h = height / 2, half_w = width / 2;
     float *acc_new_data = output_planes(acc_new, fn, "acc_new", SSR_PACK_STATE_PLANES, height, width);
-    float *features_data = output_planes(features, fn, "features", SSR_STAGE_FEATURE_PLANES, height, width);
-    float *signal_data = output_planes(signal_half, fn, "signal_half", SSR_STAGE_SIGNAL_PLANES, height / 2, width / 2);
+    float *guide_data = output_planes(guide, fn, "guide", static_cast<std::size_t>(w.guide), height, width);
+    float *prev_data_out = output_planes(prev, fn, "prev", 3, height, width);
+    float *down_data = output_planes(down, fn, "down", static_cast<std::size_t>(w.down), half_h, half_w);
+    float *prev_half_data = output_planes(prev_half, fn, "prev_half", 3, half_h, half_w);
+    float *signal_data = output_planes(signal_half, fn, "signal_half", SSR_STAGE_SIGNAL_PLANES, half_h, half_w);
     if (num_threads < 0) {
         throw nb::value_error("stage_accumulate(): argument 'num_threads' must be >= 0 (0 = automatic)");
     }
     int status = SSR_PACK_OK;
     {
         nb::gil_scoped_release release;
-        status = ssr_stage_accumulate(packed_data, acc_data, prev_data, reset ? 1 : 0, static_cast<int64_t>(height),
-                                      static_cast<int64_t>(width), &weights, acc_new_data, features_data, signal_data,
-                                      num_threads);
+        status = ssr_stage_accumulate(packed.data(), acc_data, prev_data, reset ? 1 : 0, static_cast<int64_t>(height),
+                                      static_cast<int64_t>(width), &w, acc_new_data, guide_data, prev_data_out,
+                                      down_data, prev_half_data, signal_data, num_threads);
     }
     raise_status(fn, status);
 }
 
-void stage_resolve(const InputArray &head, int kernel_size, const InputArray &carry, const InputArray &acc_new,
-                   const InputArray &features, const InputArray &packed, bool reset, OutputArray &out_log,
-                   OutputArray &color, int num_threads) {
+void stage_resolve(const InputArray &coarse, const InputArray &carry, const InputArray &guide, const InputArray &prev,
+                   const InputArray &acc_new, const InputArray &packed, bool reset, const nb::dict &weights,
+                   int kernel_size, OutputArray &out_log, OutputArray &color, int num_threads) {
     const char *fn = "stage_resolve";
-    const std::size_t ndim = packed.ndim();
-    if (ndim != 3 && ndim != 4) {
-        throw nb::value_error(("stage_resolve(): argument 'packed' must have shape (19, H, W), got " +
-                               shape_string(packed)).c_str());
-    }
-    const std::size_t height = packed.shape(ndim - 2), width = packed.shape(ndim - 1);
-    if (height % 2 || width % 2) {
-        throw nb::value_error(("stage_resolve(): H and W must be even, got " + shape_string(packed)).c_str());
-    }
-    if (kernel_size < 1 || kernel_size > 7 || kernel_size % 2 == 0) {
-        throw nb::value_error(("stage_resolve(): kernel_size must be odd, 1..7, got " + std::to_string(kernel_size)).c_str());
-    }
-    const std::size_t head_planes = static_cast<std::size_t>(kernel_size * kernel_size + 2);
-    const float *head_data = planes_of(head, fn, "head", head_planes, height, width);
-    const float *carry_data = planes_of(carry, fn, "carry", SSR_STAGE_SIGNAL_PLANES, height / 2, width / 2);
+    const auto [height, width] = packed_size(packed, fn);
+    std::vector<InputArray> kept;
+    const ssr_stage_weights w = stage_weights(weights, kernel_size, kept);
+    const std::size_t half_h = height / 2, half_w = width / 2;
+    const float *coarse_data = planes_of(coarse, fn, "coarse", 3, half_h, half_w);
+    const float *carry_data = planes_of(carry, fn, "carry", SSR_STAGE_SIGNAL_PLANES, half_h, half_w);
+    const float *guide_data = planes_of(guide, fn, "guide", static_cast<std::size_t>(w.guide), height, width);
+    const float *prev_data = planes_of(prev, fn, "prev", 3, height, width);
     const float *acc_data = planes_of(acc_new, fn, "acc_new", SSR_PACK_STATE_PLANES, height, width);
-    const float *features_data = planes_of(features, fn, "features", SSR_STAGE_FEATURE_PLANES, height, width);
-    const float *packed_data = planes_of(packed, fn, "packed", SSR_PACK_PLANES, height, width);
     float *out_log_data = output_planes(out_log, fn, "out_log", 3, height, width);
     if (color.ndim() != 3 || color.shape(2) != 3 || color.shape(0) > height || color.shape(1) > width ||
         !is_c_contiguous(color)) {
@@ -388,9 +433,9 @@ void stage_resolve(const InputArray &head, int kernel_size, const InputArray &ca
     int status = SSR_PACK_OK;
     {
         nb::gil_scoped_release release;
-        status = ssr_stage_resolve(head_data, kernel_size, carry_data, acc_data, features_data, packed_data,
+        status = ssr_stage_resolve(coarse_data, carry_data, guide_data, prev_data, acc_data, packed.data(),
                                    reset ? 1 : 0, static_cast<int64_t>(height), static_cast<int64_t>(width),
-                                   static_cast<int64_t>(color.shape(0)), static_cast<int64_t>(color.shape(1)),
+                                   static_cast<int64_t>(color.shape(0)), static_cast<int64_t>(color.shape(1)), &w,
                                    out_log_data, color.data(), num_threads);
     }
     raise_status(fn, status);
@@ -431,17 +476,18 @@ NB_MODULE(_native, m) {
     m.attr("STAGE_COVERAGE_FLOOR") = SSR_STAGE_COVERAGE_FLOOR;
 
     m.def("stage_accumulate", &stage_accumulate, "packed"_a, "acc"_a.none(), "prev_out"_a.none(), "reset"_a,
-          "ref_w1"_a, "ref_b1"_a, "ref_w2"_a, "ref_b2"_a, "emb_w1"_a, "emb_b1"_a, "emb_w2"_a, "emb_b2"_a,
-          "acc_new"_a.noconvert(), "features"_a.noconvert(), "signal_half"_a.noconvert(), "num_threads"_a = 0,
-          "The fused pre-graph stage of a fast-layout model (ssr_stages.h): warp + reset select + TFA + log "
-          "views, writing acc_new [14, H, W], features [34, H, W] and signal_half [4, H/2, W/2] in place. "
-          "acc / prev_out (the unwarped committed state) may be None when reset. The GIL is released.");
+          "weights"_a, "kernel_size"_a, "acc_new"_a.noconvert(), "guide"_a.noconvert(), "prev"_a.noconvert(),
+          "down"_a.noconvert(), "prev_half"_a.noconvert(), "signal_half"_a.noconvert(), "num_threads"_a = 0,
+          "The fused pre-graph stage of a fast-layout model (ssr_stages.h): warp + reset select + TFA + log views "
+          "+ the U-Net's 1x1 guide and 2x2 stride-2 convs, in place. acc / prev_out (the unwarped committed "
+          "state) may be None when reset; weights: dict of the stage's float32 arrays. The GIL is released.");
 
-    m.def("stage_resolve", &stage_resolve, "head"_a, "kernel_size"_a, "carry"_a, "acc_new"_a, "features"_a,
-          "packed"_a, "reset"_a, "out_log"_a.noconvert(), "color"_a.noconvert(), "num_threads"_a = 0,
-          "The fused post-graph stage (ssr_stages.h): per-pixel kernel filter + coarse blend + history term + "
-          "remodulation, writing out_log [3, H, W] and the cropped HWC colour [h, w, 3] in place. The GIL is "
-          "released.");
+    m.def("stage_resolve", &stage_resolve, "coarse"_a, "carry"_a, "guide"_a, "prev"_a, "acc_new"_a, "packed"_a,
+          "reset"_a, "weights"_a, "kernel_size"_a, "out_log"_a.noconvert(), "color"_a.noconvert(),
+          "num_threads"_a = 0,
+          "The fused post-graph stage (ssr_stages.h): full-resolution decoder + per-pixel kernel filter + carry "
+          "blend + history term + remodulation, writing out_log [3, H, W] and the cropped HWC colour [h, w, 3] "
+          "in place. The GIL is released.");
 
     m.def("version", []() { return std::string(SSR_NATIVE_VERSION); },
           "Version of the ssr-engine package this module was built from.");

@@ -11,20 +11,26 @@
 
 namespace ssr_native {
 
-inline float bits_to_float(int32_t bits) {
+#if defined(__GNUC__)
+#define SSR_MATH_INLINE inline __attribute__((always_inline))
+#else
+#define SSR_MATH_INLINE inline
+#endif
+
+SSR_MATH_INLINE float bits_to_float(int32_t bits) {
     float value;
     std::memcpy(&value, &bits, sizeof(value));
     return value;
 }
 
-inline int32_t float_to_bits(float value) {
+SSR_MATH_INLINE int32_t float_to_bits(float value) {
     int32_t bits;
     std::memcpy(&bits, &value, sizeof(bits));
     return bits;
 }
 
 /// e^x for finite x; inputs are clamped to [-87.3, 88.37] (results in [1.2e-38, 2.4e38]).
-inline float fast_exp(float x) {
+SSR_MATH_INLINE float fast_exp(float x) {
     x = x < -87.33654f ? -87.33654f : (x > 88.3762626647949f ? 88.3762626647949f : x);
     // n = round(x / ln 2) by the 1.5 * 2^23 trick: float arithmetic only, so it vectorises
     const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -40,7 +46,7 @@ inline float fast_exp(float x) {
 }
 
 /// ln(y) for finite y > 0 (normal numbers).
-inline float fast_log(float y) {
+SSR_MATH_INLINE float fast_log(float y) {
     const int32_t bits = float_to_bits(y);
     float exponent = static_cast<float>(((bits >> 23) & 0xff) - 126);
     float m = bits_to_float((bits & 0x807fffff) | 0x3f000000);  // mantissa in [0.5, 1)
@@ -64,7 +70,7 @@ inline float fast_log(float y) {
 }
 
 /// ln(1 + x) for finite x > -1, accurate for small x (log(u) * x / (u - 1), u = 1 + x).
-inline float fast_log1p(float x) {
+SSR_MATH_INLINE float fast_log1p(float x) {
     const float u = 1.0f + x;
     const float d = u - 1.0f;
     const float ratio = d == 0.0f ? 1.0f : x / d;

@@ -25,6 +25,12 @@
 #else
 #define SSR_HOT
 #endif
+// Helpers of the hot loops are forced inline, so that each clone compiles them for its target.
+#if defined(__GNUC__)
+#define SSR_INLINE inline __attribute__((always_inline))
+#else
+#define SSR_INLINE inline
+#endif
 
 namespace {
 
@@ -47,23 +53,70 @@ bool ranges_overlap(const void *a, std::size_t a_bytes, const void *b, std::size
     return a_begin < b_begin + b_bytes && b_begin < a_begin + a_bytes;
 }
 
-/// out[o][k] = b[o] + sum_i w[o, i] * in[i][k] for k < n (ReLU when asked); out planes of kChunk.
+/// out[o * out_stride + k] = b[o] + sum_i w[o, i] * in[i][k] for k < n (ReLU when asked).
 /// Blocks of kLanes pixels keep every output's sum in a vector register (one store per
 /// output): GCC / Clang vector extensions, lowered to AVX2 or SSE2 per clone.
 constexpr int64_t kLanes = 8;
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
 
-inline Lanes load_lanes(const float *source) {
+SSR_INLINE Lanes load_lanes(const float *source) {
     Lanes value;
     std::memcpy(&value, source, sizeof(value));
     return value;
 }
 
-inline void dense(const float *const *in, int in_channels, const float *w, const float *b, int out_channels,
-                  float *out, int64_t n, bool relu) {
+SSR_INLINE void dense(const float *const *in, int in_channels, const float *w, const float *b, int out_channels,
+                  float *out, int64_t out_stride, int64_t n, bool relu) {
     const int64_t blocked = n - n % kLanes;
     const Lanes zero = {};
-    for (int64_t k0 = 0; k0 < blocked; k0 += kLanes) {
+    int64_t k0 = 0;
+    const int quads = out_channels - out_channels % 4;
+    for (; k0 + 2 * kLanes <= n && quads > 0; k0 += 2 * kLanes) {  // 2 x 8 pixels x 4 outputs: 8 sums in registers
+        for (int o = 0; o < quads; o += 4) {
+            Lanes a0 = zero + b[o], a1 = zero + b[o + 1], a2 = zero + b[o + 2], a3 = zero + b[o + 3];
+            Lanes c0 = a0, c1 = a1, c2 = a2, c3 = a3;
+            const float *r0 = w + o * in_channels, *r1 = r0 + in_channels, *r2 = r1 + in_channels,
+                        *r3 = r2 + in_channels;
+            for (int i = 0; i < in_channels; ++i) {
+                const Lanes x = load_lanes(in[i] + k0), z = load_lanes(in[i] + k0 + kLanes);
+                const float w0 = r0[i], w1 = r1[i], w2 = r2[i], w3 = r3[i];
+                a0 += w0 * x;
+                c0 += w0 * z;
+                a1 += w1 * x;
+                c1 += w1 * z;
+                a2 += w2 * x;
+                c2 += w2 * z;
+                a3 += w3 * x;
+                c3 += w3 * z;
+            }
+            if (relu) {
+                a0 = a0 > zero ? a0 : zero, c0 = c0 > zero ? c0 : zero;
+                a1 = a1 > zero ? a1 : zero, c1 = c1 > zero ? c1 : zero;
+                a2 = a2 > zero ? a2 : zero, c2 = c2 > zero ? c2 : zero;
+                a3 = a3 > zero ? a3 : zero, c3 = c3 > zero ? c3 : zero;
+            }
+            float *d = out + o * out_stride + k0;
+            std::memcpy(d, &a0, sizeof(a0)), std::memcpy(d + kLanes, &c0, sizeof(c0));
+            std::memcpy(d + out_stride, &a1, sizeof(a1)), std::memcpy(d + out_stride + kLanes, &c1, sizeof(c1));
+            std::memcpy(d + 2 * out_stride, &a2, sizeof(a2)), std::memcpy(d + 2 * out_stride + kLanes, &c2, sizeof(c2));
+            std::memcpy(d + 3 * out_stride, &a3, sizeof(a3)), std::memcpy(d + 3 * out_stride + kLanes, &c3, sizeof(c3));
+        }
+        for (int o = quads; o < out_channels; ++o) {
+            Lanes sum = zero + b[o], more = sum;
+            const float *row = w + o * in_channels;
+            for (int i = 0; i < in_channels; ++i) {
+                sum += row[i] * load_lanes(in[i] + k0);
+                more += row[i] * load_lanes(in[i] + k0 + kLanes);
+            }
+            if (relu) {
+                sum = sum > zero ? sum : zero;
+                more = more > zero ? more : zero;
+            }
+            std::memcpy(out + o * out_stride + k0, &sum, sizeof(sum));
+            std::memcpy(out + o * out_stride + k0 + kLanes, &more, sizeof(more));
+        }
+    }
+    for (; k0 < blocked; k0 += kLanes) {
         int o = 0;
         for (; o + 4 <= out_channels; o += 4) {  // four independent sums hide the FMA latency
             Lanes s0 = zero + b[o], s1 = zero + b[o + 1], s2 = zero + b[o + 2], s3 = zero + b[o + 3];
@@ -82,10 +135,10 @@ inline void dense(const float *const *in, int in_channels, const float *w, const
                 s2 = s2 > zero ? s2 : zero;
                 s3 = s3 > zero ? s3 : zero;
             }
-            std::memcpy(out + o * kChunk + k0, &s0, sizeof(s0));
-            std::memcpy(out + (o + 1) * kChunk + k0, &s1, sizeof(s1));
-            std::memcpy(out + (o + 2) * kChunk + k0, &s2, sizeof(s2));
-            std::memcpy(out + (o + 3) * kChunk + k0, &s3, sizeof(s3));
+            std::memcpy(out + o * out_stride + k0, &s0, sizeof(s0));
+            std::memcpy(out + (o + 1) * out_stride + k0, &s1, sizeof(s1));
+            std::memcpy(out + (o + 2) * out_stride + k0, &s2, sizeof(s2));
+            std::memcpy(out + (o + 3) * out_stride + k0, &s3, sizeof(s3));
         }
         for (; o < out_channels; ++o) {
             Lanes sum = zero + b[o];
@@ -96,7 +149,7 @@ inline void dense(const float *const *in, int in_channels, const float *w, const
             if (relu) {
                 sum = sum > zero ? sum : zero;
             }
-            std::memcpy(out + o * kChunk + k0, &sum, sizeof(sum));
+            std::memcpy(out + o * out_stride + k0, &sum, sizeof(sum));
         }
     }
     for (int o = 0; o < out_channels; ++o) {  // the last n % kLanes pixels
@@ -105,14 +158,14 @@ inline void dense(const float *const *in, int in_channels, const float *w, const
             for (int i = 0; i < in_channels; ++i) {
                 sum += w[o * in_channels + i] * in[i][k];
             }
-            out[o * kChunk + k] = relu ? (sum > 0.0f ? sum : 0.0f) : sum;
+            out[o * out_stride + k] = relu ? (sum > 0.0f ? sum : 0.0f) : sum;
         }
     }
 }
 
 /// log view of 14 state planes (chunk-strided `src`) into `dst` rows: planes 0-2
 /// log1p(A_irr / max(A_mask, floor)), the rest copied, all clamped to +-VIEW_BOUND.
-inline void log_view(const float *const *src, float *const *dst, int64_t n) {
+SSR_INLINE void log_view(const float *const *src, float *const *dst, int64_t n) {
     const float *mask = src[kMaskPlane];
     for (int c = 0; c < kState; ++c) {
         const float *s = src[c];
@@ -143,7 +196,7 @@ struct WarpTaps {
             weight[t].assign(n, 0.0f);
         }
     }
-    void compute(const float *motion_x, const float *motion_y, int64_t y, int64_t x0, int64_t n, int64_t height,
+    SSR_INLINE void compute(const float *motion_x, const float *motion_y, int64_t y, int64_t x0, int64_t n, int64_t height,
                  int64_t width) {
         for (int64_t k = 0; k < n; ++k) {
             const std::size_t i = static_cast<std::size_t>(k);
@@ -178,11 +231,205 @@ struct WarpTaps {
             index[3][i] = static_cast<int32_t>(cy1 * width + cx1);
         }
     }
-    void sample(const float *plane, float *out, int64_t n) const {
+    /// out[c][k] = bilinear sample of plane c (src + c * plane_stride) for c < channels.
+    /// Blocks of kLanes pixels whose four taps each read kLanes consecutive elements (smooth
+    /// motion: the integer part of the offset is the same across the block) use vector loads;
+    /// other pixels are gathered one by one, each pixel's taps read once for all planes.
+    template <int Channels>
+    SSR_INLINE void sample(const float *src, int64_t plane_stride, float *const *out, int64_t n) const {
         const int32_t *i0 = index[0].data(), *i1 = index[1].data(), *i2 = index[2].data(), *i3 = index[3].data();
         const float *w0 = weight[0].data(), *w1 = weight[1].data(), *w2 = weight[2].data(), *w3 = weight[3].data();
-        for (int64_t k = 0; k < n; ++k) {
-            out[k] = w0[k] * plane[i0[k]] + w1[k] * plane[i1[k]] + w2[k] * plane[i2[k]] + w3[k] * plane[i3[k]];
+        int64_t k = 0;
+        while (k < n) {
+            bool run = k + kLanes <= n;
+            for (int64_t j = 1; run && j < kLanes; ++j) {
+                run = i0[k + j] == i0[k] + j && i1[k + j] == i1[k] + j && i2[k + j] == i2[k] + j &&
+                      i3[k + j] == i3[k] + j;
+            }
+            if (run) {
+                const Lanes wa = load_lanes(w0 + k), wb = load_lanes(w1 + k), wc = load_lanes(w2 + k),
+                            wd = load_lanes(w3 + k);
+                for (int ch = 0; ch < Channels; ++ch) {
+                    const float *p = src + ch * plane_stride;
+                    const Lanes value = wa * load_lanes(p + i0[k]) + wb * load_lanes(p + i1[k]) +
+                                        wc * load_lanes(p + i2[k]) + wd * load_lanes(p + i3[k]);
+                    std::memcpy(out[ch] + k, &value, sizeof(value));
+                }
+                k += kLanes;
+                continue;
+            }
+            const int64_t stop = std::min<int64_t>(n, k + kLanes);
+            for (; k < stop; ++k) {
+                const int32_t a = i0[k], b = i1[k], c = i2[k], d = i3[k];
+                const float wa = w0[k], wb = w1[k], wc = w2[k], wd = w3[k];
+                for (int ch = 0; ch < Channels; ++ch) {
+                    const float *p = src + ch * plane_stride;
+                    out[ch][k] = wa * p[a] + wb * p[b] + wc * p[c] + wd * p[d];
+                }
+            }
+        }
+    }
+};
+
+/// 3x3 convolution (zero padding 1) + ReLU over `channels` padded rows per tap row:
+/// rows[dy][i] points at column -1 of input row y + dy - 1 of channel i (W + 2 floats, the
+/// borders 0); out[o * kChunk + k] for columns x0 + k, k < n.
+SSR_INLINE void conv3x3_relu(const float *const *const *rows, int channels, const float *w, const float *b,
+                         int out_channels, int64_t x0, float *out, int64_t n) {
+    const int64_t blocked = n - n % kLanes;
+    const Lanes zero = {};
+    const int64_t taps_per_out = static_cast<int64_t>(channels) * 9;
+    int64_t k0 = 0;
+    const int quads = out_channels - out_channels % 4;
+    for (; k0 + 2 * kLanes <= n && quads > 0; k0 += 2 * kLanes) {  // 2 x 8 pixels x 4 outputs in registers
+        for (int o = 0; o < quads; o += 4) {
+            Lanes a0 = zero + b[o], a1 = zero + b[o + 1], a2 = zero + b[o + 2], a3 = zero + b[o + 3];
+            Lanes c0 = a0, c1 = a1, c2 = a2, c3 = a3;
+            const float *r0 = w + o * taps_per_out, *r1 = r0 + taps_per_out, *r2 = r1 + taps_per_out,
+                        *r3 = r2 + taps_per_out;
+            for (int i = 0; i < channels; ++i) {
+                for (int dy = 0; dy < 3; ++dy) {
+                    const float *row = rows[dy][i] + x0 + k0;
+                    for (int dx = 0; dx < 3; ++dx) {
+                        const Lanes x = load_lanes(row + dx), z = load_lanes(row + dx + kLanes);
+                        const int t = (i * 3 + dy) * 3 + dx;
+                        const float w0 = r0[t], w1 = r1[t], w2 = r2[t], w3 = r3[t];
+                        a0 += w0 * x;
+                        c0 += w0 * z;
+                        a1 += w1 * x;
+                        c1 += w1 * z;
+                        a2 += w2 * x;
+                        c2 += w2 * z;
+                        a3 += w3 * x;
+                        c3 += w3 * z;
+                    }
+                }
+            }
+            a0 = a0 > zero ? a0 : zero, c0 = c0 > zero ? c0 : zero;
+            a1 = a1 > zero ? a1 : zero, c1 = c1 > zero ? c1 : zero;
+            a2 = a2 > zero ? a2 : zero, c2 = c2 > zero ? c2 : zero;
+            a3 = a3 > zero ? a3 : zero, c3 = c3 > zero ? c3 : zero;
+            float *d = out + o * kChunk + k0;
+            std::memcpy(d, &a0, sizeof(a0)), std::memcpy(d + kLanes, &c0, sizeof(c0));
+            std::memcpy(d + kChunk, &a1, sizeof(a1)), std::memcpy(d + kChunk + kLanes, &c1, sizeof(c1));
+            std::memcpy(d + 2 * kChunk, &a2, sizeof(a2)), std::memcpy(d + 2 * kChunk + kLanes, &c2, sizeof(c2));
+            std::memcpy(d + 3 * kChunk, &a3, sizeof(a3)), std::memcpy(d + 3 * kChunk + kLanes, &c3, sizeof(c3));
+        }
+        for (int o = quads; o < out_channels; ++o) {
+            Lanes sum = zero + b[o], more = sum;
+            const float *r = w + o * taps_per_out;
+            for (int i = 0; i < channels; ++i) {
+                for (int dy = 0; dy < 3; ++dy) {
+                    for (int dx = 0; dx < 3; ++dx) {
+                        const float weight = r[(i * 3 + dy) * 3 + dx];
+                        sum += weight * load_lanes(rows[dy][i] + x0 + k0 + dx);
+                        more += weight * load_lanes(rows[dy][i] + x0 + k0 + dx + kLanes);
+                    }
+                }
+            }
+            sum = sum > zero ? sum : zero;
+            more = more > zero ? more : zero;
+            std::memcpy(out + o * kChunk + k0, &sum, sizeof(sum));
+            std::memcpy(out + o * kChunk + k0 + kLanes, &more, sizeof(more));
+        }
+    }
+    for (; k0 < blocked; k0 += kLanes) {
+        int o = 0;
+        for (; o + 4 <= out_channels; o += 4) {
+            Lanes s0 = zero + b[o], s1 = zero + b[o + 1], s2 = zero + b[o + 2], s3 = zero + b[o + 3];
+            const float *r0 = w + o * taps_per_out, *r1 = r0 + taps_per_out, *r2 = r1 + taps_per_out,
+                        *r3 = r2 + taps_per_out;
+            for (int i = 0; i < channels; ++i) {
+                for (int dy = 0; dy < 3; ++dy) {
+                    const float *row = rows[dy][i] + x0 + k0;
+                    for (int dx = 0; dx < 3; ++dx) {
+                        const Lanes x = load_lanes(row + dx);
+                        const int t = (i * 3 + dy) * 3 + dx;
+                        s0 += r0[t] * x;
+                        s1 += r1[t] * x;
+                        s2 += r2[t] * x;
+                        s3 += r3[t] * x;
+                    }
+                }
+            }
+            s0 = s0 > zero ? s0 : zero;
+            s1 = s1 > zero ? s1 : zero;
+            s2 = s2 > zero ? s2 : zero;
+            s3 = s3 > zero ? s3 : zero;
+            std::memcpy(out + o * kChunk + k0, &s0, sizeof(s0));
+            std::memcpy(out + (o + 1) * kChunk + k0, &s1, sizeof(s1));
+            std::memcpy(out + (o + 2) * kChunk + k0, &s2, sizeof(s2));
+            std::memcpy(out + (o + 3) * kChunk + k0, &s3, sizeof(s3));
+        }
+        for (; o < out_channels; ++o) {
+            Lanes sum = zero + b[o];
+            const float *r = w + o * taps_per_out;
+            for (int i = 0; i < channels; ++i) {
+                for (int dy = 0; dy < 3; ++dy) {
+                    for (int dx = 0; dx < 3; ++dx) {
+                        sum += r[(i * 3 + dy) * 3 + dx] * load_lanes(rows[dy][i] + x0 + k0 + dx);
+                    }
+                }
+            }
+            sum = sum > zero ? sum : zero;
+            std::memcpy(out + o * kChunk + k0, &sum, sizeof(sum));
+        }
+    }
+    for (int o = 0; o < out_channels; ++o) {  // the last n % kLanes columns
+        for (int64_t k = blocked; k < n; ++k) {
+            float sum = b[o];
+            for (int i = 0; i < channels; ++i) {
+                for (int dy = 0; dy < 3; ++dy) {
+                    for (int dx = 0; dx < 3; ++dx) {
+                        sum += w[o * taps_per_out + (i * 3 + dy) * 3 + dx] * rows[dy][i][x0 + k + dx];
+                    }
+                }
+            }
+            out[o * kChunk + k] = sum > 0.0f ? sum : 0.0f;
+        }
+    }
+}
+
+/// PyTorch's bilinear x2 source index (align_corners=False): index, neighbour, weight of the neighbour.
+template <typename Index>
+SSR_INLINE void upsample_source(int64_t dst, int64_t in_size, Index &i0, Index &i1, float &lambda) {
+    float src = 0.5f * (static_cast<float>(dst) + 0.5f) - 0.5f;
+    src = src < 0.0f ? 0.0f : src;
+    i0 = static_cast<Index>(src);
+    i1 = static_cast<Index>(i0 + (i0 < in_size - 1 ? 1 : 0));
+    lambda = src - static_cast<float>(i0);
+}
+
+/// Bilinear x2 upsampling of half-resolution rows (align_corners=False, as PyTorch).
+struct UpsampleColumns {
+    explicit UpsampleColumns(int64_t) {}
+    /// out[k] = bilinear x2 of the half-resolution plane at output row (row0, row1, row_lambda),
+    /// columns x0 + k: the vertical blend into `blend` (half_w floats of scratch), then the
+    /// fixed x2 pattern (even columns 0.25 / 0.75 of their left / own source column, odd ones
+    /// 0.75 / 0.25 of their own / right one, clamped at the edges: PyTorch's weights).
+    SSR_INLINE void row(const float *half, int64_t half_w, int64_t row0, int64_t row1, float row_lambda, int64_t x0,
+                        int64_t n, float *blend, float *out) const {
+        const float *top = half + row0 * half_w, *bottom = half + row1 * half_w;
+        const int64_t first = std::max<int64_t>(x0 / 2 - 1, 0), last = std::min<int64_t>((x0 + n) / 2 + 1, half_w);
+        for (int64_t j = first; j < last; ++j) {
+            blend[j] = (1.0f - row_lambda) * top[j] + row_lambda * bottom[j];
+        }
+        int64_t k = 0;
+        if (x0 == 0) {  // column 0 reads its source column alone
+            out[0] = blend[0];
+            out[1] = 0.75f * blend[0] + 0.25f * blend[std::min<int64_t>(1, half_w - 1)];
+            k = 2;
+        }
+        const int64_t end = (x0 + n == 2 * half_w) ? n - 2 : n;  // the last odd column clamps
+        for (; k < end; k += 2) {
+            const int64_t i = (x0 + k) / 2;
+            out[k] = 0.25f * blend[i - 1] + 0.75f * blend[i];
+            out[k + 1] = 0.75f * blend[i] + 0.25f * blend[i + 1];
+        }
+        if (end < n && k < n) {
+            const int64_t i = (x0 + k) / 2;
+            out[k] = 0.25f * blend[i - 1] + 0.75f * blend[i];
+            out[k + 1] = blend[i];
         }
     }
 };
@@ -194,127 +441,168 @@ struct AccumulateArgs {
     bool reset;
     int64_t height;
     int64_t width;
-    const ssr_tfa_weights *weights;
+    const ssr_stage_weights *weights;
+    const float *down_weights;  // down1_w as [c1, 4 * 34]: taps (0,0), (0,1), (1,0), (1,1), each over the 34 planes
     float *acc_new;
-    float *features;
+    float *guide;
+    float *prev;
+    float *down;
+    float *prev_half;
     float *signal_half;
 };
 
+constexpr int kFeatures = SSR_STAGE_FEATURE_PLANES;  // 34
+constexpr int64_t kHalfChunk = kChunk / 2;
+
 SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
     const int64_t width = a.width, plane = a.height * a.width;
-    const int hidden = a.weights->hidden, embed = a.weights->embed;
-    std::vector<float> scratch(static_cast<std::size_t>((3 + 2 * kState + hidden + 3 * embed + 2) * kChunk), 0.0f);
+    const int64_t half_w = width / 2, half_plane = (a.height / 2) * half_w;
+    const ssr_stage_weights &w = *a.weights;
+    const int hidden = w.hidden, embed = w.embed;
+    const std::size_t floats = static_cast<std::size_t>(
+        (3 + 3 * kState + hidden + 3 * embed + 2) * kChunk + 4 * kFeatures * kHalfChunk);
+    std::vector<float> scratch(floats, 0.0f);
     float *x_linear = scratch.data();                 // [3][kChunk]
     float *history = x_linear + 3 * kChunk;           // [14][kChunk]
     float *history_view = history + kState * kChunk;  // [14][kChunk]
-    float *hidden_buf = history_view + kState * kChunk;
+    float *acc_view = history_view + kState * kChunk; // [14][kChunk]
+    float *hidden_buf = acc_view + kState * kChunk;
     float *e_ref = hidden_buf + hidden * kChunk;
     float *e_cur = e_ref + embed * kChunk;
     float *e_prev = e_cur + embed * kChunk;
     float *beta = e_prev + embed * kChunk;
+    float *s_prev = beta + kChunk;
+    float *split = s_prev + kChunk;                   // [row 0/1][even/odd][34][kHalfChunk]
     WarpTaps taps(static_cast<std::size_t>(kChunk));
     const float *motion_x = a.packed + SSR_PACK_PLANE_MOTION * plane;
     const float *motion_y = motion_x + plane;
     const float *in[kRefInputs];
-    const float *view_in[kState];
-    float *history_rows[kState];
-    const float *history_const[kState];
-    float *view_rows[kState];
-    const float *acc_rows[kState];
-    float *feature_view[kState];
+    const float *view_in[kState], *history_const[kState], *acc_rows[kState], *hidden_in[SSR_STAGE_MAX_WIDTH];
+    float *history_rows[kState], *view_rows[kState], *acc_view_rows[kState];
+    const float *features[kFeatures];
+    const float *split_in[4 * kFeatures];
     for (int c = 0; c < kState; ++c) {
         history_rows[c] = history + c * kChunk;
         history_const[c] = history_rows[c];
         view_rows[c] = history_view + c * kChunk;
         view_in[c] = view_rows[c];
+        acc_view_rows[c] = acc_view + c * kChunk;
     }
-    for (int64_t y = rows.row_begin; y < rows.row_end; ++y) {
+    for (int j = 0; j < hidden; ++j) {
+        hidden_in[j] = hidden_buf + j * kChunk;
+    }
+    for (int t = 0; t < 4; ++t) {  // (row, column parity) of the 2x2 tap, in down_weights order
+        for (int i = 0; i < kFeatures; ++i) {
+            split_in[t * kFeatures + i] = split + (t * kFeatures + i) * kHalfChunk;
+        }
+    }
+    for (int64_t y_pair = rows.row_begin; y_pair < rows.row_end; y_pair += 2) {
         for (int64_t x0 = 0; x0 < width; x0 += kChunk) {
             const int64_t n = std::min(kChunk, width - x0);
-            const int64_t offset = y * width + x0;
-            for (int c = 0; c < kRefInputs; ++c) {
-                in[c] = a.packed + c * plane + offset;
-            }
-            for (int c = 0; c < 3; ++c) {
-                float *dst = x_linear + c * kChunk;
-                for (int64_t k = 0; k < n; ++k) {
-                    dst[k] = fast_exp(in[c][k]) - 1.0f;
+            for (int r = 0; r < 2; ++r) {
+                const int64_t y = y_pair + r;
+                const int64_t offset = y * width + x0;
+                for (int c = 0; c < kRefInputs; ++c) {
+                    in[c] = a.packed + c * plane + offset;
                 }
-            }
-            if (a.reset) {
-                for (int c = 0; c < kState; ++c) {
-                    const float *src = c < 3 ? x_linear + c * kChunk : in[c];
-                    std::copy(src, src + n, history_rows[c]);
+                for (int c = 0; c < 3; ++c) {
+                    float *dst = x_linear + c * kChunk;
+                    for (int64_t k = 0; k < n; ++k) {
+                        dst[k] = fast_exp(in[c][k]) - 1.0f;
+                    }
                 }
-            } else {
-                taps.compute(motion_x, motion_y, y, x0, n, a.height, width);
-                for (int c = 0; c < kState; ++c) {
-                    taps.sample(a.acc + c * plane, history_rows[c], n);
-                }
-            }
-            log_view(history_const, view_rows, n);
-            // TFA scores: s = <e_ref, e_cur> - <e_ref, e_prev>, beta = sigmoid(s)
-            const ssr_tfa_weights &w = *a.weights;
-            dense(in, kRefInputs, w.ref_w1, w.ref_b1, hidden, hidden_buf, n, true);
-            const float *hidden_in[SSR_STAGE_MAX_WIDTH];
-            for (int j = 0; j < hidden; ++j) {
-                hidden_in[j] = hidden_buf + j * kChunk;
-            }
-            dense(hidden_in, hidden, w.ref_w2, w.ref_b2, embed, e_ref, n, false);
-            dense(in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, n, true);
-            dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_cur, n, false);
-            dense(view_in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, n, true);
-            dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_prev, n, false);
-            float *s_prev = beta + kChunk;  // scratch row
-            for (int64_t k = 0; k < n; ++k) {
-                beta[k] = 0.0f;
-                s_prev[k] = 0.0f;
-            }
-            for (int j = 0; j < embed; ++j) {
-                const float *r = e_ref + j * kChunk, *cu = e_cur + j * kChunk, *pr = e_prev + j * kChunk;
-                for (int64_t k = 0; k < n; ++k) {
-                    beta[k] += r[k] * cu[k];
-                    s_prev[k] += r[k] * pr[k];
-                }
-            }
-            for (int64_t k = 0; k < n; ++k) {
-                beta[k] = 1.0f / (1.0f + fast_exp(-(beta[k] - s_prev[k])));
-            }
-            // A_t = (1 - beta) * history + beta * x_values -> acc_new
-            for (int c = 0; c < kState; ++c) {
-                const float *x_values = c < 3 ? x_linear + c * kChunk : in[c];
-                const float *h = history_rows[c];
-                float *dst = a.acc_new + c * plane + offset;
-                for (int64_t k = 0; k < n; ++k) {
-                    dst[k] = (1.0f - beta[k]) * h[k] + beta[k] * x_values[k];
-                }
-                acc_rows[c] = dst;
-            }
-            // features: x_t, log view of A_t, transparent, warped previous output
-            for (int c = 0; c < kState; ++c) {
-                std::copy(in[c], in[c] + n, a.features + c * plane + offset);
-                feature_view[c] = a.features + (kState + c) * plane + offset;
-            }
-            log_view(acc_rows, feature_view, n);
-            for (int c = 0; c < kTransparent; ++c) {
-                std::copy(in[kState + c], in[kState + c] + n, a.features + (2 * kState + c) * plane + offset);
-            }
-            for (int c = 0; c < 3; ++c) {
-                float *dst = a.features + (SSR_STAGE_FEATURE_PREV + c) * plane + offset;
                 if (a.reset) {
-                    std::copy(feature_view[c], feature_view[c] + n, dst);
+                    for (int c = 0; c < kState; ++c) {
+                        const float *src = c < 3 ? x_linear + c * kChunk : in[c];
+                        std::copy(src, src + n, history_rows[c]);
+                    }
                 } else {
-                    taps.sample(a.prev_out + c * plane, dst, n);
+                    taps.compute(motion_x, motion_y, y, x0, n, a.height, width);
+                    taps.sample<kState>(a.acc, plane, history_rows, n);
+                }
+                log_view(history_const, view_rows, n);
+                // TFA scores: s = <e_ref, e_cur> - <e_ref, e_prev>, beta = sigmoid(s)
+                dense(in, kRefInputs, w.ref_w1, w.ref_b1, hidden, hidden_buf, kChunk, n, true);
+                dense(hidden_in, hidden, w.ref_w2, w.ref_b2, embed, e_ref, kChunk, n, false);
+                dense(in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, kChunk, n, true);
+                dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_cur, kChunk, n, false);
+                dense(view_in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, kChunk, n, true);
+                dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_prev, kChunk, n, false);
+                for (int64_t k = 0; k < n; ++k) {
+                    beta[k] = 0.0f;
+                    s_prev[k] = 0.0f;
+                }
+                for (int e = 0; e < embed; ++e) {
+                    const float *ref = e_ref + e * kChunk, *cur = e_cur + e * kChunk, *pre = e_prev + e * kChunk;
+                    for (int64_t k = 0; k < n; ++k) {
+                        beta[k] += ref[k] * cur[k];
+                        s_prev[k] += ref[k] * pre[k];
+                    }
+                }
+                for (int64_t k = 0; k < n; ++k) {
+                    beta[k] = 1.0f / (1.0f + fast_exp(-(beta[k] - s_prev[k])));
+                }
+                // A_t = (1 - beta) * history + beta * x_values -> acc_new
+                for (int c = 0; c < kState; ++c) {
+                    const float *x_values = c < 3 ? x_linear + c * kChunk : in[c];
+                    const float *h = history_rows[c];
+                    float *dst = a.acc_new + c * plane + offset;
+                    for (int64_t k = 0; k < n; ++k) {
+                        dst[k] = (1.0f - beta[k]) * h[k] + beta[k] * x_values[k];
+                    }
+                    acc_rows[c] = dst;
+                }
+                log_view(acc_rows, acc_view_rows, n);
+                float *prev_rows[3];
+                for (int c = 0; c < 3; ++c) {
+                    prev_rows[c] = a.prev + c * plane + offset;
+                }
+                if (a.reset) {
+                    for (int c = 0; c < 3; ++c) {
+                        std::copy(acc_view_rows[c], acc_view_rows[c] + n, prev_rows[c]);
+                    }
+                } else {
+                    taps.sample<3>(a.prev_out, plane, prev_rows, n);
+                }
+                // the U-Net input u = (x_t, log view of A_t, transparent, prev)
+                for (int c = 0; c < kState; ++c) {
+                    features[c] = in[c];
+                    features[kState + c] = acc_view_rows[c];
+                }
+                for (int c = 0; c < kTransparent; ++c) {
+                    features[2 * kState + c] = in[kState + c];
+                }
+                for (int c = 0; c < 3; ++c) {
+                    features[SSR_STAGE_FEATURE_PREV + c] = prev_rows[c];
+                }
+                dense(features, kFeatures, w.enc0_w, w.enc0_b, w.guide, a.guide + offset, plane, n, true);
+                for (int i = 0; i < kFeatures; ++i) {  // even / odd columns, for the 2x2 stride-2 conv
+                    float *even = split + ((2 * r) * kFeatures + i) * kHalfChunk;
+                    float *odd = split + ((2 * r + 1) * kFeatures + i) * kHalfChunk;
+                    const float *src = features[i];
+                    for (int64_t k = 0; k < n / 2; ++k) {
+                        even[k] = src[2 * k];
+                        odd[k] = src[2 * k + 1];
+                    }
                 }
             }
-        }
-        if (y % 2 == 1) {  // both rows of a 2x2 block are written: pool the signal
-            const int64_t half_w = width / 2, half_plane = (a.height / 2) * half_w;
+            const int64_t half_offset = (y_pair / 2) * half_w + x0 / 2;
+            dense(split_in, 4 * kFeatures, a.down_weights, w.down1_b, w.down, a.down + half_offset, half_plane, n / 2,
+                  true);
+            for (int c = 0; c < 3; ++c) {  // avg_pool2d(prev, 2): (0,0) + (0,1) + (1,0) + (1,1), / 4
+                const int i = SSR_STAGE_FEATURE_PREV + c;
+                const float *e0 = split_in[i], *o0 = split_in[kFeatures + i];
+                const float *e1 = split_in[2 * kFeatures + i], *o1 = split_in[3 * kFeatures + i];
+                float *dst = a.prev_half + c * half_plane + half_offset;
+                for (int64_t k = 0; k < n / 2; ++k) {
+                    dst[k] = (e0[k] + o0[k] + e1[k] + o1[k]) / 4.0f;
+                }
+            }
             for (int s = 0; s < SSR_STAGE_SIGNAL_PLANES; ++s) {
-                const float *top = a.acc_new + kSignalPlanes[s] * plane + (y - 1) * width;
+                const float *top = a.acc_new + kSignalPlanes[s] * plane + y_pair * width + x0;
                 const float *bottom = top + width;
-                float *dst = a.signal_half + s * half_plane + (y / 2) * half_w;
-                for (int64_t k = 0; k < half_w; ++k) {
+                float *dst = a.signal_half + s * half_plane + half_offset;
+                for (int64_t k = 0; k < n / 2; ++k) {
                     dst[k] = (top[2 * k] + top[2 * k + 1] + bottom[2 * k] + bottom[2 * k + 1]) / 4.0f;
                 }
             }
@@ -323,68 +611,106 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
 }
 
 struct ResolveArgs {
-    const float *head;
-    int side;
+    const float *coarse;
     const float *carry;
+    const float *guide;
+    const float *prev;
     const float *acc_new;
-    const float *features;
     const float *packed;
     bool reset;
     int64_t height;
     int64_t width;
     int64_t out_height;
     int64_t out_width;
+    const ssr_stage_weights *weights;
     float *out_log;
     float *color;
 };
 
-/// PyTorch's bilinear x2 source index (align_corners=False): index, neighbour, weight of the neighbour.
-template <typename Index>
-inline void upsample_source(int64_t dst, int64_t in_size, Index &i0, Index &i1, float &lambda) {
-    float src = 0.5f * (static_cast<float>(dst) + 0.5f) - 0.5f;
-    src = src < 0.0f ? 0.0f : src;
-    i0 = static_cast<Index>(src);
-    i1 = static_cast<Index>(i0 + (i0 < in_size - 1 ? 1 : 0));
-    lambda = src - static_cast<float>(i0);
-}
-
 SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
+    const ssr_stage_weights &w = *a.weights;
     const int64_t width = a.width, height = a.height, plane = height * width;
-    const int side = a.side, radius = side / 2, taps = side * side;
+    const int side = w.kernel_size, radius = side / 2, taps = side * side, heads = taps + 2;
+    const int guide = w.guide, decoder_in = 3 + guide + 3;
     const int64_t half_w = width / 2, half_h = height / 2, half_plane = half_h * half_w;
-    std::vector<float> scratch(static_cast<std::size_t>((taps + 8) * kChunk), 0.0f);
+    const int64_t padded = width + 2;
+    std::vector<float> scratch(static_cast<std::size_t>((taps + heads + guide + 6) * kChunk), 0.0f);
     float *weights = scratch.data();                 // [taps][kChunk]
-    float *filtered = weights + taps * kChunk;       // [4][kChunk]
+    float *head = weights + taps * kChunk;           // [heads][kChunk]
+    float *hidden = head + heads * kChunk;           // [guide][kChunk]
+    float *filtered = hidden + guide * kChunk;       // [4][kChunk]
     float *maximum = filtered + 4 * kChunk;
     float *total = maximum + kChunk;
-    std::vector<int32_t> col0(static_cast<std::size_t>(kChunk)), col1(col0.size());
-    std::vector<float> col_lambda(col0.size());
+    // three padded rows of the decoder input (upsampled coarse, guide, prev), ring-indexed by row
+    std::vector<float> ring(static_cast<std::size_t>(3 * decoder_in * padded), 0.0f);
+    const UpsampleColumns columns(width);
+    std::vector<float> blend(static_cast<std::size_t>(half_w + 1));
     const float *signal[4];
     for (int s = 0; s < 4; ++s) {
         signal[s] = a.acc_new + kSignalPlanes[s] * plane;
     }
     const float *motion_x = a.packed + SSR_PACK_PLANE_MOTION * plane;
     const float *motion_y = motion_x + plane;
+    const float *hidden_in[SSR_STAGE_MAX_WIDTH];
+    for (int j = 0; j < guide; ++j) {
+        hidden_in[j] = hidden + j * kChunk;
+    }
+    auto slot_of = [&](int64_t yy) { return ring.data() + ((yy + 3) % 3) * decoder_in * padded; };
+    auto fill = [&](int64_t yy) {
+        float *slot = slot_of(yy);
+        if (yy < 0 || yy >= height) {
+            std::fill(slot, slot + decoder_in * padded, 0.0f);
+            return;
+        }
+        int64_t row0 = 0, row1 = 0;
+        float row_lambda = 0.0f;
+        upsample_source(yy, half_h, row0, row1, row_lambda);
+        for (int c = 0; c < decoder_in; ++c) {
+            float *dst = slot + c * padded;
+            dst[0] = 0.0f;
+            dst[width + 1] = 0.0f;
+            if (c < 3) {
+                columns.row(a.coarse + c * half_plane, half_w, row0, row1, row_lambda, 0, width, blend.data(), dst + 1);
+            } else {
+                const float *src = c < 3 + guide ? a.guide + (c - 3) * plane : a.prev + (c - 3 - guide) * plane;
+                std::copy(src + yy * width, src + (yy + 1) * width, dst + 1);
+            }
+        }
+    };
+    fill(rows.row_begin - 1);
+    fill(rows.row_begin);
+    std::vector<const float *> tap_rows(static_cast<std::size_t>(3 * decoder_in));
+    const float *const *row_sets[3] = {tap_rows.data(), tap_rows.data() + decoder_in, tap_rows.data() + 2 * decoder_in};
     for (int64_t y = rows.row_begin; y < rows.row_end; ++y) {
+        fill(y + 1);
+        for (int dy = 0; dy < 3; ++dy) {
+            const float *slot = slot_of(y + dy - 1);
+            for (int c = 0; c < decoder_in; ++c) {
+                tap_rows[static_cast<std::size_t>(dy * decoder_in + c)] = slot + c * padded;
+            }
+        }
         int64_t row0 = 0, row1 = 0;
         float row_lambda = 0.0f;
         upsample_source(y, half_h, row0, row1, row_lambda);
         for (int64_t x0 = 0; x0 < width; x0 += kChunk) {
             const int64_t n = std::min(kChunk, width - x0);
             const int64_t offset = y * width + x0;
+            // full-resolution decoder: 3x3 conv + ReLU, then the 1x1 head
+            conv3x3_relu(row_sets, decoder_in, w.dec0_w, w.dec0_b, guide, x0, hidden, n);
+            dense(hidden_in, guide, w.head_w, w.head_b, heads, head, kChunk, n, false);
             // softmax over the taps: exp(x - max) / sum
             for (int64_t k = 0; k < n; ++k) {
                 maximum[k] = -std::numeric_limits<float>::infinity();
                 total[k] = 0.0f;
             }
             for (int t = 0; t < taps; ++t) {
-                const float *logit = a.head + t * plane + offset;
+                const float *logit = head + t * kChunk;
                 for (int64_t k = 0; k < n; ++k) {
                     maximum[k] = std::max(maximum[k], logit[k]);
                 }
             }
             for (int t = 0; t < taps; ++t) {
-                const float *logit = a.head + t * plane + offset;
+                const float *logit = head + t * kChunk;
                 float *wt = weights + t * kChunk;
                 for (int64_t k = 0; k < n; ++k) {
                     wt[k] = fast_exp(logit[k] - maximum[k]);
@@ -416,28 +742,20 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
                     }
                 }
             }
-            // blend with the upsampled coarser scale
-            for (int64_t k = 0; k < n; ++k) {
-                upsample_source(x0 + k, half_w, col0[static_cast<std::size_t>(k)], col1[static_cast<std::size_t>(k)],
-                                col_lambda[static_cast<std::size_t>(k)]);
-            }
-            const float *blend_logit = a.head + taps * plane + offset;
+            // blend with the upsampled carry
+            const float *blend_logit = head + taps * kChunk;
+            float *coarse = maximum;  // scratch row, the maxima are spent
             for (int s = 0; s < 4; ++s) {
-                const float *top = a.carry + s * half_plane + row0 * half_w;
-                const float *bottom = a.carry + s * half_plane + row1 * half_w;
+                columns.row(a.carry + s * half_plane, half_w, row0, row1, row_lambda, x0, n, blend.data(), coarse);
                 float *f = filtered + s * kChunk;
                 for (int64_t k = 0; k < n; ++k) {
-                    const std::size_t i = static_cast<std::size_t>(k);
-                    const float l1 = col_lambda[i], l0 = 1.0f - l1;
-                    const float coarse = (1.0f - row_lambda) * (l0 * top[col0[i]] + l1 * top[col1[i]]) +
-                                         row_lambda * (l0 * bottom[col0[i]] + l1 * bottom[col1[i]]);
                     const float b = 1.0f / (1.0f + fast_exp(-blend_logit[k]));
-                    f[k] = f[k] + b * (coarse - f[k]);
+                    f[k] = f[k] + b * (coarse[k] - f[k]);
                 }
             }
             // the warped previous output, weighted by softplus(logit) * coverage
             if (!a.reset) {
-                const float *history_logit = a.head + (taps + 1) * plane + offset;
+                const float *history_logit = head + (taps + 1) * kChunk;
                 const float fw = static_cast<float>(width), fh = static_cast<float>(height);
                 for (int64_t k = 0; k < n; ++k) {
                     const int64_t pixel = offset + k;
@@ -451,7 +769,7 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
                     const float weight = softplus * coverage;
                     const float floor = coverage > SSR_STAGE_COVERAGE_FLOOR ? coverage : SSR_STAGE_COVERAGE_FLOOR;
                     for (int c = 0; c < 3; ++c) {
-                        const float prev = a.features[(SSR_STAGE_FEATURE_PREV + c) * plane + pixel] / floor;
+                        const float prev = a.prev[c * plane + pixel] / floor;
                         const float previous = fast_exp(std::min(prev, SSR_STAGE_LOG_MAX)) - 1.0f;
                         filtered[c * kChunk + k] += weight * previous;
                     }
@@ -485,13 +803,30 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
     }
 }
 
-bool valid_weights(const ssr_tfa_weights *w) {
-    return w != nullptr && w->hidden >= 1 && w->hidden <= SSR_STAGE_MAX_WIDTH && w->embed >= 1 &&
-           w->embed <= SSR_STAGE_MAX_WIDTH && w->ref_w1 && w->ref_b1 && w->ref_w2 && w->ref_b2 && w->emb_w1 &&
-           w->emb_b1 && w->emb_w2 && w->emb_b2;
+/// SSR_PACK_OK, SSR_PACK_ERROR_NULL_POINTER (no struct, a NULL array) or
+/// SSR_PACK_ERROR_INVALID_SIZE (a width outside 1 .. SSR_STAGE_MAX_WIDTH, a bad kernel size).
+int check_weights(const ssr_stage_weights *w) {
+    if (w == nullptr) {
+        return SSR_PACK_ERROR_NULL_POINTER;
+    }
+    const float *pointers[] = {w->ref_w1, w->ref_b1, w->ref_w2, w->ref_b2, w->emb_w1,  w->emb_b1, w->emb_w2, w->emb_b2,
+                               w->enc0_w, w->enc0_b, w->down1_w, w->down1_b, w->dec0_w, w->dec0_b, w->head_w, w->head_b};
+    for (const float *pointer : pointers) {
+        if (pointer == nullptr) {
+            return SSR_PACK_ERROR_NULL_POINTER;
+        }
+    }
+    const int32_t widths[4] = {w->hidden, w->embed, w->guide, w->down};
+    for (int32_t value : widths) {
+        if (value < 1 || value > SSR_STAGE_MAX_WIDTH) {
+            return SSR_PACK_ERROR_INVALID_SIZE;
+        }
+    }
+    return (w->kernel_size >= 1 && w->kernel_size <= 7 && w->kernel_size % 2 == 1) ? SSR_PACK_OK
+                                                                                      : SSR_PACK_ERROR_INVALID_SIZE;
 }
 
-/// Row bands on even boundaries (the signal pooling reads row pairs within one band).
+/// Row bands on even boundaries (the 2x2 stages read row pairs within one band).
 std::vector<RowBand> even_bands(int64_t height, int count) {
     std::vector<RowBand> bands = split_rows(height / 2, count);
     for (RowBand &band : bands) {
@@ -501,13 +836,31 @@ std::vector<RowBand> even_bands(int64_t height, int count) {
     return bands;
 }
 
+/// True when any output range overlaps any input range or another output.
+bool any_overlap(const void *const *outputs, const std::size_t *output_bytes, int output_count,
+                 const void *const *inputs, const std::size_t *input_bytes, int input_count) {
+    for (int o = 0; o < output_count; ++o) {
+        for (int i = 0; i < input_count; ++i) {
+            if (inputs[i] != nullptr && ranges_overlap(outputs[o], output_bytes[o], inputs[i], input_bytes[i])) {
+                return true;
+            }
+        }
+        for (int p = o + 1; p < output_count; ++p) {
+            if (ranges_overlap(outputs[o], output_bytes[o], outputs[p], output_bytes[p])) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 extern "C" {
 
 int ssr_stage_accumulate(const float *packed, const float *acc, const float *prev_out, int reset, int64_t height,
-                         int64_t width, const ssr_tfa_weights *weights, float *acc_new, float *features,
-                         float *signal_half, int num_threads) {
+                         int64_t width, const ssr_stage_weights *weights, float *acc_new, float *guide, float *prev,
+                         float *down, float *prev_half, float *signal_half, int num_threads) {
     if (height < 0 || width < 0 || height % 2 || width % 2) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
@@ -517,47 +870,56 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
     if (height == 0 || width == 0) {
         return SSR_PACK_OK;
     }
-    if (packed == nullptr || acc_new == nullptr || features == nullptr || signal_half == nullptr ||
-        (!reset && (acc == nullptr || prev_out == nullptr)) || !valid_weights(weights)) {
+    if (packed == nullptr || acc_new == nullptr || guide == nullptr || prev == nullptr || down == nullptr ||
+        prev_half == nullptr || signal_half == nullptr || (!reset && (acc == nullptr || prev_out == nullptr))) {
         return SSR_PACK_ERROR_NULL_POINTER;
+    }
+    if (const int status = check_weights(weights); status != SSR_PACK_OK) {
+        return status;
     }
     if (static_cast<uint64_t>(height) * static_cast<uint64_t>(width) >= (uint64_t{1} << 31)) {  // int32 plane indices
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
-    const std::size_t plane = static_cast<std::size_t>(height * width) * sizeof(float);
+    const std::size_t plane = static_cast<std::size_t>(height * width) * sizeof(float), half = plane / 4;
     const void *inputs[3] = {packed, reset ? nullptr : acc, reset ? nullptr : prev_out};
     const std::size_t input_bytes[3] = {SSR_PACK_PLANES * plane, kState * plane, 3 * plane};
-    void *outputs[3] = {acc_new, features, signal_half};
-    const std::size_t output_bytes[3] = {kState * plane, SSR_STAGE_FEATURE_PLANES * plane, plane};
-    for (int o = 0; o < 3; ++o) {
-        for (int i = 0; i < 3; ++i) {
-            if (inputs[i] != nullptr && ranges_overlap(outputs[o], output_bytes[o], inputs[i], input_bytes[i])) {
-                return SSR_PACK_ERROR_ALIASING;
-            }
-        }
-        for (int p = o + 1; p < 3; ++p) {
-            if (ranges_overlap(outputs[o], output_bytes[o], outputs[p], output_bytes[p])) {
-                return SSR_PACK_ERROR_ALIASING;
-            }
-        }
+    const void *outputs[6] = {acc_new, guide, prev, down, prev_half, signal_half};
+    const std::size_t output_bytes[6] = {kState * plane, static_cast<std::size_t>(weights->guide) * plane, 3 * plane,
+                                         static_cast<std::size_t>(weights->down) * half, 3 * half,
+                                         SSR_STAGE_SIGNAL_PLANES * half};
+    if (any_overlap(outputs, output_bytes, 6, inputs, input_bytes, 3)) {
+        return SSR_PACK_ERROR_ALIASING;
     }
-    const AccumulateArgs args{packed, acc, prev_out, reset != 0, height, width, weights, acc_new, features, signal_half};
     try {
+        // down1_w [c1, 34, 2, 2] -> [c1, (dy, dx, plane)], the order of the split rows
+        std::vector<float> down_weights(static_cast<std::size_t>(weights->down * 4 * kFeatures));
+        for (int o = 0; o < weights->down; ++o) {
+            for (int i = 0; i < kFeatures; ++i) {
+                for (int t = 0; t < 4; ++t) {
+                    down_weights[static_cast<std::size_t>((o * 4 + t) * kFeatures + i)] =
+                        weights->down1_w[(o * kFeatures + i) * 4 + t];
+                }
+            }
+        }
+        const AccumulateArgs args{packed, acc,  prev_out, reset != 0, height,    width,      weights,
+                                  down_weights.data(), acc_new, guide, prev, down, prev_half, signal_half};
         const int thread_count = std::min<int>(ssr_pack_resolve_threads(num_threads, height, width),
                                                static_cast<int>(std::max<int64_t>(height / 2, 1)));
         const std::vector<RowBand> bands = even_bands(height, thread_count);
-        const bool done = run_bands(thread_count, [&](int band) { accumulate_rows(args, bands[static_cast<std::size_t>(band)]); });
+        const bool done =
+            run_bands(thread_count, [&](int band) { accumulate_rows(args, bands[static_cast<std::size_t>(band)]); });
         return done ? SSR_PACK_OK : SSR_PACK_ERROR_INTERNAL;
     } catch (...) {
         return SSR_PACK_ERROR_INTERNAL;
     }
 }
 
-int ssr_stage_resolve(const float *head, int32_t kernel_size, const float *carry, const float *acc_new,
-                      const float *features, const float *packed, int reset, int64_t height, int64_t width,
-                      int64_t out_height, int64_t out_width, float *out_log, float *color, int num_threads) {
+int ssr_stage_resolve(const float *coarse, const float *carry, const float *guide, const float *prev,
+                      const float *acc_new, const float *packed, int reset, int64_t height, int64_t width,
+                      int64_t out_height, int64_t out_width, const ssr_stage_weights *weights, float *out_log,
+                      float *color, int num_threads) {
     if (height < 0 || width < 0 || height % 2 || width % 2 || out_height < 0 || out_width < 0 ||
-        out_height > height || out_width > width || kernel_size < 1 || kernel_size > 7 || kernel_size % 2 == 0) {
+        out_height > height || out_width > width) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
     if (num_threads < 0) {
@@ -566,33 +928,33 @@ int ssr_stage_resolve(const float *head, int32_t kernel_size, const float *carry
     if (height == 0 || width == 0) {
         return SSR_PACK_OK;
     }
-    if (head == nullptr || carry == nullptr || acc_new == nullptr || features == nullptr || packed == nullptr ||
-        out_log == nullptr || color == nullptr) {
+    if (coarse == nullptr || carry == nullptr || guide == nullptr || prev == nullptr || acc_new == nullptr ||
+        packed == nullptr || out_log == nullptr || color == nullptr) {
         return SSR_PACK_ERROR_NULL_POINTER;
     }
-    if (static_cast<uint64_t>(height) * static_cast<uint64_t>(width) >= (uint64_t{1} << 31)) {  // int32 plane indices
+    if (const int status = check_weights(weights); status != SSR_PACK_OK) {
+        return status;
+    }
+    if (static_cast<uint64_t>(height) * static_cast<uint64_t>(width) >= (uint64_t{1} << 31)) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
-    const std::size_t plane = static_cast<std::size_t>(height * width) * sizeof(float);
-    const std::size_t color_bytes = static_cast<std::size_t>(out_height * out_width) * 3 * sizeof(float);
-    const void *inputs[5] = {head, carry, acc_new, features, packed};
-    const std::size_t input_bytes[5] = {static_cast<std::size_t>(kernel_size * kernel_size + 2) * plane, plane,
-                                        kState * plane, SSR_STAGE_FEATURE_PLANES * plane, SSR_PACK_PLANES * plane};
-    for (int i = 0; i < 5; ++i) {
-        if (ranges_overlap(out_log, 3 * plane, inputs[i], input_bytes[i]) ||
-            ranges_overlap(color, color_bytes, inputs[i], input_bytes[i])) {
-            return SSR_PACK_ERROR_ALIASING;
-        }
-    }
-    if (ranges_overlap(out_log, 3 * plane, color, color_bytes)) {
+    const std::size_t plane = static_cast<std::size_t>(height * width) * sizeof(float), half = plane / 4;
+    const void *inputs[6] = {coarse, carry, guide, prev, acc_new, packed};
+    const std::size_t input_bytes[6] = {3 * half, SSR_STAGE_SIGNAL_PLANES * half,
+                                        static_cast<std::size_t>(weights->guide) * plane, 3 * plane, kState * plane,
+                                        SSR_PACK_PLANES * plane};
+    const void *outputs[2] = {out_log, color};
+    const std::size_t output_bytes[2] = {3 * plane, static_cast<std::size_t>(out_height * out_width) * 3 * sizeof(float)};
+    if (any_overlap(outputs, output_bytes, 2, inputs, input_bytes, 6)) {
         return SSR_PACK_ERROR_ALIASING;
     }
-    const ResolveArgs args{head,   kernel_size, carry,      acc_new,   features, packed, reset != 0,
-                           height, width,       out_height, out_width, out_log,  color};
+    const ResolveArgs args{coarse, carry,     guide,     prev,    acc_new, packed, reset != 0,
+                           height, width,     out_height, out_width, weights, out_log, color};
     try {
         const int thread_count = ssr_pack_resolve_threads(num_threads, height, width);
         const std::vector<RowBand> bands = split_rows(height, thread_count);
-        const bool done = run_bands(thread_count, [&](int band) { resolve_rows(args, bands[static_cast<std::size_t>(band)]); });
+        const bool done =
+            run_bands(thread_count, [&](int band) { resolve_rows(args, bands[static_cast<std::size_t>(band)]); });
         return done ? SSR_PACK_OK : SSR_PACK_ERROR_INTERNAL;
     } catch (...) {
         return SSR_PACK_ERROR_INTERNAL;

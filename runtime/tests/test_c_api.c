@@ -85,10 +85,11 @@ static void test_unpack(int threads) {
     free(out);
 }
 
-/* A flat, fully traced frame with zero motion: every stage output is known in closed form
- * (normalised kernels and convex blends of equal values give the value back). */
+/* A flat, fully traced frame with zero motion and all-zero weights: every stage output is
+ * known in closed form (normalised kernels and convex blends of equal values give the value
+ * back; zero convs give ReLU(0) = 0). */
 static void test_stages(int threads) {
-    const int64_t h = 6, w = 8, plane = h * w;
+    const int64_t h = 6, w = 8, plane = h * w, half = plane / 4;
     const float irradiance = 0.75f, albedo = 0.4f;
     float *packed = layer(h, w, SSR_PACK_PLANES, 0.0f);
     for (int64_t i = 0; i < plane; ++i) {
@@ -98,41 +99,50 @@ static void test_stages(int threads) {
         }
         packed[SSR_PACK_PLANE_MASK * plane + i] = 1.0f;
     }
-    float zeros[64 * 17] = {0};
-    ssr_tfa_weights tfa = {12, 8, zeros, zeros, zeros, zeros, zeros, zeros, zeros, zeros};
-    float *acc_new = layer(h, w, SSR_PACK_STATE_PLANES, NAN), *features = layer(h, w, SSR_STAGE_FEATURE_PLANES, NAN);
+    static float zeros[64 * 34 * 4];
+    ssr_stage_weights weights = {12, 8, 8, 24, 3, zeros, zeros, zeros, zeros, zeros, zeros, zeros, zeros,
+                                 zeros, zeros, zeros, zeros, zeros, zeros, zeros, zeros};
+    float *acc_new = layer(h, w, SSR_PACK_STATE_PLANES, NAN), *guide = layer(h, w, 8, NAN), *prev = layer(h, w, 3, NAN);
+    float *down = layer(h / 2, w / 2, 24, NAN), *prev_half = layer(h / 2, w / 2, 3, NAN);
     float *signal = layer(h / 2, w / 2, SSR_STAGE_SIGNAL_PLANES, NAN);
-    float *head = layer(h, w, 11, 0.0f), *out_log = layer(h, w, 3, NAN), *color = layer(h, w, 3, NAN);
-    float *acc = layer(h, w, SSR_PACK_STATE_PLANES, 0.0f), *prev = layer(h, w, 3, 0.0f);
+    float *coarse = layer(h / 2, w / 2, 3, log1pf(irradiance)), *carry = layer(h / 2, w / 2, 4, irradiance);
+    for (int64_t i = 0; i < half; ++i) carry[3 * half + i] = 1.0f;
+    float *out_log = layer(h, w, 3, NAN), *color = layer(h, w, 3, NAN);
+    float *acc = layer(h, w, SSR_PACK_STATE_PLANES, 0.0f), *prev_out = layer(h, w, 3, 0.0f);
     for (int frame = 0; frame < 2; ++frame) {
         const int reset = frame == 0;
-        int status = ssr_stage_accumulate(packed, acc, prev, reset, h, w, &tfa, acc_new, features, signal, threads);
+        int status = ssr_stage_accumulate(packed, acc, prev_out, reset, h, w, &weights, acc_new, guide, prev, down,
+                                          prev_half, signal, threads);
         CHECK(status == SSR_PACK_OK, "ssr_stage_accumulate returned %d (%s)", status, ssr_pack_status_string(status));
         CHECK(fabsf(acc_new[0] - irradiance) < 1e-6f, "A_irr holds linear irradiance (frame %d)", frame);
-        CHECK(fabsf(features[(SSR_STAGE_FEATURE_PREV + 1) * plane + 9] - log1pf(irradiance)) < 1e-6f,
-              "warped previous output plane (frame %d)", frame);
-        CHECK(fabsf(signal[SSR_STAGE_SIGNAL_PLANES * 0 + 3] - irradiance) < 1e-6f, "pooled signal");
-        status = ssr_stage_resolve(head, 3, signal, acc_new, features, packed, reset, h, w, h - 1, w - 2, out_log,
-                                   color, threads);
+        CHECK(fabsf(prev[plane + 9] - log1pf(irradiance)) < 1e-6f, "warped previous output (frame %d)", frame);
+        CHECK(fabsf(prev_half[half - 1] - log1pf(irradiance)) < 1e-6f, "pooled previous output");
+        CHECK(fabsf(signal[3] - irradiance) < 1e-6f && fabsf(signal[3 * half] - 1.0f) < 1e-6f, "pooled signal");
+        CHECK(guide[5] == 0.0f && down[7] == 0.0f, "zero convs give ReLU(0)");
+        status = ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, reset, h, w, h - 1, w - 2, &weights,
+                                   out_log, color, threads);
         CHECK(status == SSR_PACK_OK, "ssr_stage_resolve returned %d", status);
         for (int64_t i = 0; i < (h - 1) * (w - 2) * 3; ++i)
             CHECK(fabsf(color[i] - irradiance * (albedo + SSR_PACK_ALBEDO_EPS)) < 1e-5f, "flat colour at %lld (frame %d)",
                   (long long)i, frame);
         CHECK(fabsf(out_log[plane - 1] - log1pf(irradiance)) < 1e-6f, "out_log");
         memcpy(acc, acc_new, sizeof(float) * SSR_PACK_STATE_PLANES * plane);
-        memcpy(prev, out_log, sizeof(float) * 3 * plane);
+        memcpy(prev_out, out_log, sizeof(float) * 3 * plane);
     }
-    CHECK(ssr_stage_accumulate(packed, acc, prev, 0, h, w - 1, &tfa, acc_new, features, signal, 0) ==
-              SSR_PACK_ERROR_INVALID_SIZE, "odd width");
-    CHECK(ssr_stage_accumulate(packed, NULL, prev, 0, h, w, &tfa, acc_new, features, signal, 0) ==
-              SSR_PACK_ERROR_NULL_POINTER, "missing state without a reset");
-    CHECK(ssr_stage_accumulate(packed, acc, prev, 0, h, w, &tfa, acc_new, packed, signal, 0) == SSR_PACK_ERROR_ALIASING,
-          "features aliasing packed");
-    CHECK(ssr_stage_resolve(head, 4, signal, acc_new, features, packed, 0, h, w, h, w, out_log, color, 0) ==
+    CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w - 1, &weights, acc_new, guide, prev, down, prev_half,
+                               signal, 0) == SSR_PACK_ERROR_INVALID_SIZE, "odd width");
+    CHECK(ssr_stage_accumulate(packed, NULL, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
+                               0) == SSR_PACK_ERROR_NULL_POINTER, "missing state without a reset");
+    CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w, &weights, acc_new, packed, prev, down, prev_half, signal,
+                               0) == SSR_PACK_ERROR_ALIASING, "guide aliasing packed");
+    weights.kernel_size = 4;
+    CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, 0, h, w, h, w, &weights, out_log, color, 0) ==
               SSR_PACK_ERROR_INVALID_SIZE, "even kernel size");
-    CHECK(ssr_stage_resolve(head, 3, signal, acc_new, features, packed, 0, h, w, h + 1, w, out_log, color, 0) ==
-              SSR_PACK_ERROR_INVALID_SIZE, "crop larger than the frame");
-    free(packed), free(acc_new), free(features), free(signal), free(head), free(out_log), free(color), free(acc), free(prev);
+    weights.kernel_size = 3;
+    CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, 0, h, w, h + 1, w, &weights, out_log, color,
+                            0) == SSR_PACK_ERROR_INVALID_SIZE, "crop larger than the frame");
+    free(packed), free(acc_new), free(guide), free(prev), free(down), free(prev_half), free(signal), free(coarse);
+    free(carry), free(out_log), free(color), free(acc), free(prev_out);
 }
 
 int main(void) {

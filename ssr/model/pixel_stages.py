@@ -2,23 +2,24 @@
 
 A ``layout="fast"`` kernel-output model does little arithmetic per full-resolution pixel
 but touches every plane many times inside a graph runtime (warp, reset select, TFA nets,
-log views, concatenation, the per-pixel kernel filter, remodulation). With
-``pixel_stages="native"`` those run fused in the native extension
-(``runtime/include/ssr_stages.h``, :mod:`ssr.data_tools.stages`) and the exported graph
-is :class:`UNetTrunk`: the U-Net from its concatenated full-resolution input to the
-full-resolution head and the filtered half-resolution signal. Torch's :meth:`SSRNet.forward`
+log views, concatenation, the guide and stride-2 convs, the full-resolution decoder, the
+per-pixel kernel filter, remodulation). With ``pixel_stages="native"`` all of that runs
+fused in the native extension (``runtime/include/ssr_stages.h``,
+:mod:`ssr.data_tools.stages`) and the exported graph is :class:`UNetTrunk`: the U-Net's
+half- and quarter-resolution part. Torch's :meth:`SSRNet.forward`
 stays the reference; the parity tests stream both.
 
-Graph (all ``float32``, batch 1, H and W multiples of 4):
+Graph (all ``float32``, batch 1, H and W multiples of 4, everything at half resolution):
 
-========== ===================== ============================================================
-name       shape                 contents
-========== ===================== ============================================================
-features   ``[1, 34, H, W]``     ``x_t``, log view of ``A_t``, transparent, warped ``y_{t-1}``
-signal_half ``[1, 4, H/2, W/2]`` 2x2 average of ``(A_irr, A_mask)``
-head       ``[1, K*K+2, H, W]``  full-resolution tap logits, blend logit, history logit
-carry      ``[1, 4, H/2, W/2]``  the filtered half-resolution signal
-========== ===================== ============================================================
+=========== ======================= =========================================================
+name        shape                   contents
+=========== ======================= =========================================================
+down        ``[1, c1, H/2, W/2]``   ReLU(2x2 stride-2 conv) of the full-resolution U-Net input
+prev_half   ``[1, 3, H/2, W/2]``    2x2 average of the warped previous output
+signal_half ``[1, 4, H/2, W/2]``    2x2 average of ``(A_irr, A_mask)``
+coarse      ``[1, 3, H/2, W/2]``    the half-resolution log-irradiance image ``d1``
+carry       ``[1, 4, H/2, W/2]``    the filtered half-resolution signal
+=========== ======================= =========================================================
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ssr.data_tools.contract import STAGE_CHANNELS
 
 from .network import SSRNet
 
-__all__ = ["UNetTrunk", "check_native_stages", "tfa_weight_arrays"]
+__all__ = ["UNetTrunk", "check_native_stages", "stage_weight_arrays", "trunk_example"]
 
 MAX_NATIVE_KERNEL = 7
 """Largest full-resolution kernel side the native resolve stage implements."""
@@ -61,51 +62,55 @@ def check_native_stages(net: SSRNet) -> None:
         raise ValueError("native pixel stages need a fast-layout kernel model: " + "; ".join(problems))
 
 
-def tfa_weight_arrays(net: SSRNet) -> dict[str, np.ndarray]:
-    """The TFA's 1x1 conv weights as the native stage takes them: ``ref_w1 [hidden, 17]``,
-    ``ref_b1``, ``ref_w2 [embed, hidden]``, ``ref_b2``, ``emb_w1 [hidden, 14]``, ``emb_b1``,
-    ``emb_w2``, ``emb_b2`` (float32, C-contiguous)."""
+def stage_weight_arrays(net: SSRNet) -> dict[str, np.ndarray]:
+    """The full-resolution layers' weights as the native stages take them
+    (:data:`ssr.data_tools.stages.STAGE_WEIGHT_NAMES`, PyTorch layouts, float32,
+    C-contiguous; the 1x1 convs as ``[out, in]`` matrices)."""
     check_native_stages(net)
-    assert net.tfa is not None
-    arrays: dict[str, np.ndarray] = {}
-    for prefix, sequential in (("ref", net.tfa.reference_net), ("emb", net.tfa.embedding_net)):
-        first, second = sequential[0], sequential[2]
-        for index, conv in ((1, first), (2, second)):
-            arrays[f"{prefix}_w{index}"] = np.ascontiguousarray(conv.weight.detach().cpu().float().numpy()[:, :, 0, 0])
-            arrays[f"{prefix}_b{index}"] = np.ascontiguousarray(conv.bias.detach().cpu().float().numpy())
-    return arrays
+    assert net.tfa is not None and net.unet is not None
+
+    def arrays(conv: nn.Conv2d, flat: bool) -> tuple[np.ndarray, np.ndarray]:
+        weight = conv.weight.detach().cpu().float().numpy()
+        weight = weight[:, :, 0, 0] if flat else weight
+        return np.ascontiguousarray(weight), np.ascontiguousarray(conv.bias.detach().cpu().float().numpy())
+
+    unet = net.unet
+    layers = {
+        "ref_w1": (net.tfa.reference_net[0], True), "ref_w2": (net.tfa.reference_net[2], True),
+        "emb_w1": (net.tfa.embedding_net[0], True), "emb_w2": (net.tfa.embedding_net[2], True),
+        "enc0_w": (unet.enc0[0], True), "down1_w": (unet.down1[0], False),
+        "dec0_w": (unet.dec0[0][0], False), "head_w": (unet.dec0[1], True),
+    }
+    result: dict[str, np.ndarray] = {}
+    for name, (conv, flat) in layers.items():
+        result[name], result[name.replace("_w", "_b")] = arrays(conv, flat)
+    return result
 
 
 class UNetTrunk(nn.Module):
-    """The exported graph of a native-stage model: ``(features, signal_half) -> (head, carry)``
-    (shapes in the module docstring). Scales 1/4 and 1/2 are resolved in the graph exactly as
-    :meth:`SSRNet._kernel_resolver` does; the full-resolution head is returned unresolved."""
+    """The exported graph of a native-stage model: ``(down, prev_half, signal_half) ->
+    (coarse, carry)`` (shapes in the module docstring): :meth:`ReconstructionUNet.decode_half`
+    with scales 1/4 and 1/2 resolved exactly as :meth:`SSRNet._kernel_resolver` does."""
 
     def __init__(self, net: SSRNet) -> None:
         super().__init__()
         check_native_stages(net)
         self.net = net
 
-    def forward(self, features: Tensor, signal_half: Tensor) -> tuple[Tensor, Tensor]:
-        prev = features[:, STAGE_CHANNELS["features"] - 3:]
+    def forward(self, down: Tensor, prev_half: Tensor, signal_half: Tensor) -> tuple[Tensor, Tensor]:
         signals = (F.avg_pool2d(signal_half, 2), signal_half, None)
-        resolve_coarse = self.net.kernel_resolver_on(signals, prev, None)
-        captured: list[tuple[Tensor, Tensor]] = []
-
-        def resolve(scale: int, head: Tensor, carry: Tensor | None) -> tuple[Tensor, Tensor | None]:
-            if scale == 0:
-                assert carry is not None
-                captured.append((head, carry))
-                return head[:, :3], carry
-            return resolve_coarse(scale, head, carry)
-
+        resolve = self.net.kernel_resolver_on(signals, None, None)
         assert self.net.unet is not None
-        self.net.unet.decode(features, prev, resolve)
-        return captured[0]
+        coarse, carry = self.net.unet.decode_half(down, prev_half, resolve)
+        assert carry is not None
+        return coarse, carry
 
 
-def trunk_example(height: int, width: int, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """Random ``(features, signal_half)`` of the trunk's shapes (export tracing)."""
+def trunk_example(net: SSRNet, height: int, width: int, seed: int = 0) -> tuple[Tensor, Tensor, Tensor]:
+    """Random ``(down, prev_half, signal_half)`` of the trunk's shapes for an ``H x W`` frame."""
     generator = torch.Generator().manual_seed(seed)
-    return (torch.rand(1, STAGE_CHANNELS["features"], height, width, generator=generator),
-            torch.rand(1, STAGE_CHANNELS["signal_half"], height // 2, width // 2, generator=generator))
+    c1 = net.config.preset.unet[1]
+    half = (height // 2, width // 2)
+    return (torch.rand(1, c1, *half, generator=generator),
+            torch.rand(1, STAGE_CHANNELS["prev_half"], *half, generator=generator),
+            torch.rand(1, STAGE_CHANNELS["signal_half"], *half, generator=generator))

@@ -143,19 +143,30 @@ class ReconstructionUNet(nn.Module):
         the graph of ``ssr export --pixel-stages native`` starts here
         (:class:`ssr.model.pixel_stages.UNetTrunk`)."""
         resolve = resolve if resolve is not None else _identity_resolve
+        e0 = self.enc0(inputs)
+        down = self.down1(e0 if self.layout == "spec" else inputs)
         if self.use_warped_prev:
-            prev0 = warped_prev
-            prev1 = F.avg_pool2d(prev0, 2)
-            prev2 = F.avg_pool2d(prev1, 2)
-            e0 = self.enc0(inputs)
-            e1 = self.enc1(torch.cat((self.down1(e0 if self.layout == "spec" else inputs), prev1), dim=1))
+            prev1 = F.avg_pool2d(warped_prev, 2)
+            d1, carry = self.decode_half(down, prev1, resolve)
+            return resolve(0, self.dec0(torch.cat((_upsample2(d1), e0, warped_prev), dim=1)), carry)[0]
+        d1, carry = self.decode_half(down, None, resolve)
+        return resolve(0, self.dec0(torch.cat((_upsample2(d1), e0), dim=1)), carry)[0]
+
+    def decode_half(self, down: Tensor, prev_half: Tensor | None,
+                    resolve: Resolve | None = None) -> tuple[Tensor, Tensor | None]:
+        """Scales 1/2 and 1/4: from ``down1``'s output ``[B, c0 or c1, H/2, W/2]`` and the
+        average-pooled warped previous output ``[B, 3, H/2, W/2]`` (None without
+        ``use_warped_prev``) to the half-resolution image ``d1`` ``[B, 3, H/2, W/2]`` and
+        the carry of ``resolve`` at scale 1/2. The graph of ``ssr export --pixel-stages
+        native`` is this (:class:`ssr.model.pixel_stages.UNetTrunk`)."""
+        resolve = resolve if resolve is not None else _identity_resolve
+        if prev_half is not None:
+            prev2 = F.avg_pool2d(prev_half, 2)
+            e1 = self.enc1(torch.cat((down, prev_half), dim=1))
             e2 = self.enc2(torch.cat((self.down2(e1), prev2), dim=1))
             d2, carry = resolve(2, self.dec2(e2), None)
-            d1, carry = resolve(1, self.dec1(torch.cat((_upsample2(d2), e1, prev1), dim=1)), carry)
-            return resolve(0, self.dec0(torch.cat((_upsample2(d1), e0, prev0), dim=1)), carry)[0]
-        e0 = self.enc0(inputs)
-        e1 = self.enc1(self.down1(e0 if self.layout == "spec" else inputs))
+            return resolve(1, self.dec1(torch.cat((_upsample2(d2), e1, prev_half), dim=1)), carry)
+        e1 = self.enc1(down)
         e2 = self.enc2(self.down2(e1))
         d2, carry = resolve(2, self.dec2(e2), None)
-        d1, carry = resolve(1, self.dec1(torch.cat((_upsample2(d2), e1), dim=1)), carry)
-        return resolve(0, self.dec0(torch.cat((_upsample2(d1), e0), dim=1)), carry)[0]
+        return resolve(1, self.dec1(torch.cat((_upsample2(d2), e1), dim=1)), carry)

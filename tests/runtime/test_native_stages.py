@@ -1,4 +1,4 @@
-"""The native pixel stages (``ssr_stages.h``) against the torch model, and the
+"""The native full-resolution stages (``ssr_stages.h``) against the torch model, and the
 ``--pixel-stages native`` graph streamed by the ONNX Runtime backend.
 
 A fast-layout kernel model with seeded random weights; streams of
@@ -21,7 +21,7 @@ from ssr.model import SSRNet
 from ssr.model.config import ModelConfig
 from ssr.model.kernel import MASK_FLOOR, VIEW_BOUND
 from ssr.model.network import LOG_IRRADIANCE_MAX
-from ssr.model.pixel_stages import UNetTrunk, check_native_stages, tfa_weight_arrays
+from ssr.model.pixel_stages import UNetTrunk, check_native_stages, stage_weight_arrays
 
 native = pytest.importorskip("ssr._native")
 
@@ -33,21 +33,31 @@ def fast_net(seed: int = 0, kernel: int = 3) -> SSRNet:
     return SSRNet(config).eval()
 
 
-def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray, prev: np.ndarray, reset: bool,
+def stage_buffers(net: SSRNet, height: int, width: int) -> dict[str, np.ndarray]:
+    """NaN-filled stage outputs (an unwritten element shows up as NaN)."""
+    c0, c1 = net.config.preset.unet[:2]
+    full = {"acc_new": 14, "guide": c0, "prev": 3}
+    half = {"down": c1, "prev_half": 3, "signal_half": 4}
+    out = {name: np.full((1, c, height, width), np.nan, np.float32) for name, c in full.items()}
+    out.update({name: np.full((1, c, height // 2, width // 2), np.nan, np.float32) for name, c in half.items()})
+    return out
+
+
+def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray | None, prev: np.ndarray | None, reset: bool,
                 num_threads: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """accumulate -> torch trunk -> resolve; returns (color HWC, acc_new, out_log)."""
     _, _, height, width = packed.shape
-    acc_new = np.full((1, 14, height, width), np.nan, np.float32)
-    features = np.full((1, 34, height, width), np.nan, np.float32)
-    signal = np.full((1, 4, height // 2, width // 2), np.nan, np.float32)
-    stages.accumulate(packed, acc, prev, reset, tfa_weight_arrays(net), acc_new, features, signal, num_threads)
+    weights, kernel = stage_weight_arrays(net), net.config.kernel_sizes[2]
+    b = stage_buffers(net, height, width)
+    stages.accumulate(packed, acc, prev, reset, weights, kernel, b["acc_new"], b["guide"], b["prev"], b["down"],
+                      b["prev_half"], b["signal_half"], num_threads)
     with torch.no_grad():
-        head, carry = UNetTrunk(net)(torch.from_numpy(features), torch.from_numpy(signal))
+        coarse, carry = UNetTrunk(net)(*(torch.from_numpy(b[name]) for name in ("down", "prev_half", "signal_half")))
     out_log = np.full((1, 3, height, width), np.nan, np.float32)
     color = np.full((height, width, 3), np.nan, np.float32)
-    stages.resolve(head.numpy(), net.config.kernel_sizes[2], carry.numpy(), acc_new, features, packed, reset,
+    stages.resolve(coarse.numpy(), carry.numpy(), b["guide"], b["prev"], b["acc_new"], packed, reset, weights, kernel,
                    out_log, color, num_threads)
-    return color, acc_new, out_log
+    return color, b["acc_new"], out_log
 
 
 @pytest.mark.parametrize("kernel", [3, 5])
@@ -78,25 +88,36 @@ def test_native_stages_do_not_depend_on_the_thread_count() -> None:
             np.testing.assert_array_equal(a, b)
 
 
-def test_features_hold_the_documented_planes() -> None:
+def test_stage_planes_hold_what_the_header_documents() -> None:
     net = fast_net()
     packed = random_stream_inputs(8, 12, 1, seed=2)[0]
-    _, acc_new, _ = native_step(net, packed, None, None, True)
-    features = np.zeros((1, 34, 8, 12), np.float32)
-    signal = np.zeros((1, 4, 4, 6), np.float32)
-    stages.accumulate(packed, None, None, True, tfa_weight_arrays(net), np.zeros_like(acc_new), features, signal)
-    np.testing.assert_array_equal(features[0, :14], packed[0, :14])  # x_t
-    np.testing.assert_array_equal(features[0, 28:31], packed[0, 14:17])  # transparent
-    # at a reset the history is x_t itself, so A_t = x_values and its log view is x_t's irradiance back
-    np.testing.assert_allclose(features[0, 14:17], np.log1p(np.expm1(packed[0, :3]) / np.maximum(packed[0, 13], 1e-4)),
-                               rtol=1e-5, atol=1e-5)
-    np.testing.assert_array_equal(features[0, STAGE_FEATURE_PREV:], features[0, 14:17])
-    pooled = acc_new[0, [0, 1, 2, 13]].reshape(4, 4, 2, 6, 2).mean(axis=(2, 4))
-    np.testing.assert_allclose(signal[0], pooled, rtol=1e-6, atol=1e-7)
+    b = stage_buffers(net, 8, 12)
+    weights = stage_weight_arrays(net)
+    stages.accumulate(packed, None, None, True, weights, 3, b["acc_new"], b["guide"], b["prev"], b["down"],
+                      b["prev_half"], b["signal_half"])
+    # at a reset the history is x_t itself, so A_t = x_values: linear irradiance, the rest copied
+    np.testing.assert_allclose(b["acc_new"][0, :3], np.expm1(packed[0, :3]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(b["acc_new"][0, 3:], packed[0, 3:14])
+    # prev = the log view of A_t's irradiance at a reset
+    view = np.log1p(b["acc_new"][0, :3] / np.maximum(b["acc_new"][0, 13], 1e-4))
+    np.testing.assert_allclose(b["prev"][0], view, rtol=1e-5, atol=1e-5)
+    features = np.concatenate((packed[0, :14], np.concatenate((view, b["acc_new"][0, 3:])), packed[0, 14:17],
+                               b["prev"][0]))
+    assert features.shape[0] == STAGE_CHANNELS["features"] and STAGE_FEATURE_PREV == 31
+    guide = np.maximum(np.einsum("oi,ihw->ohw", weights["enc0_w"], features) + weights["enc0_b"][:, None, None], 0)
+    np.testing.assert_allclose(b["guide"][0], guide, rtol=1e-4, atol=1e-5)
+    blocks = features.reshape(34, 4, 2, 6, 2)  # (i, y, dy, x, dx)
+    down = np.einsum("oiab,iyaxb->oyx", weights["down1_w"], blocks) + weights["down1_b"][:, None, None]
+    np.testing.assert_allclose(b["down"][0], np.maximum(down, 0), rtol=1e-4, atol=1e-5)
+    pooled = b["acc_new"][0, [0, 1, 2, 13]].reshape(4, 4, 2, 6, 2).mean(axis=(2, 4))
+    np.testing.assert_allclose(b["signal_half"][0], pooled, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(b["prev_half"][0], b["prev"][0].reshape(3, 4, 2, 6, 2).mean(axis=(2, 4)),
+                               rtol=1e-6, atol=1e-7)
 
 
 def test_native_constants_equal_the_python_contract() -> None:
     assert native.STAGE_FEATURE_PLANES == STAGE_CHANNELS["features"]
+    assert tuple(stages.STAGE_WEIGHT_NAMES) == tuple(stage_weight_arrays(fast_net()))
     assert native.STAGE_SIGNAL_PLANES == STAGE_CHANNELS["signal_half"] == STAGE_CHANNELS["carry"]
     assert native.STAGE_FEATURE_PREV == STAGE_FEATURE_PREV
     assert native.STAGE_MASK_FLOOR == pytest.approx(MASK_FLOOR)
@@ -106,41 +127,41 @@ def test_native_constants_equal_the_python_contract() -> None:
 
 def test_stage_errors_name_the_argument() -> None:
     net = fast_net()
-    tfa = tfa_weight_arrays(net)
+    weights = stage_weight_arrays(net)
     packed = random_stream_inputs(8, 8, 1)[0]
-    planes = dict(acc_new=np.zeros((1, 14, 8, 8), np.float32), features=np.zeros((1, 34, 8, 8), np.float32),
-                  signal_half=np.zeros((1, 4, 4, 4), np.float32))
+    b = stage_buffers(net, 8, 8)
+    outs = [b[name] for name in ("acc_new", "guide", "prev", "down", "prev_half", "signal_half")]
     with pytest.raises(ValueError, match="must be even"):
-        stages.accumulate(np.zeros((1, 19, 7, 8), np.float32), None, None, True, tfa, **planes)
-    with pytest.raises(ValueError, match="'features' must have shape \\(34, 8, 8\\)"):
-        stages.accumulate(packed, None, None, True, tfa, planes["acc_new"], np.zeros((1, 33, 8, 8), np.float32),
-                          planes["signal_half"])
+        stages.accumulate(np.zeros((1, 19, 7, 8), np.float32), None, None, True, weights, 3, *outs)
+    with pytest.raises(ValueError, match="'guide' must have shape \\(8, 8, 8\\)"):
+        stages.accumulate(packed, None, None, True, weights, 3, outs[0], np.zeros((1, 7, 8, 8), np.float32), *outs[2:])
     with pytest.raises(ValueError, match="'acc' and 'prev_out' are required"):
-        stages.accumulate(packed, None, None, False, tfa, **planes)
-    with pytest.raises(ValueError, match="TFA weight 'emb_w1' must have shape \\(12, 14\\)"):
-        stages.accumulate(packed, None, None, True, {**tfa, "emb_w1": tfa["emb_w1"][:, :13].copy()}, **planes)
+        stages.accumulate(packed, None, None, False, weights, 3, *outs)
+    with pytest.raises(ValueError, match="stage weight 'emb_w1' must have shape \\(12, 14\\)"):
+        stages.accumulate(packed, None, None, True, {**weights, "emb_w1": weights["emb_w1"][:, :13].copy()}, 3, *outs)
+    with pytest.raises(ValueError, match="stage weight 'head_w' must have shape \\(27, 8\\)"):
+        stages.accumulate(packed, None, None, True, weights, 5, *outs)
+    with pytest.raises(ValueError, match="'dec0_b' is missing"):
+        stages.accumulate(packed, None, None, True, {k: v for k, v in weights.items() if k != "dec0_b"}, 3, *outs)
     with pytest.raises(ValueError, match="overlaps"):
-        stages.accumulate(packed, None, None, True, tfa, planes["features"][:, :14], planes["features"],
-                          planes["signal_half"])
-    head = np.zeros((1, 11, 8, 8), np.float32)
-    with pytest.raises(ValueError, match="'head' must have shape \\(27, 8, 8\\)"):
-        stages.resolve(head, 5, planes["signal_half"], planes["acc_new"], planes["features"], packed, True,
-                       np.zeros((1, 3, 8, 8), np.float32), np.zeros((8, 8, 3), np.float32))
+        stages.accumulate(packed, None, None, True, weights, 3, outs[0], outs[0][:, :8], *outs[2:])
+    half = np.zeros((1, 4, 4, 4), np.float32)
+    resolve_args = (half[:, :3], half, b["guide"], b["prev"], b["acc_new"], packed, True, weights)
     with pytest.raises(ValueError, match="kernel_size must be odd"):
-        stages.resolve(head, 2, planes["signal_half"], planes["acc_new"], planes["features"], packed, True,
-                       np.zeros((1, 3, 8, 8), np.float32), np.zeros((8, 8, 3), np.float32))
+        stages.resolve(*resolve_args, 2, np.zeros((1, 3, 8, 8), np.float32), np.zeros((8, 8, 3), np.float32))
     with pytest.raises(ValueError, match="'color' must be C-contiguous \\(h, w, 3\\) with h <= 8"):
-        stages.resolve(head, 3, planes["signal_half"], planes["acc_new"], planes["features"], packed, True,
-                       np.zeros((1, 3, 8, 8), np.float32), np.zeros((9, 8, 3), np.float32))
+        stages.resolve(*resolve_args, 3, np.zeros((1, 3, 8, 8), np.float32), np.zeros((9, 8, 3), np.float32))
+    with pytest.raises(ValueError, match="'coarse' must have shape \\(3, 4, 4\\)"):
+        stages.resolve(half, *resolve_args[1:], 3, np.zeros((1, 3, 8, 8), np.float32), np.zeros((8, 8, 3), np.float32))
 
 
-def test_tfa_weight_record_round_trips_and_rejects_garbage() -> None:
-    arrays = tfa_weight_arrays(fast_net())
-    decoded = stages.decode_tfa_weights(stages.encode_tfa_weights(arrays))
+def test_stage_weight_record_round_trips_and_rejects_garbage() -> None:
+    arrays = stage_weight_arrays(fast_net())
+    decoded = stages.decode_stage_weights(stages.encode_stage_weights(arrays))
     for name, array in arrays.items():
         np.testing.assert_array_equal(decoded[name], array)
-    with pytest.raises(ValueError, match="m.onnx: metadata 'ssr.tfa_weights' is not a TFA weight record"):
-        stages.decode_tfa_weights('{"ref_w1": 3}', "m.onnx")
+    with pytest.raises(ValueError, match="m.onnx: metadata 'ssr.stage_weights' is not a stage weight record"):
+        stages.decode_stage_weights('{"ref_w1": 3}', "m.onnx")
 
 
 def test_only_fast_kernel_models_take_native_stages() -> None:
@@ -157,8 +178,8 @@ def test_native_stage_graph_streams_like_torch(tmp_path: Path) -> None:
     net = fast_net()
     path = export_onnx(net, tmp_path / "native.onnx", height=16, width=16, pixel_stages="native")
     model = onnx.load(str(path))
-    assert [i.name for i in model.graph.input] == ["features", "signal_half"]
-    assert [o.name for o in model.graph.output] == ["head", "carry"]
+    assert [i.name for i in model.graph.input] == ["down", "prev_half", "signal_half"]
+    assert [o.name for o in model.graph.output] == ["coarse", "carry"]
     props = {p.key: p.value for p in model.metadata_props}
     assert props["ssr.pixel_stages"] == "native" and props["ssr.kernel_size"] == "3"
     assert check_parity(net, path, 20, 24, frames=4) <= 1e-4
@@ -174,6 +195,6 @@ def test_native_stage_graph_streams_like_torch(tmp_path: Path) -> None:
         assert out.shape == (18, 22, 3) and np.isfinite(out).all()
     # a flat white, fully traced frame stays flat white
     np.testing.assert_allclose(out, 1.0, rtol=1e-3)
-    write_metadata(path, {"ssr.tfa_weights": "not json"})
-    with pytest.raises(ValueError, match="native.onnx: metadata 'ssr.tfa_weights' is not a TFA weight record"):
+    write_metadata(path, {"ssr.stage_weights": "not json"})
+    with pytest.raises(ValueError, match="native.onnx: metadata 'ssr.stage_weights' is not a stage weight record"):
         OnnxStream(path)
