@@ -164,6 +164,8 @@ class _Buffers:
     warped: tuple[np.ndarray, np.ndarray] | None = None
     native: dict[str, np.ndarray] | None = None
     """Native pixel stages: ``guide``, ``prev`` and the graph's half-resolution tensors."""
+    binding: Any = None
+    """Native pixel stages: the I/O binding of those buffers (made at the first frame)."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,9 @@ class OnnxBackend:
         providers: onnxruntime execution providers (default ``["CPUExecutionProvider"]``).
         threads: intra-op thread count (default: onnxruntime's choice, the physical cores).
         io_binding: bind preallocated buffers (default); False uses ``session.run``.
+        spin: let ONNX Runtime's idle worker threads spin-wait (its default). Off by default
+            here: spinning workers took the cores from the native stages that run between
+            graph runs (BENCHMARKS.md section 8) and would from a renderer too.
 
     Raises:
         FileNotFoundError: ``onnx_path`` does not exist.
@@ -194,6 +199,7 @@ class OnnxBackend:
         providers: list[str] | None = None,
         threads: int | None = None,
         io_binding: bool = True,
+        spin: bool = False,
     ) -> None:
         import onnxruntime as ort
 
@@ -205,6 +211,8 @@ class OnnxBackend:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         if threads is not None:
             options.intra_op_num_threads = int(threads)
+        if not spin:  # idle workers sleep: the native stages (and a renderer) need the cores between runs
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.onnx_path = os.fspath(onnx_path)
         self.session = ort.InferenceSession(
             self.onnx_path, sess_options=options, providers=providers or ["CPUExecutionProvider"]
@@ -354,13 +362,16 @@ class OnnxBackend:
         if self.recorded_feeds is not None:
             self.recorded_feeds.append({name: array.copy() for name, array in feeds.items()})
         if self.io_binding:
-            binding = self.session.io_binding()
-            for name, array in feeds.items():
-                binding.bind_cpu_input(name, array)
-            for name in GRAPH_OUTPUTS_NATIVE:
-                array = planes[name]
-                binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
-            self._last_run = lambda: self.session.run_with_iobinding(binding)
+            if buffers.binding is None:  # the same buffers every frame: bind once per size
+                binding = self.session.io_binding()
+                for name, array in feeds.items():
+                    binding.bind_cpu_input(name, array)
+                for name in GRAPH_OUTPUTS_NATIVE:
+                    array = planes[name]
+                    binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
+                buffers.binding = binding
+            bound = buffers.binding
+            self._last_run = lambda: self.session.run_with_iobinding(bound)
         else:
             def unbound() -> None:
                 planes["coarse"][...], planes["carry"][...] = self.session.run(list(GRAPH_OUTPUTS_NATIVE), feeds)
@@ -386,8 +397,9 @@ class OnnxStream(StreamLoop):
         providers: list[str] | None = None,
         threads: int | None = None,
         io_binding: bool = True,
+        spin: bool = False,
     ) -> None:
-        super().__init__(OnnxBackend(onnx_path, providers, threads, io_binding))
+        super().__init__(OnnxBackend(onnx_path, providers, threads, io_binding, spin))
 
     @property
     def onnx_path(self) -> str:

@@ -83,13 +83,14 @@ def check_frame(frame: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
                 f"(size taken from 'color'), got {np.shape(frame[name])}"
             )
         layer = np.ascontiguousarray(layer, dtype=np.float32)
-        nonfinite = int((~np.isfinite(layer)).sum())
-        if nonfinite:
-            raise ValueError(f"frame layer '{name}': {nonfinite} NaN/Inf values")
+        # min/max reductions (NaN propagates through both, +-Inf shows in one) instead of an
+        # isfinite temporary: the same verdict at a fraction of the memory traffic at 2K
+        low, high = layer.min(), layer.max()
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise ValueError(f"frame layer '{name}': {int((~np.isfinite(layer)).sum())} NaN/Inf values")
+        if name == "color" and low < 0:
+            raise ValueError(f"frame layer 'color': {int((layer < 0).sum())} negative values")
         checked[name] = layer
-    negative = int((checked["color"] < 0).sum())
-    if negative:
-        raise ValueError(f"frame layer 'color': {negative} negative values")
     if "shadow" not in checked:
         checked["shadow"] = checked["mask"].copy()
     return checked
