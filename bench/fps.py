@@ -178,6 +178,14 @@ def _precision(graph: Path) -> str:
     return props.get("ssr.precision", "fp32") + split
 
 
+def _source_sha256(graph: Path) -> str | None:
+    """sha256 of the weights a graph was exported from (its ``ssr export`` sidecar), or None."""
+    from ssr.runtime.onnx_backend import load_sidecar
+
+    sidecar = load_sidecar(graph) or {}
+    return (sidecar.get("source_weights") or {}).get("sha256")
+
+
 def _oidn_case(quality: str, frames: list[dict], limits: dict) -> dict[str, Any]:
     from .peers import OidnDenoiser
 
@@ -253,8 +261,9 @@ def bench_fps(
             if "onnxruntime" in backends:
                 for graph, label in zip(graphs, labels):
                     cases = _onnx_cases(graph, frames, limits, threads)
-                    add(label, "full stream", cases["full"])
-                    add(label, "network only", cases["network"])
+                    weights = _source_sha256(graph)  # ties the row to a quality report's model
+                    add(label, "full stream", {**cases["full"], "source_sha256": weights})
+                    add(label, "network only", {**cases["network"], "source_sha256": weights})
             fast = next((r["median_ms"] for r in size_rows if r["method"] == "oidn-fast"), None)
             for row in size_rows:
                 row["vs_oidn_fast"] = row["median_ms"] / fast if fast else None

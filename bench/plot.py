@@ -52,23 +52,42 @@ def _finish(image: Any, draw: Any, font: Any, path: str | Path, *, title: str, x
 def speed_quality_points(fps_report: dict[str, Any], quality_reports: list[dict[str, Any]], *,
                          size: tuple[int, int], metric: str = "psnr_srgb") -> list[dict[str, Any]]:
     """``[{"label", "ms", "quality"}]`` for every method timed at ``size`` (H, W) whose
-    quality one of the reports gives."""
-    quality: dict[str, float] = {}
+    quality one of the reports gives. An SSR graph takes the quality of the report whose
+    ``model_sha256`` is the sha256 of the weights it was exported from (its row's
+    ``source_sha256``); without such a report, that of the only report with an ``ssr``
+    score, labelled with the report's model (a graph of other weights is then plotted with
+    a quality it was not measured at: the label says so)."""
+    peers: dict[str, float] = {}
+    ssr_by_weights: dict[str, float] = {}
+    ssr_any: list[tuple[str, float]] = []
     for report in quality_reports:
         average = report.get("average", {})
         for method, block in average.items():
             value = (block or {}).get("all", {}).get(metric)
             if value is None:
                 continue
-            # quality-report keys (oidn_high) -> fps-report method names (oidn-high)
-            quality[method.replace("_", "-")] = value
+            if method == "ssr":
+                ssr_any.append((str(report.get("model", "?")), value))
+                if report.get("model_sha256"):
+                    ssr_by_weights[report["model_sha256"]] = value
+            elif not method.startswith("ssr_"):
+                # quality-report keys (oidn_high) -> fps-report method names (oidn-high)
+                peers[method.replace("_", "-")] = value
     points = []
     for row in fps_report["rows"]:
         if (row["height"], row["width"]) != tuple(size) or row["path"] == "network only":
             continue
-        key = "ssr" if row["method"].startswith("ssr-") else row["method"]
-        if key in quality:
-            points.append({"label": row["method"], "ms": row["median_ms"], "quality": quality[key]})
+        if not row["method"].startswith("ssr-"):
+            if row["method"] in peers:
+                points.append({"label": row["method"], "ms": row["median_ms"], "quality": peers[row["method"]]})
+            continue
+        sha = row.get("source_sha256")
+        if sha and sha in ssr_by_weights:
+            points.append({"label": row["method"], "ms": row["median_ms"], "quality": ssr_by_weights[sha]})
+        elif len(ssr_any) == 1:
+            model, value = ssr_any[0]
+            points.append({"label": f"{row['method']} [quality of {Path(model).name}]", "ms": row["median_ms"],
+                           "quality": value})
     return points
 
 

@@ -355,9 +355,15 @@ def quality_report(
         raise ValueError("bench quality: no sequences to score")
     peers = _Peers(methods)
     torch_device = torch.device(device)
+    model_sha256: str | None = None  # matches `ssr bench fps` rows of graphs exported from these weights
     if model is None or isinstance(model, (str, os.PathLike)):
+        import hashlib
+
+        from ssr.model.weights import weights_file
+
         model_label = "bundled default" if model is None else str(model)
         net = load_model(model, device=torch_device)
+        model_sha256 = hashlib.sha256(weights_file(model).read_bytes()).hexdigest()
     else:
         model_label = type(model).__name__
         net = model
@@ -403,6 +409,7 @@ def quality_report(
     return {
         "what": "quality",
         "model": model_label,
+        "model_sha256": model_sha256,
         "model_config": net.config.to_dict(),
         "variants": {key: {"model": str((variants or {})[key[4:]]) if isinstance((variants or {})[key[4:]], (str, os.PathLike))
                            else type(nets[key]).__name__, "model_config": nets[key].config.to_dict()}

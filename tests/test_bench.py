@@ -91,3 +91,23 @@ def test_bench_training_plots_real_runs(tmp_path: Path, capsys) -> None:
     assert (out / "training.md").read_text() == table.split("ssr bench: wrote")[0].rstrip("\n") + "\n"
     assert main(["bench", "training", "--runs", str(tmp_path / "ds")]) == 2
     assert "not an ssr train run folder" in capsys.readouterr().err
+
+
+def test_speed_quality_points_tie_each_graph_to_the_quality_of_its_own_weights() -> None:
+    from ssr.bench.plot import speed_quality_points
+
+    def row(method: str, ms: float, sha: str | None = None, path: str = "full stream") -> dict:
+        return {"height": 8, "width": 16, "method": method, "path": path, "median_ms": ms, "source_sha256": sha}
+
+    fps = {"rows": [row("oidn-fast", 10.0, path="full (1 spp + albedo + normal)"), row("ssr-a", 5.0, "aaa"),
+                    row("ssr-a", 4.0, "aaa", path="network only"), row("ssr-b", 6.0, "bbb"), row("ssr-c", 7.0, "ccc")]}
+    reports = [{"model": "runs/a/best.pt", "model_sha256": "aaa",
+                "average": {"ssr": {"all": {"psnr_srgb": 20.0}}, "oidn_fast": {"all": {"psnr_srgb": 22.0}}}},
+               {"model": "runs/b/best.pt", "model_sha256": "bbb", "average": {"ssr": {"all": {"psnr_srgb": 19.0}}}}]
+    points = {p["label"]: p for p in speed_quality_points(fps, reports, size=(8, 16))}
+    assert points["ssr-a"]["quality"] == 20.0 and points["ssr-a"]["ms"] == 5.0
+    assert points["ssr-b"]["quality"] == 19.0
+    assert points["oidn-fast"]["quality"] == 22.0
+    assert not any(label.startswith("ssr-c") for label in points)  # no report for its weights, two candidates
+    single = {p["label"]: p for p in speed_quality_points(fps, reports[:1], size=(8, 16))}
+    assert single["ssr-c [quality of best.pt]"]["quality"] == 20.0  # the one report, and the label says so
