@@ -306,7 +306,7 @@ def export_onnx(
     if native:
         from ssr.model.pixel_stages import UNetTrunk, trunk_example
 
-        traced, example = UNetTrunk(net), trunk_example(net, height, width)
+        traced, example = UNetTrunk(net, channel_multiple=4), trunk_example(net, height, width)
         dynamic_axes = {name: {2: "half_height", 3: "half_width"} for name in (*inputs, *outputs)}
     try:
         with warnings.catch_warnings():

@@ -24,6 +24,8 @@ carry       ``[1, 4, H/2, W/2]``    the filtered half-resolution signal
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -33,7 +35,7 @@ from ssr.data_tools.contract import STAGE_CHANNELS
 
 from .network import SSRNet
 
-__all__ = ["UNetTrunk", "check_native_stages", "stage_weight_arrays", "trunk_example"]
+__all__ = ["UNetTrunk", "align_channels", "check_native_stages", "stage_weight_arrays", "trunk_example"]
 
 MAX_NATIVE_KERNEL = 7
 """Largest full-resolution kernel side the native resolve stage implements."""
@@ -87,15 +89,53 @@ def stage_weight_arrays(net: SSRNet) -> dict[str, np.ndarray]:
     return result
 
 
+def _widened(conv: nn.Conv2d, in_channels: int, out_channels: int) -> nn.Conv2d:
+    """``conv`` with zero weights for extra (trailing) input and output channels: the same
+    outputs on the original channels, zero planes on the new ones."""
+    wide = nn.Conv2d(in_channels, out_channels, conv.kernel_size, conv.stride, conv.padding)
+    with torch.no_grad():
+        wide.weight.zero_()
+        wide.bias.zero_()
+        wide.weight[:conv.out_channels, :conv.in_channels] = conv.weight
+        wide.bias[:conv.out_channels] = conv.bias
+    return wide
+
+
+def align_channels(net: SSRNet, multiple: int = 4) -> SSRNet:
+    """A copy of ``net`` whose half- and quarter-resolution convs have channel counts that
+    are multiples of ``multiple`` (zero weights, zero-padded concatenations; the same
+    outputs), for export: ONNX Runtime's CPU INT8 convolutions took about twice as long on
+    27 / 30 input or 26 output channels as on 28 / 32 / 28 (BENCHMARKS.md section 8).
+    Extra head channels are zero planes that the resolve step never reads."""
+    check_native_stages(net)
+    aligned = copy.deepcopy(net).eval()
+    unet = aligned.unet
+    assert unet is not None
+
+    def up(channels: int) -> int:
+        return channels + (-channels) % multiple
+
+    # the convs after decode_half's concatenations (wider inputs), and the two coarse heads (wider outputs)
+    for holder, index in ((unet.enc1, 0), (unet.enc2[0], 0), (unet.dec1[0], 0)):
+        conv = holder[index]
+        holder[index] = _widened(conv, up(conv.in_channels), conv.out_channels)
+    for holder, index in ((unet.dec1, 1), (unet.dec2, 1)):
+        conv = holder[index]
+        holder[index] = _widened(conv, conv.in_channels, up(conv.out_channels))
+    unet.channel_align = multiple
+    return aligned
+
+
 class UNetTrunk(nn.Module):
     """The exported graph of a native-stage model: ``(down, prev_half, signal_half) ->
     (coarse, carry)`` (shapes in the module docstring): :meth:`ReconstructionUNet.decode_half`
-    with scales 1/4 and 1/2 resolved exactly as :meth:`SSRNet._kernel_resolver` does."""
+    with scales 1/4 and 1/2 resolved exactly as :meth:`SSRNet._kernel_resolver` does.
+    ``channel_multiple > 1`` traces :func:`align_channels`' copy (what ``ssr export`` does, 4)."""
 
-    def __init__(self, net: SSRNet) -> None:
+    def __init__(self, net: SSRNet, channel_multiple: int = 1) -> None:
         super().__init__()
         check_native_stages(net)
-        self.net = net
+        self.net = align_channels(net, channel_multiple) if channel_multiple > 1 else net
 
     def forward(self, down: Tensor, prev_half: Tensor, signal_half: Tensor) -> tuple[Tensor, Tensor]:
         signals = (F.avg_pool2d(signal_half, 2), signal_half, None)

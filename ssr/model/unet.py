@@ -152,6 +152,20 @@ class ReconstructionUNet(nn.Module):
         d1, carry = self.decode_half(down, None, resolve)
         return resolve(0, self.dec0(torch.cat((_upsample2(d1), e0), dim=1)), carry)[0]
 
+    channel_align = 1
+    """:meth:`decode_half` pads its concatenations with zero planes to a multiple of this
+    (:func:`ssr.model.pixel_stages.align_channels` sets 4 on an export copy whose convs it
+    widened with zero weights: ONNX Runtime's INT8 convs take half the time on multiples of 4)."""
+
+    def _cat(self, parts: tuple[Tensor, ...]) -> Tensor:
+        missing = (-sum(int(part.shape[1]) for part in parts)) % self.channel_align
+        if missing == 0:
+            return torch.cat(parts, dim=1)
+        # zero planes made from one plane of the last (small) part, not from the joined
+        # tensor: an exported INT8 graph then dequantises one plane, not the concatenation
+        zero = parts[-1][:, :1] * 0.0
+        return torch.cat((*parts, *([zero] * missing)), dim=1)
+
     def decode_half(self, down: Tensor, prev_half: Tensor | None,
                     resolve: Resolve | None = None) -> tuple[Tensor, Tensor | None]:
         """Scales 1/2 and 1/4: from ``down1``'s output ``[B, c0 or c1, H/2, W/2]`` and the
@@ -162,10 +176,10 @@ class ReconstructionUNet(nn.Module):
         resolve = resolve if resolve is not None else _identity_resolve
         if prev_half is not None:
             prev2 = F.avg_pool2d(prev_half, 2)
-            e1 = self.enc1(torch.cat((down, prev_half), dim=1))
-            e2 = self.enc2(torch.cat((self.down2(e1), prev2), dim=1))
+            e1 = self.enc1(self._cat((down, prev_half)))
+            e2 = self.enc2(self._cat((self.down2(e1), prev2)))
             d2, carry = resolve(2, self.dec2(e2), None)
-            return resolve(1, self.dec1(torch.cat((_upsample2(d2), e1, prev_half), dim=1)), carry)
+            return resolve(1, self.dec1(self._cat((_upsample2(d2), e1, prev_half))), carry)
         e1 = self.enc1(down)
         e2 = self.enc2(self.down2(e1))
         d2, carry = resolve(2, self.dec2(e2), None)
