@@ -195,6 +195,12 @@ def test_native_stage_graph_streams_like_torch(tmp_path: Path) -> None:
         assert out.shape == (18, 22, 3) and np.isfinite(out).all()
     # a flat white, fully traced frame stays flat white
     np.testing.assert_allclose(out, 1.0, rtol=1e-3)
+    smaller = {name: layer[:12, :16] for name, layer in frame.items()}  # a size change restarts the stream
+    np.testing.assert_allclose(stream.denoise(smaller), 1.0, rtol=1e-3)
+    with pytest.raises(ValueError, match="frame layer 'color': 1 NaN/Inf values"):
+        stream.denoise({**smaller, "color": np.where(np.arange(12 * 16 * 3).reshape(12, 16, 3) == 5, np.nan,
+                                                      smaller["color"]).astype(np.float32)})
+    np.testing.assert_allclose(stream.denoise(smaller), 1.0, rtol=1e-3)  # the bad frame left the state alone
     write_metadata(path, {"ssr.stage_weights": "not json"})
     with pytest.raises(ValueError, match="native.onnx: metadata 'ssr.stage_weights' is not a stage weight record"):
         OnnxStream(path)
