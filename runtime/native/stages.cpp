@@ -40,7 +40,7 @@ using ssr_native::split_rows;
 using ssr_native::fast_exp;
 using ssr_native::fast_log1p;
 
-constexpr int64_t kChunk = 256;
+constexpr int64_t kChunk = 512;  // columns per chunk: 512 measured fastest at 2048x1024 (256: +30 %)
 constexpr int kState = SSR_PACK_STATE_PLANES;              // 14
 constexpr int kTransparent = 3;
 constexpr int kRefInputs = kState + kTransparent;          // 17

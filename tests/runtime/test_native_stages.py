@@ -78,6 +78,35 @@ def test_native_stages_match_the_torch_model_over_a_stream(kernel: int) -> None:
         np.testing.assert_allclose(color_n, want, rtol=1e-4, atol=1e-4, err_msg=f"color, frame {index}")
 
 
+def test_native_stages_match_torch_across_column_chunks() -> None:
+    """Rows wider than the native chunk (512 columns): 2 full chunks and a ragged one.
+
+    The torch side is stepped on the state warped by the native ``warp_planes`` (exact:
+    at this width torch's grid_sample samples ~1e-4 px off, its normalised coordinates
+    round-trip, and the TFA and the division by a small border coverage amplify that past
+    the tolerance); everything after the warp is compared."""
+    from ssr.data_tools.warp import warp_planes
+
+    net = fast_net(seed=4)
+    height, width = 8, 1040
+    acc_t, prev_t = torch.zeros(1, 14, height, width), torch.zeros(1, 3, height, width)
+    acc_n = prev_n = None
+    for index, packed in enumerate(random_stream_inputs(height, width, 3, seed=6)):
+        motion_x, motion_y = packed[0, 17], packed[0, 18]
+        warped = [np.zeros_like(state.numpy()) for state in (acc_t, prev_t)]
+        warp_planes(acc_t.numpy(), motion_x, motion_y, out=warped[0])
+        warp_planes(prev_t.numpy(), motion_x, motion_y, out=warped[1])
+        with torch.no_grad():
+            color_t, acc_t, prev_t = net.forward_prewarped(torch.from_numpy(packed), torch.from_numpy(warped[0]),
+                                                           torch.from_numpy(warped[1]),
+                                                           torch.full((1, 1, 1, 1), float(index == 0)))
+        color_n, acc_n, prev_n = native_step(net, packed, acc_n, prev_n, index == 0)
+        np.testing.assert_allclose(acc_n, acc_t.numpy(), rtol=1e-4, atol=1e-4, err_msg=f"acc_new, frame {index}")
+        np.testing.assert_allclose(prev_n, prev_t.numpy(), rtol=1e-4, atol=1e-4, err_msg=f"out_log, frame {index}")
+        np.testing.assert_allclose(color_n, color_t[0].permute(1, 2, 0).numpy(), rtol=1e-4, atol=1e-4,
+                                   err_msg=f"color, frame {index}")
+
+
 def test_native_stages_do_not_depend_on_the_thread_count() -> None:
     net = fast_net()
     frames = random_stream_inputs(64, 48, 2, seed=5)
