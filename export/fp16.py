@@ -81,8 +81,9 @@ def float32_nodes(graph: Any, linear_state: bool = False) -> set[str]:
                 if consumer.op_type in ("Mul", "Add") and consumer.name not in keep:
                     reset_select(consumer)
 
-    if linear_state:
-        state_inputs = {"acc", "warped_acc"}
+    # a native-stage trunk's `signal_half` is linear irradiance (HDR): always float32
+    state_inputs = {"signal_half"} | ({"acc", "warped_acc"} if linear_state else set())
+    if state_inputs:
         for node in graph.node:
             if state_inputs & set(node.input) and node.name not in keep:
                 keep.add(node.name)
