@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fps.add_argument("--min-frames", type=int, default=5, help="fps: timed frames per case, at least (default 5)")
     fps.add_argument("--max-seconds", type=float, default=20.0, help="fps: stop a case after this (default 20 s)")
     fps.add_argument("--warmup", type=int, default=2, help="fps: untimed frames per case first (default 2)")
+    fps.add_argument("--rounds", type=int, default=1,
+                     help="fps: time the whole list of cases this many times in turn and pool the samples (a "
+                          "machine whose speed drifts then affects each case and its OIDN ratio alike; default 1)")
     fps.add_argument("--no-peers", action="store_true", help="fps: skip the OIDN peers")
     fps.add_argument("--quality", default=None,
                      help="fps: comma-separated `ssr bench quality` report.json files for the speed-quality plot")
@@ -237,7 +240,7 @@ def _run_fps(args: argparse.Namespace) -> int:
             list(args.sizes or DEFAULT_SIZES), model=args.model, backends=backends,
             onnx_path=[Path(p) for p in args.onnx.split(",") if p] if args.onnx else None,
             device=args.device, threads=args.ort_threads, peers=() if args.no_peers else OIDN_QUALITIES,
-            min_frames=args.min_frames, max_seconds=args.max_seconds, warmup=args.warmup,
+            min_frames=args.min_frames, max_seconds=args.max_seconds, warmup=args.warmup, rounds=args.rounds,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
         )
     except ImportError as error:

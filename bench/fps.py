@@ -103,13 +103,28 @@ def _time(run: Callable[[int], Any], *, warmup: int, min_frames: int, max_second
         index += 1
         if time.perf_counter() - started >= max_seconds and len(samples) >= min_frames:
             break
-    ms = sorted(s * 1e3 for s in samples)
+    return _stats([s * 1e3 for s in samples], _peak_rss_mib(),
+                  torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None)
+
+
+def _stats(samples_ms: list[float], peak_host: float | None, peak_device: float | None) -> dict[str, Any]:
+    ms = sorted(samples_ms)
     median = statistics.median(ms)
     return {
         "frames": len(ms), "median_ms": median, "p95_ms": ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))],
-        "min_ms": ms[0], "fps": 1e3 / median, "peak_host_mib": _peak_rss_mib(),
-        "peak_device_mib": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None,
+        "min_ms": ms[0], "fps": 1e3 / median, "peak_host_mib": peak_host, "peak_device_mib": peak_device,
+        "samples_ms": ms,
     }
+
+
+def _merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One case's stats over several rounds: all samples pooled, the peaks' maxima."""
+    def peak(key: str) -> float | None:
+        values = [r[key] for r in rounds if r[key] is not None]
+        return max(values) if values else None
+
+    merged = _stats([ms for r in rounds for ms in r["samples_ms"]], peak("peak_host_mib"), peak("peak_device_mib"))
+    return {**{k: v for k, v in rounds[0].items() if k not in merged}, **merged}
 
 
 def _frames(height: int, width: int, count: int) -> list[dict[str, np.ndarray]]:
@@ -209,6 +224,7 @@ def bench_fps(
     min_frames: int = 5,
     max_seconds: float = 20.0,
     warmup: int = 2,
+    rounds: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Time every backend and peer at every size (see the module docstring).
@@ -223,7 +239,10 @@ def bench_fps(
         device: torch device of the torch backend.
         threads: ONNX Runtime intra-op threads (default: its own choice).
         peers: OIDN qualities to time (empty: none; needs ``pyoidn``).
-        min_frames, max_seconds, warmup: the timing budget per case.
+        min_frames, max_seconds, warmup: the timing budget per case (per round).
+        rounds: run the whole list of cases this many times, one after the other, and pool
+            each case's samples: on a machine whose speed drifts (shared VMs), every case
+            and its OIDN ratio then see the same mix of fast and slow periods.
         progress: called with a line per finished case.
 
     Returns:
@@ -245,25 +264,28 @@ def bench_fps(
     try:
         for height, width in sizes:
             frames = _frames(height, width, 4)
-            size_rows: list[dict[str, Any]] = []
+            collected: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
             def add(method: str, path: str, stats: dict[str, Any]) -> None:
-                size_rows.append({"height": height, "width": width, "method": method, "path": path, **stats})
+                collected.setdefault((method, path), []).append(stats)
                 if progress is not None:
                     progress(f"{height}x{width} {method} ({path}): median {stats['median_ms']:.1f} ms")
 
-            for quality in peers:
-                add(f"oidn-{quality}", "full (1 spp + albedo + normal)", _oidn_case(quality, frames, limits))
-            if "torch" in backends:
-                cases = _torch_cases(model, device, frames, limits)
-                add(f"ssr-torch-{device}", "full stream", cases["full"])
-                add(f"ssr-torch-{device}", "network only", cases["network"])
-            if "onnxruntime" in backends:
-                for graph, label in zip(graphs, labels):
-                    cases = _onnx_cases(graph, frames, limits, threads)
-                    weights = _source_sha256(graph)  # ties the row to a quality report's model
-                    add(label, "full stream", {**cases["full"], "source_sha256": weights})
-                    add(label, "network only", {**cases["network"], "source_sha256": weights})
+            for _ in range(max(1, rounds)):
+                for quality in peers:
+                    add(f"oidn-{quality}", "full (1 spp + albedo + normal)", _oidn_case(quality, frames, limits))
+                if "torch" in backends:
+                    cases = _torch_cases(model, device, frames, limits)
+                    add(f"ssr-torch-{device}", "full stream", cases["full"])
+                    add(f"ssr-torch-{device}", "network only", cases["network"])
+                if "onnxruntime" in backends:
+                    for graph, label in zip(graphs, labels):
+                        cases = _onnx_cases(graph, frames, limits, threads)
+                        weights = _source_sha256(graph)  # ties the row to a quality report's model
+                        add(label, "full stream", {**cases["full"], "source_sha256": weights})
+                        add(label, "network only", {**cases["network"], "source_sha256": weights})
+            size_rows = [{"height": height, "width": width, "method": method, "path": path, **_merge(stats),
+                          "rounds": len(stats)} for (method, path), stats in collected.items()]
             fast = next((r["median_ms"] for r in size_rows if r["method"] == "oidn-fast"), None)
             for row in size_rows:
                 row["vs_oidn_fast"] = row["median_ms"] / fast if fast else None
@@ -271,7 +293,8 @@ def bench_fps(
     finally:
         if temp is not None:
             temp.cleanup()
-    settings = {"backends": list(backends), "device": device, "threads": threads, "peers": list(peers), **limits}
+    settings = {"backends": list(backends), "device": device, "threads": threads, "peers": list(peers),
+                "rounds": max(1, rounds), **limits}
     return {"machine": machine_description(), "settings": settings, "rows": rows}
 
 

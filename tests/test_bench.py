@@ -48,9 +48,10 @@ def test_bench_fps_times_full_path_network_and_oidn_in_one_run(tmp_path: Path, c
     out = tmp_path / "fps"
     assert main(["bench", "fps", "--sizes", "32x48,36x52", "--min-frames", "2", "--max-seconds", "0.5",
                  "--onnx", f"{inside},{outside}", "--out", str(out), "--quality", str(quality),
-                 "--plot-size", "32x48"]) == 0
+                 "--plot-size", "32x48", "--rounds", "2"]) == 0
     report = json.loads((out / "report.json").read_text())
     rows = report["rows"]
+    assert report["settings"]["rounds"] == 2
     methods = {(r["height"], r["width"], r["method"], r["path"]) for r in rows}
     for size in ((32, 48), (36, 52)):
         for quality_mode in ("fast", "balanced", "high"):
@@ -58,7 +59,9 @@ def test_bench_fps_times_full_path_network_and_oidn_in_one_run(tmp_path: Path, c
         for backend in ("ssr-torch-cpu", "ssr-onnxruntime-cpu-fp32", "ssr-onnxruntime-cpu-fp32-warp-outside"):
             assert (*size, backend, "full stream") in methods and (*size, backend, "network only") in methods
     for row in rows:
-        assert row["frames"] >= 2 and row["min_ms"] <= row["median_ms"] <= row["p95_ms"]
+        # two rounds, each at least --min-frames: samples pooled
+        assert row["rounds"] == 2 and row["frames"] == len(row["samples_ms"]) >= 4
+        assert row["min_ms"] <= row["median_ms"] <= row["p95_ms"]
         assert row["vs_oidn_fast"] > 0 and abs(row["fps"] - 1e3 / row["median_ms"]) < 1e-9
         assert row["peak_host_mib"] > 0
     full = {r["method"]: r for r in rows if r["path"] == "full stream" and r["height"] == 32}
