@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import platform
+import gc
 import statistics
 import tempfile
 import time
@@ -179,6 +180,8 @@ def _onnx_cases(onnx_path: Path, frames: list[dict], limits: dict, threads: int 
     full = _time(lambda i: stream.denoise(frames[i % len(frames)], cut=i == 0), **limits)
     backend = stream.backend
     net = _time(lambda i: backend.rerun(), **limits)  # the graph alone on the last frame's bound buffers
+    del stream, backend
+    gc.collect()  # the next case must not start with this one's GiB of buffers still held
     return {"full": full, "network": net}
 
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -314,6 +315,9 @@ class OnnxBackend:
         if state.size != size:
             raise ValueError(f"stream state is {state.size}, frame needs {size}: reset the stream")
         buffers = self._buffers_for(size)
+        # the run closures below capture the session, never `self`: a backend -> closure ->
+        # backend cycle kept every dropped stream's GiB of buffers alive until a GC pass
+        session = self.session
         pad_into(buffers.packed[0], packed)  # replicate-pads bottom/right outside the graph
         buffers.reset.fill(1.0 if reset else 0.0)
         target = next_pair(state.pair)
@@ -340,10 +344,10 @@ class OnnxBackend:
                 binding.bind_cpu_input(name, array)
             for name, array in (("color", buffers.color), ("acc_new", acc_new), ("out_log", out_log)):
                 binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
-            self._last_run = lambda: self.session.run_with_iobinding(binding)
+            self._last_run = partial(session.run_with_iobinding, binding)
         else:
             def unbound() -> None:
-                color, acc_out, log_out = self.session.run(list(GRAPH_OUTPUTS), feeds)
+                color, acc_out, log_out = session.run(list(GRAPH_OUTPUTS), feeds)
                 buffers.color[...], acc_new[...], out_log[...] = color, acc_out, log_out
 
             self._last_run = unbound
@@ -355,7 +359,7 @@ class OnnxBackend:
                     out_log: np.ndarray, reset: bool, height: int, width: int) -> np.ndarray:
         """One step of a native-stage graph: accumulate -> half-resolution graph -> resolve."""
         assert buffers.native is not None and self.stage_weights is not None
-        planes, weights, kernel = buffers.native, self.stage_weights, self.kernel_size
+        planes, weights, kernel, session = buffers.native, self.stage_weights, self.kernel_size, self.session
         stages.accumulate(buffers.packed, acc, prev_out, reset, weights, kernel, acc_new, planes["guide"],
                           planes["prev"], planes["down"], planes["prev_half"], planes["signal_half"])
         feeds = {name: planes[name] for name in GRAPH_INPUTS_NATIVE}
@@ -371,10 +375,10 @@ class OnnxBackend:
                     binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
                 buffers.binding = binding
             bound = buffers.binding
-            self._last_run = lambda: self.session.run_with_iobinding(bound)
+            self._last_run = partial(session.run_with_iobinding, bound)
         else:
             def unbound() -> None:
-                planes["coarse"][...], planes["carry"][...] = self.session.run(list(GRAPH_OUTPUTS_NATIVE), feeds)
+                planes["coarse"][...], planes["carry"][...] = session.run(list(GRAPH_OUTPUTS_NATIVE), feeds)
 
             self._last_run = unbound
         self._last_run()
