@@ -163,7 +163,8 @@ int ssr_unpack_color(const float *planes, int64_t plane_stride, int64_t row_stri
  *   motion_y  float32 [H, W] (plane SSR_PACK_PLANE_MOTION + 1)
  *   out       float32 [channels, H, W]; must not overlap src
  *
- * Same return codes and threading as ssr_pack_frame.
+ * Same return codes and threading as ssr_pack_frame; H * W >= 2^31 is
+ * SSR_PACK_ERROR_INVALID_SIZE (tap indices are 32-bit).
  */
 int ssr_warp_planes(const float *src, int64_t channels, int64_t height, int64_t width, const float *motion_x,
                     const float *motion_y, float *out, int num_threads);

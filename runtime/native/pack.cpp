@@ -5,6 +5,7 @@
 
 #include "ssr_pack.h"
 #include "bands.h"
+#include "warp_taps.h"
 
 #include <algorithm>
 #include <cmath>
@@ -298,6 +299,9 @@ int ssr_warp_planes(const float *src, int64_t channels, int64_t height, int64_t 
     if (static_cast<uint64_t>(height) > max_elements / static_cast<uint64_t>(width) / static_cast<uint64_t>(channels)) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
+    if (static_cast<uint64_t>(height) * static_cast<uint64_t>(width) >= (uint64_t{1} << 31)) {  // int32 tap indices
+        return SSR_PACK_ERROR_INVALID_SIZE;
+    }
     const int64_t plane = height * width;
     const std::size_t bytes = static_cast<std::size_t>(channels * plane) * sizeof(float);
     if (ranges_overlap(out, bytes, src, bytes)) {
@@ -309,46 +313,11 @@ int ssr_warp_planes(const float *src, int64_t channels, int64_t height, int64_t 
         const bool done = run_bands(thread_count, [&](int band) {
             const RowBand rows = bands[static_cast<std::size_t>(band)];
             // per row: the four taps' indices and weights once, then every channel reuses them
-            std::vector<int64_t> i00(static_cast<std::size_t>(width)), i10(i00.size()), i01(i00.size()), i11(i00.size());
-            std::vector<float> w00(i00.size()), w10(i00.size()), w01(i00.size()), w11(i00.size());
+            ssr_native::WarpTaps taps(static_cast<std::size_t>(width));
             for (int64_t y = rows.row_begin; y < rows.row_end; ++y) {
-                for (int64_t x = 0; x < width; ++x) {
-                    const std::size_t k = static_cast<std::size_t>(x);
-                    const int64_t index = y * width + x;
-                    const float sx = static_cast<float>(x) + motion_x[index];
-                    const float sy = static_cast<float>(y) + motion_y[index];
-                    if (!std::isfinite(sx) || !std::isfinite(sy)) {
-                        i00[k] = i10[k] = i01[k] = i11[k] = 0;
-                        w00[k] = w10[k] = w01[k] = w11[k] = 0.0f;
-                        continue;
-                    }
-                    const float fx0 = std::floor(sx), fy0 = std::floor(sy);
-                    const float wx1 = sx - fx0, wy1 = sy - fy0;
-                    const float wx0 = 1.0f - wx1, wy0 = 1.0f - wy1;
-                    // taps as int64 (huge motion stays well defined); outside -> weight 0
-                    const int64_t x0 = static_cast<int64_t>(std::max(std::min(fx0, 1e15f), -1e15f));
-                    const int64_t y0 = static_cast<int64_t>(std::max(std::min(fy0, 1e15f), -1e15f));
-                    const bool in_x0 = x0 >= 0 && x0 < width, in_x1 = x0 + 1 >= 0 && x0 + 1 < width;
-                    const bool in_y0 = y0 >= 0 && y0 < height, in_y1 = y0 + 1 >= 0 && y0 + 1 < height;
-                    w00[k] = (in_x0 && in_y0) ? wx0 * wy0 : 0.0f;
-                    w10[k] = (in_x1 && in_y0) ? wx1 * wy0 : 0.0f;
-                    w01[k] = (in_x0 && in_y1) ? wx0 * wy1 : 0.0f;
-                    w11[k] = (in_x1 && in_y1) ? wx1 * wy1 : 0.0f;
-                    const int64_t cx0 = std::min<int64_t>(std::max<int64_t>(x0, 0), width - 1);
-                    const int64_t cx1 = std::min<int64_t>(std::max<int64_t>(x0 + 1, 0), width - 1);
-                    const int64_t cy0 = std::min<int64_t>(std::max<int64_t>(y0, 0), height - 1);
-                    const int64_t cy1 = std::min<int64_t>(std::max<int64_t>(y0 + 1, 0), height - 1);
-                    i00[k] = cy0 * width + cx0;
-                    i10[k] = cy0 * width + cx1;
-                    i01[k] = cy1 * width + cx0;
-                    i11[k] = cy1 * width + cx1;
-                }
+                taps.compute(motion_x, motion_y, y, 0, width, height, width);
                 for (int64_t c = 0; c < channels; ++c) {
-                    const float *p = src + c * plane;
-                    float *target = out + c * plane + y * width;
-                    for (std::size_t k = 0; k < static_cast<std::size_t>(width); ++k) {
-                        target[k] = w00[k] * p[i00[k]] + w10[k] * p[i10[k]] + w01[k] * p[i01[k]] + w11[k] * p[i11[k]];
-                    }
+                    taps.sample_plane(src + c * plane, out + c * plane + y * width, width);
                 }
             }
         });

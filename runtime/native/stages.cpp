@@ -18,6 +18,7 @@
 
 #include "bands.h"
 #include "fast_math.h"
+#include "warp_taps.h"
 #include "ssr_pack.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -39,6 +40,7 @@ using ssr_native::run_bands;
 using ssr_native::split_rows;
 using ssr_native::fast_exp;
 using ssr_native::fast_log1p;
+using ssr_native::WarpTaps;
 
 constexpr int64_t kChunk = 512;  // columns per chunk: 512 measured fastest at 2048x1024 (256: +30 %)
 constexpr int kState = SSR_PACK_STATE_PLANES;              // 14
@@ -186,206 +188,43 @@ SSR_INLINE void log_view(const float *const *src, float *const *dst, int64_t n) 
     }
 }
 
-/// Bilinear taps of the backward warp for pixels x0 .. x0+n-1 of row y (as ssr_warp_planes).
-struct WarpTaps {
-    std::vector<int32_t> index[4];  // within one plane (H * W < 2^31, checked by the callers)
-    std::vector<float> weight[4];
-    explicit WarpTaps(std::size_t n) {
-        for (int t = 0; t < 4; ++t) {
-            index[t].assign(n, 0);
-            weight[t].assign(n, 0.0f);
+/// out[c][k] = bilinear sample of plane c (src + c * plane_stride) for c < channels.
+/// Blocks of kLanes pixels whose four taps each read kLanes consecutive elements (smooth
+/// motion: the integer part of the offset is the same across the block) use vector loads;
+/// other pixels are gathered one by one, each pixel's taps read once for all planes.
+template <int Channels>
+SSR_INLINE void sample(const WarpTaps &taps, const float *src, int64_t plane_stride, float *const *out, int64_t n) {
+    const int32_t *i0 = taps.index[0].data(), *i1 = taps.index[1].data(), *i2 = taps.index[2].data(),
+                  *i3 = taps.index[3].data();
+    const float *w0 = taps.weight[0].data(), *w1 = taps.weight[1].data(), *w2 = taps.weight[2].data(),
+                *w3 = taps.weight[3].data();
+    int64_t k = 0;
+    while (k < n) {
+        bool run = k + kLanes <= n;
+        for (int64_t j = 1; run && j < kLanes; ++j) {
+            run = i0[k + j] == i0[k] + j && i1[k + j] == i1[k] + j && i2[k + j] == i2[k] + j &&
+                  i3[k + j] == i3[k] + j;
         }
-    }
-    SSR_INLINE void compute(const float *motion_x, const float *motion_y, int64_t y, int64_t x0, int64_t n, int64_t height,
-                 int64_t width) {
-        for (int64_t k = 0; k < n; ++k) {
-            const std::size_t i = static_cast<std::size_t>(k);
-            const int64_t pixel = y * width + x0 + k;
-            const float sx = static_cast<float>(x0 + k) + motion_x[pixel];
-            const float sy = static_cast<float>(y) + motion_y[pixel];
-            if (!std::isfinite(sx) || !std::isfinite(sy)) {
-                for (int t = 0; t < 4; ++t) {
-                    index[t][i] = 0;
-                    weight[t][i] = 0.0f;
-                }
-                continue;
+        if (run) {
+            const Lanes wa = load_lanes(w0 + k), wb = load_lanes(w1 + k), wc = load_lanes(w2 + k),
+                        wd = load_lanes(w3 + k);
+            for (int ch = 0; ch < Channels; ++ch) {
+                const float *p = src + ch * plane_stride;
+                const Lanes value = wa * load_lanes(p + i0[k]) + wb * load_lanes(p + i1[k]) +
+                                    wc * load_lanes(p + i2[k]) + wd * load_lanes(p + i3[k]);
+                std::memcpy(out[ch] + k, &value, sizeof(value));
             }
-            const float fx0 = std::floor(sx), fy0 = std::floor(sy);
-            const float wx1 = sx - fx0, wy1 = sy - fy0;
-            const float wx0 = 1.0f - wx1, wy0 = 1.0f - wy1;
-            const int64_t xa = static_cast<int64_t>(std::max(std::min(fx0, 1e15f), -1e15f));
-            const int64_t ya = static_cast<int64_t>(std::max(std::min(fy0, 1e15f), -1e15f));
-            const bool in_x0 = xa >= 0 && xa < width, in_x1 = xa + 1 >= 0 && xa + 1 < width;
-            const bool in_y0 = ya >= 0 && ya < height, in_y1 = ya + 1 >= 0 && ya + 1 < height;
-            weight[0][i] = (in_x0 && in_y0) ? wx0 * wy0 : 0.0f;
-            weight[1][i] = (in_x1 && in_y0) ? wx1 * wy0 : 0.0f;
-            weight[2][i] = (in_x0 && in_y1) ? wx0 * wy1 : 0.0f;
-            weight[3][i] = (in_x1 && in_y1) ? wx1 * wy1 : 0.0f;
-            const int64_t cx0 = std::min<int64_t>(std::max<int64_t>(xa, 0), width - 1);
-            const int64_t cx1 = std::min<int64_t>(std::max<int64_t>(xa + 1, 0), width - 1);
-            const int64_t cy0 = std::min<int64_t>(std::max<int64_t>(ya, 0), height - 1);
-            const int64_t cy1 = std::min<int64_t>(std::max<int64_t>(ya + 1, 0), height - 1);
-            index[0][i] = static_cast<int32_t>(cy0 * width + cx0);
-            index[1][i] = static_cast<int32_t>(cy0 * width + cx1);
-            index[2][i] = static_cast<int32_t>(cy1 * width + cx0);
-            index[3][i] = static_cast<int32_t>(cy1 * width + cx1);
+            k += kLanes;
+            continue;
         }
-    }
-    /// out[c][k] = bilinear sample of plane c (src + c * plane_stride) for c < channels.
-    /// Blocks of kLanes pixels whose four taps each read kLanes consecutive elements (smooth
-    /// motion: the integer part of the offset is the same across the block) use vector loads;
-    /// other pixels are gathered one by one, each pixel's taps read once for all planes.
-    template <int Channels>
-    SSR_INLINE void sample(const float *src, int64_t plane_stride, float *const *out, int64_t n) const {
-        const int32_t *i0 = index[0].data(), *i1 = index[1].data(), *i2 = index[2].data(), *i3 = index[3].data();
-        const float *w0 = weight[0].data(), *w1 = weight[1].data(), *w2 = weight[2].data(), *w3 = weight[3].data();
-        int64_t k = 0;
-        while (k < n) {
-            bool run = k + kLanes <= n;
-            for (int64_t j = 1; run && j < kLanes; ++j) {
-                run = i0[k + j] == i0[k] + j && i1[k + j] == i1[k] + j && i2[k + j] == i2[k] + j &&
-                      i3[k + j] == i3[k] + j;
+        const int64_t stop = std::min<int64_t>(n, k + kLanes);
+        for (; k < stop; ++k) {
+            const int32_t a = i0[k], b = i1[k], c = i2[k], d = i3[k];
+            const float wa = w0[k], wb = w1[k], wc = w2[k], wd = w3[k];
+            for (int ch = 0; ch < Channels; ++ch) {
+                const float *p = src + ch * plane_stride;
+                out[ch][k] = wa * p[a] + wb * p[b] + wc * p[c] + wd * p[d];
             }
-            if (run) {
-                const Lanes wa = load_lanes(w0 + k), wb = load_lanes(w1 + k), wc = load_lanes(w2 + k),
-                            wd = load_lanes(w3 + k);
-                for (int ch = 0; ch < Channels; ++ch) {
-                    const float *p = src + ch * plane_stride;
-                    const Lanes value = wa * load_lanes(p + i0[k]) + wb * load_lanes(p + i1[k]) +
-                                        wc * load_lanes(p + i2[k]) + wd * load_lanes(p + i3[k]);
-                    std::memcpy(out[ch] + k, &value, sizeof(value));
-                }
-                k += kLanes;
-                continue;
-            }
-            const int64_t stop = std::min<int64_t>(n, k + kLanes);
-            for (; k < stop; ++k) {
-                const int32_t a = i0[k], b = i1[k], c = i2[k], d = i3[k];
-                const float wa = w0[k], wb = w1[k], wc = w2[k], wd = w3[k];
-                for (int ch = 0; ch < Channels; ++ch) {
-                    const float *p = src + ch * plane_stride;
-                    out[ch][k] = wa * p[a] + wb * p[b] + wc * p[c] + wd * p[d];
-                }
-            }
-        }
-    }
-};
-
-/// 3x3 convolution (zero padding 1) + ReLU over `channels` padded rows per tap row:
-/// rows[dy][i] points at column -1 of input row y + dy - 1 of channel i (W + 2 floats, the
-/// borders 0); out[o * kChunk + k] for columns x0 + k, k < n.
-SSR_INLINE void conv3x3_relu(const float *const *const *rows, int channels, const float *w, const float *b,
-                         int out_channels, int64_t x0, float *out, int64_t n) {
-    const int64_t blocked = n - n % kLanes;
-    const Lanes zero = {};
-    const int64_t taps_per_out = static_cast<int64_t>(channels) * 9;
-    int64_t k0 = 0;
-    const int quads = out_channels - out_channels % 4;
-    for (; k0 + 2 * kLanes <= n && quads > 0; k0 += 2 * kLanes) {  // 2 x 8 pixels x 4 outputs in registers
-        for (int o = 0; o < quads; o += 4) {
-            Lanes a0 = zero + b[o], a1 = zero + b[o + 1], a2 = zero + b[o + 2], a3 = zero + b[o + 3];
-            Lanes c0 = a0, c1 = a1, c2 = a2, c3 = a3;
-            const float *r0 = w + o * taps_per_out, *r1 = r0 + taps_per_out, *r2 = r1 + taps_per_out,
-                        *r3 = r2 + taps_per_out;
-            for (int i = 0; i < channels; ++i) {
-                for (int dy = 0; dy < 3; ++dy) {
-                    const float *row = rows[dy][i] + x0 + k0;
-                    for (int dx = 0; dx < 3; ++dx) {
-                        const Lanes x = load_lanes(row + dx), z = load_lanes(row + dx + kLanes);
-                        const int t = (i * 3 + dy) * 3 + dx;
-                        const float w0 = r0[t], w1 = r1[t], w2 = r2[t], w3 = r3[t];
-                        a0 += w0 * x;
-                        c0 += w0 * z;
-                        a1 += w1 * x;
-                        c1 += w1 * z;
-                        a2 += w2 * x;
-                        c2 += w2 * z;
-                        a3 += w3 * x;
-                        c3 += w3 * z;
-                    }
-                }
-            }
-            a0 = a0 > zero ? a0 : zero, c0 = c0 > zero ? c0 : zero;
-            a1 = a1 > zero ? a1 : zero, c1 = c1 > zero ? c1 : zero;
-            a2 = a2 > zero ? a2 : zero, c2 = c2 > zero ? c2 : zero;
-            a3 = a3 > zero ? a3 : zero, c3 = c3 > zero ? c3 : zero;
-            float *d = out + o * kChunk + k0;
-            std::memcpy(d, &a0, sizeof(a0)), std::memcpy(d + kLanes, &c0, sizeof(c0));
-            std::memcpy(d + kChunk, &a1, sizeof(a1)), std::memcpy(d + kChunk + kLanes, &c1, sizeof(c1));
-            std::memcpy(d + 2 * kChunk, &a2, sizeof(a2)), std::memcpy(d + 2 * kChunk + kLanes, &c2, sizeof(c2));
-            std::memcpy(d + 3 * kChunk, &a3, sizeof(a3)), std::memcpy(d + 3 * kChunk + kLanes, &c3, sizeof(c3));
-        }
-        for (int o = quads; o < out_channels; ++o) {
-            Lanes sum = zero + b[o], more = sum;
-            const float *r = w + o * taps_per_out;
-            for (int i = 0; i < channels; ++i) {
-                for (int dy = 0; dy < 3; ++dy) {
-                    for (int dx = 0; dx < 3; ++dx) {
-                        const float weight = r[(i * 3 + dy) * 3 + dx];
-                        sum += weight * load_lanes(rows[dy][i] + x0 + k0 + dx);
-                        more += weight * load_lanes(rows[dy][i] + x0 + k0 + dx + kLanes);
-                    }
-                }
-            }
-            sum = sum > zero ? sum : zero;
-            more = more > zero ? more : zero;
-            std::memcpy(out + o * kChunk + k0, &sum, sizeof(sum));
-            std::memcpy(out + o * kChunk + k0 + kLanes, &more, sizeof(more));
-        }
-    }
-    for (; k0 < blocked; k0 += kLanes) {
-        int o = 0;
-        for (; o + 4 <= out_channels; o += 4) {
-            Lanes s0 = zero + b[o], s1 = zero + b[o + 1], s2 = zero + b[o + 2], s3 = zero + b[o + 3];
-            const float *r0 = w + o * taps_per_out, *r1 = r0 + taps_per_out, *r2 = r1 + taps_per_out,
-                        *r3 = r2 + taps_per_out;
-            for (int i = 0; i < channels; ++i) {
-                for (int dy = 0; dy < 3; ++dy) {
-                    const float *row = rows[dy][i] + x0 + k0;
-                    for (int dx = 0; dx < 3; ++dx) {
-                        const Lanes x = load_lanes(row + dx);
-                        const int t = (i * 3 + dy) * 3 + dx;
-                        s0 += r0[t] * x;
-                        s1 += r1[t] * x;
-                        s2 += r2[t] * x;
-                        s3 += r3[t] * x;
-                    }
-                }
-            }
-            s0 = s0 > zero ? s0 : zero;
-            s1 = s1 > zero ? s1 : zero;
-            s2 = s2 > zero ? s2 : zero;
-            s3 = s3 > zero ? s3 : zero;
-            std::memcpy(out + o * kChunk + k0, &s0, sizeof(s0));
-            std::memcpy(out + (o + 1) * kChunk + k0, &s1, sizeof(s1));
-            std::memcpy(out + (o + 2) * kChunk + k0, &s2, sizeof(s2));
-            std::memcpy(out + (o + 3) * kChunk + k0, &s3, sizeof(s3));
-        }
-        for (; o < out_channels; ++o) {
-            Lanes sum = zero + b[o];
-            const float *r = w + o * taps_per_out;
-            for (int i = 0; i < channels; ++i) {
-                for (int dy = 0; dy < 3; ++dy) {
-                    for (int dx = 0; dx < 3; ++dx) {
-                        sum += r[(i * 3 + dy) * 3 + dx] * load_lanes(rows[dy][i] + x0 + k0 + dx);
-                    }
-                }
-            }
-            sum = sum > zero ? sum : zero;
-            std::memcpy(out + o * kChunk + k0, &sum, sizeof(sum));
-        }
-    }
-    for (int o = 0; o < out_channels; ++o) {  // the last n % kLanes columns
-        for (int64_t k = blocked; k < n; ++k) {
-            float sum = b[o];
-            for (int i = 0; i < channels; ++i) {
-                for (int dy = 0; dy < 3; ++dy) {
-                    for (int dx = 0; dx < 3; ++dx) {
-                        sum += w[o * taps_per_out + (i * 3 + dy) * 3 + dx] * rows[dy][i][x0 + k + dx];
-                    }
-                }
-            }
-            out[o * kChunk + k] = sum > 0.0f ? sum : 0.0f;
         }
     }
 }
@@ -518,7 +357,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                     }
                 } else {
                     taps.compute(motion_x, motion_y, y, x0, n, a.height, width);
-                    taps.sample<kState>(a.acc, plane, history_rows, n);
+                    sample<kState>(taps, a.acc, plane, history_rows, n);
                 }
                 log_view(history_const, view_rows, n);
                 // TFA scores: s = <e_ref, e_cur> - <e_ref, e_prev>, beta = sigmoid(s)
@@ -562,7 +401,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                         std::copy(acc_view_rows[c], acc_view_rows[c] + n, prev_rows[c]);
                     }
                 } else {
-                    taps.sample<3>(a.prev_out, plane, prev_rows, n);
+                    sample<3>(taps, a.prev_out, plane, prev_rows, n);
                 }
                 // the U-Net input u = (x_t, log view of A_t, transparent, prev)
                 for (int c = 0; c < kState; ++c) {
@@ -679,8 +518,11 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
     };
     fill(rows.row_begin - 1);
     fill(rows.row_begin);
+    // the 3x3 conv as a dense layer over 9 * decoder_in shifted row pointers, in the order of
+    // PyTorch's weight [out][in][dy][dx]: (in, dy, dx) -> the padded row of input row y + dy - 1,
+    // column offset dx - 1 (+1 for the left border column)
     std::vector<const float *> tap_rows(static_cast<std::size_t>(3 * decoder_in));
-    const float *const *row_sets[3] = {tap_rows.data(), tap_rows.data() + decoder_in, tap_rows.data() + 2 * decoder_in};
+    std::vector<const float *> conv_inputs(static_cast<std::size_t>(9 * decoder_in));
     for (int64_t y = rows.row_begin; y < rows.row_end; ++y) {
         fill(y + 1);
         for (int dy = 0; dy < 3; ++dy) {
@@ -696,7 +538,15 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
             const int64_t n = std::min(kChunk, width - x0);
             const int64_t offset = y * width + x0;
             // full-resolution decoder: 3x3 conv + ReLU, then the 1x1 head
-            conv3x3_relu(row_sets, decoder_in, w.dec0_w, w.dec0_b, guide, x0, hidden, n);
+            for (int i = 0; i < decoder_in; ++i) {
+                for (int dy = 0; dy < 3; ++dy) {
+                    for (int dx = 0; dx < 3; ++dx) {
+                        conv_inputs[static_cast<std::size_t>((i * 3 + dy) * 3 + dx)] =
+                            tap_rows[static_cast<std::size_t>(dy * decoder_in + i)] + x0 + dx;
+                    }
+                }
+            }
+            dense(conv_inputs.data(), 9 * decoder_in, w.dec0_w, w.dec0_b, guide, hidden, kChunk, n, true);
             dense(hidden_in, guide, w.head_w, w.head_b, heads, head, kChunk, n, false);
             // softmax over the taps: exp(x - max) / sum
             for (int64_t k = 0; k < n; ++k) {
