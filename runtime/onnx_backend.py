@@ -183,7 +183,9 @@ class OnnxBackend:
     Args:
         onnx_path: a graph written by ``ssr export``.
         providers: onnxruntime execution providers (default ``["CPUExecutionProvider"]``).
-        threads: intra-op thread count (default: onnxruntime's choice, the physical cores).
+        threads: intra-op thread count (default: onnxruntime's choice, the physical cores),
+            and the worker threads of a native-stage graph's fused passes (default: one per
+            core), so that ``threads=1`` leaves the other cores to a renderer.
         io_binding: bind preallocated buffers (default); False uses ``session.run``.
         spin: let ONNX Runtime's idle worker threads spin-wait (its default). Off by default
             here: spinning workers took the cores from the native stages that run between
@@ -212,6 +214,8 @@ class OnnxBackend:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         if threads is not None:
             options.intra_op_num_threads = int(threads)
+        self.native_threads = int(threads) if threads else 0
+        """Worker threads of the native stages (0: one per core)."""
         if not spin:  # idle workers sleep: the native stages (and a renderer) need the cores between runs
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.onnx_path = os.fspath(onnx_path)
@@ -361,7 +365,8 @@ class OnnxBackend:
         assert buffers.native is not None and self.stage_weights is not None
         planes, weights, kernel, session = buffers.native, self.stage_weights, self.kernel_size, self.session
         stages.accumulate(buffers.packed, acc, prev_out, reset, weights, kernel, acc_new, planes["guide"],
-                          planes["prev"], planes["down"], planes["prev_half"], planes["signal_half"])
+                          planes["prev"], planes["down"], planes["prev_half"], planes["signal_half"],
+                          self.native_threads)
         feeds = {name: planes[name] for name in GRAPH_INPUTS_NATIVE}
         if self.recorded_feeds is not None:
             self.recorded_feeds.append({name: array.copy() for name, array in feeds.items()})
@@ -384,7 +389,7 @@ class OnnxBackend:
         self._last_run()
         color = np.empty((height, width, OUTPUT_CHANNELS), np.float32)
         stages.resolve(planes["coarse"], planes["carry"], planes["guide"], planes["prev"], acc_new, buffers.packed,
-                       reset, weights, kernel, out_log, color)
+                       reset, weights, kernel, out_log, color, self.native_threads)
         return color
 
 

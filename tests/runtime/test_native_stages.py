@@ -230,6 +230,9 @@ def test_native_stage_graph_streams_like_torch(tmp_path: Path) -> None:
         stream.denoise({**smaller, "color": np.where(np.arange(12 * 16 * 3).reshape(12, 16, 3) == 5, np.nan,
                                                       smaller["color"]).astype(np.float32)})
     np.testing.assert_allclose(stream.denoise(smaller), 1.0, rtol=1e-3)  # the bad frame left the state alone
+    one_thread = OnnxStream(path, threads=1)  # ORT and the native passes on one thread: the same image
+    assert one_thread.backend.native_threads == 1
+    np.testing.assert_array_equal(one_thread.denoise(frame), OnnxStream(path).denoise(frame))
     write_metadata(path, {"ssr.stage_weights": "not json"})
     with pytest.raises(ValueError, match="native.onnx: metadata 'ssr.stage_weights' is not a stage weight record"):
         OnnxStream(path)
