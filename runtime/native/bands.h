@@ -1,5 +1,5 @@
-// Row bands and the worker threads that run them: shared by pack.cpp and stages.cpp
-// (internal, not part of the C API).
+// Row bands and the worker threads that run them, and the buffer-overlap test of the entry
+// points: shared by pack.cpp and stages.cpp (internal, not part of the C API).
 #ifndef SSR_NATIVE_BANDS_H
 #define SSR_NATIVE_BANDS_H
 
@@ -65,6 +65,13 @@ inline bool run_bands(int band_count, const std::function<void(int)> &work) {
         worker.join();
     }
     return std::none_of(failed.begin(), failed.end(), [](char flag) { return flag != 0; });
+}
+
+/// True when the byte ranges [a, a + a_bytes) and [b, b + b_bytes) intersect.
+inline bool ranges_overlap(const void *a, std::size_t a_bytes, const void *b, std::size_t b_bytes) {
+    const auto a_begin = reinterpret_cast<std::uintptr_t>(a);
+    const auto b_begin = reinterpret_cast<std::uintptr_t>(b);
+    return a_begin < b_begin + b_bytes && b_begin < a_begin + a_bytes;
 }
 
 }  // namespace ssr_native

@@ -20,6 +20,7 @@
 namespace {
 
 using ssr_native::RowBand;
+using ssr_native::ranges_overlap;
 using ssr_native::run_bands;
 using ssr_native::split_rows;
 
@@ -108,13 +109,6 @@ void pack_band(const ssr_frame_view &frame, float *out, float max_depth, RowBand
     transpose_band(frame.mask, 1, out, SSR_PACK_PLANE_MASK, height, width, band);
     transpose_band(frame.transparent, 3, out, SSR_PACK_PLANE_TRANSPARENT, height, width, band);
     transpose_band(frame.motion, 2, out, SSR_PACK_PLANE_MOTION, height, width, band);
-}
-
-/// True when the byte ranges [a, a + a_bytes) and [b, b + b_bytes) intersect.
-bool ranges_overlap(const void *a, std::size_t a_bytes, const void *b, std::size_t b_bytes) {
-    const auto a_begin = reinterpret_cast<std::uintptr_t>(a);
-    const auto b_begin = reinterpret_cast<std::uintptr_t>(b);
-    return a_begin < b_begin + b_bytes && b_begin < a_begin + a_bytes;
 }
 
 }  // namespace

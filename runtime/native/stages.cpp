@@ -36,6 +36,7 @@
 namespace {
 
 using ssr_native::RowBand;
+using ssr_native::ranges_overlap;
 using ssr_native::run_bands;
 using ssr_native::split_rows;
 using ssr_native::fast_exp;
@@ -48,12 +49,6 @@ constexpr int kTransparent = 3;
 constexpr int kRefInputs = kState + kTransparent;          // 17
 constexpr int kMaskPlane = SSR_PACK_PLANE_MASK;            // 13
 constexpr int kSignalPlanes[4] = {0, 1, 2, kMaskPlane};
-
-bool ranges_overlap(const void *a, std::size_t a_bytes, const void *b, std::size_t b_bytes) {
-    const auto a_begin = reinterpret_cast<std::uintptr_t>(a);
-    const auto b_begin = reinterpret_cast<std::uintptr_t>(b);
-    return a_begin < b_begin + b_bytes && b_begin < a_begin + a_bytes;
-}
 
 /// out[o * out_stride + k] = b[o] + sum_i w[o, i] * in[i][k] for k < n (ReLU when asked).
 /// Blocks of kLanes pixels keep every output's sum in a vector register (one store per
@@ -239,39 +234,35 @@ SSR_INLINE void upsample_source(int64_t dst, int64_t in_size, Index &i0, Index &
     lambda = src - static_cast<float>(i0);
 }
 
-/// Bilinear x2 upsampling of half-resolution rows (align_corners=False, as PyTorch).
-struct UpsampleColumns {
-    explicit UpsampleColumns(int64_t) {}
-    /// out[k] = bilinear x2 of the half-resolution plane at output row (row0, row1, row_lambda),
-    /// columns x0 + k: the vertical blend into `blend` (half_w floats of scratch), then the
-    /// fixed x2 pattern (even columns 0.25 / 0.75 of their left / own source column, odd ones
-    /// 0.75 / 0.25 of their own / right one, clamped at the edges: PyTorch's weights).
-    SSR_INLINE void row(const float *half, int64_t half_w, int64_t row0, int64_t row1, float row_lambda, int64_t x0,
-                        int64_t n, float *blend, float *out) const {
-        const float *top = half + row0 * half_w, *bottom = half + row1 * half_w;
-        const int64_t first = std::max<int64_t>(x0 / 2 - 1, 0), last = std::min<int64_t>((x0 + n) / 2 + 1, half_w);
-        for (int64_t j = first; j < last; ++j) {
-            blend[j] = (1.0f - row_lambda) * top[j] + row_lambda * bottom[j];
-        }
-        int64_t k = 0;
-        if (x0 == 0) {  // column 0 reads its source column alone
-            out[0] = blend[0];
-            out[1] = 0.75f * blend[0] + 0.25f * blend[std::min<int64_t>(1, half_w - 1)];
-            k = 2;
-        }
-        const int64_t end = (x0 + n == 2 * half_w) ? n - 2 : n;  // the last odd column clamps
-        for (; k < end; k += 2) {
-            const int64_t i = (x0 + k) / 2;
-            out[k] = 0.25f * blend[i - 1] + 0.75f * blend[i];
-            out[k + 1] = 0.75f * blend[i] + 0.25f * blend[i + 1];
-        }
-        if (end < n && k < n) {
-            const int64_t i = (x0 + k) / 2;
-            out[k] = 0.25f * blend[i - 1] + 0.75f * blend[i];
-            out[k + 1] = blend[i];
-        }
+/// Bilinear x2 upsampling (align_corners=False, as PyTorch): out[k] = the half-resolution
+/// plane upsampled at output row (row0, row1, row_lambda), columns x0 + k: the vertical blend into `blend` (half_w floats of scratch), then the
+/// fixed x2 pattern (even columns 0.25 / 0.75 of their left / own source column, odd ones
+/// 0.75 / 0.25 of their own / right one, clamped at the edges: PyTorch's weights).
+SSR_INLINE void upsample_row(const float *half, int64_t half_w, int64_t row0, int64_t row1, float row_lambda,
+                             int64_t x0, int64_t n, float *blend, float *out) {
+    const float *top = half + row0 * half_w, *bottom = half + row1 * half_w;
+    const int64_t first = std::max<int64_t>(x0 / 2 - 1, 0), last = std::min<int64_t>((x0 + n) / 2 + 1, half_w);
+    for (int64_t j = first; j < last; ++j) {
+        blend[j] = (1.0f - row_lambda) * top[j] + row_lambda * bottom[j];
     }
-};
+    int64_t k = 0;
+    if (x0 == 0) {  // column 0 reads its source column alone
+        out[0] = blend[0];
+        out[1] = 0.75f * blend[0] + 0.25f * blend[std::min<int64_t>(1, half_w - 1)];
+        k = 2;
+    }
+    const int64_t end = (x0 + n == 2 * half_w) ? n - 2 : n;  // the last odd column clamps
+    for (; k < end; k += 2) {
+        const int64_t i = (x0 + k) / 2;
+        out[k] = 0.25f * blend[i - 1] + 0.75f * blend[i];
+        out[k + 1] = 0.75f * blend[i] + 0.25f * blend[i + 1];
+    }
+    if (end < n && k < n) {
+        const int64_t i = (x0 + k) / 2;
+        out[k] = 0.25f * blend[i - 1] + 0.75f * blend[i];
+        out[k + 1] = blend[i];
+    }
+}
 
 struct AccumulateArgs {
     const float *packed;
@@ -482,7 +473,6 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
     float *total = maximum + kChunk;
     // three padded rows of the decoder input (upsampled coarse, guide, prev), ring-indexed by row
     std::vector<float> ring(static_cast<std::size_t>(3 * decoder_in * padded), 0.0f);
-    const UpsampleColumns columns(width);
     std::vector<float> blend(static_cast<std::size_t>(half_w + 1));
     const float *signal[4];
     for (int s = 0; s < 4; ++s) {
@@ -509,7 +499,7 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
             dst[0] = 0.0f;
             dst[width + 1] = 0.0f;
             if (c < 3) {
-                columns.row(a.coarse + c * half_plane, half_w, row0, row1, row_lambda, 0, width, blend.data(), dst + 1);
+                upsample_row(a.coarse + c * half_plane, half_w, row0, row1, row_lambda, 0, width, blend.data(), dst + 1);
             } else {
                 const float *src = c < 3 + guide ? a.guide + (c - 3) * plane : a.prev + (c - 3 - guide) * plane;
                 std::copy(src + yy * width, src + (yy + 1) * width, dst + 1);
@@ -596,7 +586,7 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
             const float *blend_logit = head + taps * kChunk;
             float *coarse = maximum;  // scratch row, the maxima are spent
             for (int s = 0; s < 4; ++s) {
-                columns.row(a.carry + s * half_plane, half_w, row0, row1, row_lambda, x0, n, blend.data(), coarse);
+                upsample_row(a.carry + s * half_plane, half_w, row0, row1, row_lambda, x0, n, blend.data(), coarse);
                 float *f = filtered + s * kChunk;
                 for (int64_t k = 0; k < n; ++k) {
                     const float b = 1.0f / (1.0f + fast_exp(-blend_logit[k]));
