@@ -21,9 +21,9 @@ OIDN fast at the same resolution.
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
-import gc
 import statistics
 import tempfile
 import time

@@ -39,9 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="inside: the graph warps its state (GridSample; for TensorRT and GPUs); outside: the "
                              "runtime warps natively before the graph (faster with ONNX Runtime on CPUs)")
     parser.add_argument("--pixel-stages", choices=("graph", "native"), default="graph",
-                        help="graph: the whole frame step in the graph (default); native: only the U-Net, the runtime "
-                             "runs the warp, TFA, per-pixel kernel and remodulation fused in C++ (fast-layout kernel "
-                             "models, ONNX Runtime; implies --dynamic and --warp outside; docs/export.md)")
+                        help="graph: the whole frame step in the graph (default); native: only the U-Net's half- and "
+                             "quarter-resolution part, the runtime runs every full-resolution stage fused in C++ "
+                             "(fast-layout kernel models, ONNX Runtime; implies --dynamic and --warp outside; "
+                             "docs/export.md)")
     parser.add_argument("--format", choices=("onnx", "tensorrt"), default="onnx", help="output format (default onnx)")
     parser.add_argument("--no-check", action="store_true", help="skip the torch vs onnxruntime parity check")
     parser.add_argument("--atol", type=float, default=1e-4, help="parity tolerance, max abs difference (default 1e-4)")

@@ -127,7 +127,7 @@ def _check_size(height: int, width: int, dynamic: bool) -> None:
         )
 
 
-def _io_shapes(height: int, width: int, dynamic: bool) -> dict[str, list[int | str]]:
+def _io_shapes(height: int, width: int, dynamic: bool, down_channels: int = 0) -> dict[str, list[int | str]]:
     h: int | str = "height" if dynamic else height
     w: int | str = "width" if dynamic else width
     channels = {**GRAPH_CHANNELS, "warped_acc": GRAPH_CHANNELS["acc"], "warped_prev": GRAPH_CHANNELS["prev_out"]}
@@ -137,7 +137,7 @@ def _io_shapes(height: int, width: int, dynamic: bool) -> dict[str, list[int | s
     half_w: int | str = "half_width" if dynamic else width // 2
     for name in ("prev_half", "signal_half", "coarse", "carry"):
         shapes[name] = [1, STAGE_CHANNELS[name], half_h, half_w]
-    shapes["down"] = [1, "c1", half_h, half_w]  # the model's c1, set by export_onnx
+    shapes["down"] = [1, down_channels, half_h, half_w]  # the model's c1
     return shapes
 
 
@@ -247,9 +247,9 @@ def export_onnx(
             ``acc``, ``prev_out``) or ``outside`` (the runtime warps natively before the
             graph: inputs ``warped_acc``, ``warped_prev``; ONNX Runtime's CPU GridSample is
             slow, see docs/export.md).
-        pixel_stages: ``graph`` (everything in the graph) or ``native`` (the U-Net trunk
-            only; the runtime runs the per-pixel stages natively, module docstring). Native
-            implies a dynamic graph with the warp outside.
+        pixel_stages: ``graph`` (everything in the graph) or ``native`` (the U-Net's half-
+            and quarter-resolution part only; the runtime runs every full-resolution stage
+            natively, module docstring). Native implies a dynamic graph with the warp outside.
 
     Returns:
         The written ``.onnx`` path. The sidecar holds ``format``, ``version``,
@@ -328,14 +328,13 @@ def export_onnx(
                 )
     finally:
         net.to(device).train(was_training)
-    _restore_pruned_inputs(out_path, _io_shapes(height, width, dynamic), inputs)
+    shapes = _io_shapes(height, width, dynamic, down_channels=net.config.preset.unet[1])
+    _restore_pruned_inputs(out_path, shapes, inputs)
     try:
         onnx.checker.check_model(str(out_path))
     except onnx.checker.ValidationError as error:
         raise ValueError(f"{out_path}: onnx.checker rejected the exported graph: {error}") from error
 
-    shapes = _io_shapes(height, width, dynamic)
-    shapes["down"][1] = net.config.preset.unet[1]
     write_metadata(out_path, {
         "ssr.format": EXPORT_FORMAT,
         "ssr.contract_version": str(CONTRACT_VERSION),

@@ -160,7 +160,8 @@ class _Buffers:
 
     packed: np.ndarray
     reset: np.ndarray
-    color: np.ndarray
+    color: np.ndarray | None
+    """The graph's ``color`` output (None for native stages: they write the HWC image)."""
     states: list[tuple[np.ndarray, np.ndarray]]
     warped: tuple[np.ndarray, np.ndarray] | None = None
     native: dict[str, np.ndarray] | None = None
@@ -280,7 +281,7 @@ class OnnxBackend:
             self._buffers[size] = _Buffers(
                 packed=np.zeros((1, GRAPH_CHANNELS["packed"], height, width), np.float32),
                 reset=np.zeros((1, 1, 1, 1), np.float32),
-                color=np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32),
+                color=None if self.native_stages else np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32),
                 states=[(np.zeros((1, STATE_CHANNELS, height, width), np.float32),
                          np.zeros((1, OUTPUT_CHANNELS, height, width), np.float32)) for _ in range(3)],
                 warped=(np.zeros((1, STATE_CHANNELS, height, width), np.float32),
@@ -330,6 +331,7 @@ class OnnxBackend:
         if self.native_stages:
             return self._run_native(buffers, acc, prev_out, acc_new, out_log, reset, height, width), \
                 OnnxState(size, target)
+        assert buffers.color is not None
         if self.warp_outside:
             assert buffers.warped is not None
             if not reset:  # at a reset the graph ignores the history

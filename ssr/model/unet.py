@@ -139,9 +139,7 @@ class ReconstructionUNet(nn.Module):
     def decode(self, inputs: Tensor, warped_prev: Tensor | None, resolve: Resolve | None = None) -> Tensor:
         """:meth:`forward` on the already concatenated input ``[B, in_channels (+3), H, W]``
         (``features`` then the warped previous output, which is also passed as
-        ``warped_prev`` ``[B, 3, H, W]``, or None without ``use_warped_prev``). Unchecked:
-        the graph of ``ssr export --pixel-stages native`` starts here
-        (:class:`ssr.model.pixel_stages.UNetTrunk`)."""
+        ``warped_prev`` ``[B, 3, H, W]``, or None without ``use_warped_prev``). Unchecked."""
         resolve = resolve if resolve is not None else _identity_resolve
         e0 = self.enc0(inputs)
         down = self.down1(e0 if self.layout == "spec" else inputs)
