@@ -284,7 +284,7 @@ def export_onnx(
 
         check_native_stages(net)
         native_metadata = {"ssr.stage_weights": encode_stage_weights(stage_weight_arrays(net)),
-                           "ssr.kernel_size": str(net.config.kernel_sizes[2])}
+                           "ssr.kernel_size": str(net.config.kernel_sizes[-1])}
     out_path = Path(path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-__all__ = ["ACCUMULATIONS", "ARCHES", "LAYOUTS", "OUTPUTS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
+__all__ = ["ACCUMULATIONS", "ARCHES", "LAYOUTS", "LEVELS", "OUTPUTS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ ACCUMULATIONS = ("log", "linear")
 OUTPUTS = ("direct", "kernel")
 ARCHES = ("ssr", "rae")
 LAYOUTS = ("spec", "fast")
+LEVELS = (3, 4)
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,19 @@ class ModelConfig:
             (it predicts per-pixel normalised kernels applied at 1/4, 1/2 and full
             resolution to the accumulated linear irradiance, blended across scales and
             with the warped previous output; needs ``accumulation="linear"``).
-        kernel_sizes: kernel side at scales 1/4, 1/2, 1 (``output="kernel"`` only).
+        kernel_sizes: kernel side at every U-Net scale, coarsest first: 1/4, 1/2, 1 (or
+            1/8, 1/4, 1/2, 1 with ``levels=4``; ``output="kernel"`` only). Empty (the default):
+            5 at every coarse scale and 3 at full resolution.
         arch: ``"ssr"`` (TFA + reconstruction U-Net, SPEC.md) or ``"rae"``: the recurrent
             denoising autoencoder baseline (:mod:`ssr.model.rae`; uses the preset's U-Net
             widths, has no TFA, no warped previous output, a direct output).
         layout: ``"spec"`` (SPEC.md's full-resolution convs) or ``"fast"`` (1x1 TFA nets,
             the U-Net's encoder from 1/2; see the module docstring). ``arch="ssr"`` only.
+        levels: U-Net scales: 3 (SPEC.md: 1, 1/2, 1/4) or 4 (adds 1/8, with
+            :attr:`deep_width` channels; a kernel output then also filters at 1/8, which
+            quadruples the widest kernel's footprint). ``arch="ssr"`` only.
+        deep_width: feature channels at 1/8 (``levels=4``); 1/64 of the pixels, so a wide
+            scale costs little per output pixel.
     """
 
     width: str = "small"
@@ -103,9 +111,11 @@ class ModelConfig:
     subpixel: bool = True
     accumulation: str = "log"
     output: str = "direct"
-    kernel_sizes: tuple[int, int, int] = (5, 5, 3)
+    kernel_sizes: tuple[int, ...] = ()
     arch: str = "ssr"
     layout: str = "spec"
+    levels: int = 3
+    deep_width: int = 64
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -129,9 +139,17 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.output must be one of {OUTPUTS}, got {self.output!r}")
         if self.output == "kernel" and self.accumulation != "linear":
             raise ValueError('ModelConfig: output="kernel" filters linear irradiance; it needs accumulation="linear"')
-        sizes = tuple(int(k) for k in self.kernel_sizes)
-        if len(sizes) != 3 or any(k < 1 or k % 2 == 0 for k in sizes):
-            raise ValueError(f"ModelConfig.kernel_sizes must be three odd sizes >= 1, got {self.kernel_sizes!r}")
+        if self.levels not in LEVELS:
+            raise ValueError(f"ModelConfig.levels must be one of {LEVELS}, got {self.levels!r}")
+        if self.levels != 3 and self.arch != "ssr":
+            raise ValueError('ModelConfig: levels applies to arch="ssr" only (the RAE baseline has its own depth)')
+        if int(self.deep_width) < 1:
+            raise ValueError(f"ModelConfig.deep_width must be >= 1, got {self.deep_width!r}")
+        object.__setattr__(self, "deep_width", int(self.deep_width))
+        sizes = tuple(int(k) for k in self.kernel_sizes) or (5,) * (self.levels - 1) + (3,)
+        if len(sizes) != self.levels or any(k < 1 or k % 2 == 0 for k in sizes):
+            raise ValueError(f"ModelConfig.kernel_sizes must be {self.levels} odd sizes >= 1 (one per U-Net scale, "
+                             f"coarsest first), got {self.kernel_sizes!r}")
         object.__setattr__(self, "kernel_sizes", sizes)
 
     @property

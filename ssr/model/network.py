@@ -18,7 +18,7 @@ from .config import ModelConfig
 from .kernel import apply_kernel, blend_signals, kernel_weights, linear_irradiance, log_view, signal_irradiance, signal_of
 from .rae import RecurrentAutoencoder
 from .tfa import TemporalFeatureAccumulator
-from .unet import ReconstructionUNet
+from .unet import ReconstructionUNet, pool_ceil, upsample_to
 from .warp import _check_4d, warp, warp_coverage
 
 __all__ = [
@@ -106,12 +106,13 @@ class SSRNet(nn.Module):
         self.tfa = (TemporalFeatureAccumulator(preset.tfa_hidden, preset.tfa_embed, tfa_kernel)
                     if self.config.use_tfa else None)
         sizes = self.config.kernel_sizes
-        # kernel heads: K*K tap logits, + a coarse-blend logit (1/2, 1), + a history weight (1)
-        heads = (3, 3, 3) if self.config.output == "direct" else (
-            sizes[0] ** 2, sizes[1] ** 2 + 1, sizes[2] ** 2 + 2)
+        # kernel heads, coarsest first: K*K tap logits, + a coarse-blend logit (every scale but
+        # the coarsest), + a history weight (full resolution)
+        heads = (3,) * self.config.levels if self.config.output == "direct" else (
+            sizes[0] ** 2, *(k * k + 1 for k in sizes[1:-1]), sizes[-1] ** 2 + 2)
         self.unet = ReconstructionUNet(
             in_channels=2 * STATE_CHANNELS + 3, widths=preset.unet, use_warped_prev=self.config.use_warped_prev,
-            heads=heads, layout=self.config.layout,
+            heads=heads, layout=self.config.layout, levels=self.config.levels, deep_width=self.config.deep_width,
         )
 
     def forward(self, packed: Tensor, acc: Tensor, prev_out: Tensor, reset: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -205,21 +206,35 @@ class SSRNet(nn.Module):
         coverage, which undoes the warp's zero padding). Each scale hands the decoder of the
         next one ``log1p`` of its filtered irradiance."""
         signal0 = _pad_to_multiple(signal_of(acc_new), SIZE_MULTIPLE)
-        signal_half = F.avg_pool2d(signal0, 2)
-        return self.kernel_resolver_on((F.avg_pool2d(signal_half, 2), signal_half, signal0), warped_prev, history_valid)
+        return self.kernel_resolver_on((*self.coarse_signals(F.avg_pool2d(signal0, 2)), signal0), warped_prev,
+                                       history_valid)
 
-    def kernel_resolver_on(self, signals: tuple[Tensor, Tensor, Tensor | None], warped_prev: Tensor | None,
+    def coarse_signals(self, signal_half: Tensor) -> tuple[Tensor, ...]:
+        """The signal pyramid from 1/2 down, coarsest first: ``(1/4, 1/2)``, or ``(1/8, 1/4,
+        1/2)`` with ``levels=4`` (2x2 averages; ``ceil_mode`` below 1/4), ``[B, 4, h, w]`` each."""
+        quarter = F.avg_pool2d(signal_half, 2)
+        if self.config.levels == 3:
+            return quarter, signal_half
+        return pool_ceil(quarter), quarter, signal_half
+
+    def kernel_resolver_on(self, signals: tuple[Tensor | None, ...], warped_prev: Tensor | None,
                            history_valid: Tensor | None):
-        """:meth:`_kernel_resolver` on given ``signals`` at scales 1/4, 1/2, 1 (``[B, 4, h, w]``
-        each; the full-resolution one may be None when scale 1 is resolved elsewhere, as in
-        the graph of ``ssr export --pixel-stages native``)."""
+        """:meth:`_kernel_resolver` on given ``signals``, one per U-Net scale, coarsest first
+        (1/4, 1/2, 1, or 1/8 ... 1 with ``levels=4``; ``[B, 4, h, w]`` each; the full-resolution
+        one may be None when scale 1 is resolved elsewhere, as in the graph of ``ssr export
+        --pixel-stages native``)."""
         taps = tuple(k * k for k in self.config.kernel_sizes)
+        finest = len(signals) - 1
 
         def resolve(scale: int, head: Tensor, carry: Tensor | None) -> tuple[Tensor, Tensor | None]:
-            level = 2 - scale  # 0 = 1/4, 1 = 1/2, 2 = full
-            filtered = apply_kernel(signals[level], kernel_weights(head[:, :taps[level]]))
+            level = finest - scale  # 0 = the coarsest scale, finest = full resolution
+            signal = signals[level]
+            assert signal is not None
+            filtered = apply_kernel(signal, kernel_weights(head[:, :taps[level]]))
             if carry is not None:
-                coarse = F.interpolate(carry, scale_factor=2.0, mode="bilinear", align_corners=False)
+                # from 1/8 the 1/4 scale may be odd-sized: upsample to its exact size
+                coarse = (upsample_to(carry, signal) if scale == 2 else
+                          F.interpolate(carry, scale_factor=2.0, mode="bilinear", align_corners=False))
                 filtered = blend_signals(filtered, coarse, head[:, taps[level]:taps[level] + 1])
             if scale == 0 and warped_prev is not None:
                 history_weight = F.softplus(head[:, taps[level] + 1:taps[level] + 2]) * history_valid

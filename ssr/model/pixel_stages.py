@@ -58,8 +58,8 @@ def check_native_stages(net: SSRNet) -> None:
         problems.append(f"accumulation={config.accumulation!r} (needs 'linear')")
     if not config.use_tfa or not config.use_warped_prev:
         problems.append("the TFA and the warped previous output must be on")
-    if config.kernel_sizes[2] > MAX_NATIVE_KERNEL:
-        problems.append(f"full-resolution kernel {config.kernel_sizes[2]} > {MAX_NATIVE_KERNEL}")
+    if config.kernel_sizes[-1] > MAX_NATIVE_KERNEL:
+        problems.append(f"full-resolution kernel {config.kernel_sizes[-1]} > {MAX_NATIVE_KERNEL}")
     if problems:
         raise ValueError("native pixel stages need a fast-layout kernel model: " + "; ".join(problems))
 
@@ -116,10 +116,15 @@ def align_channels(net: SSRNet, multiple: int = 4) -> SSRNet:
         return channels + (-channels) % multiple
 
     # the convs after decode_half's concatenations (wider inputs), and the two coarse heads (wider outputs)
-    for holder, index in ((unet.enc1, 0), (unet.enc2[0], 0), (unet.dec1[0], 0)):
+    after_concat = [(unet.enc1, 0), (unet.enc2[0], 0), (unet.dec1[0], 0)]
+    heads = [(unet.dec1, 1), (unet.dec2, 1)]
+    if unet.levels == 4:
+        after_concat += [(unet.enc3[0], 0), (unet.dec2[0], 0)]
+        heads.append((unet.dec3, 1))
+    for holder, index in after_concat:
         conv = holder[index]
         holder[index] = _widened(conv, up(conv.in_channels), conv.out_channels)
-    for holder, index in ((unet.dec1, 1), (unet.dec2, 1)):
+    for holder, index in heads:
         conv = holder[index]
         holder[index] = _widened(conv, conv.in_channels, up(conv.out_channels))
     unet.channel_align = multiple
@@ -138,8 +143,7 @@ class UNetTrunk(nn.Module):
         self.net = align_channels(net, channel_multiple) if channel_multiple > 1 else net
 
     def forward(self, down: Tensor, prev_half: Tensor, signal_half: Tensor) -> tuple[Tensor, Tensor]:
-        signals = (F.avg_pool2d(signal_half, 2), signal_half, None)
-        resolve = self.net.kernel_resolver_on(signals, None, None)
+        resolve = self.net.kernel_resolver_on((*self.net.coarse_signals(signal_half), None), None, None)
         assert self.net.unet is not None
         coarse, carry = self.net.unet.decode_half(down, prev_half, resolve)
         assert carry is not None

@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ssr.model.config import ACCUMULATIONS, ARCHES, LAYOUTS, OUTPUTS, WIDTH_PRESETS
+from ssr.model.config import ACCUMULATIONS, ARCHES, LAYOUTS, LEVELS, OUTPUTS, WIDTH_PRESETS
 
 __all__ = ["add_arguments", "config_from_args", "run"]
 
@@ -43,9 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", default="spec", choices=LAYOUTS,
                         help="spec: SPEC.md's 3x3 TFA nets and full-resolution U-Net convs; fast: 1x1 TFA nets and "
                              "the U-Net's encoder from 1/2 (about a third of the conv MACs; docs/training.md)")
-    parser.add_argument("--kernel-sizes", default="5,5,3", metavar="K4,K2,K1",
-                        help="--output kernel: kernel side at scales 1/4, 1/2 and full resolution (odd; 1 at full "
-                             "resolution blends each pixel's own accumulated samples with the coarser scale)")
+    parser.add_argument("--levels", type=int, default=3, choices=LEVELS,
+                        help="U-Net scales: 3 (SPEC.md: 1, 1/2, 1/4) or 4 (adds a 1/8 scale of --deep-width "
+                             "channels; with --output kernel also a 1/8 kernel, 4x the widest footprint)")
+    parser.add_argument("--deep-width", type=int, default=64, help="--levels 4: feature channels at 1/8")
+    parser.add_argument("--kernel-sizes", default=None, metavar="K4,K2,K1",
+                        help="--output kernel: kernel side per U-Net scale, coarsest first: 1/4, 1/2 and full "
+                             "resolution (1/8 first with --levels 4); odd; 1 at full resolution blends each "
+                             "pixel's own accumulated samples with the coarser scale (default 5 per coarse "
+                             "scale, 3 at full resolution)")
     parser.add_argument("--steps", type=int, default=30000, help="optimisation steps (lr halves at 1/3 and 2/3)")
     parser.add_argument("--batch", type=int, default=8, help="clips per step over all processes")
     parser.add_argument("--crop", type=int, default=256, help="square crop size in pixels")
@@ -70,18 +76,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "noisy references; docs/training.md)")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
-                             "from them (--preset, --accumulation, --output, --layout, --kernel-sizes and the ablation flags are ignored)")
+                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --kernel-sizes and the ablation flags are ignored)")
     parser.add_argument("--skip-incomplete", action="store_true",
                         help="leave out sequences whose frames are not all written yet (train while the "
                              "dataset renders; --resume rescans)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
 
 
-def _kernel_sizes(text: str) -> tuple[int, ...]:
+def _kernel_sizes(text: str | None) -> tuple[int, ...]:
+    if text is None:
+        return ()
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise ValueError(f"--kernel-sizes must be three comma-separated odd integers, got {text!r}") from None
+        raise ValueError(f"--kernel-sizes must be comma-separated odd integers (one per U-Net scale), "
+                         f"got {text!r}") from None
 
 
 def config_from_args(args: argparse.Namespace):
@@ -102,7 +111,7 @@ def config_from_args(args: argparse.Namespace):
     model = model or ModelConfig(
         width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp,
         accumulation=args.accumulation, output=args.output, arch=args.arch, layout=args.layout,
-        kernel_sizes=_kernel_sizes(args.kernel_sizes),
+        kernel_sizes=_kernel_sizes(args.kernel_sizes), levels=args.levels, deep_width=args.deep_width,
     )
     return TrainConfig(
         data=args.data,

@@ -26,10 +26,10 @@ from ssr.model.pixel_stages import UNetTrunk, check_native_stages, stage_weight_
 native = pytest.importorskip("ssr._native")
 
 
-def fast_net(seed: int = 0, kernel: int = 3) -> SSRNet:
+def fast_net(seed: int = 0, kernel: int = 3, levels: int = 3) -> SSRNet:
     torch.manual_seed(seed)
     config = ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel",
-                         kernel_sizes=(5, 5, kernel))
+                         kernel_sizes=(5,) * (levels - 1) + (kernel,), levels=levels)
     return SSRNet(config).eval()
 
 
@@ -47,7 +47,7 @@ def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray | None, prev: n
                 num_threads: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """accumulate -> torch trunk -> resolve; returns (color HWC, acc_new, out_log)."""
     _, _, height, width = packed.shape
-    weights, kernel = stage_weight_arrays(net), net.config.kernel_sizes[2]
+    weights, kernel = stage_weight_arrays(net), net.config.kernel_sizes[-1]
     b = stage_buffers(net, height, width)
     stages.accumulate(packed, acc, prev, reset, weights, kernel, b["acc_new"], b["guide"], b["prev"], b["down"],
                       b["prev_half"], b["signal_half"], num_threads)
@@ -60,10 +60,12 @@ def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray | None, prev: n
     return color, b["acc_new"], out_log
 
 
-@pytest.mark.parametrize("kernel", [3, 5])
-def test_native_stages_match_the_torch_model_over_a_stream(kernel: int) -> None:
-    net = fast_net(kernel=kernel)
-    height, width = 20, 28
+@pytest.mark.parametrize("kernel, levels, size", [(3, 3, (20, 28)), (5, 3, (20, 28)), (3, 4, (20, 36))],
+                         ids=["k3", "k5", "levels4-odd-quarter"])
+def test_native_stages_match_the_torch_model_over_a_stream(kernel: int, levels: int, size: tuple[int, int]) -> None:
+    """Also with a 1/8 scale in the trunk (``levels=4``; 20 x 36 has a 5 x 9 quarter scale)."""
+    net = fast_net(kernel=kernel, levels=levels)
+    height, width = size
     acc_t, prev_t = torch.zeros(1, 14, height, width), torch.zeros(1, 3, height, width)
     acc_n, prev_n = np.zeros((1, 14, height, width), np.float32), np.zeros((1, 3, height, width), np.float32)
     for index, packed in enumerate(random_stream_inputs(height, width, 6, seed=3)):
@@ -199,6 +201,13 @@ def test_only_fast_kernel_models_take_native_stages() -> None:
         check_native_stages(spec)
     with pytest.raises(ValueError, match="output='direct'"):
         check_native_stages(SSRNet(ModelConfig(width="fast", layout="fast", accumulation="linear")))
+
+
+def test_deep_native_stage_graph_has_parity(tmp_path: Path) -> None:
+    """``levels=4``: the 1/8 scale lives inside the trunk graph; parity at an odd 1/4 size."""
+    net = fast_net(levels=4)
+    path = export_onnx(net, tmp_path / "deep_native.onnx", height=16, width=16, pixel_stages="native")
+    assert check_parity(net, path, 20, 36, frames=4) <= 1e-4
 
 
 def test_native_stage_graph_streams_like_torch(tmp_path: Path) -> None:
