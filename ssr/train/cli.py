@@ -77,6 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
                              "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --kernel-sizes and the ablation flags are ignored)")
+    parser.add_argument("--color-augment", action="store_true",
+                        help="also recolour training clips: a random RGB channel order and exposure (+-1.5 stops) "
+                             "per clip, on top of the flips and rotations (docs/training.md)")
     parser.add_argument("--skip-incomplete", action="store_true",
                         help="leave out sequences whose frames are not all written yet (train while the "
                              "dataset renders; --resume rescans)")
@@ -134,6 +137,7 @@ def config_from_args(args: argparse.Namespace):
         skip_incomplete=args.skip_incomplete,
         spatial_loss=args.spatial_loss,
         init=args.init,
+        color_augment=args.color_augment,
     )
 
 

@@ -42,6 +42,8 @@ class TrainConfig:
             unbiased on noisy references; :func:`ssr.losses.relmse_n2n`).
         skip_incomplete: leave out sequences whose frames are not all written yet (train
             while the dataset renders; ``--resume`` rescans and picks them up).
+        color_augment: recolour training clips (random RGB channel order and exposure,
+            :func:`ssr.train.data.recolor_clip`) on top of the flips and rotations.
     """
 
     data: str
@@ -64,6 +66,7 @@ class TrainConfig:
     skip_incomplete: bool = False
     spatial_loss: str = "smape"
     init: str | None = None
+    color_augment: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.model, Mapping):

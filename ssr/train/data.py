@@ -8,7 +8,9 @@ Every frame is read with :class:`ssr.data_tools.Sequence` and packed once with
 
 The :class:`ClipSampler` draws clips of consecutive frames with random square crops and
 one of the 8 flips/rotations of the square, applied consistently to every plane and to
-the motion vectors. Its only randomness is its own ``numpy.random.Generator``, whose
+the motion vectors; with ``color=True`` also a random order of the RGB channels and an
+exposure scale (:func:`recolor_clip`: the same scene with other colours and light levels,
+exact for linear light). Its only randomness is its own ``numpy.random.Generator``, whose
 state is checkpointed so resumed training samples the same clips.
 """
 
@@ -27,10 +29,12 @@ from ssr.data_tools.contract import PACKED_CHANNELS, SLICES
 from ssr.data_tools.format import drop_incomplete
 
 __all__ = [
+    "EXPOSURE_STOPS",
     "ClipBatch",
     "ClipSampler",
     "PackedSequence",
     "augment_planes",
+    "recolor_clip",
     "find_sequences",
     "load_packed_sequence",
     "load_sequences",
@@ -157,6 +161,41 @@ def rotate_motion(motion: np.ndarray, quarter_turns: int) -> np.ndarray:
     return np.stack((mx, my), axis=-3)
 
 
+EXPOSURE_STOPS = 1.5
+"""``ClipSampler(color=True)`` scales radiance by ``2 ** u``, ``u`` uniform in +-this."""
+
+_IRRADIANCE, _ALBEDO, _TRANSPARENT = SLICES["irradiance"], SLICES["albedo"], SLICES["transparent"]
+
+
+def recolor_clip(packed: np.ndarray, reference: np.ndarray, reference_albedo: np.ndarray,
+                 channel_order: np.ndarray, exposure: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The clip of a recoloured, re-exposed scene: RGB channels in ``channel_order`` for every
+    colour plane (irradiance, albedo, transparent tint, the references) and radiance times
+    ``exposure``. Exact for linear light: the demodulated irradiance ``log1p(c / (a + eps))``
+    becomes ``log1p(exposure * expm1(x))`` (0 stays 0 at untraced pixels).
+
+    Args:
+        packed: ``[T, 19, S, S]`` packed planes.
+        reference, reference_albedo: ``[T, 3, S, S]``.
+        channel_order: a permutation of ``(0, 1, 2)``.
+        exposure: radiance scale, > 0.
+
+    Returns:
+        New ``(packed, reference, reference_albedo)`` arrays (float32).
+    """
+    order = np.asarray(channel_order)
+    if sorted(order.tolist()) != [0, 1, 2] or not exposure > 0:
+        raise ValueError(f"recolor_clip: channel_order must permute (0, 1, 2) and exposure be > 0, "
+                         f"got {order.tolist()}, {exposure}")
+    packed = packed.copy()
+    for planes in (_IRRADIANCE, _ALBEDO, _TRANSPARENT):
+        packed[:, planes] = packed[:, planes][:, order]
+    irradiance = np.expm1(packed[:, _IRRADIANCE].astype(np.float64)) * exposure
+    packed[:, _IRRADIANCE] = np.log1p(irradiance).astype(np.float32)
+    return (packed, (reference[:, order] * np.float32(exposure)).astype(np.float32),
+            np.ascontiguousarray(reference_albedo[:, order]))
+
+
 def augment_planes(planes: np.ndarray, quarter_turns: int, flip_x: bool, motion: slice | None = None) -> np.ndarray:
     """Flip (along x) then rotate ``[..., C, H, W]`` planes; fix up the motion planes.
 
@@ -206,10 +245,13 @@ class ClipSampler:
         crop: square crop size (clamped to the smallest sequence side).
         seed: base seed; ``rank`` gives each distributed process its own stream.
         augment: apply random flips/rotations.
+        color: also a random RGB channel order and exposure (:func:`recolor_clip`; drawn
+            after the geometry, so ``color=False`` samples exactly the clips it always did).
     """
 
     def __init__(
-        self, sequences: SequenceT[PackedSequence], clip: int, crop: int, seed: int, rank: int = 0, augment: bool = True
+        self, sequences: SequenceT[PackedSequence], clip: int, crop: int, seed: int, rank: int = 0, augment: bool = True,
+        color: bool = False,
     ) -> None:
         usable = [s for s in sequences if s.frame_count >= clip]
         if not usable:
@@ -218,6 +260,7 @@ class ClipSampler:
         self.clip = clip
         self.crop = min(crop, *(min(s.height, s.width) for s in usable))
         self.augment = augment
+        self.color = color
         starts = np.array([s.frame_count - clip + 1 for s in usable], np.float64)
         self._probabilities = starts / starts.sum()
         self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, rank])))
@@ -247,6 +290,11 @@ class ClipSampler:
             packed[b] = augment_planes(seq.packed[window], turns, flip, motion=_MOTION)
             reference[b] = augment_planes(seq.reference[window], turns, flip)
             reference_albedo[b] = augment_planes(seq.reference_albedo[window], turns, flip)
+            if self.color:
+                order = self.rng.permutation(3)
+                exposure = float(2.0 ** self.rng.uniform(-EXPOSURE_STOPS, EXPOSURE_STOPS))
+                packed[b], reference[b], reference_albedo[b] = recolor_clip(
+                    packed[b], reference[b], reference_albedo[b], order, exposure)
             reset[b] = seq.cuts[start : start + frames]
             reset[b, 0] = 1.0
         return ClipBatch(packed, reference, reference_albedo, reset)

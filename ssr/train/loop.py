@@ -215,7 +215,8 @@ def _train(
         unroller = DistributedDataParallel(unroller, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=config.milestones, gamma=0.5)
-    sampler = ClipSampler(train_sequences, config.clip, config.crop, config.seed, rank=ctx.rank)
+    sampler = ClipSampler(train_sequences, config.clip, config.crop, config.seed, rank=ctx.rank,
+                          color=config.color_augment)
     per_rank_batch = max(1, math.ceil(config.batch / ctx.world_size))
 
     global_step = 0
