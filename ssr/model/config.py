@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-__all__ = ["ACCUMULATIONS", "ARCHES", "LAYOUTS", "LEVELS", "OUTPUTS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
+__all__ = ["ACCUMULATIONS", "ARCHES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ OUTPUTS = ("direct", "kernel")
 ARCHES = ("ssr", "rae")
 LAYOUTS = ("spec", "fast")
 LEVELS = (3, 4)
+SIGNALS = ("irradiance", "dual")
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,13 @@ class ModelConfig:
             quadruples the widest kernel's footprint). ``arch="ssr"`` only.
         deep_width: feature channels at 1/8 (``levels=4``); 1/64 of the pixels, so a wide
             scale costs little per output pixel.
+        signal: what the kernels of an ``output="kernel"`` model filter: ``"irradiance"``
+            (the accumulated demodulated irradiance, remodulated by the pixel's albedo) or
+            ``"dual"``: that and, with the same kernels, the radiance (irradiance times
+            each pixel's own albedo), blended per pixel at full resolution with a predicted
+            weight. Smoothing in demodulated space brightens glossy surfaces whose diffuse
+            albedo is textured (their specular light does not scale with the albedo it was
+            divided by); radiance does not have that bias (:mod:`ssr.model.kernel`).
     """
 
     width: str = "small"
@@ -116,6 +124,7 @@ class ModelConfig:
     layout: str = "spec"
     levels: int = 3
     deep_width: int = 64
+    signal: str = "irradiance"
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -139,6 +148,10 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.output must be one of {OUTPUTS}, got {self.output!r}")
         if self.output == "kernel" and self.accumulation != "linear":
             raise ValueError('ModelConfig: output="kernel" filters linear irradiance; it needs accumulation="linear"')
+        if self.signal not in SIGNALS:
+            raise ValueError(f"ModelConfig.signal must be one of {SIGNALS}, got {self.signal!r}")
+        if self.signal != "irradiance" and self.output != "kernel":
+            raise ValueError('ModelConfig: signal="dual" chooses what the kernels filter; it needs output="kernel"')
         if self.levels not in LEVELS:
             raise ValueError(f"ModelConfig.levels must be one of {LEVELS}, got {self.levels!r}")
         if self.levels != 3 and self.arch != "ssr":

@@ -13,6 +13,12 @@ logarithms is ever taken (no Jensen bias). The pair ``(A_irr, A_mask)`` is a *si
 and denominator alike, so the result ``num / den`` is a convex combination of traced
 samples: it cannot shift colour or brightness, only choose which samples to average.
 
+A ``signal="dual"`` model (``ModelConfig.signal``) appends the radiance numerator
+``A_irr * (albedo + ALBEDO_EPS)`` (each pixel's irradiance remodulated by its own albedo) as
+channels 4-6: a ``[B, 7, H, W]`` signal ``(A_irr, A_mask, A_rad)`` that every kernel and
+blend treats like the others, so ``A_rad / A_mask`` is a convex combination of radiance
+samples. Channels 0-3 keep their meaning in both forms.
+
 Example:
     >>> import torch
     >>> signal = torch.rand(1, 4, 8, 8)
@@ -29,18 +35,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ssr.data_tools.contract import SLICES
+from ssr.data_tools.contract import ALBEDO_EPS, SLICES
 
 __all__ = [
     "MASK_FLOOR",
     "VIEW_BOUND",
     "apply_kernel",
     "blend_signals",
+    "dual_signal",
     "kernel_size_of",
     "kernel_weights",
     "linear_irradiance",
     "log_view",
     "signal_of",
+    "signal_radiance",
     "signal_irradiance",
 ]
 
@@ -58,6 +66,19 @@ def linear_irradiance(log_irradiance: Tensor) -> Tensor:
 def signal_of(state: Tensor) -> Tensor:
     """``[B, 4, H, W]`` ``(A_irr, A_mask)`` of a ``[B, 14, H, W]`` linear state."""
     return torch.cat((state[:, _IRRADIANCE], state[:, _MASK]), dim=1)
+
+
+def dual_signal(state: Tensor, albedo: Tensor) -> Tensor:
+    """``[B, 7, H, W]`` ``(A_irr, A_mask, A_irr * (albedo + ALBEDO_EPS))`` of a ``[B, 14, H, W]``
+    linear state and the albedo ``[B, 3, H, W]`` its irradiance is remodulated by."""
+    signal = signal_of(state)
+    return torch.cat((signal, signal[:, 0:3] * (albedo + ALBEDO_EPS)), dim=1)
+
+
+def signal_radiance(signal: Tensor) -> Tensor:
+    """``[B, 3, H, W]`` weighted-mean linear radiance ``A_rad / max(A_mask, MASK_FLOOR)`` of a
+    dual signal ``[B, 7, H, W]``."""
+    return signal[:, 4:7] / torch.clamp(signal[:, 3:4], min=MASK_FLOOR)
 
 
 def signal_irradiance(signal: Tensor) -> Tensor:

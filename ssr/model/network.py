@@ -15,7 +15,8 @@ from torch import Tensor, nn
 from ssr.data_tools.contract import ALBEDO_EPS, OUTPUT_CHANNELS, PACKED_CHANNELS, SIZE_MULTIPLE, SLICES, STATE_CHANNELS
 
 from .config import ModelConfig
-from .kernel import apply_kernel, blend_signals, kernel_weights, linear_irradiance, log_view, signal_irradiance, signal_of
+from .kernel import (apply_kernel, blend_signals, dual_signal, kernel_weights, linear_irradiance, log_view,
+                     signal_irradiance, signal_of, signal_radiance)
 from .rae import RecurrentAutoencoder
 from .tfa import TemporalFeatureAccumulator
 from .unet import ReconstructionUNet, pool_ceil, upsample_to
@@ -108,8 +109,9 @@ class SSRNet(nn.Module):
         sizes = self.config.kernel_sizes
         # kernel heads, coarsest first: K*K tap logits, + a coarse-blend logit (every scale but
         # the coarsest), + a history weight (full resolution)
+        dual = 1 if self.config.signal == "dual" else 0  # + the radiance/irradiance blend logit
         heads = (3,) * self.config.levels if self.config.output == "direct" else (
-            sizes[0] ** 2, *(k * k + 1 for k in sizes[1:-1]), sizes[-1] ** 2 + 2)
+            sizes[0] ** 2, *(k * k + 1 for k in sizes[1:-1]), sizes[-1] ** 2 + 2 + dual)
         self.unet = ReconstructionUNet(
             in_channels=2 * STATE_CHANNELS + 3, widths=preset.unet, use_warped_prev=self.config.use_warped_prev,
             heads=heads, layout=self.config.layout, levels=self.config.levels, deep_width=self.config.deep_width,
@@ -186,7 +188,7 @@ class SSRNet(nn.Module):
         resolve = None
         if self.config.output == "kernel":
             coverage = _pad_to_multiple(warp_coverage(packed[:, _MOTION]), SIZE_MULTIPLE)
-            resolve = self._kernel_resolver(acc_new, warped_prev, coverage * (1.0 - reset))
+            resolve = self._kernel_resolver(acc_new, warped_prev, coverage * (1.0 - reset), x_t[:, _ALBEDO])
         out_log = self.unet(tuple(_pad_to_multiple(part, SIZE_MULTIPLE) for part in features), warped_prev, resolve)
         out_log = out_log[:, :, :height, :width]
         # a kernel output was demodulated by this frame's albedo; SPEC.md remodulates the
@@ -195,7 +197,7 @@ class SSRNet(nn.Module):
         color = remodulate(out_log, albedo)
         return color, acc_new, out_log
 
-    def _kernel_resolver(self, acc_new: Tensor, warped_prev: Tensor | None, history_valid: Tensor):
+    def _kernel_resolver(self, acc_new: Tensor, warped_prev: Tensor | None, history_valid: Tensor, albedo: Tensor):
         """The U-Net's ``resolve`` for ``output="kernel"`` (see :mod:`ssr.model.kernel`).
 
         Scale 1/4 and 1/2 filter the average-pooled signal ``(A_irr, A_mask)`` with their
@@ -204,10 +206,14 @@ class SSRNet(nn.Module):
         to the denominator (``w = softplus * history_valid``: 0 at a reset, and falling to 0
         where the warp reads outside the previous frame; the warped output is divided by that
         coverage, which undoes the warp's zero padding). Each scale hands the decoder of the
-        next one ``log1p`` of its filtered irradiance."""
-        signal0 = _pad_to_multiple(signal_of(acc_new), SIZE_MULTIPLE)
+        next one ``log1p`` of its filtered irradiance. With ``signal="dual"`` the signal also
+        carries radiance (``albedo`` ``[B, 3, H, W]``: this frame's, which remodulates the
+        output) and full resolution blends the two estimates (:meth:`kernel_resolver_on`)."""
+        dual = self.config.signal == "dual"
+        albedo = _pad_to_multiple(albedo, SIZE_MULTIPLE)
+        signal0 = _pad_to_multiple(dual_signal(acc_new, albedo) if dual else signal_of(acc_new), SIZE_MULTIPLE)
         return self.kernel_resolver_on((*self.coarse_signals(F.avg_pool2d(signal0, 2)), signal0), warped_prev,
-                                       history_valid)
+                                       history_valid, albedo if dual else None)
 
     def coarse_signals(self, signal_half: Tensor) -> tuple[Tensor, ...]:
         """The signal pyramid from 1/2 down, coarsest first: ``(1/4, 1/2)``, or ``(1/8, 1/4,
@@ -218,11 +224,13 @@ class SSRNet(nn.Module):
         return pool_ceil(quarter), quarter, signal_half
 
     def kernel_resolver_on(self, signals: tuple[Tensor | None, ...], warped_prev: Tensor | None,
-                           history_valid: Tensor | None):
+                           history_valid: Tensor | None, albedo: Tensor | None = None):
         """:meth:`_kernel_resolver` on given ``signals``, one per U-Net scale, coarsest first
         (1/4, 1/2, 1, or 1/8 ... 1 with ``levels=4``; ``[B, 4, h, w]`` each; the full-resolution
         one may be None when scale 1 is resolved elsewhere, as in the graph of ``ssr export
-        --pixel-stages native``)."""
+        --pixel-stages native``). ``albedo`` ``[B, 3, H, W]`` (``signal="dual"``): the
+        full-resolution output is ``irr + b * (rad / (albedo + eps) - irr)`` with ``b`` a
+        predicted sigmoid weight, the demodulated and the radiance estimate's irradiance."""
         taps = tuple(k * k for k in self.config.kernel_sizes)
         finest = len(signals) - 1
 
@@ -240,9 +248,16 @@ class SSRNet(nn.Module):
                 history_weight = F.softplus(head[:, taps[level] + 1:taps[level] + 2]) * history_valid
                 unpadded = warped_prev / torch.clamp(history_valid, min=1e-3)
                 previous = linear_irradiance(torch.clamp(unpadded, max=LOG_IRRADIANCE_MAX))
-                filtered = torch.cat((filtered[:, 0:3] + history_weight * previous,
-                                      filtered[:, 3:4] + history_weight), dim=1)
-            return torch.log1p(signal_irradiance(filtered)), filtered
+                parts = [filtered[:, 0:3] + history_weight * previous, filtered[:, 3:4] + history_weight]
+                if albedo is not None:
+                    parts.append(filtered[:, 4:7] + history_weight * previous * (albedo + ALBEDO_EPS))
+                filtered = torch.cat(parts, dim=1)
+            irradiance = signal_irradiance(filtered)
+            if scale == 0 and albedo is not None:
+                from_radiance = signal_radiance(filtered) / (albedo + ALBEDO_EPS)
+                blend = torch.sigmoid(head[:, taps[level] + 2:taps[level] + 3])
+                irradiance = irradiance + blend * (from_radiance - irradiance)
+            return torch.log1p(irradiance), filtered
 
         return resolve
 

@@ -58,6 +58,8 @@ def check_native_stages(net: SSRNet) -> None:
         problems.append(f"accumulation={config.accumulation!r} (needs 'linear')")
     if not config.use_tfa or not config.use_warped_prev:
         problems.append("the TFA and the warped previous output must be on")
+    if config.signal != "irradiance":
+        problems.append(f"signal={config.signal!r} (the native stages filter irradiance only)")
     if config.kernel_sizes[-1] > MAX_NATIVE_KERNEL:
         problems.append(f"full-resolution kernel {config.kernel_sizes[-1]} > {MAX_NATIVE_KERNEL}")
     if problems:

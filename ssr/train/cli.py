@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ssr.model.config import ACCUMULATIONS, ARCHES, LAYOUTS, LEVELS, OUTPUTS, WIDTH_PRESETS
+from ssr.model.config import ACCUMULATIONS, ARCHES, LAYOUTS, LEVELS, OUTPUTS, SIGNALS, WIDTH_PRESETS
 
 __all__ = ["add_arguments", "config_from_args", "run"]
 
@@ -46,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--levels", type=int, default=3, choices=LEVELS,
                         help="U-Net scales: 3 (SPEC.md: 1, 1/2, 1/4) or 4 (adds a 1/8 scale of --deep-width "
                              "channels; with --output kernel also a 1/8 kernel, 4x the widest footprint)")
+    parser.add_argument("--signal", default="irradiance", choices=SIGNALS,
+                        help="--output kernel: what the kernels filter: irradiance (demodulated, remodulated by the "
+                             "pixel's albedo) or dual: irradiance and radiance alike, blended per pixel (glossy "
+                             "surfaces with textured albedo; docs/training.md)")
     parser.add_argument("--deep-width", type=int, default=64, help="--levels 4: feature channels at 1/8")
     parser.add_argument("--kernel-sizes", default=None, metavar="K4,K2,K1",
                         help="--output kernel: kernel side per U-Net scale, coarsest first: 1/4, 1/2 and full "
@@ -76,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "noisy references; docs/training.md)")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
-                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --kernel-sizes and the ablation flags are ignored)")
+                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes and the ablation flags are ignored)")
     parser.add_argument("--color-augment", action="store_true",
                         help="also recolour training clips: a random RGB channel order and exposure (+-1.5 stops) "
                              "per clip, on top of the flips and rotations (docs/training.md)")
@@ -115,6 +119,7 @@ def config_from_args(args: argparse.Namespace):
         width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp,
         accumulation=args.accumulation, output=args.output, arch=args.arch, layout=args.layout,
         kernel_sizes=_kernel_sizes(args.kernel_sizes), levels=args.levels, deep_width=args.deep_width,
+        signal=args.signal,
     )
     return TrainConfig(
         data=args.data,

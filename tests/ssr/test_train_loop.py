@@ -71,7 +71,7 @@ def test_cli_trains_exports_and_loads(tmp_path) -> None:
     config = json.loads((out / "config.json").read_text())
     assert config["model"] == {"width": "tiny", "use_tfa": True, "use_warped_prev": False, "subpixel": True,
                                "accumulation": "log", "output": "direct", "kernel_sizes": [5, 5, 3], "arch": "ssr",
-                               "layout": "spec", "levels": 3, "deep_width": 64}
+                               "layout": "spec", "levels": 3, "deep_width": 64, "signal": "irradiance"}
     assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
     assert len((out / "val.jsonl").read_text().splitlines()) == 2  # steps 2 and 3 (the end)
     assert any((out / "tb").iterdir())

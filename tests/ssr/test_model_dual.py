@@ -1,0 +1,91 @@
+"""``ModelConfig.signal="dual"``: kernels over demodulated irradiance and radiance alike,
+blended per pixel (issue 7: demodulated smoothing brightens glossy, textured surfaces)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ssr.data_tools.contract import SLICES
+from ssr.export.onnx import check_parity, export_onnx
+from ssr.model import ModelConfig, SSRNet, initial_state, step
+from ssr.model.pixel_stages import check_native_stages
+
+from test_model_kernel import _constant_stream
+
+torch.set_num_threads(1)
+
+
+def _dual(layout: str = "fast", levels: int = 3) -> ModelConfig:
+    width = "fast" if layout == "fast" else "tiny"
+    return ModelConfig(width=width, layout=layout, accumulation="linear", output="kernel", levels=levels,
+                       signal="dual")
+
+
+def _force_blend(model: SSRNet, logit: float) -> None:
+    """Set the full-resolution radiance/irradiance blend to sigmoid(logit) everywhere."""
+    head = model.unet.dec0[-1]
+    channel = model.config.kernel_sizes[-1] ** 2 + 2
+    with torch.no_grad():
+        head.weight[channel].zero_()
+        head.bias[channel] = logit
+
+
+def test_dual_config_is_validated() -> None:
+    assert ModelConfig().signal == "irradiance"
+    with pytest.raises(ValueError, match="signal must be one of"):
+        ModelConfig(accumulation="linear", output="kernel", signal="radiance")
+    with pytest.raises(ValueError, match='needs output="kernel"'):
+        ModelConfig(signal="dual")
+    assert ModelConfig.from_dict(_dual().to_dict()) == _dual()
+    with pytest.raises(ValueError, match="signal='dual'"):
+        check_native_stages(SSRNet(_dual()))
+
+
+@pytest.mark.parametrize("layout, levels", [("fast", 3), ("fast", 4), ("spec", 3)])
+def test_dual_model_cannot_shift_a_constant_colour(layout: str, levels: int) -> None:
+    torch.manual_seed(0)
+    model = SSRNet(_dual(layout, levels)).eval()
+    irradiance = torch.tensor([0.3, 1.5, 7.0])
+    state = initial_state(1, 12, 20)
+    with torch.no_grad():
+        for t, packed in enumerate(_constant_stream(12, 20, 5, irradiance, 0.7)):
+            color, state = step(model, packed, state, reset=t == 0)
+            torch.testing.assert_close(color / (0.25 + 0.004), irradiance.view(1, 3, 1, 1).expand_as(color),
+                                       rtol=1e-4, atol=1e-4)
+
+
+def test_radiance_estimate_keeps_constant_light_over_a_textured_albedo() -> None:
+    """A glossy surface whose light does not follow its diffuse texture: constant radiance over
+    a checkerboard albedo. The radiance estimate (blend -> 1) returns the constant radiance; the
+    demodulated one (blend -> 0) mixes samples divided by other albedos and misses it."""
+    torch.manual_seed(0)
+    model = SSRNet(_dual()).eval()
+    radiance = torch.tensor([0.8, 0.6, 0.4]).view(1, 3, 1, 1)
+    height, width = 16, 16
+    checker = ((torch.arange(height).view(-1, 1) // 2 + torch.arange(width).view(1, -1) // 2) % 2).float()
+    albedo = (0.1 + 0.7 * checker).expand(1, 3, height, width)
+    frames = []
+    for packed in _constant_stream(height, width, 4, torch.ones(3), 0.0):
+        mask = packed[:, SLICES["mask"]]
+        packed[:, SLICES["albedo"]] = albedo
+        packed[:, SLICES["irradiance"]] = torch.log1p(radiance / (albedo + 0.004)) * mask
+        frames.append(packed)
+
+    def stream(logit: float) -> torch.Tensor:
+        _force_blend(model, logit)
+        state = initial_state(1, height, width)
+        with torch.no_grad():
+            for t, packed in enumerate(frames):
+                color, state = step(model, packed, state, reset=t == 0)
+        return color
+
+    torch.testing.assert_close(stream(60.0), radiance.expand(1, 3, height, width), rtol=1e-4, atol=1e-4)
+    assert float((stream(-60.0) - radiance).abs().max()) > 0.05
+
+
+def test_dual_model_exports_with_parity(tmp_path) -> None:
+    torch.manual_seed(3)
+    model = SSRNet(_dual(levels=4)).eval()
+    path = export_onnx(model, tmp_path / "dual.onnx", height=32, width=32, dynamic=True)
+    assert check_parity(model, path, 20, 36, frames=3) <= 1e-4
