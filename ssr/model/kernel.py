@@ -68,10 +68,9 @@ def signal_of(state: Tensor) -> Tensor:
     return torch.cat((state[:, _IRRADIANCE], state[:, _MASK]), dim=1)
 
 
-def dual_signal(state: Tensor, albedo: Tensor) -> Tensor:
-    """``[B, 7, H, W]`` ``(A_irr, A_mask, A_irr * (albedo + ALBEDO_EPS))`` of a ``[B, 14, H, W]``
-    linear state and the albedo ``[B, 3, H, W]`` its irradiance is remodulated by."""
-    signal = signal_of(state)
+def dual_signal(signal: Tensor, albedo: Tensor) -> Tensor:
+    """``[B, 7, H, W]`` ``(A_irr, A_mask, A_irr * (albedo + ALBEDO_EPS))`` of a ``[B, 4, H, W]``
+    signal (:func:`signal_of`) and the albedo ``[B, 3, H, W]`` its irradiance is remodulated by."""
     return torch.cat((signal, signal[:, 0:3] * (albedo + ALBEDO_EPS)), dim=1)
 
 

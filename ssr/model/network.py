@@ -209,11 +209,13 @@ class SSRNet(nn.Module):
         next one ``log1p`` of its filtered irradiance. With ``signal="dual"`` the signal also
         carries radiance (``albedo`` ``[B, 3, H, W]``: this frame's, which remodulates the
         output) and full resolution blends the two estimates (:meth:`kernel_resolver_on`)."""
-        dual = self.config.signal == "dual"
-        albedo = _pad_to_multiple(albedo, SIZE_MULTIPLE)
-        signal0 = _pad_to_multiple(dual_signal(acc_new, albedo) if dual else signal_of(acc_new), SIZE_MULTIPLE)
+        signal0 = _pad_to_multiple(signal_of(acc_new), SIZE_MULTIPLE)
+        padded_albedo = None
+        if self.config.signal == "dual":
+            padded_albedo = _pad_to_multiple(albedo, SIZE_MULTIPLE)
+            signal0 = dual_signal(signal0, padded_albedo)
         return self.kernel_resolver_on((*self.coarse_signals(F.avg_pool2d(signal0, 2)), signal0), warped_prev,
-                                       history_valid, albedo if dual else None)
+                                       history_valid, padded_albedo)
 
     def coarse_signals(self, signal_half: Tensor) -> tuple[Tensor, ...]:
         """The signal pyramid from 1/2 down, coarsest first: ``(1/4, 1/2)``, or ``(1/8, 1/4,

@@ -42,14 +42,17 @@ def test_dual_config_is_validated() -> None:
         check_native_stages(SSRNet(_dual()))
 
 
-@pytest.mark.parametrize("layout, levels", [("fast", 3), ("fast", 4), ("spec", 3)])
-def test_dual_model_cannot_shift_a_constant_colour(layout: str, levels: int) -> None:
+@pytest.mark.parametrize("layout, levels, size", [("fast", 3, (12, 20)), ("fast", 4, (12, 20)), ("spec", 3, (12, 20)),
+                                                  ("fast", 4, (10, 14))])
+def test_dual_model_cannot_shift_a_constant_colour(layout: str, levels: int, size: tuple[int, int]) -> None:
+    """Also at a size the model pads to a multiple of 4 (10 x 14)."""
     torch.manual_seed(0)
     model = SSRNet(_dual(layout, levels)).eval()
     irradiance = torch.tensor([0.3, 1.5, 7.0])
-    state = initial_state(1, 12, 20)
+    height, width = size
+    state = initial_state(1, height, width)
     with torch.no_grad():
-        for t, packed in enumerate(_constant_stream(12, 20, 5, irradiance, 0.7)):
+        for t, packed in enumerate(_constant_stream(height, width, 5, irradiance, 0.7)):
             color, state = step(model, packed, state, reset=t == 0)
             torch.testing.assert_close(color / (0.25 + 0.004), irradiance.view(1, 3, 1, 1).expand_as(color),
                                        rtol=1e-4, atol=1e-4)
