@@ -11,7 +11,7 @@ from ssr.export.onnx import check_parity, export_onnx
 from ssr.model import ModelConfig, SSRNet, initial_state, step
 from ssr.model.pixel_stages import check_native_stages
 
-from test_model_kernel import _constant_stream
+from test_model_kernel import _constant_stream, assert_keeps_constant_colour
 
 torch.set_num_threads(1)
 
@@ -48,14 +48,7 @@ def test_dual_model_cannot_shift_a_constant_colour(layout: str, levels: int, siz
     """Also at a size the model pads to a multiple of 4 (10 x 14)."""
     torch.manual_seed(0)
     model = SSRNet(_dual(layout, levels)).eval()
-    irradiance = torch.tensor([0.3, 1.5, 7.0])
-    height, width = size
-    state = initial_state(1, height, width)
-    with torch.no_grad():
-        for t, packed in enumerate(_constant_stream(height, width, 5, irradiance, 0.7)):
-            color, state = step(model, packed, state, reset=t == 0)
-            torch.testing.assert_close(color / (0.25 + 0.004), irradiance.view(1, 3, 1, 1).expand_as(color),
-                                       rtol=1e-4, atol=1e-4)
+    assert_keeps_constant_colour(model, *size, frames=5, motion=0.7)
 
 
 def test_radiance_estimate_keeps_constant_light_over_a_textured_albedo() -> None:

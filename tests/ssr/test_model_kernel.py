@@ -32,6 +32,18 @@ def _constant_stream(height: int, width: int, frames: int, irradiance: torch.Ten
     return stream
 
 
+def assert_keeps_constant_colour(model: SSRNet, height: int, width: int, frames: int, motion: float) -> None:
+    """Stream :func:`_constant_stream` (irradiance 0.3 / 1.5 / 7.0, albedo 0.25) through
+    ``model`` and assert every frame's colour is that irradiance times the albedo."""
+    irradiance = torch.tensor([0.3, 1.5, 7.0])
+    state = initial_state(1, height, width)
+    with torch.no_grad():
+        for t, packed in enumerate(_constant_stream(height, width, frames, irradiance, motion)):
+            color, state = step(model, packed, state, reset=t == 0)
+            torch.testing.assert_close(color / (0.25 + 0.004), irradiance.view(1, 3, 1, 1).expand_as(color),
+                                       rtol=1e-4, atol=1e-4)
+
+
 def test_apply_kernel_uniform_weights_is_a_zero_padded_box_filter() -> None:
     signal = torch.rand(2, 4, 9, 11, generator=torch.Generator().manual_seed(0))
     for side in (3, 5):
@@ -72,13 +84,7 @@ def test_kernel_model_cannot_shift_a_constant_colour(motion: float) -> None:
     irradiance at every pixel and frame (kernels are convex combinations of traced samples)."""
     torch.manual_seed(0)
     model = SSRNet(KERNEL).eval()
-    irradiance = torch.tensor([0.3, 1.5, 7.0])
-    state = initial_state(1, 10, 14)
-    with torch.no_grad():
-        for t, packed in enumerate(_constant_stream(10, 14, 6, irradiance, motion)):
-            color, state = step(model, packed, state, reset=t == 0)
-            torch.testing.assert_close(color / (0.25 + 0.004), irradiance.view(1, 3, 1, 1).expand_as(color),
-                                       rtol=1e-4, atol=1e-4)
+    assert_keeps_constant_colour(model, 10, 14, 6, motion)
 
 
 def test_linear_accumulation_is_a_mean_of_traced_samples_only() -> None:
@@ -181,13 +187,7 @@ def test_fast_layout_costs_a_third_and_keeps_the_kernel_guarantees(sizes: tuple[
     config = ModelConfig.from_dict(FAST.to_dict() | {"kernel_sizes": list(sizes)})
     model = SSRNet(config).eval()
     assert conv_macs_per_pixel(model) < conv_macs_per_pixel(SSRNet(KERNEL)) / 2.5
-    irradiance = torch.tensor([0.3, 1.5, 7.0])
-    state = initial_state(1, 10, 14)
-    with torch.no_grad():
-        for t, packed in enumerate(_constant_stream(10, 14, 5, irradiance, 0.7)):
-            color, state = step(model, packed, state, reset=t == 0)
-            torch.testing.assert_close(color / (0.25 + 0.004), irradiance.view(1, 3, 1, 1).expand_as(color),
-                                       rtol=1e-4, atol=1e-4)
+    assert_keeps_constant_colour(model, 10, 14, 5, 0.7)
     assert all(m.kernel_size == (1, 1) for m in model.tfa.modules() if isinstance(m, torch.nn.Conv2d))
 
 

@@ -10,7 +10,7 @@ from ssr.export.onnx import check_parity, export_onnx
 from ssr.model import ModelConfig, SSRNet, initial_state, step
 from ssr.model.cost import conv_macs_per_pixel
 
-from test_model_kernel import _constant_stream
+from test_model_kernel import _constant_stream, assert_keeps_constant_colour
 
 torch.set_num_threads(1)
 
@@ -44,14 +44,7 @@ def test_deep_kernel_model_cannot_shift_a_constant_colour(layout: str, size: tup
     scales, also where the 1/4 scale has odd sides (20 x 36 -> 5 x 9 -> 1/8 of 3 x 5)."""
     torch.manual_seed(1)
     model = SSRNet(_deep(layout)).eval()
-    irradiance = torch.tensor([0.3, 1.5, 7.0])
-    height, width = size
-    state = initial_state(1, height, width)
-    with torch.no_grad():
-        for t, packed in enumerate(_constant_stream(height, width, 5, irradiance, 0.7)):
-            color, state = step(model, packed, state, reset=t == 0)
-            torch.testing.assert_close(color / (0.25 + 0.004), irradiance.view(1, 3, 1, 1).expand_as(color),
-                                       rtol=1e-4, atol=1e-4)
+    assert_keeps_constant_colour(model, *size, frames=5, motion=0.7)
 
 
 def test_deep_scale_is_cheap_and_trains() -> None:
