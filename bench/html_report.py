@@ -108,11 +108,12 @@ def _averages(report: Mapping[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
-def _bias(report: Mapping[str, Any]) -> list[str]:
+def _bias(report: Mapping[str, Any], key: str = "bias") -> list[str]:
+    """The ``report[key]`` bias table (``bias``: every pixel; ``bias_display``: display range)."""
     materials = list(report["materials"])
     rows = []
     for method in report["methods"]:
-        table = report["bias"][method]
+        table = report[key][method]
         cells = [html.escape(report["labels"][method])]
         for material in materials:
             ratio = table[material].get("ratio")
@@ -182,6 +183,9 @@ def format_html_report(report: Mapping[str, Any], out_dir: str | Path) -> str:
         "<h2>Colour bias by material (mean output / mean reference)</h2>",
         *_bias(report),
     ]
+    if "bias_display" in report:
+        lines += ["<h3>Display range only (reference &lt;= 1 in every channel: what clip + gamma 2.2 shows "
+                  "unclipped)</h3>", *_bias(report, "bias_display")]
     if _exists(out, "curves.png"):
         lines += ["<h2>Per-frame curve (mean over sequences)</h2>", '<img src="curves.png" alt="per-frame curves">']
     lines += ["<h2>Sequences</h2>", "<ul>"]

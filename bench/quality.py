@@ -54,7 +54,7 @@ from ssr.evaluate import (
 from ssr.metrics import HIGHER_IS_BETTER, TEMPORAL_METRIC, VIDEO_METRIC, MetricSet, fovvideovdp_jod
 
 from .figures import SequenceFigures
-from .materials import MATERIALS, BiasAccumulator, material_classes
+from .materials import DISPLAY_MAX, MATERIALS, BiasAccumulator, material_classes
 from .svgf import SvgfDenoiser
 
 __all__ = [
@@ -430,6 +430,7 @@ def quality_report(
         "sequences": entries,
         "average": average,
         "bias": {name: pooled[name].table() for name in methods},
+        "bias_display": {name: pooled[name].table("display") for name in methods},
         "curves": {"metric": CURVE_METRIC, "by_frame": curves},
         "sheets": [e["figures"]["sheet"] for e in entries if e["figures"] and e["figures"]["sheet"]],
         "ssr_minus_oidn": {
@@ -479,6 +480,17 @@ def _bias_cell(block: Mapping[str, Any] | None) -> str:
         return "-"
     r, g, b = block["ratio"]
     return f"{r:.2f} / {g:.2f} / {b:.2f}"
+
+
+def _bias_rows(tables: Mapping[str, Any], methods: Seq[str], labels: Mapping[str, str],
+               materials: Seq[str]) -> list[str]:
+    rows = []
+    for method in methods:
+        table = tables[method]
+        worst = [table[m]["worst"] for m in materials if table[m]["worst"] is not None]
+        cells = " | ".join(_bias_cell(table[m]) for m in materials)
+        rows.append(f"| {labels[method]} | {cells} | " + (f"{max(worst):.0%} |" if worst else "- |"))
+    return rows
 
 
 def format_quality_markdown(report: Mapping[str, Any]) -> str:
@@ -544,11 +556,15 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
                   f"{m} {report['bias'][methods[0]][m]['pixels']}" for m in report["materials"]) + ".", "",
               "| Method | " + " | ".join(report["materials"]) + " | worst |",
               "|---|" + "---:|" * (len(report["materials"]) + 1)]
-    for method in methods:
-        table = report["bias"][method]
-        worst = [table[m]["worst"] for m in report["materials"] if table[m]["worst"] is not None]
-        cells = " | ".join(_bias_cell(table[m]) for m in report["materials"])
-        lines.append(f"| {labels[method]} | {cells} | " + (f"{max(worst):.0%} |" if worst else "- |"))
+    lines += _bias_rows(report["bias"], methods, labels, report["materials"])
+    if "bias_display" in report:  # reports written before the display-range table lack it
+        lines += ["", f"Display range only: pixels whose reference is <= {DISPLAY_MAX:g} in every channel (what "
+                  "`clip + gamma 2.2` shows unclipped; the table above is dominated by HDR highlights). Pixels per "
+                  "class: " + ", ".join(f"{m} {report['bias_display'][methods[0]][m]['pixels']}"
+                                        for m in report["materials"]) + ".", "",
+                  "| Method | " + " | ".join(report["materials"]) + " | worst |",
+                  "|---|" + "---:|" * (len(report["materials"]) + 1)]
+        lines += _bias_rows(report["bias_display"], methods, labels, report["materials"])
     curve = report["curves"]
     lines += ["", f"## {COLUMN_TITLES.get(curve['metric'], curve['metric'])} by frame index (mean over sequences)",
               "", "| Method | " + " | ".join(str(i) for i in range(len(next(iter(curve["by_frame"].values())))))

@@ -80,7 +80,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     assert code == 0
     table = capsys.readouterr().out
     assert "SSR − OIDN high" in table and "| seq_b | OIDN high" in table and "ms / frame" in table
-    assert "Colour bias by material" in table and "by frame index" in table
+    assert "Colour bias by material" in table and "Display range only" in table and "by frame index" in table
     # the speed columns come from the fps report: SSR's fastest full-path backend, OIDN fast
     assert "| SSR (ours), 1/4 spp | 1350.0 |" in table and "| OIDN fast, 1 spp (4x) | 2042.0 |" in table
     report = json.loads((out / "report.json").read_text())
@@ -115,6 +115,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     # exactly the sums of the frames
     for method in METHODS:
         assert set(report["bias"][method]) == {"metal", "glass", "glossy", "diffuse", "miss"}
+        assert set(report["bias_display"][method]) == set(report["bias"][method])
     assert sum(report["bias"]["input"][m]["pixels"] for m in report["bias"]["input"]) == 10 * 24 * 24
     curve = report["curves"]["by_frame"]
     assert set(curve) == {*METHODS, "ssr:again", "ssr:base"} and all(len(v) == 5 for v in curve.values())
@@ -181,6 +182,27 @@ def test_material_classes_partition_the_frame() -> None:
     dark = BiasAccumulator()
     dark.add(output * 0.1, reference * 0.1, classes)
     assert dark.table()["miss"]["ratio"] is None  # a summed reference below MIN_REFERENCE_SUM is not reported
+
+
+def test_display_range_bias_leaves_out_highlights() -> None:
+    """A method exact below 1 and 20 % dark on highlights: the pooled ratio is dark, the
+    display-range ratio is exact, and only pixels with every reference channel <= 1 count."""
+    from ssr.bench.materials import BiasAccumulator
+
+    classes = {name: np.zeros((2, 4), bool) for name in ("metal", "glass", "glossy", "miss")}
+    classes["diffuse"] = np.ones((2, 4), bool)
+    reference = np.full((2, 4, 3), 0.5, np.float32)
+    reference[0] = 8.0  # four highlight pixels
+    reference[1, 0, 2] = 1.5  # one channel above 1 takes the pixel out of the display range
+    output = reference.copy()
+    output[0] *= 0.8
+    bias = BiasAccumulator()
+    bias.add(output, reference, classes)
+    pooled, display = bias.table()["diffuse"], bias.table("display")["diffuse"]
+    assert pooled["pixels"] == 8 and display["pixels"] == 3
+    assert pooled["worst"] > 0.15 and display["ratio"] == pytest.approx([1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="pixels must be one of"):
+        bias.table("bright")
 def test_bench_quality_needs_data(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "quality"]) == 2
     assert "--data" in capsys.readouterr().err
