@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=8, help="clips per step over all processes")
     parser.add_argument("--crop", type=int, default=256, help="square crop size in pixels")
     parser.add_argument("--clip", type=int, default=5, help="frames per clip")
+    parser.add_argument("--burn-in", type=int, default=0, metavar="N",
+                        help="stream up to N frames (uniform 0..N per clip) without gradients before each clip, "
+                             "so the loss sees warm streams too (default 0: cold clips, as SPEC.md)")
     parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
     parser.add_argument("--val-every", type=int, default=1000, help="validate every N steps (0: only at the end)")
     parser.add_argument("--val-frames", type=int, default=0, help="frames per validation sequence (0: all)")
@@ -143,6 +146,7 @@ def config_from_args(args: argparse.Namespace):
         spatial_loss=args.spatial_loss,
         init=args.init,
         color_augment=args.color_augment,
+        burn_in=args.burn_in,
     )
 
 

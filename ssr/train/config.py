@@ -44,6 +44,11 @@ class TrainConfig:
             while the dataset renders; ``--resume`` rescans and picks them up).
         color_augment: recolour training clips (random RGB channel order and exposure,
             :func:`ssr.train.data.recolor_clip`) on top of the flips and rotations.
+        burn_in: up to this many frames streamed without gradients before each clip (each
+            clip draws its own count, uniform in ``0..burn_in``), so the loss also sees the
+            warm state of a stream that has run for a while, not only the first ``clip``
+            frames after a reset; 0 = SPEC.md's cold clips. Sequences need ``clip +
+            burn_in`` frames.
     """
 
     data: str
@@ -67,6 +72,7 @@ class TrainConfig:
     spatial_loss: str = "smape"
     init: str | None = None
     color_augment: bool = False
+    burn_in: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.model, Mapping):
@@ -76,6 +82,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.clip < 2:
             raise ValueError("TrainConfig.clip must be >= 2 (the temporal losses need two frames)")
+        if self.burn_in < 0:
+            raise ValueError(f"TrainConfig.burn_in must be >= 0, got {self.burn_in}")
         if self.lr <= 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
         if self.spatial_loss not in ("smape", "relmse"):

@@ -228,12 +228,16 @@ class ClipBatch:
         reference: ``[B, T, 3, S, S]``.
         reference_albedo: ``[B, T, 3, S, S]``.
         reset: ``[B, T]``, 1 at each clip's first frame and at cuts.
+        burn_in: the first ``burn_in`` of the ``T`` frames are streamed without gradients
+            and left out of the loss (``T = burn_in + clip``); clip ``b`` starts its stream
+            (``reset = 1``) at frame ``burn_in - k_b``, ``k_b`` its own burn-in count.
     """
 
     packed: np.ndarray
     reference: np.ndarray
     reference_albedo: np.ndarray
     reset: np.ndarray
+    burn_in: int = 0
 
 
 class ClipSampler:
@@ -247,21 +251,29 @@ class ClipSampler:
         augment: apply random flips/rotations.
         color: also a random RGB channel order and exposure (:func:`recolor_clip`; drawn
             after the geometry, so ``color=False`` samples exactly the clips it always did).
+        burn_in: up to this many frames before each clip, streamed without gradients
+            (:class:`ClipBatch`); each clip draws its count uniform in ``0..burn_in``, before
+            anything else of the batch, so ``burn_in=0`` samples exactly the clips it always did.
     """
 
     def __init__(
         self, sequences: SequenceT[PackedSequence], clip: int, crop: int, seed: int, rank: int = 0, augment: bool = True,
-        color: bool = False,
+        color: bool = False, burn_in: int = 0,
     ) -> None:
-        usable = [s for s in sequences if s.frame_count >= clip]
+        if burn_in < 0:
+            raise ValueError(f"ClipSampler: burn_in must be >= 0, got {burn_in}")
+        window = clip + burn_in
+        usable = [s for s in sequences if s.frame_count >= window]
         if not usable:
-            raise ValueError(f"no training sequence has at least {clip} frames (clip length)")
+            raise ValueError(f"no training sequence has at least {window} frames (clip length {clip}"
+                             + (f" + burn-in {burn_in}" if burn_in else "") + ")")
         self.sequences = usable
         self.clip = clip
+        self.burn_in = burn_in
         self.crop = min(crop, *(min(s.height, s.width) for s in usable))
         self.augment = augment
         self.color = color
-        starts = np.array([s.frame_count - clip + 1 for s in usable], np.float64)
+        starts = np.array([s.frame_count - window + 1 for s in usable], np.float64)
         self._probabilities = starts / starts.sum()
         self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, rank])))
 
@@ -273,8 +285,10 @@ class ClipSampler:
         self.rng.bit_generator.state = state["bit_generator"]
 
     def sample(self, batch: int) -> ClipBatch:
-        """Draw ``batch`` clips."""
-        size, frames = self.crop, self.clip
+        """Draw ``batch`` clips (each with up to ``burn_in`` frames before it)."""
+        counts = self.rng.integers(0, self.burn_in + 1, size=batch) if self.burn_in else np.zeros(batch, np.int64)
+        lead = int(counts.max())  # frames before the loss frames in this batch
+        size, frames = self.crop, lead + self.clip
         packed = np.empty((batch, frames, PACKED_CHANNELS, size, size), np.float32)
         reference = np.empty((batch, frames, 3, size, size), np.float32)
         reference_albedo = np.empty((batch, frames, 3, size, size), np.float32)
@@ -297,4 +311,5 @@ class ClipSampler:
                     packed[b], reference[b], reference_albedo[b], order, exposure)
             reset[b] = seq.cuts[start : start + frames]
             reset[b, 0] = 1.0
-        return ClipBatch(packed, reference, reference_albedo, reset)
+            reset[b, lead - int(counts[b])] = 1.0  # the stream starts here; frames before it are unused
+        return ClipBatch(packed, reference, reference_albedo, reset, burn_in=lead)

@@ -50,20 +50,26 @@ class ClipUnroller(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, packed: Tensor, reset: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, packed: Tensor, reset: Tensor, burn_in: int = 0) -> tuple[Tensor, Tensor]:
         """Denoise clips.
 
         Args:
             packed: ``[B, T, 19, H, W]`` packed frames.
             reset: ``[B, T]`` reset flags (1 at the first frame and at cuts).
+            burn_in: the first ``burn_in`` frames are streamed without gradients and not
+                returned (:class:`ssr.train.data.ClipBatch`).
 
         Returns:
-            ``(colors [B, T, 3, H, W] linear HDR, albedo_acc [B, 3, H, W] of the last frame)``.
+            ``(colors [B, T - burn_in, 3, H, W] linear HDR, albedo_acc [B, 3, H, W] of the
+            last frame)``.
         """
         batch, frames, _, height, width = packed.shape
         state = initial_state(batch, height, width, packed.device, packed.dtype)
+        with torch.no_grad():
+            for t in range(burn_in):
+                _, state = step(self.net, packed[:, t], state, reset[:, t])
         colors = []
-        for t in range(frames):
+        for t in range(burn_in, frames):
             color, state = step(self.net, packed[:, t], state, reset[:, t])
             colors.append(color)
         return torch.stack(colors, dim=1), state.acc[:, SLICES["albedo"]]
@@ -216,7 +222,7 @@ def _train(
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=config.milestones, gamma=0.5)
     sampler = ClipSampler(train_sequences, config.clip, config.crop, config.seed, rank=ctx.rank,
-                          color=config.color_augment)
+                          color=config.color_augment, burn_in=config.burn_in)
     per_rank_batch = max(1, math.ceil(config.batch / ctx.world_size))
 
     global_step = 0
@@ -294,10 +300,12 @@ def _train(
         return metrics, improved
 
     while global_step < end_step:
-        packed, reference, reference_albedo, reset = _to_device(sampler.sample(per_rank_batch), device)
-        colors, albedo_acc = unroller(packed, reset)
-        losses = clip_loss(colors, reference, packed[:, :, SLICES["motion"]], albedo_acc, reference_albedo[:, -1],
-                           spatial_kind=config.spatial_loss)
+        clips = sampler.sample(per_rank_batch)
+        packed, reference, reference_albedo, reset = _to_device(clips, device)
+        lead = clips.burn_in  # frames streamed without gradients before the loss frames
+        colors, albedo_acc = unroller(packed, reset, lead)
+        losses = clip_loss(colors, reference[:, lead:], packed[:, lead:, SLICES["motion"]], albedo_acc,
+                           reference_albedo[:, -1], spatial_kind=config.spatial_loss)
         optimizer.zero_grad(set_to_none=True)
         losses.total.backward()
         optimizer.step()

@@ -125,3 +125,54 @@ def test_color_sampler_keeps_geometry_and_varies_colour() -> None:
     np.testing.assert_array_equal(colour.packed[:, :, 6:], first.packed[:, :, 6:])
     assert not np.array_equal(colour.reference, first.reference)
     assert plain.packed.shape == (6, 5, 19, 8, 8)
+
+
+def test_burn_in_sampler_leads_each_clip_with_its_own_count() -> None:
+    """Each clip gets 0..burn_in frames before its loss frames: the batch carries the
+    largest count, each clip's stream starts (reset) where its own count begins, and the
+    loss frames are the plain sampler's kind of clip (clip frames, frame 0 of the window reset)."""
+    sequences = [synthetic_packed_sequence(12, 16, 16, seed=s, name=f"s{s}") for s in range(2)]
+    burnt = ClipSampler(sequences, clip=4, crop=8, seed=3, burn_in=3)
+    seen = set()
+    for _ in range(20):
+        batch = burnt.sample(4)
+        lead = batch.burn_in
+        assert 0 <= lead <= 3 and batch.packed.shape == (4, lead + 4, 19, 8, 8)
+        assert batch.reference.shape[1] == lead + 4 and np.all(batch.reset[:, 0] == 1.0)
+        # no cuts in the synthetic data: the last reset inside the lead is where a clip's stream starts
+        starts = [int(np.flatnonzero(row[: lead + 1])[-1]) for row in batch.reset]
+        seen.update(lead - s for s in starts)
+        assert max(lead - s for s in starts) == lead
+    assert seen == {0, 1, 2, 3}
+    with pytest.raises(ValueError, match=r"at least 12 frames \(clip length 5 \+ burn-in 7\)"):
+        ClipSampler([synthetic_packed_sequence(11, 8, 8)], clip=5, crop=8, seed=0, burn_in=7)
+    # burn_in=0 samples exactly what it always did
+    np.testing.assert_array_equal(ClipSampler(sequences, clip=4, crop=8, seed=3, burn_in=0).sample(3).packed,
+                                  ClipSampler(sequences, clip=4, crop=8, seed=3).sample(3).packed)
+
+
+def test_burn_in_unroll_equals_a_stream_that_ran_before_the_clip() -> None:
+    """The loss frames of a burnt-in clip are what a plain stream outputs at those frames,
+    and the burn-in frames carry no gradient."""
+    from ssr.model import ModelConfig, SSRNet
+    from ssr.train.loop import ClipUnroller
+
+    torch.manual_seed(0)
+    net = SSRNet(ModelConfig(width="tiny", accumulation="linear", output="kernel"))
+    seq = synthetic_packed_sequence(7, 8, 8, seed=2, name="s")
+    packed = torch.from_numpy(seq.packed[None])
+    reset = torch.zeros(1, 7)
+    reset[0, 0] = 1.0
+    unroller = ClipUnroller(net)
+    full, _ = unroller(packed, reset)
+    burnt, _ = unroller(packed, reset, burn_in=3)
+    assert burnt.shape[1] == 4
+    torch.testing.assert_close(burnt, full[:, 3:], rtol=0, atol=0)
+    burnt.sum().backward()
+    assert all(p.grad is not None for p in net.parameters() if p.requires_grad)
+    # a reset at the end of the lead makes the clip a cold one: the same as streaming from there
+    reset_late = reset.clone()
+    reset_late[0, 3] = 1.0
+    cold, _ = unroller(packed, reset_late, burn_in=3)
+    fresh, _ = unroller(packed[:, 3:], reset[:, :4])
+    torch.testing.assert_close(cold, fresh, rtol=0, atol=1e-6)

@@ -108,3 +108,25 @@ def test_cli_fine_tunes_from_weights_and_skips_incomplete_sequences(tmp_path, ca
     assert "--init" in capsys.readouterr().err
     with pytest.raises(Exception, match="frame_00004"):  # without the flag the partial sequence is an error
         run(parser.parse_args(common + ["--out", str(tmp_path / "strict")]))
+
+
+def test_burn_in_trains_and_is_saved_with_the_run(tmp_path) -> None:
+    """`--burn-in` reaches the config, the loop trains with warm clips, and a config whose
+    burn-in leaves no sequence long enough fails with the lengths in the message."""
+    from ssr.train.cli import config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--data", "d", "--out", "o", "--burn-in", "3"])
+    assert config_from_args(args).burn_in == 3
+    sequences = [synthetic_packed_sequence(7, 12, 12, seed=s, name=f"s{s}") for s in range(2)]
+    config = TrainConfig(**{**_config(tmp_path / "warm", steps=3).to_dict(), "burn_in": 3,
+                            "model": ModelConfig(width="tiny", accumulation="linear", output="kernel")})
+    result = train(config, train_sequences=sequences, val_sequences=[], progress=False)
+    assert result.finished and torch.isfinite(torch.tensor(result.last_loss["total"]))
+    assert json.loads((tmp_path / "warm" / "config.json").read_text())["burn_in"] == 3
+    with pytest.raises(ValueError, match=r"clip length 4 \+ burn-in 4"):
+        train(TrainConfig(**{**config.to_dict(), "out": str(tmp_path / "long"), "burn_in": 4}),
+              train_sequences=sequences, val_sequences=[], progress=False)
+    with pytest.raises(ValueError, match="burn_in must be >= 0"):
+        TrainConfig(data="d", out="o", burn_in=-1)
