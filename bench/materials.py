@@ -32,7 +32,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["DISPLAY_MAX", "MATERIALS", "MIN_REFERENCE_SUM", "BiasAccumulator", "material_classes"]
+__all__ = ["DISPLAY_MAX", "MATERIALS", "MIN_REFERENCE_SUM", "RANGES", "BiasAccumulator", "material_classes"]
 
 MATERIALS: tuple[str, ...] = ("metal", "glass", "glossy", "diffuse", "miss")
 GLOSSY_ROUGHNESS = 0.3

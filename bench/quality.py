@@ -482,15 +482,19 @@ def _bias_cell(block: Mapping[str, Any] | None) -> str:
     return f"{r:.2f} / {g:.2f} / {b:.2f}"
 
 
-def _bias_rows(tables: Mapping[str, Any], methods: Seq[str], labels: Mapping[str, str],
-               materials: Seq[str]) -> list[str]:
-    rows = []
+def _bias_table(intro: str, tables: Mapping[str, Any], methods: Seq[str], labels: Mapping[str, str],
+                materials: Seq[str]) -> list[str]:
+    """One bias table in Markdown: ``intro`` followed by the pixel count per class, the header
+    and a row per method (R / G / B per class, the worst deviation)."""
+    counts = ", ".join(f"{m} {tables[methods[0]][m]['pixels']}" for m in materials)
+    lines = [f"{intro} Pixels per class: {counts}.", "",
+             "| Method | " + " | ".join(materials) + " | worst |", "|---|" + "---:|" * (len(materials) + 1)]
     for method in methods:
         table = tables[method]
         worst = [table[m]["worst"] for m in materials if table[m]["worst"] is not None]
         cells = " | ".join(_bias_cell(table[m]) for m in materials)
-        rows.append(f"| {labels[method]} | {cells} | " + (f"{max(worst):.0%} |" if worst else "- |"))
-    return rows
+        lines.append(f"| {labels[method]} | {cells} | " + (f"{max(worst):.0%} |" if worst else "- |"))
+    return lines
 
 
 def format_quality_markdown(report: Mapping[str, Any]) -> str:
@@ -550,21 +554,14 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
             if row:
                 lines.append(f"| {labels[method]} | " + " | ".join(
                     f"{row[size]:.1f}" if size in row else "-" for size in sizes) + " |")
-    lines += ["", "## Colour bias by material (mean output / mean reference, R / G / B; 1.00 = unbiased)", "",
-              "Pooled over every frame of every sequence; classes from the G-buffers (docs/evaluation.md). "
-              "Pixels per class: " + ", ".join(
-                  f"{m} {report['bias'][methods[0]][m]['pixels']}" for m in report["materials"]) + ".", "",
-              "| Method | " + " | ".join(report["materials"]) + " | worst |",
-              "|---|" + "---:|" * (len(report["materials"]) + 1)]
-    lines += _bias_rows(report["bias"], methods, labels, report["materials"])
+    lines += ["", "## Colour bias by material (mean output / mean reference, R / G / B; 1.00 = unbiased)", ""]
+    lines += _bias_table("Pooled over every frame of every sequence; classes from the G-buffers (docs/evaluation.md).",
+                         report["bias"], methods, labels, report["materials"])
     if "bias_display" in report:  # reports written before the display-range table lack it
-        lines += ["", f"Display range only: pixels whose reference is <= {DISPLAY_MAX:g} in every channel (what "
-                  "`clip + gamma 2.2` shows unclipped; the table above is dominated by HDR highlights). Pixels per "
-                  "class: " + ", ".join(f"{m} {report['bias_display'][methods[0]][m]['pixels']}"
-                                        for m in report["materials"]) + ".", "",
-                  "| Method | " + " | ".join(report["materials"]) + " | worst |",
-                  "|---|" + "---:|" * (len(report["materials"]) + 1)]
-        lines += _bias_rows(report["bias_display"], methods, labels, report["materials"])
+        lines += [""] + _bias_table(
+            f"Display range only: pixels whose reference is <= {DISPLAY_MAX:g} in every channel (what "
+            "`clip + gamma 2.2` shows unclipped; the table above is dominated by HDR highlights).",
+            report["bias_display"], methods, labels, report["materials"])
     curve = report["curves"]
     lines += ["", f"## {COLUMN_TITLES.get(curve['metric'], curve['metric'])} by frame index (mean over sequences)",
               "", "| Method | " + " | ".join(str(i) for i in range(len(next(iter(curve["by_frame"].values())))))
