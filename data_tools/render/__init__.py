@@ -10,6 +10,7 @@ Mitsuba is imported only when something is rendered. See docs/rendering.md.
 
 from .camera_paths import PRESETS
 from .mitsuba_env import RendererUnavailable
-from .sequence import FRAME_LAYERS, RenderConfig, render_sequence
+from .sequence import ALBEDO_FILTERS, FRAME_LAYERS, RenderConfig, box_albedo_sequence, render_sequence
 
-__all__ = ["FRAME_LAYERS", "PRESETS", "RenderConfig", "RendererUnavailable", "render_sequence"]
+__all__ = ["ALBEDO_FILTERS", "FRAME_LAYERS", "PRESETS", "RenderConfig", "RendererUnavailable", "box_albedo_sequence",
+           "render_sequence"]

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .camera_paths import PRESETS
+from .sequence import ALBEDO_FILTERS
 from .sharding import parse_shard
 
 __all__ = ["add_arguments", "run"]
@@ -28,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", default=None, metavar="i/N", help="render only frames t with t %% N == i")
     parser.add_argument("--max-depth", type=int, default=6, help="path length limit (default 6)")
     parser.add_argument("--shadow-rays", type=int, default=4, help="shadow rays per pixel (default 4)")
+    parser.add_argument("--albedo-filter", choices=ALBEDO_FILTERS, default="centre",
+                        help="albedo G-buffer: centre (one ray through the pixel centre, FORMAT.md) or box "
+                             "(the pixel's box-footprint mean, like a mip-mapped texture fetch; consistent "
+                             "with the jittered 1-spp sample, docs/rendering.md; default centre)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -41,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         config = RenderConfig(
             scene=args.scene, out=args.out, width=args.width, height=args.height, frames=args.frames,
             spp_ref=args.spp_ref, path=args.path, speed=args.speed, seed=args.seed, max_depth=args.max_depth,
-            shadow_rays=args.shadow_rays, shard=parse_shard(args.shard),
+            shadow_rays=args.shadow_rays, albedo_filter=args.albedo_filter, shard=parse_shard(args.shard),
         )
         config.check()
         start = time.perf_counter()

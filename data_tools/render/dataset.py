@@ -38,12 +38,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .sequence import ALBEDO_FILTERS
 from .sharding import parse_shard, shard_items
 
 __all__ = ["DEFAULT_CONFIG", "SPLITS", "DatasetEntry", "add_arguments", "plan_dataset", "resolve_scenes_dir", "run"]
 
 DEFAULT_CONFIG = Path(__file__).with_name("default_dataset.json")
-_RENDER_KEYS = {"width", "height", "frames", "spp_ref", "max_depth", "shadow_rays", "speed", "path", "seed"}
+_RENDER_KEYS = {"width", "height", "frames", "spp_ref", "max_depth", "shadow_rays", "speed", "path", "seed",
+                "albedo_filter"}
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -128,6 +130,9 @@ def plan_dataset(config: dict[str, Any], *, config_dir: Path, scenes_dir: Path |
                 settings = {**defaults, **run}
                 settings.setdefault("path", "truck")
                 settings.setdefault("seed", 0)
+                if settings.setdefault("albedo_filter", "centre") not in ALBEDO_FILTERS:
+                    raise ValueError(f"dataset config: {item['scene']} {split} entry: albedo_filter must be one of "
+                                     f"{', '.join(ALBEDO_FILTERS)}, got {settings['albedo_filter']!r}")
                 if split == "val" and (settings["path"], settings["seed"]) in train_keys:
                     raise ValueError(f"dataset config: {item['scene']} validation path/seed "
                                      f"{settings['path']}/{settings['seed']} is also used for training")
@@ -194,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
                 height=settings["height"], frames=settings["frames"], spp_ref=settings["spp_ref"],
                 path=settings["path"], speed=float(settings["speed"]), seed=int(settings["seed"]),
                 max_depth=settings["max_depth"], shadow_rays=settings["shadow_rays"],
+                albedo_filter=settings["albedo_filter"],
             ) if all(k in settings for k in ("width", "height", "frames", "spp_ref", "max_depth", "shadow_rays", "speed")) else None
             if render_config is None:
                 raise ValueError(f"dataset config: {entry.split}/{entry.name} lacks a render setting "

@@ -6,6 +6,8 @@ Per frame ``t`` (see docs/rendering.md for the derivations):
 * ``reference``: ``spp_ref`` spp, accumulated in chunks, its own seeds;
 * G-buffers, ``shadow`` (full, unmasked): :mod:`.gbuffer`, one ray per pixel centre;
 * ``reference_albedo``: ``albedo_strata**2`` stratified samples over each pixel's box;
+* ``albedo``: the pixel-centre albedo, or with ``albedo_filter="box"`` the box-footprint
+  mean (``reference_albedo`` itself; docs/rendering.md, "Albedo filter");
 * ``motion``: :mod:`.motion` (camera and object motion), 0 at cut frames.
 
 The sequence is resumable: ``meta.json`` is written first, and frames whose file already
@@ -32,7 +34,10 @@ from .motion import motion_vectors
 from .radiance import RadianceRenderer
 from .scene_source import LoadedScene, load_scene
 
-__all__ = ["RenderConfig", "render_sequence", "FRAME_LAYERS", "RENDERER_NAME"]
+__all__ = ["ALBEDO_FILTERS", "RenderConfig", "render_sequence", "box_albedo_sequence", "FRAME_LAYERS", "RENDERER_NAME"]
+
+ALBEDO_FILTERS = ("centre", "box")
+"""What the ``albedo`` G-buffer holds: the pixel-centre value or the pixel's box-footprint mean."""
 
 RENDERER_NAME = "ssr.data_tools.render"
 FRAME_LAYERS = (
@@ -59,6 +64,12 @@ class RenderConfig:
         shadow_rays: emitter samples per pixel behind ``shadow``.
         albedo_strata: ``reference_albedo`` uses ``albedo_strata**2`` samples per pixel (>= 8).
         albedo_samples: BSDF samples of the directional albedo (conductors, dielectrics).
+        albedo_filter: what the ``albedo`` G-buffer holds (:data:`ALBEDO_FILTERS`):
+            ``"centre"`` (FORMAT.md: one ray through the pixel centre) or ``"box"`` (the mean
+            over the pixel's box, the same samples as ``reference_albedo``; what a
+            rasteriser's mip-mapped texture fetch approximates, and consistent with the
+            jittered 1-spp ``color`` sample, so demodulation does not turn texture edges
+            into fireflies).
         shard: ``(i, N)``: render frames ``t % N == i``.
     """
 
@@ -75,6 +86,7 @@ class RenderConfig:
     shadow_rays: int = 4
     albedo_strata: int = 8
     albedo_samples: int = 16
+    albedo_filter: str = "centre"
     shard: tuple[int, int] = (0, 1)
 
     def check(self) -> None:
@@ -100,6 +112,8 @@ class RenderConfig:
             problems.append(f"albedo_strata must be >= 8 (>= 64 samples per pixel), got {self.albedo_strata}")
         if self.albedo_samples < 1:
             problems.append(f"albedo_samples must be >= 1, got {self.albedo_samples}")
+        if self.albedo_filter not in ALBEDO_FILTERS:
+            problems.append(f"albedo_filter must be one of {', '.join(ALBEDO_FILTERS)}, got {self.albedo_filter!r}")
         index, count = self.shard
         if count < 1 or not 0 <= index < count:
             problems.append(f"shard must be (i, N) with 0 <= i < N, got {self.shard}")
@@ -111,6 +125,8 @@ class RenderConfig:
         data = asdict(self)
         for key in ("out", "shard"):
             data.pop(key)
+        if data["albedo_filter"] == "centre":  # recorded only when set: older sequences still resume
+            data.pop("albedo_filter")
         return data
 
 
@@ -229,4 +245,34 @@ def render_frame(config: RenderConfig, loaded: LoadedScene, camera: PinholeCamer
         )
     layers = gbuffer.layers()
     layers.update(color=color, reference=reference, reference_albedo=reference_albedo, motion=motion)
+    if config.albedo_filter == "box":
+        layers["albedo"] = reference_albedo
     return {name: layers[name] for name in FRAME_LAYERS}
+
+
+def box_albedo_sequence(source: str | Path, out: str | Path) -> Path:
+    """Copy a rendered sequence with its ``albedo`` replaced by ``reference_albedo``.
+
+    The result is what :func:`render_sequence` writes with ``albedo_filter="box"`` for the same
+    config (the same file contents; ``meta.json`` records the filter), without re-rendering.
+    Frames already converted in ``out`` are kept (resumable); writes are atomic.
+
+    Raises:
+        FormatError: a frame lacks ``reference_albedo`` (names the file and layer).
+    """
+    source, out = Path(source), Path(out)
+    meta = json.loads((source / "meta.json").read_text())
+    if isinstance(meta.get("render_config"), dict):
+        meta["render_config"]["albedo_filter"] = "box"
+    out.mkdir(parents=True, exist_ok=True)
+    write_meta(out, meta)
+    for frame in range(int(meta["frame_count"])):
+        src, dst = source / frame_filename(frame), out / frame_filename(frame)
+        if not src.is_file() or dst.is_file():
+            continue
+        layers, _ = read_exr_layers(src)
+        if "reference_albedo" not in layers:
+            raise FormatError(src, "reference_albedo", "missing: the box albedo is copied from it")
+        layers["albedo"] = layers["reference_albedo"]
+        write_frame(dst, layers)
+    return out

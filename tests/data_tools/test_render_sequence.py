@@ -120,7 +120,8 @@ def test_refuses_to_mix_different_sequences(rendered: Path, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     "overrides, message",
     [({"frames": 0}, "frames"), ({"spp_ref": 0}, "spp_ref"), ({"path": "zigzag"}, "path"),
-     ({"albedo_strata": 4}, "albedo_strata"), ({"shard": (2, 2)}, "shard"), ({"speed": float("nan")}, "speed")],
+     ({"albedo_strata": 4}, "albedo_strata"), ({"shard": (2, 2)}, "shard"), ({"speed": float("nan")}, "speed"),
+     ({"albedo_filter": "gauss"}, "albedo_filter")],
 )
 def test_bad_config_is_rejected(tmp_path: Path, overrides: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -135,3 +136,46 @@ def test_unknown_scene_is_a_clear_error(tmp_path: Path) -> None:
         render_sequence(_config(tmp_path / "x", scene=str(tmp_path / "missing.xml")), progress=False)
     with pytest.raises(SceneLoadError, match="builtin"):
         render_sequence(_config(tmp_path / "x", scene="builtin:garden"), progress=False)
+
+
+def test_box_albedo_render_and_conversion_agree(rendered: Path, tmp_path: Path) -> None:
+    """albedo_filter="box" writes reference_albedo as the albedo and changes nothing else;
+    converting a centre render gives the same frames and meta without re-rendering."""
+    import json
+
+    from ssr.data_tools.render import box_albedo_sequence
+
+    boxed = render_sequence(_config(tmp_path / "box", albedo_filter="box"), progress=False)
+    converted = box_albedo_sequence(rendered, tmp_path / "converted")
+    centre_meta = json.loads((rendered / "meta.json").read_text())
+    assert "albedo_filter" not in centre_meta["render_config"]  # older sequences keep resuming
+    assert json.loads((boxed / "meta.json").read_text())["render_config"]["albedo_filter"] == "box"
+    assert json.loads((converted / "meta.json").read_text())["render_config"] == \
+        json.loads((boxed / "meta.json").read_text())["render_config"]
+    for frame in range(FRAMES):
+        centre, _ = read_exr_layers(rendered / f"frame_{frame:05d}.exr")
+        box, _ = read_exr_layers(boxed / f"frame_{frame:05d}.exr")
+        conv, _ = read_exr_layers(converted / f"frame_{frame:05d}.exr")
+        np.testing.assert_array_equal(box["albedo"], box["reference_albedo"])
+        assert not np.array_equal(box["albedo"], centre["albedo"])  # the room has edges
+        for name in FRAME_LAYERS:
+            np.testing.assert_array_equal(conv[name], box[name], err_msg=f"frame {frame} {name}")
+            if name != "albedo":
+                np.testing.assert_array_equal(box[name], centre[name], err_msg=f"frame {frame} {name}")
+    # resuming the converted folder as a box render re-renders nothing
+    before = {p.name: p.stat().st_mtime_ns for p in converted.glob("*.exr")}
+    render_sequence(_config(converted, albedo_filter="box"), progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in converted.glob("*.exr")} == before
+
+
+def test_box_albedo_conversion_names_a_frame_without_reference_albedo(rendered: Path, tmp_path: Path) -> None:
+    from ssr.data_tools.format import FormatError, write_frame
+    from ssr.data_tools.render import box_albedo_sequence
+
+    source = tmp_path / "src"
+    shutil.copytree(rendered, source)
+    layers, _ = read_exr_layers(source / "frame_00001.exr")
+    del layers["reference_albedo"]
+    write_frame(source / "frame_00001.exr", layers)
+    with pytest.raises(FormatError, match=r"frame_00001\.exr.*reference_albedo.*missing"):
+        box_albedo_sequence(source, tmp_path / "out")

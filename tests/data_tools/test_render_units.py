@@ -96,6 +96,19 @@ def test_dataset_config_errors(tmp_path: Path) -> None:
         plan_dataset({"scenes": [{"scene": "a", "train": [{"colour": 1}]}]}, config_dir=tmp_path, scenes_dir=scenes_dir)
     with pytest.raises(ValueError, match="scenes"):
         plan_dataset({}, config_dir=tmp_path, scenes_dir=scenes_dir)
+    with pytest.raises(ValueError, match="albedo_filter must be one of centre, box, got 'gauss'"):
+        plan_dataset({"defaults": {"albedo_filter": "gauss"}, "scenes": [{"scene": "a", "train": [{}]}]},
+                     config_dir=tmp_path, scenes_dir=scenes_dir)
+
+
+def test_dataset_config_albedo_filter(tmp_path: Path) -> None:
+    scenes_dir = _fake_scenes(tmp_path / "scenes", ["a"])
+    config = {"defaults": {"albedo_filter": "box"},
+              "scenes": [{"scene": "a", "train": [{"seed": 1}, {"seed": 2, "albedo_filter": "centre"}]}]}
+    entries = plan_dataset(config, config_dir=tmp_path, scenes_dir=scenes_dir)
+    assert [e.settings["albedo_filter"] for e in entries] == ["box", "centre"]
+    plain = plan_dataset({"scenes": [{"scene": "a", "train": [{}]}]}, config_dir=tmp_path, scenes_dir=scenes_dir)
+    assert plain[0].settings["albedo_filter"] == "centre"
 
 
 def test_missing_llvm_is_a_clear_error(tmp_path: Path) -> None:
