@@ -29,10 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", default=None, metavar="i/N", help="render only frames t with t %% N == i")
     parser.add_argument("--max-depth", type=int, default=6, help="path length limit (default 6)")
     parser.add_argument("--shadow-rays", type=int, default=4, help="shadow rays per pixel (default 4)")
-    parser.add_argument("--albedo-filter", choices=ALBEDO_FILTERS, default="centre",
-                        help="albedo G-buffer: centre (one ray through the pixel centre, FORMAT.md) or box "
-                             "(the pixel's box-footprint mean, like a mip-mapped texture fetch; consistent "
-                             "with the jittered 1-spp sample, docs/rendering.md; default centre)")
+    parser.add_argument("--albedo-filter", choices=ALBEDO_FILTERS, default="box",
+                        help="albedo G-buffer: box (the pixel's box-footprint mean, like a mip-mapped "
+                             "texture fetch; consistent with the jittered 1-spp sample; default) or centre "
+                             "(one ray through the pixel centre, as FORMAT.md and datasets rendered before "
+                             "it; docs/rendering.md, 'Albedo filter')")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

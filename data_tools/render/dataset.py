@@ -130,7 +130,7 @@ def plan_dataset(config: dict[str, Any], *, config_dir: Path, scenes_dir: Path |
                 settings = {**defaults, **run}
                 settings.setdefault("path", "truck")
                 settings.setdefault("seed", 0)
-                if settings.setdefault("albedo_filter", "centre") not in ALBEDO_FILTERS:
+                if settings.setdefault("albedo_filter", "box") not in ALBEDO_FILTERS:
                     raise ValueError(f"dataset config: {item['scene']} {split} entry: albedo_filter must be one of "
                                      f"{', '.join(ALBEDO_FILTERS)}, got {settings['albedo_filter']!r}")
                 if split == "val" and (settings["path"], settings["seed"]) in train_keys:

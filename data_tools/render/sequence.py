@@ -6,8 +6,8 @@ Per frame ``t`` (see docs/rendering.md for the derivations):
 * ``reference``: ``spp_ref`` spp, accumulated in chunks, its own seeds;
 * G-buffers, ``shadow`` (full, unmasked): :mod:`.gbuffer`, one ray per pixel centre;
 * ``reference_albedo``: ``albedo_strata**2`` stratified samples over each pixel's box;
-* ``albedo``: the pixel-centre albedo, or with ``albedo_filter="box"`` the box-footprint
-  mean (``reference_albedo`` itself; docs/rendering.md, "Albedo filter");
+* ``albedo``: the box-footprint mean (``reference_albedo`` itself, ``albedo_filter="box"``,
+  the default) or the pixel-centre albedo (``"centre"``; docs/rendering.md, "Albedo filter");
 * ``motion``: :mod:`.motion` (camera and object motion), 0 at cut frames.
 
 The sequence is resumable: ``meta.json`` is written first, and frames whose file already
@@ -65,11 +65,12 @@ class RenderConfig:
         albedo_strata: ``reference_albedo`` uses ``albedo_strata**2`` samples per pixel (>= 8).
         albedo_samples: BSDF samples of the directional albedo (conductors, dielectrics).
         albedo_filter: what the ``albedo`` G-buffer holds (:data:`ALBEDO_FILTERS`):
-            ``"centre"`` (FORMAT.md: one ray through the pixel centre) or ``"box"`` (the mean
-            over the pixel's box, the same samples as ``reference_albedo``; what a
-            rasteriser's mip-mapped texture fetch approximates, and consistent with the
-            jittered 1-spp ``color`` sample, so demodulation does not turn texture edges
-            into fireflies).
+            ``"box"`` (the default: the mean over the pixel's box, the same samples as
+            ``reference_albedo``; what a rasteriser's mip-mapped texture fetch approximates,
+            and consistent with the jittered 1-spp ``color`` sample, so demodulation does
+            not turn texture edges into fireflies) or ``"centre"`` (FORMAT.md as written: one
+            ray through the pixel centre; what every dataset before BENCHMARKS.md section 12
+            holds).
         shard: ``(i, N)``: render frames ``t % N == i``.
     """
 
@@ -86,7 +87,7 @@ class RenderConfig:
     shadow_rays: int = 4
     albedo_strata: int = 8
     albedo_samples: int = 16
-    albedo_filter: str = "centre"
+    albedo_filter: str = "box"
     shard: tuple[int, int] = (0, 1)
 
     def check(self) -> None:
@@ -125,7 +126,7 @@ class RenderConfig:
         data = asdict(self)
         for key in ("out", "shard"):
             data.pop(key)
-        if data["albedo_filter"] == "centre":  # recorded only when set: older sequences still resume
+        if data["albedo_filter"] == "centre":  # as before the option existed: older sequences still resume
             data.pop("albedo_filter")
         return data
 

@@ -27,7 +27,8 @@ FRAMES = 5
 
 def _config(out: Path, **overrides) -> RenderConfig:
     settings = dict(scene="builtin", out=out, width=SIZE, height=SIZE, frames=FRAMES, spp_ref=8, path="cut",
-                    speed=1.5, seed=3, max_depth=3, shadow_rays=2, albedo_samples=4)
+                    speed=1.5, seed=3, max_depth=3, shadow_rays=2, albedo_samples=4,
+                    albedo_filter="centre")
     settings.update(overrides)
     return RenderConfig(**settings)
 
@@ -146,6 +147,7 @@ def test_box_albedo_render_and_conversion_agree(rendered: Path, tmp_path: Path) 
     from ssr.data_tools.render import box_albedo_sequence
 
     boxed = render_sequence(_config(tmp_path / "box", albedo_filter="box"), progress=False)
+    assert RenderConfig(scene="builtin", out=tmp_path / "unused").albedo_filter == "box"  # the default
     converted = box_albedo_sequence(rendered, tmp_path / "converted")
     centre_meta = json.loads((rendered / "meta.json").read_text())
     assert "albedo_filter" not in centre_meta["render_config"]  # older sequences keep resuming

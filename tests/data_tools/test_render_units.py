@@ -108,7 +108,7 @@ def test_dataset_config_albedo_filter(tmp_path: Path) -> None:
     entries = plan_dataset(config, config_dir=tmp_path, scenes_dir=scenes_dir)
     assert [e.settings["albedo_filter"] for e in entries] == ["box", "centre"]
     plain = plan_dataset({"scenes": [{"scene": "a", "train": [{}]}]}, config_dir=tmp_path, scenes_dir=scenes_dir)
-    assert plain[0].settings["albedo_filter"] == "centre"
+    assert plain[0].settings["albedo_filter"] == "box"  # the default
 
 
 def test_missing_llvm_is_a_clear_error(tmp_path: Path) -> None:
