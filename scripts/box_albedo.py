@@ -13,13 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ssr.data_tools.format import FormatError
+from ssr.data_tools.format import FormatError, list_sequences
 from ssr.data_tools.render import box_albedo_sequence
-
-
-def sequences(root: Path) -> list[Path]:
-    """Sequence folders (those holding a meta.json) at or below ``root``, sorted."""
-    return [root] if (root / "meta.json").is_file() else sorted(p.parent for p in root.rglob("meta.json"))
 
 
 def main(argv: list[str]) -> int:
@@ -27,7 +22,11 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     source, out = Path(argv[0]), Path(argv[1])
-    found = sequences(source)
+    try:
+        found = list_sequences(source)  # follows links: datasets assembled from links convert too
+    except FormatError as exc:
+        print(f"box_albedo: error: {exc}", file=sys.stderr)
+        return 2
     if not found:
         print(f"box_albedo: no sequence (meta.json) under {source}", file=sys.stderr)
         return 2
