@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from .camera_paths import PRESETS
-from .sequence import ALBEDO_FILTERS
+from .sequence import ALBEDO_FILTERS, DEFAULT_ALBEDO_FILTER
 from .sharding import parse_shard
 
 __all__ = ["add_arguments", "run"]
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", default=None, metavar="i/N", help="render only frames t with t %% N == i")
     parser.add_argument("--max-depth", type=int, default=6, help="path length limit (default 6)")
     parser.add_argument("--shadow-rays", type=int, default=4, help="shadow rays per pixel (default 4)")
-    parser.add_argument("--albedo-filter", choices=ALBEDO_FILTERS, default="box",
+    parser.add_argument("--albedo-filter", choices=ALBEDO_FILTERS, default=DEFAULT_ALBEDO_FILTER,
                         help="albedo G-buffer: box (the pixel's box-footprint mean, like a mip-mapped "
                              "texture fetch; consistent with the jittered 1-spp sample; default) or centre "
                              "(one ray through the pixel centre, as FORMAT.md and datasets rendered before "

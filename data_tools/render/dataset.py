@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .sequence import ALBEDO_FILTERS
+from .sequence import ALBEDO_FILTERS, DEFAULT_ALBEDO_FILTER
 from .sharding import parse_shard, shard_items
 
 __all__ = ["DEFAULT_CONFIG", "SPLITS", "DatasetEntry", "add_arguments", "plan_dataset", "resolve_scenes_dir", "run"]
@@ -130,7 +130,7 @@ def plan_dataset(config: dict[str, Any], *, config_dir: Path, scenes_dir: Path |
                 settings = {**defaults, **run}
                 settings.setdefault("path", "truck")
                 settings.setdefault("seed", 0)
-                if settings.setdefault("albedo_filter", "box") not in ALBEDO_FILTERS:
+                if settings.setdefault("albedo_filter", DEFAULT_ALBEDO_FILTER) not in ALBEDO_FILTERS:
                     raise ValueError(f"dataset config: {item['scene']} {split} entry: albedo_filter must be one of "
                                      f"{', '.join(ALBEDO_FILTERS)}, got {settings['albedo_filter']!r}")
                 if split == "val" and (settings["path"], settings["seed"]) in train_keys:

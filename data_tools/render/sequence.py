@@ -34,10 +34,12 @@ from .motion import motion_vectors
 from .radiance import RadianceRenderer
 from .scene_source import LoadedScene, load_scene
 
-__all__ = ["ALBEDO_FILTERS", "RenderConfig", "render_sequence", "box_albedo_sequence", "FRAME_LAYERS", "RENDERER_NAME"]
+__all__ = ["ALBEDO_FILTERS", "DEFAULT_ALBEDO_FILTER", "RenderConfig", "render_sequence", "box_albedo_sequence", "FRAME_LAYERS", "RENDERER_NAME"]
 
 ALBEDO_FILTERS = ("centre", "box")
 """What the ``albedo`` G-buffer holds: the pixel-centre value or the pixel's box-footprint mean."""
+DEFAULT_ALBEDO_FILTER = "box"
+"""The default of ``RenderConfig``, ``ssr render --albedo-filter`` and dataset configs."""
 
 RENDERER_NAME = "ssr.data_tools.render"
 FRAME_LAYERS = (
@@ -87,7 +89,7 @@ class RenderConfig:
     shadow_rays: int = 4
     albedo_strata: int = 8
     albedo_samples: int = 16
-    albedo_filter: str = "box"
+    albedo_filter: str = DEFAULT_ALBEDO_FILTER
     shard: tuple[int, int] = (0, 1)
 
     def check(self) -> None:
