@@ -58,6 +58,7 @@ __all__ = [
     "SIZE_MULTIPLE",
     "SLICES",
     "STAGE_CHANNELS",
+    "STAGE_SIGNAL_PLANES",
     "STAGE_FEATURE_PREV",
     "STATE_CHANNELS",
     "GRAPH_CHANNELS",
@@ -153,6 +154,10 @@ output ``prev``; ``prev_half``, ``signal_half``, ``coarse``, ``carry`` are at ha
 resolution."""
 STAGE_FEATURE_PREV = 31
 """First plane of the warped previous output inside ``features``."""
+STAGE_SIGNAL_PLANES: dict[str, int] = {"irradiance": 4, "dual": 7}
+"""Planes of ``signal_half`` and ``carry`` per model signal (``ssr.model.ModelConfig.signal``):
+``(A_irr, A_mask)``, or with ``"dual"`` also the radiance numerator ``A_irr * (albedo +
+ALBEDO_EPS)``; ``STAGE_CHANNELS`` holds the ``"irradiance"`` counts."""
 
 
 def _check() -> None:
@@ -163,6 +168,7 @@ def _check() -> None:
     assert end == PACKED_CHANNELS
     assert STAGE_CHANNELS["features"] == 2 * STATE_CHANNELS + SLICES["transparent"].stop - SLICES["transparent"].start + 3
     assert STAGE_FEATURE_PREV == STAGE_CHANNELS["features"] - 3
+    assert STAGE_SIGNAL_PLANES["irradiance"] == STAGE_CHANNELS["signal_half"] == STAGE_CHANNELS["carry"]
     assert [p.name for p in PACKED_PLANES if p.name != "irradiance"] == [n for n in FRAME_LAYERS if n != "color"]
 
 

@@ -7,6 +7,9 @@ quarter-resolution part (:mod:`ssr.model.pixel_stages`); a runtime runs, per fra
     <graph: (down, prev_half, signal_half) -> (coarse, carry)>
     resolve(coarse, carry, guide, prev, acc_new, packed, reset, weights, k, out_log, color)
 
+(each with ``signal_planes=7`` for a ``signal="dual"`` model: ``signal_half`` and ``carry``
+then also carry the radiance numerator).
+
 All arrays are ``float32`` planar ``[C, H, W]`` (a leading batch axis of 1 is accepted) at
 the padded frame size (H, W even; the graph wants multiples of 4) or half of it, except
 ``color``, the cropped interleaved ``[h, w, 3]`` output. ``acc`` / ``prev_out`` are the
@@ -70,19 +73,23 @@ def widths(weights: Mapping[str, np.ndarray]) -> tuple[int, int]:
 def accumulate(packed: np.ndarray, acc: np.ndarray | None, prev_out: np.ndarray | None, reset: bool,
                weights: Mapping[str, np.ndarray], kernel_size: int, acc_new: np.ndarray, guide: np.ndarray,
                prev: np.ndarray, down: np.ndarray, prev_half: np.ndarray, signal_half: np.ndarray,
-               num_threads: int = 0) -> None:
-    """The pre-graph stage, in place (see the module docstring and ``ssr_stages.h``)."""
+               num_threads: int = 0, signal_planes: int = 4) -> None:
+    """The pre-graph stage, in place (see the module docstring and ``ssr_stages.h``).
+    ``signal_planes``: :data:`ssr.data_tools.contract.STAGE_SIGNAL_PLANES` of the model's
+    signal (4, or 7 for ``signal="dual"``: ``signal_half`` then has 7 planes)."""
     from ssr import _native
 
     _native.stage_accumulate(packed, None if reset else acc, None if reset else prev_out, bool(reset), dict(weights),
-                             int(kernel_size), acc_new, guide, prev, down, prev_half, signal_half, num_threads)
+                             int(kernel_size), acc_new, guide, prev, down, prev_half, signal_half, num_threads,
+                             int(signal_planes))
 
 
 def resolve(coarse: np.ndarray, carry: np.ndarray, guide: np.ndarray, prev: np.ndarray, acc_new: np.ndarray,
             packed: np.ndarray, reset: bool, weights: Mapping[str, np.ndarray], kernel_size: int,
-            out_log: np.ndarray, color: np.ndarray, num_threads: int = 0) -> None:
-    """The post-graph stage, in place: ``out_log`` (state) and the cropped ``color`` ``[h, w, 3]``."""
+            out_log: np.ndarray, color: np.ndarray, num_threads: int = 0, signal_planes: int = 4) -> None:
+    """The post-graph stage, in place: ``out_log`` (state) and the cropped ``color`` ``[h, w, 3]``
+    (``signal_planes`` as :func:`accumulate`; ``carry`` has that many planes)."""
     from ssr import _native
 
     _native.stage_resolve(coarse, carry, guide, prev, acc_new, packed, bool(reset), dict(weights), int(kernel_size),
-                          out_log, color, num_threads)
+                          out_log, color, num_threads, int(signal_planes))

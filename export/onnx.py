@@ -66,6 +66,7 @@ from ssr.data_tools.contract import (
     SIZE_MULTIPLE,
     SLICES,
     STAGE_CHANNELS,
+    STAGE_SIGNAL_PLANES,
     STATE_CHANNELS,
 )
 from ssr.data_tools.format import subpixel_mask
@@ -127,7 +128,8 @@ def _check_size(height: int, width: int, dynamic: bool) -> None:
         )
 
 
-def _io_shapes(height: int, width: int, dynamic: bool, down_channels: int = 0) -> dict[str, list[int | str]]:
+def _io_shapes(height: int, width: int, dynamic: bool, down_channels: int = 0,
+               signal_planes: int = STAGE_SIGNAL_PLANES["irradiance"]) -> dict[str, list[int | str]]:
     h: int | str = "height" if dynamic else height
     w: int | str = "width" if dynamic else width
     channels = {**GRAPH_CHANNELS, "warped_acc": GRAPH_CHANNELS["acc"], "warped_prev": GRAPH_CHANNELS["prev_out"]}
@@ -136,7 +138,7 @@ def _io_shapes(height: int, width: int, dynamic: bool, down_channels: int = 0) -
     half_h: int | str = "half_height" if dynamic else height // 2
     half_w: int | str = "half_width" if dynamic else width // 2
     for name in ("prev_half", "signal_half", "coarse", "carry"):
-        shapes[name] = [1, STAGE_CHANNELS[name], half_h, half_w]
+        shapes[name] = [1, signal_planes if name in ("signal_half", "carry") else STAGE_CHANNELS[name], half_h, half_w]
     shapes["down"] = [1, down_channels, half_h, half_w]  # the model's c1
     return shapes
 
@@ -284,7 +286,8 @@ def export_onnx(
 
         check_native_stages(net)
         native_metadata = {"ssr.stage_weights": encode_stage_weights(stage_weight_arrays(net)),
-                           "ssr.kernel_size": str(net.config.kernel_sizes[-1])}
+                           "ssr.kernel_size": str(net.config.kernel_sizes[-1]),
+                           "ssr.signal_planes": str(STAGE_SIGNAL_PLANES[net.config.signal])}
     out_path = Path(path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -328,7 +331,8 @@ def export_onnx(
                 )
     finally:
         net.to(device).train(was_training)
-    shapes = _io_shapes(height, width, dynamic, down_channels=net.config.preset.unet[1])
+    shapes = _io_shapes(height, width, dynamic, down_channels=net.config.preset.unet[1],
+                        signal_planes=STAGE_SIGNAL_PLANES[net.config.signal])
     _restore_pruned_inputs(out_path, shapes, inputs)
     try:
         onnx.checker.check_model(str(out_path))

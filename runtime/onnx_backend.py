@@ -56,6 +56,7 @@ from ssr.data_tools.contract import (
     SIZE_MULTIPLE,
     SLICES,
     STAGE_CHANNELS,
+    STAGE_SIGNAL_PLANES,
     STATE_CHANNELS,
 )
 from ssr.data_tools import stages
@@ -240,12 +241,19 @@ class OnnxBackend:
         self.stage_weights: dict[str, np.ndarray] | None = None
         """The full-resolution layers' weights of a native-stage graph (``ssr.stage_weights``)."""
         self.kernel_size = 0
+        self.signal_planes = STAGE_SIGNAL_PLANES["irradiance"]
+        """Planes of ``signal_half`` / ``carry`` (7 for a ``signal="dual"`` model; metadata
+        ``ssr.signal_planes``, 4 in graphs exported before it existed)."""
         if self.native_stages:
             if "ssr.stage_weights" not in self.metadata or "ssr.kernel_size" not in self.metadata:
                 raise ValueError(f"{self.onnx_path}: a native-stage graph must carry 'ssr.stage_weights' and "
                                  "'ssr.kernel_size' metadata (re-export with `ssr export --pixel-stages native`)")
             self.stage_weights = stages.decode_stage_weights(self.metadata["ssr.stage_weights"], self.onnx_path)
             self.kernel_size = int(self.metadata["ssr.kernel_size"])
+            self.signal_planes = int(self.metadata.get("ssr.signal_planes", self.signal_planes))
+            if self.signal_planes not in STAGE_SIGNAL_PLANES.values():
+                raise ValueError(f"{self.onnx_path}: metadata 'ssr.signal_planes' is {self.signal_planes}, "
+                                 f"expected one of {sorted(STAGE_SIGNAL_PLANES.values())}")
         self._buffers: dict[tuple[int, int], _Buffers] = {}
         self._last_run: Any = None
         self.recorded_feeds: list[dict[str, np.ndarray]] | None = None
@@ -295,7 +303,8 @@ class OnnxBackend:
         assert self.stage_weights is not None
         guide, down = stages.widths(self.stage_weights)
         full = {"guide": guide, "prev": STAGE_CHANNELS["prev"]}
-        half = {"down": down, **{name: STAGE_CHANNELS[name] for name in ("prev_half", "signal_half", "coarse", "carry")}}
+        half = {"down": down, "prev_half": STAGE_CHANNELS["prev_half"], "coarse": STAGE_CHANNELS["coarse"],
+                "signal_half": self.signal_planes, "carry": self.signal_planes}
         buffers = {name: np.zeros((1, channels, height, width), np.float32) for name, channels in full.items()}
         buffers.update({name: np.zeros((1, channels, height // 2, width // 2), np.float32)
                         for name, channels in half.items()})
@@ -368,7 +377,7 @@ class OnnxBackend:
         planes, weights, kernel, session = buffers.native, self.stage_weights, self.kernel_size, self.session
         stages.accumulate(buffers.packed, acc, prev_out, reset, weights, kernel, acc_new, planes["guide"],
                           planes["prev"], planes["down"], planes["prev_half"], planes["signal_half"],
-                          self.native_threads)
+                          self.native_threads, self.signal_planes)
         feeds = {name: planes[name] for name in GRAPH_INPUTS_NATIVE}
         if self.recorded_feeds is not None:
             self.recorded_feeds.append({name: array.copy() for name, array in feeds.items()})
@@ -391,7 +400,7 @@ class OnnxBackend:
         self._last_run()
         color = np.empty((height, width, OUTPUT_CHANNELS), np.float32)
         stages.resolve(planes["coarse"], planes["carry"], planes["guide"], planes["prev"], acc_new, buffers.packed,
-                       reset, weights, kernel, out_log, color, self.native_threads)
+                       reset, weights, kernel, out_log, color, self.native_threads, self.signal_planes)
         return color
 
 

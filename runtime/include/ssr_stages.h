@@ -35,10 +35,12 @@
  *                            clamped to +-1e4
  *   down        [c1, H/2, W/2]  ReLU(2x2 stride-2 conv) of u: the graph's input
  *   prev_half   [3, H/2, W/2]   2x2 average of prev (graph input)
- *   signal_half [4, H/2, W/2]   2x2 average of (A_irr, A_mask) = acc_new planes 0-2, 13
- *                               (graph input)
+ *   signal_half [S, H/2, W/2]   2x2 average of the signal (graph input): S = 4, (A_irr,
+ *                               A_mask) = acc_new planes 0-2, 13; or S = 7 for a
+ *                               signal="dual" model, + the radiance numerator A_rad =
+ *                               A_irr * (albedo + 0.004) (albedo: packed planes 3-5)
  *   coarse      [3, H/2, W/2]   the graph's half-resolution log-irradiance image
- *   carry       [4, H/2, W/2]   the graph's filtered half-resolution signal
+ *   carry       [S, H/2, W/2]   the graph's filtered half-resolution signal
  *   out_log     [3, H, W]    y_t, the next frame's prev_out
  *   color       [out_h, out_w, 3]  interleaved ("HWC") linear HDR output, the top-left
  *                            out_h x out_w of the frame (a padded frame is cropped), >= 0
@@ -67,6 +69,8 @@ extern "C" {
 #define SSR_STAGE_FEATURE_PREV 31
 /** Planes of the (A_irr, A_mask) signal and of the carry. */
 #define SSR_STAGE_SIGNAL_PLANES 4
+/** Planes of a signal="dual" model's (A_irr, A_mask, A_rad) signal and carry. */
+#define SSR_STAGE_DUAL_SIGNAL_PLANES 7
 /** Denominator floor of num / den (ssr.model.kernel.MASK_FLOOR). */
 #define SSR_STAGE_MASK_FLOOR 1e-4f
 /** |log view| clamp (ssr.model.kernel.VIEW_BOUND). */
@@ -85,9 +89,11 @@ extern "C" {
  *     (applied to x_t and to the log view of the history); biases [out];
  *   enc0_w [c0, 34] (1x1, the guide), down1_w [c1, 34, 2, 2] (2x2 stride 2), both + ReLU;
  *   dec0_w [c0, 3 + c0 + 3, 3, 3] (3x3, zero padding 1, over (upsampled coarse, guide,
- *     prev)) + ReLU, head_w [K*K + 2, c0] (1x1): K*K tap logits (tap k = row k / K,
+ *     prev)) + ReLU, head_w [K*K + 2 + D, c0] (1x1): K*K tap logits (tap k = row k / K,
  *     column k % K of the window centred on the pixel), the logit of the blend with the
- *     upsampled carry, the logit of the history weight.
+ *     upsampled carry, the logit of the history weight and, for a dual-signal model (D = 1,
+ *     signal_planes = 7), the logit of the blend of the irradiance estimate towards the
+ *     radiance estimate's irradiance (D = 0 otherwise).
  */
 typedef struct ssr_stage_weights {
     int32_t hidden;       /**< TFA hidden width, 1 .. SSR_STAGE_MAX_WIDTH */
@@ -95,6 +101,7 @@ typedef struct ssr_stage_weights {
     int32_t guide;        /**< c0, 1 .. SSR_STAGE_MAX_WIDTH */
     int32_t down;         /**< c1, 1 .. SSR_STAGE_MAX_WIDTH */
     int32_t kernel_size;  /**< K: odd, 1 .. 7 */
+    int32_t signal_planes; /**< S: SSR_STAGE_SIGNAL_PLANES (4, irradiance) or SSR_STAGE_DUAL_SIGNAL_PLANES (7, dual) */
     const float *ref_w1, *ref_b1, *ref_w2, *ref_b2;
     const float *emb_w1, *emb_b1, *emb_w2, *emb_b2;
     const float *enc0_w, *enc0_b;
@@ -122,6 +129,10 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
  * softplus(history logit) * coverage (0 at a reset); writes out_log = log1p(num /
  * max(den, 1e-4)) and color = max((exp(min(out_log, 15)) - 1) * (albedo + 0.004), 0) for
  * the top-left out_h x out_w pixels. (Bilinear x2: align_corners=False, as PyTorch.)
+ * Dual signal (signal_planes = 7): the kernel, the carry blend and the history term act on
+ * the radiance planes alike (the history's radiance is prev's irradiance times (albedo +
+ * 0.004)), and the irradiance is irr + sigmoid(dual logit) * (rad / (albedo + 0.004) - irr)
+ * with irr = num / max(den, 1e-4), rad = A_rad / max(den, 1e-4), before the log1p.
  */
 int ssr_stage_resolve(const float *coarse, const float *carry, const float *guide, const float *prev,
                       const float *acc_new, const float *packed, int reset, int64_t height, int64_t width,

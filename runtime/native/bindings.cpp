@@ -297,7 +297,7 @@ const float *weight_of(const std::vector<InputArray> &kept, std::size_t index, c
 }
 
 /// The native stages' weights from a dict of float32 arrays (ssr.data_tools.stages.STAGE_WEIGHT_NAMES).
-ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, std::vector<InputArray> &kept) {
+ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int signal_planes, std::vector<InputArray> &kept) {
     static const char *names[] = {"ref_w1", "ref_b1", "ref_w2", "ref_b2", "emb_w1", "emb_b1", "emb_w2", "emb_b2",
                                   "enc0_w", "enc0_b", "down1_w", "down1_b", "dec0_w", "dec0_b", "head_w", "head_b"};
     kept.clear();
@@ -310,11 +310,16 @@ ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, std::ve
     if (kernel_size < 1 || kernel_size > 7 || kernel_size % 2 == 0) {
         throw nb::value_error(("stage weights: kernel_size must be odd, 1..7, got " + std::to_string(kernel_size)).c_str());
     }
+    if (signal_planes != SSR_STAGE_SIGNAL_PLANES && signal_planes != SSR_STAGE_DUAL_SIGNAL_PLANES) {
+        throw nb::value_error(("stage weights: signal_planes must be 4 (irradiance) or 7 (dual), got " +
+                               std::to_string(signal_planes)).c_str());
+    }
     if (kept[0].ndim() != 2 || kept[2].ndim() != 2 || kept[8].ndim() != 2 || kept[10].ndim() != 4) {
         throw nb::value_error("stage weights: ref_w1, ref_w2, enc0_w must be 2-D and down1_w 4-D (PyTorch layouts)");
     }
     const std::size_t hidden = kept[0].shape(0), embed = kept[2].shape(0), guide = kept[8].shape(0),
-                      down = kept[10].shape(0), heads = static_cast<std::size_t>(kernel_size * kernel_size + 2);
+                      down = kept[10].shape(0), heads = static_cast<std::size_t>(kernel_size * kernel_size + 2 +
+                                                          (signal_planes == SSR_STAGE_DUAL_SIGNAL_PLANES ? 1 : 0));
     for (std::size_t width : {hidden, embed, guide, down}) {
         if (width < 1 || width > SSR_STAGE_MAX_WIDTH) {
             throw nb::value_error(("stage weights: layer widths must be 1.." + std::to_string(SSR_STAGE_MAX_WIDTH)).c_str());
@@ -327,6 +332,7 @@ ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, std::ve
     w.guide = static_cast<int32_t>(guide);
     w.down = static_cast<int32_t>(down);
     w.kernel_size = kernel_size;
+    w.signal_planes = signal_planes;
     w.ref_w1 = weight_of(kept, 0, "ref_w1", {hidden, state + 3});
     w.ref_b1 = weight_of(kept, 1, "ref_b1", {hidden});
     w.ref_w2 = weight_of(kept, 2, "ref_w2", {embed, hidden});
@@ -371,11 +377,11 @@ std::pair<std::size_t, std::size_t> packed_size(const InputArray &packed, const 
 
 void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_out, bool reset, const nb::dict &weights,
                       int kernel_size, OutputArray &acc_new, OutputArray &guide, OutputArray &prev, OutputArray &down,
-                      OutputArray &prev_half, OutputArray &signal_half, int num_threads) {
+                      OutputArray &prev_half, OutputArray &signal_half, int num_threads, int signal_planes) {
     const char *fn = "stage_accumulate";
     const auto [height, width] = packed_size(packed, fn);
     std::vector<InputArray> kept;
-    const ssr_stage_weights w = stage_weights(weights, kernel_size, kept);
+    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, kept);
     const float *acc_data = nullptr, *prev_data = nullptr;
     InputArray acc_array, prev_array;
     if (!reset) {
@@ -393,7 +399,8 @@ void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_
     float *prev_data_out = output_planes(prev, fn, "prev", 3, height, width);
     float *down_data = output_planes(down, fn, "down", static_cast<std::size_t>(w.down), half_h, half_w);
     float *prev_half_data = output_planes(prev_half, fn, "prev_half", 3, half_h, half_w);
-    float *signal_data = output_planes(signal_half, fn, "signal_half", SSR_STAGE_SIGNAL_PLANES, half_h, half_w);
+    float *signal_data = output_planes(signal_half, fn, "signal_half", static_cast<std::size_t>(w.signal_planes), half_h,
+                                       half_w);
     if (num_threads < 0) {
         throw nb::value_error("stage_accumulate(): argument 'num_threads' must be >= 0 (0 = automatic)");
     }
@@ -409,14 +416,14 @@ void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_
 
 void stage_resolve(const InputArray &coarse, const InputArray &carry, const InputArray &guide, const InputArray &prev,
                    const InputArray &acc_new, const InputArray &packed, bool reset, const nb::dict &weights,
-                   int kernel_size, OutputArray &out_log, OutputArray &color, int num_threads) {
+                   int kernel_size, OutputArray &out_log, OutputArray &color, int num_threads, int signal_planes) {
     const char *fn = "stage_resolve";
     const auto [height, width] = packed_size(packed, fn);
     std::vector<InputArray> kept;
-    const ssr_stage_weights w = stage_weights(weights, kernel_size, kept);
+    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, kept);
     const std::size_t half_h = height / 2, half_w = width / 2;
     const float *coarse_data = planes_of(coarse, fn, "coarse", 3, half_h, half_w);
-    const float *carry_data = planes_of(carry, fn, "carry", SSR_STAGE_SIGNAL_PLANES, half_h, half_w);
+    const float *carry_data = planes_of(carry, fn, "carry", static_cast<std::size_t>(w.signal_planes), half_h, half_w);
     const float *guide_data = planes_of(guide, fn, "guide", static_cast<std::size_t>(w.guide), height, width);
     const float *prev_data = planes_of(prev, fn, "prev", 3, height, width);
     const float *acc_data = planes_of(acc_new, fn, "acc_new", SSR_PACK_STATE_PLANES, height, width);
@@ -470,6 +477,7 @@ NB_MODULE(_native, m) {
     m.attr("STAGE_FEATURE_PLANES") = SSR_STAGE_FEATURE_PLANES;
     m.attr("STAGE_FEATURE_PREV") = SSR_STAGE_FEATURE_PREV;
     m.attr("STAGE_SIGNAL_PLANES") = SSR_STAGE_SIGNAL_PLANES;
+    m.attr("STAGE_DUAL_SIGNAL_PLANES") = SSR_STAGE_DUAL_SIGNAL_PLANES;
     m.attr("STAGE_MASK_FLOOR") = SSR_STAGE_MASK_FLOOR;
     m.attr("STAGE_VIEW_BOUND") = SSR_STAGE_VIEW_BOUND;
     m.attr("STAGE_LOG_MAX") = SSR_STAGE_LOG_MAX;
@@ -478,16 +486,18 @@ NB_MODULE(_native, m) {
     m.def("stage_accumulate", &stage_accumulate, "packed"_a, "acc"_a.none(), "prev_out"_a.none(), "reset"_a,
           "weights"_a, "kernel_size"_a, "acc_new"_a.noconvert(), "guide"_a.noconvert(), "prev"_a.noconvert(),
           "down"_a.noconvert(), "prev_half"_a.noconvert(), "signal_half"_a.noconvert(), "num_threads"_a = 0,
+          "signal_planes"_a = SSR_STAGE_SIGNAL_PLANES,
           "The fused pre-graph stage of a fast-layout model (ssr_stages.h): warp + reset select + TFA + log views "
           "+ the U-Net's 1x1 guide and 2x2 stride-2 convs, in place. acc / prev_out (the unwarped committed "
-          "state) may be None when reset; weights: dict of the stage's float32 arrays. The GIL is released.");
+          "state) may be None when reset; weights: dict of the stage's float32 arrays; signal_planes: 4 "
+          "(irradiance) or 7 (a signal='dual' model). The GIL is released.");
 
     m.def("stage_resolve", &stage_resolve, "coarse"_a, "carry"_a, "guide"_a, "prev"_a, "acc_new"_a, "packed"_a,
           "reset"_a, "weights"_a, "kernel_size"_a, "out_log"_a.noconvert(), "color"_a.noconvert(),
-          "num_threads"_a = 0,
+          "num_threads"_a = 0, "signal_planes"_a = SSR_STAGE_SIGNAL_PLANES,
           "The fused post-graph stage (ssr_stages.h): full-resolution decoder + per-pixel kernel filter + carry "
           "blend + history term + remodulation, writing out_log [3, H, W] and the cropped HWC colour [h, w, 3] "
-          "in place. The GIL is released.");
+          "in place; signal_planes as stage_accumulate. The GIL is released.");
 
     m.def("version", []() { return std::string(SSR_NATIVE_VERSION); },
           "Version of the ssr-engine package this module was built from.");

@@ -436,6 +436,19 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                     dst[k] = (top[2 * k] + top[2 * k + 1] + bottom[2 * k] + bottom[2 * k + 1]) / 4.0f;
                 }
             }
+            for (int c = 0; w.signal_planes == SSR_STAGE_DUAL_SIGNAL_PLANES && c < 3; ++c) {
+                // the radiance numerator A_irr * (albedo + eps), pooled the same way
+                const float *top = a.acc_new + c * plane + y_pair * width + x0, *bottom = top + width;
+                const float *albedo_top = a.packed + (SSR_PACK_PLANE_ALBEDO + c) * plane + y_pair * width + x0;
+                const float *albedo_bottom = albedo_top + width;
+                float *dst = a.signal_half + (SSR_STAGE_SIGNAL_PLANES + c) * half_plane + half_offset;
+                for (int64_t k = 0; k < n / 2; ++k) {
+                    dst[k] = (top[2 * k] * (albedo_top[2 * k] + SSR_PACK_ALBEDO_EPS) +
+                              top[2 * k + 1] * (albedo_top[2 * k + 1] + SSR_PACK_ALBEDO_EPS) +
+                              bottom[2 * k] * (albedo_bottom[2 * k] + SSR_PACK_ALBEDO_EPS) +
+                              bottom[2 * k + 1] * (albedo_bottom[2 * k + 1] + SSR_PACK_ALBEDO_EPS)) / 4.0f;
+                }
+            }
         }
     }
 }
@@ -460,16 +473,18 @@ struct ResolveArgs {
 SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
     const ssr_stage_weights &w = *a.weights;
     const int64_t width = a.width, height = a.height, plane = height * width;
-    const int side = w.kernel_size, radius = side / 2, taps = side * side, heads = taps + 2;
+    const bool dual = w.signal_planes == SSR_STAGE_DUAL_SIGNAL_PLANES;
+    const int planes = w.signal_planes;
+    const int side = w.kernel_size, radius = side / 2, taps = side * side, heads = taps + 2 + (dual ? 1 : 0);
     const int guide = w.guide, decoder_in = 3 + guide + 3;
     const int64_t half_w = width / 2, half_h = height / 2, half_plane = half_h * half_w;
     const int64_t padded = width + 2;
-    std::vector<float> scratch(static_cast<std::size_t>((taps + heads + guide + 6) * kChunk), 0.0f);
+    std::vector<float> scratch(static_cast<std::size_t>((taps + heads + guide + planes + 2) * kChunk), 0.0f);
     float *weights = scratch.data();                 // [taps][kChunk]
     float *head = weights + taps * kChunk;           // [heads][kChunk]
     float *hidden = head + heads * kChunk;           // [guide][kChunk]
-    float *filtered = hidden + guide * kChunk;       // [4][kChunk]
-    float *maximum = filtered + 4 * kChunk;
+    float *filtered = hidden + guide * kChunk;       // [planes][kChunk]
+    float *maximum = filtered + planes * kChunk;
     float *total = maximum + kChunk;
     // three padded rows of the decoder input (upsampled coarse, guide, prev), ring-indexed by row
     std::vector<float> ring(static_cast<std::size_t>(3 * decoder_in * padded), 0.0f);
@@ -478,6 +493,7 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
     for (int s = 0; s < 4; ++s) {
         signal[s] = a.acc_new + kSignalPlanes[s] * plane;
     }
+    const float *albedo_planes = a.packed + SSR_PACK_PLANE_ALBEDO * plane;
     const float *motion_x = a.packed + SSR_PACK_PLANE_MOTION * plane;
     const float *motion_y = motion_x + plane;
     const float *hidden_in[SSR_STAGE_MAX_WIDTH];
@@ -563,8 +579,8 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
                     wt[k] = wt[k] / total[k];
                 }
             }
-            // per-pixel kernel over (A_irr, A_mask); out-of-frame taps read 0
-            for (int s = 0; s < 4; ++s) {
+            // per-pixel kernel over (A_irr, A_mask[, A_rad = A_irr * (albedo + eps)]); out-of-frame taps read 0
+            for (int s = 0; s < planes; ++s) {
                 float *f = filtered + s * kChunk;
                 std::fill(f, f + n, 0.0f);
                 for (int t = 0; t < taps; ++t) {
@@ -575,17 +591,25 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
                     const int64_t dx = t % side - radius;
                     const int64_t k_begin = std::max<int64_t>(0, -(x0 + dx));
                     const int64_t k_end = std::min<int64_t>(n, width - x0 - dx);
-                    const float *src = signal[s] + yy * width + x0 + dx;
                     const float *wt = weights + t * kChunk;
-                    for (int64_t k = k_begin; k < k_end; ++k) {
-                        f[k] += wt[k] * src[k];
+                    if (s < 4) {
+                        const float *src = signal[s] + yy * width + x0 + dx;
+                        for (int64_t k = k_begin; k < k_end; ++k) {
+                            f[k] += wt[k] * src[k];
+                        }
+                    } else {
+                        const float *src = signal[s - 4] + yy * width + x0 + dx;
+                        const float *alb = albedo_planes + (s - 4) * plane + yy * width + x0 + dx;
+                        for (int64_t k = k_begin; k < k_end; ++k) {
+                            f[k] += wt[k] * (src[k] * (alb[k] + SSR_PACK_ALBEDO_EPS));
+                        }
                     }
                 }
             }
             // blend with the upsampled carry
             const float *blend_logit = head + taps * kChunk;
             float *coarse = maximum;  // scratch row, the maxima are spent
-            for (int s = 0; s < 4; ++s) {
+            for (int s = 0; s < planes; ++s) {
                 upsample_row(a.carry + s * half_plane, half_w, row0, row1, row_lambda, x0, n, blend.data(), coarse);
                 float *f = filtered + s * kChunk;
                 for (int64_t k = 0; k < n; ++k) {
@@ -612,18 +636,36 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
                         const float prev = a.prev[c * plane + pixel] / floor;
                         const float previous = fast_exp(std::min(prev, SSR_STAGE_LOG_MAX)) - 1.0f;
                         filtered[c * kChunk + k] += weight * previous;
+                        if (dual) {
+                            filtered[(4 + c) * kChunk + k] +=
+                                weight * previous * (albedo_planes[c * plane + pixel] + SSR_PACK_ALBEDO_EPS);
+                        }
                     }
                     filtered[3 * kChunk + k] += weight;
                 }
             }
             // out_log = log1p(num / den); colour = remodulated, clamped, HWC (cropped)
             const float *den = filtered + 3 * kChunk;
+            const float *dual_logit = head + (taps + 2) * kChunk;
             for (int c = 0; c < 3; ++c) {
                 const float *num = filtered + c * kChunk;
                 float *dst = a.out_log + c * plane + offset;
+                if (!dual) {
+                    for (int64_t k = 0; k < n; ++k) {
+                        const float d = den[k] > SSR_STAGE_MASK_FLOOR ? den[k] : SSR_STAGE_MASK_FLOOR;
+                        dst[k] = fast_log1p(num[k] / d);
+                    }
+                    continue;
+                }
+                // irr + b * (rad / (albedo + eps) - irr), b = sigmoid(dual logit)
+                const float *rad = filtered + (4 + c) * kChunk;
+                const float *albedo = albedo_planes + c * plane + offset;
                 for (int64_t k = 0; k < n; ++k) {
                     const float d = den[k] > SSR_STAGE_MASK_FLOOR ? den[k] : SSR_STAGE_MASK_FLOOR;
-                    dst[k] = fast_log1p(num[k] / d);
+                    const float irradiance = num[k] / d;
+                    const float from_radiance = (rad[k] / d) / (albedo[k] + SSR_PACK_ALBEDO_EPS);
+                    const float b = 1.0f / (1.0f + fast_exp(-dual_logit[k]));
+                    dst[k] = fast_log1p(irradiance + b * (from_radiance - irradiance));
                 }
             }
             if (y < a.out_height && x0 < a.out_width) {
@@ -644,7 +686,8 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
 }
 
 /// SSR_PACK_OK, SSR_PACK_ERROR_NULL_POINTER (no struct, a NULL array) or
-/// SSR_PACK_ERROR_INVALID_SIZE (a width outside 1 .. SSR_STAGE_MAX_WIDTH, a bad kernel size).
+/// SSR_PACK_ERROR_INVALID_SIZE (a width outside 1 .. SSR_STAGE_MAX_WIDTH, a bad kernel size,
+/// signal_planes neither 4 nor 7).
 int check_weights(const ssr_stage_weights *w) {
     if (w == nullptr) {
         return SSR_PACK_ERROR_NULL_POINTER;
@@ -661,6 +704,9 @@ int check_weights(const ssr_stage_weights *w) {
         if (value < 1 || value > SSR_STAGE_MAX_WIDTH) {
             return SSR_PACK_ERROR_INVALID_SIZE;
         }
+    }
+    if (w->signal_planes != SSR_STAGE_SIGNAL_PLANES && w->signal_planes != SSR_STAGE_DUAL_SIGNAL_PLANES) {
+        return SSR_PACK_ERROR_INVALID_SIZE;
     }
     return (w->kernel_size >= 1 && w->kernel_size <= 7 && w->kernel_size % 2 == 1) ? SSR_PACK_OK
                                                                                       : SSR_PACK_ERROR_INVALID_SIZE;
@@ -726,7 +772,7 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
     const void *outputs[6] = {acc_new, guide, prev, down, prev_half, signal_half};
     const std::size_t output_bytes[6] = {kState * plane, static_cast<std::size_t>(weights->guide) * plane, 3 * plane,
                                          static_cast<std::size_t>(weights->down) * half, 3 * half,
-                                         SSR_STAGE_SIGNAL_PLANES * half};
+                                         static_cast<std::size_t>(weights->signal_planes) * half};
     if (any_overlap(outputs, output_bytes, 6, inputs, input_bytes, 3)) {
         return SSR_PACK_ERROR_ALIASING;
     }
@@ -780,7 +826,7 @@ int ssr_stage_resolve(const float *coarse, const float *carry, const float *guid
     }
     const std::size_t plane = static_cast<std::size_t>(height * width) * sizeof(float), half = plane / 4;
     const void *inputs[6] = {coarse, carry, guide, prev, acc_new, packed};
-    const std::size_t input_bytes[6] = {3 * half, SSR_STAGE_SIGNAL_PLANES * half,
+    const std::size_t input_bytes[6] = {3 * half, static_cast<std::size_t>(weights->signal_planes) * half,
                                         static_cast<std::size_t>(weights->guide) * plane, 3 * plane, kState * plane,
                                         SSR_PACK_PLANES * plane};
     const void *outputs[2] = {out_log, color};

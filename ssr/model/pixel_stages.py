@@ -16,9 +16,10 @@ name        shape                   contents
 =========== ======================= =========================================================
 down        ``[1, c1, H/2, W/2]``   ReLU(2x2 stride-2 conv) of the full-resolution U-Net input
 prev_half   ``[1, 3, H/2, W/2]``    2x2 average of the warped previous output
-signal_half ``[1, 4, H/2, W/2]``    2x2 average of ``(A_irr, A_mask)``
+signal_half ``[1, S, H/2, W/2]``    2x2 average of ``(A_irr, A_mask)`` (S = 4), or of
+                                    ``(A_irr, A_mask, A_rad)`` (S = 7, ``signal="dual"``)
 coarse      ``[1, 3, H/2, W/2]``    the half-resolution log-irradiance image ``d1``
-carry       ``[1, 4, H/2, W/2]``    the filtered half-resolution signal
+carry       ``[1, S, H/2, W/2]``    the filtered half-resolution signal
 =========== ======================= =========================================================
 """
 
@@ -31,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ssr.data_tools.contract import STAGE_CHANNELS
+from ssr.data_tools.contract import STAGE_CHANNELS, STAGE_SIGNAL_PLANES
 
 from .network import SSRNet
 
@@ -45,7 +46,7 @@ def check_native_stages(net: SSRNet) -> None:
     """Raise ``ValueError`` unless ``net`` can run with native pixel stages: the ``ssr``
     architecture with ``layout="fast"`` (1x1 TFA nets), ``output="kernel"``,
     ``accumulation="linear"``, TFA and warped previous output on, a full-resolution kernel
-    side of at most 7."""
+    side of at most 7 (either signal: ``"irradiance"`` or ``"dual"``)."""
     config = net.config
     problems = []
     if config.arch != "ssr":
@@ -58,8 +59,6 @@ def check_native_stages(net: SSRNet) -> None:
         problems.append(f"accumulation={config.accumulation!r} (needs 'linear')")
     if not config.use_tfa or not config.use_warped_prev:
         problems.append("the TFA and the warped previous output must be on")
-    if config.signal != "irradiance":
-        problems.append(f"signal={config.signal!r} (the native stages filter irradiance only)")
     if config.kernel_sizes[-1] > MAX_NATIVE_KERNEL:
         problems.append(f"full-resolution kernel {config.kernel_sizes[-1]} > {MAX_NATIVE_KERNEL}")
     if problems:
@@ -159,4 +158,4 @@ def trunk_example(net: SSRNet, height: int, width: int, seed: int = 0) -> tuple[
     half = (height // 2, width // 2)
     return (torch.rand(1, c1, *half, generator=generator),
             torch.rand(1, STAGE_CHANNELS["prev_half"], *half, generator=generator),
-            torch.rand(1, STAGE_CHANNELS["signal_half"], *half, generator=generator))
+            torch.rand(1, STAGE_SIGNAL_PLANES[net.config.signal], *half, generator=generator))

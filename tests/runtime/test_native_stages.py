@@ -8,6 +8,7 @@ frame border) with a reset at frame 0 and a cut in the middle.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 import torch
 
 from ssr.data_tools import stages
-from ssr.data_tools.contract import STAGE_CHANNELS, STAGE_FEATURE_PREV
+from ssr.data_tools.contract import STAGE_CHANNELS, STAGE_FEATURE_PREV, STAGE_SIGNAL_PLANES
 from ssr.export.onnx import check_parity, export_onnx, random_stream_inputs, write_metadata
 from ssr.model import SSRNet
 from ssr.model.config import ModelConfig
@@ -26,10 +27,10 @@ from ssr.model.pixel_stages import UNetTrunk, check_native_stages, stage_weight_
 native = pytest.importorskip("ssr._native")
 
 
-def fast_net(seed: int = 0, kernel: int = 3, levels: int = 3) -> SSRNet:
+def fast_net(seed: int = 0, kernel: int = 3, levels: int = 3, signal: str = "irradiance") -> SSRNet:
     torch.manual_seed(seed)
     config = ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel",
-                         kernel_sizes=(5,) * (levels - 1) + (kernel,), levels=levels)
+                         kernel_sizes=(5,) * (levels - 1) + (kernel,), levels=levels, signal=signal)
     return SSRNet(config).eval()
 
 
@@ -37,7 +38,7 @@ def stage_buffers(net: SSRNet, height: int, width: int) -> dict[str, np.ndarray]
     """NaN-filled stage outputs (an unwritten element shows up as NaN)."""
     c0, c1 = net.config.preset.unet[:2]
     full = {"acc_new": 14, "guide": c0, "prev": 3}
-    half = {"down": c1, "prev_half": 3, "signal_half": 4}
+    half = {"down": c1, "prev_half": 3, "signal_half": STAGE_SIGNAL_PLANES[net.config.signal]}
     out = {name: np.full((1, c, height, width), np.nan, np.float32) for name, c in full.items()}
     out.update({name: np.full((1, c, height // 2, width // 2), np.nan, np.float32) for name, c in half.items()})
     return out
@@ -48,23 +49,28 @@ def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray | None, prev: n
     """accumulate -> torch trunk -> resolve; returns (color HWC, acc_new, out_log)."""
     _, _, height, width = packed.shape
     weights, kernel = stage_weight_arrays(net), net.config.kernel_sizes[-1]
+    planes = STAGE_SIGNAL_PLANES[net.config.signal]
     b = stage_buffers(net, height, width)
     stages.accumulate(packed, acc, prev, reset, weights, kernel, b["acc_new"], b["guide"], b["prev"], b["down"],
-                      b["prev_half"], b["signal_half"], num_threads)
+                      b["prev_half"], b["signal_half"], num_threads, signal_planes=planes)
     with torch.no_grad():
         coarse, carry = UNetTrunk(net)(*(torch.from_numpy(b[name]) for name in ("down", "prev_half", "signal_half")))
     out_log = np.full((1, 3, height, width), np.nan, np.float32)
     color = np.full((height, width, 3), np.nan, np.float32)
     stages.resolve(coarse.numpy(), carry.numpy(), b["guide"], b["prev"], b["acc_new"], packed, reset, weights, kernel,
-                   out_log, color, num_threads)
+                   out_log, color, num_threads, signal_planes=planes)
     return color, b["acc_new"], out_log
 
 
-@pytest.mark.parametrize("kernel, levels, size", [(3, 3, (20, 28)), (5, 3, (20, 28)), (3, 4, (20, 36))],
-                         ids=["k3", "k5", "levels4-odd-quarter"])
-def test_native_stages_match_the_torch_model_over_a_stream(kernel: int, levels: int, size: tuple[int, int]) -> None:
-    """Also with a 1/8 scale in the trunk (``levels=4``; 20 x 36 has a 5 x 9 quarter scale)."""
-    net = fast_net(kernel=kernel, levels=levels)
+@pytest.mark.parametrize("kernel, levels, size, signal",
+                         [(3, 3, (20, 28), "irradiance"), (5, 3, (20, 28), "irradiance"), (3, 4, (20, 36), "irradiance"),
+                          (3, 3, (20, 28), "dual"), (3, 4, (20, 36), "dual")],
+                         ids=["k3", "k5", "levels4-odd-quarter", "dual", "dual-levels4"])
+def test_native_stages_match_the_torch_model_over_a_stream(kernel: int, levels: int, size: tuple[int, int],
+                                                           signal: str) -> None:
+    """Also with a 1/8 scale in the trunk (``levels=4``; 20 x 36 has a 5 x 9 quarter scale),
+    and for a ``signal="dual"`` model (7-plane signal, the radiance blend at full resolution)."""
+    net = fast_net(kernel=kernel, levels=levels, signal=signal)
     height, width = size
     acc_t, prev_t = torch.zeros(1, 14, height, width), torch.zeros(1, 3, height, width)
     acc_n, prev_n = np.zeros((1, 14, height, width), np.float32), np.zeros((1, 3, height, width), np.float32)
@@ -201,6 +207,41 @@ def test_only_fast_kernel_models_take_native_stages() -> None:
         check_native_stages(spec)
     with pytest.raises(ValueError, match="output='direct'"):
         check_native_stages(SSRNet(ModelConfig(width="fast", layout="fast", accumulation="linear")))
+
+
+def test_dual_signal_native_stage_graph_has_parity(tmp_path: Path) -> None:
+    """``signal="dual"``: 7-plane ``signal_half`` / ``carry`` in the graph, recorded in its
+    metadata, and the ONNX Runtime stream equal to torch's."""
+    import onnx
+
+    net = fast_net(seed=7, signal="dual")
+    path = export_onnx(net, tmp_path / "dual_native.onnx", height=16, width=16, pixel_stages="native")
+    model = onnx.load(str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["ssr.signal_planes"] == "7"
+    assert model.graph.input[2].type.tensor_type.shape.dim[1].dim_value == 7  # signal_half
+    sidecar = json.loads(Path(f"{path}.json").read_text())
+    assert [entry["shape"][1] for entry in sidecar["outputs"]] == [3, 7]  # coarse, carry
+    assert check_parity(net, path, 20, 24, frames=4) <= 1e-4
+
+
+def test_dual_signal_stages_check_the_plane_count() -> None:
+    net = fast_net(signal="dual")
+    weights = stage_weight_arrays(net)
+    packed = random_stream_inputs(8, 8, 1)[0]
+    b = stage_buffers(net, 8, 8)
+    outs = [b[name] for name in ("acc_new", "guide", "prev", "down", "prev_half", "signal_half")]
+    with pytest.raises(ValueError, match="signal_planes must be 4 \\(irradiance\\) or 7 \\(dual\\), got 5"):
+        stages.accumulate(packed, None, None, True, weights, 3, *outs, signal_planes=5)
+    with pytest.raises(ValueError, match="stage weight 'head_w' must have shape \\(11, 8\\)"):  # a dual head read as irradiance
+        stages.accumulate(packed, None, None, True, weights, 3, *outs, signal_planes=4)
+    with pytest.raises(ValueError, match="'signal_half' must have shape \\(7, 4, 4\\)"):
+        stages.accumulate(packed, None, None, True, weights, 3, *outs[:5], np.zeros((1, 4, 4, 4), np.float32),
+                          signal_planes=7)
+    stages.accumulate(packed, None, None, True, weights, 3, *outs, signal_planes=7)
+    albedo = packed[0, 3:6] + native.ALBEDO_EPS
+    radiance = (b["acc_new"][0, :3] * albedo).reshape(3, 4, 2, 4, 2).mean(axis=(2, 4))
+    np.testing.assert_allclose(b["signal_half"][0, 4:], radiance, rtol=1e-5, atol=1e-7)
 
 
 def test_deep_native_stage_graph_has_parity(tmp_path: Path) -> None:
