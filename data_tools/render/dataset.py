@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .sequence import ALBEDO_FILTERS, DEFAULT_ALBEDO_FILTER
+from .sequence import DEFAULT_ALBEDO_FILTER, RenderConfig
 from .sharding import parse_shard, shard_items
 
 __all__ = ["DEFAULT_CONFIG", "SPLITS", "DatasetEntry", "add_arguments", "plan_dataset", "resolve_scenes_dir", "run"]
@@ -46,6 +46,7 @@ __all__ = ["DEFAULT_CONFIG", "SPLITS", "DatasetEntry", "add_arguments", "plan_da
 DEFAULT_CONFIG = Path(__file__).with_name("default_dataset.json")
 _RENDER_KEYS = {"width", "height", "frames", "spp_ref", "max_depth", "shadow_rays", "speed", "path", "seed",
                 "albedo_filter"}
+_REQUIRED_KEYS = ("width", "height", "frames", "spp_ref", "max_depth", "shadow_rays", "speed")
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -57,6 +58,29 @@ class DatasetEntry:
     name: str
     scene: str
     settings: dict[str, Any]
+
+    def render_config(self, out_root: Path) -> RenderConfig:
+        """The sequence's :class:`RenderConfig`, rendering to ``<out_root>/<split>/<name>``.
+
+        Raises:
+            ValueError: a required setting is missing or a value is invalid (naming the entry).
+        """
+        missing = [key for key in _REQUIRED_KEYS if key not in self.settings]
+        if missing:
+            raise ValueError(f"dataset config: {self.split}/{self.name} lacks render setting(s) {', '.join(missing)} "
+                             "(give them in 'defaults' or in the entry)")
+        settings = self.settings
+        config = RenderConfig(
+            scene=self.scene, out=Path(out_root) / self.split / self.name, width=settings["width"],
+            height=settings["height"], frames=settings["frames"], spp_ref=settings["spp_ref"], path=settings["path"],
+            speed=float(settings["speed"]), seed=int(settings["seed"]), max_depth=settings["max_depth"],
+            shadow_rays=settings["shadow_rays"], albedo_filter=settings["albedo_filter"],
+        )
+        try:
+            config.check()
+        except ValueError as exc:
+            raise ValueError(f"dataset config: {self.split}/{self.name}: {exc}") from None
+        return config
 
 
 def resolve_scenes_dir(explicit: str | os.PathLike[str] | None) -> Path | None:
@@ -130,9 +154,7 @@ def plan_dataset(config: dict[str, Any], *, config_dir: Path, scenes_dir: Path |
                 settings = {**defaults, **run}
                 settings.setdefault("path", "truck")
                 settings.setdefault("seed", 0)
-                if settings.setdefault("albedo_filter", DEFAULT_ALBEDO_FILTER) not in ALBEDO_FILTERS:
-                    raise ValueError(f"dataset config: {item['scene']} {split} entry: albedo_filter must be one of "
-                                     f"{', '.join(ALBEDO_FILTERS)}, got {settings['albedo_filter']!r}")
+                settings.setdefault("albedo_filter", DEFAULT_ALBEDO_FILTER)
                 if split == "val" and (settings["path"], settings["seed"]) in train_keys:
                     raise ValueError(f"dataset config: {item['scene']} validation path/seed "
                                      f"{settings['path']}/{settings['seed']} is also used for training")
@@ -140,7 +162,9 @@ def plan_dataset(config: dict[str, Any], *, config_dir: Path, scenes_dir: Path |
                 if (split, name) in names:
                     raise ValueError(f"dataset config: sequence {split}/{name} is listed twice")
                 names.add((split, name))  # type: ignore[arg-type]
-                entries.append(DatasetEntry(split, name, scene, settings))
+                entry = DatasetEntry(split, name, scene, settings)
+                entry.render_config(Path("."))  # every value checked before anything renders
+                entries.append(entry)
     _check_test_held_out(config["scenes"])
     return entries
 
@@ -174,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     """Render the dataset; returns the exit status (2 for bad input / missing renderer)."""
     from .mitsuba_env import RendererUnavailable
     from .scene_source import SceneLoadError
-    from .sequence import RenderConfig, render_sequence
+    from .sequence import render_sequence
 
     try:
         config_path = Path(args.config)
@@ -193,19 +217,8 @@ def run(args: argparse.Namespace) -> int:
         mine = shard_items(ordered, parse_shard(args.shard))
         start = time.perf_counter()
         for number, entry in enumerate(mine, 1):
-            settings = entry.settings
-            render_config = RenderConfig(
-                scene=entry.scene, out=Path(args.out) / entry.split / entry.name, width=settings["width"],
-                height=settings["height"], frames=settings["frames"], spp_ref=settings["spp_ref"],
-                path=settings["path"], speed=float(settings["speed"]), seed=int(settings["seed"]),
-                max_depth=settings["max_depth"], shadow_rays=settings["shadow_rays"],
-                albedo_filter=settings["albedo_filter"],
-            ) if all(k in settings for k in ("width", "height", "frames", "spp_ref", "max_depth", "shadow_rays", "speed")) else None
-            if render_config is None:
-                raise ValueError(f"dataset config: {entry.split}/{entry.name} lacks a render setting "
-                                 "(width, height, frames, spp_ref, max_depth, shadow_rays, speed)")
             seq_start = time.perf_counter()
-            render_sequence(render_config, progress=not args.no_progress)
+            render_sequence(entry.render_config(Path(args.out)), progress=not args.no_progress)
             print(f"[{number}/{len(mine)}] {entry.split}/{entry.name}: {time.perf_counter() - seq_start:.1f} s "
                   f"(total {time.perf_counter() - start:.1f} s)", flush=True)
     except (ValueError, SceneLoadError, RendererUnavailable) as exc:

@@ -87,7 +87,9 @@ def test_default_dataset_plan(tmp_path: Path) -> None:
 
 def test_dataset_config_errors(tmp_path: Path) -> None:
     scenes_dir = _fake_scenes(tmp_path / "scenes", ["a"])
-    leak = {"scenes": [{"scene": "a", "train": [{"path": "pan", "seed": 1}], "val": [{"path": "pan", "seed": 1}]}]}
+    size = {"width": 8, "height": 8, "frames": 2, "spp_ref": 4, "max_depth": 2, "shadow_rays": 1, "speed": 1.0}
+    leak = {"defaults": size,
+            "scenes": [{"scene": "a", "train": [{"path": "pan", "seed": 1}], "val": [{"path": "pan", "seed": 1}]}]}
     with pytest.raises(ValueError, match="also used for training"):
         plan_dataset(leak, config_dir=tmp_path, scenes_dir=scenes_dir)
     with pytest.raises(ValueError, match="not found"):
@@ -96,19 +98,31 @@ def test_dataset_config_errors(tmp_path: Path) -> None:
         plan_dataset({"scenes": [{"scene": "a", "train": [{"colour": 1}]}]}, config_dir=tmp_path, scenes_dir=scenes_dir)
     with pytest.raises(ValueError, match="scenes"):
         plan_dataset({}, config_dir=tmp_path, scenes_dir=scenes_dir)
-    with pytest.raises(ValueError, match="albedo_filter must be one of centre, box, got 'gauss'"):
-        plan_dataset({"defaults": {"albedo_filter": "gauss"}, "scenes": [{"scene": "a", "train": [{}]}]},
+    with pytest.raises(ValueError, match="train/a-truck-s0: invalid render config: albedo_filter must be one of "
+                                         "centre, box, got 'gauss'"):
+        plan_dataset({"defaults": {**size, "albedo_filter": "gauss"}, "scenes": [{"scene": "a", "train": [{}]}]},
                      config_dir=tmp_path, scenes_dir=scenes_dir)
+    # every entry's values are checked before anything renders, not when its turn comes
+    with pytest.raises(ValueError, match="train/a-truck-s2: invalid render config: frames must be >= 1, got 0"):
+        plan_dataset({"defaults": size, "scenes": [{"scene": "a", "train": [{"seed": 1}, {"seed": 2, "frames": 0}]}]},
+                     config_dir=tmp_path, scenes_dir=scenes_dir)
+    with pytest.raises(ValueError, match="train/a-truck-s0 lacks render setting\\(s\\) width, height"):
+        plan_dataset({"defaults": {"frames": 2, "spp_ref": 4, "max_depth": 2, "shadow_rays": 1, "speed": 1.0},
+                      "scenes": [{"scene": "a", "train": [{}]}]}, config_dir=tmp_path, scenes_dir=scenes_dir)
 
 
 def test_dataset_config_albedo_filter(tmp_path: Path) -> None:
     scenes_dir = _fake_scenes(tmp_path / "scenes", ["a"])
-    config = {"defaults": {"albedo_filter": "box"},
+    size = {"width": 8, "height": 8, "frames": 2, "spp_ref": 4, "max_depth": 2, "shadow_rays": 1, "speed": 1.0}
+    config = {"defaults": {**size, "albedo_filter": "box"},
               "scenes": [{"scene": "a", "train": [{"seed": 1}, {"seed": 2, "albedo_filter": "centre"}]}]}
     entries = plan_dataset(config, config_dir=tmp_path, scenes_dir=scenes_dir)
     assert [e.settings["albedo_filter"] for e in entries] == ["box", "centre"]
-    plain = plan_dataset({"scenes": [{"scene": "a", "train": [{}]}]}, config_dir=tmp_path, scenes_dir=scenes_dir)
+    assert [e.render_config(tmp_path).albedo_filter for e in entries] == ["box", "centre"]
+    plain = plan_dataset({"defaults": size, "scenes": [{"scene": "a", "train": [{}]}]}, config_dir=tmp_path,
+                         scenes_dir=scenes_dir)
     assert plain[0].settings["albedo_filter"] == "box"  # the default
+    assert plain[0].render_config(tmp_path).out == tmp_path / "train" / "a-truck-s0"
 
 
 def test_missing_llvm_is_a_clear_error(tmp_path: Path) -> None:
