@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The shipped recipe (issue 7, BENCHMARKS.md section 13): the `fast` layout filtering radiance
+# beside irradiance (--signal dual) on box-filtered albedo, native-pixel-stage capable.
+#
+#   DATA   dataset v2 as rendered (`ssr make-dataset --config data_tools/render/dataset_v2.json
+#          --out $DATA`, pixel-centre albedo as that config says)
+#   BOX    its box-albedo conversion (scripts/box_albedo.py; what `--albedo-filter box` renders)
+#   RUNS   run folders
+#   STAGE  comma-separated, in order:
+#          convert  DATA -> BOX (resumable: re-run as the render progresses)
+#          heldout  train on BOX's train split only (the test scenes stay unseen): $RUNS/dual_box
+#          all      fine-tune that model FT_STEPS steps on every sequence (train + test), the
+#                   bundled-model candidate: $RUNS/dual_box_all (data: links in $BOX_ALL)
+#          bench    score the held-out model on the test split against OIDN: $BENCH
+#          install  copy $RUNS/dual_box_all/model into ssr/weights/default.*
+# Every training stage resumes from <run>/last.pt; --stop-after via STOP (0: run to the end).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="${DATA:-/work/data/v2}"
+BOX="${BOX:-/work/data/v2_box}"
+BOX_ALL="${BOX_ALL:-/work/data/v2_box_all}"
+RUNS="${RUNS:-/work/runs}"
+BENCH="${BENCH:-/work/bench/s13_ship}"
+STEPS="${STEPS:-6000}"
+FT_STEPS="${FT_STEPS:-1500}"
+STOP="${STOP:-0}"
+THREADS="${THREADS:-1}"
+STAGE="${STAGE:-convert,heldout}"
+SSR="${SSR:-$ROOT/.venv/bin/ssr}"
+PY="${PY:-$ROOT/.venv/bin/python}"
+RECIPE=(--preset fast --layout fast --signal dual --accumulation linear --output kernel --spatial-loss relmse)
+COMMON=(--batch 4 --crop 64 --val-every 500 --val-frames 8 --checkpoint-every 50 --skip-incomplete --no-progress)
+mkdir -p "$RUNS"
+
+train() {  # run name, dataset, then the flags of a fresh run
+  local name="$1" data="$2"; shift 2
+  local args=(--data "$data" --out "$RUNS/$name" "$@")
+  # a resumed run takes its configuration from <run>/config.json (and rescans the data)
+  [ -f "$RUNS/$name/last.pt" ] && args=(--data "$data" --out "$RUNS/$name" --resume --skip-incomplete --no-progress)
+  [ "$STOP" -gt 0 ] && args+=(--stop-after "$STOP")
+  OMP_NUM_THREADS="$THREADS" "$SSR" train "${args[@]}" >> "$RUNS/$name.log" 2>&1
+}
+
+for stage in ${STAGE//,/ }; do
+  case "$stage" in
+    convert) "$PY" "$ROOT/scripts/box_albedo.py" "$DATA" "$BOX" ;;
+    heldout) train dual_box "$BOX" "${RECIPE[@]}" "${COMMON[@]}" --steps "$STEPS" \
+                   --lr 5e-4 --seed 0 ;;
+    all)
+      mkdir -p "$BOX_ALL/train"
+      for seq in "$BOX"/train/* "$BOX"/test/*; do ln -sfn "$seq" "$BOX_ALL/train/$(basename "$seq")"; done
+      ln -sfn "$BOX/val" "$BOX_ALL/val"
+      train dual_box_all "$BOX_ALL" --init "$RUNS/dual_box/model" "${COMMON[@]}" \
+            --steps "$FT_STEPS" --lr 2.5e-4 --seed 1 ;;
+    bench) "$SSR" bench quality --data "$BOX" --split test --skip-incomplete --model "$RUNS/dual_box/model" \
+                 --variants "bundled=$ROOT/ssr/weights/default" --methods ssr,oidn_high,input --no-vdp --no-flip \
+                 --out "$BENCH" ;;
+    install)
+      cp "$RUNS/dual_box_all/model.safetensors" "$ROOT/ssr/weights/default.safetensors"
+      cp "$RUNS/dual_box_all/model.json" "$ROOT/ssr/weights/default.json" ;;
+    *) echo "ship_recipe.sh: unknown stage $stage (convert, heldout, all, bench, install)" >&2; exit 2 ;;
+  esac
+done
