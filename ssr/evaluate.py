@@ -71,6 +71,7 @@ COLUMN_TITLES: dict[str, str] = {
     "rmse_srgb": "RMSE sRGB",
     "psnr_gamma": "PSNR γ2.2 (dB)",
     "relmse": "relMSE",
+    "lowfreq_rmse_srgb": "low-freq RMSE sRGB",
     "flip_hdr": "HDR-FLIP",
     TEMPORAL_METRIC: "Temporal sRGB",
     VIDEO_METRIC: "FovVideoVDP JOD",

@@ -44,6 +44,7 @@ __all__ = [
     "flip_hdr_map",
     "fovvideovdp_jod",
     "psnr",
+    "lowfreq_rmse",
     "relmse",
     "rmse",
     "ssim",
@@ -62,6 +63,7 @@ FRAME_METRICS: tuple[str, ...] = (
     "rmse_srgb",
     "psnr_gamma",
     "relmse",
+    "lowfreq_rmse_srgb",
     "flip_hdr",
 )
 """Keys of :func:`compute_frame_metrics`, in report order."""
@@ -87,6 +89,7 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "rmse_srgb": False,
     "psnr_gamma": True,
     "relmse": False,
+    "lowfreq_rmse_srgb": False,
     "flip_hdr": False,
     TEMPORAL_METRIC: False,
     VIDEO_METRIC: True,
@@ -256,6 +259,44 @@ def ssim(test: np.ndarray, ref: np.ndarray, data_range: float | None = None) -> 
     r = SSIM_RADIUS
     interior = ssim_map[r : height - r, r : width - r]
     return float(interior.mean(axis=(0, 1)).mean())
+
+
+LOWFREQ_SIGMA = 4.0
+"""Gaussian sigma (pixels) of :func:`lowfreq_rmse`'s low-pass filter."""
+
+
+def lowfreq_rmse(test: np.ndarray, ref: np.ndarray, sigma: float = LOWFREQ_SIGMA) -> float:
+    """RMSE of the low-pass filtered error: blotches and colour drift, not per-pixel noise.
+
+    The error ``test - ref`` is blurred with a separable Gaussian (``sigma`` pixels, radius
+    ``3 * sigma``, symmetric padding) before the RMSE, so zero-mean per-pixel noise (the
+    output's, and the reference's own Monte Carlo noise) mostly averages out while
+    low-frequency residual noise ("blotches" on flat walls) and regional brightness or
+    colour errors remain. On the test split's 64-128-spp references the reference's noise
+    alone adds almost nothing here, where it dominates the plain RMSE of a good denoiser.
+
+    Args:
+        test, ref: ``[H, W, C]`` images (compare tone-mapped images for a perceptual view).
+        sigma: filter width in pixels (> 0).
+
+    Returns:
+        The RMSE of the filtered error (0 for identical images).
+
+    Example:
+        >>> flat = np.full((32, 32, 3), 0.5)
+        >>> noise = np.random.default_rng(0).normal(0, 0.1, flat.shape)
+        >>> lowfreq_rmse(flat + noise, flat) < 0.1 * 0.15      # white noise mostly filtered out
+        True
+        >>> round(lowfreq_rmse(flat + 0.05, flat), 6)           # a brightness offset is not
+        0.05
+    """
+    test64, ref64 = _as_pair(test, ref)
+    if not sigma > 0:
+        raise ValueError(f"lowfreq_rmse: sigma must be > 0, got {sigma}")
+    kernel = _gaussian_kernel(sigma, int(math.ceil(3 * sigma)))
+    error = test64 - ref64
+    low = _filter_axis(_filter_axis(error, kernel, 0), kernel, 1)
+    return float(np.sqrt(np.mean(low * low)))
 
 
 # ----------------------------------------------------------------------------- FLIP
@@ -435,7 +476,9 @@ def compute_frame_metrics(
 
     Returns:
         ``{"psnr_linear", "psnr_srgb", "ssim_linear", "ssim_srgb", "rmse_linear",
-        "rmse_srgb", "psnr_gamma", "relmse", "flip_hdr"}`` (minus what ``metrics`` switches off) -> float.
+        "rmse_srgb", "psnr_gamma", "relmse", "lowfreq_rmse_srgb", "flip_hdr"}`` (minus what
+        ``metrics`` switches off) -> float. ``lowfreq_rmse_srgb`` is :func:`lowfreq_rmse` of
+        the ``*_srgb`` images.
     """
     chosen = metrics or MetricSet()
     test64, ref64 = _as_pair(test, ref)
@@ -452,6 +495,7 @@ def compute_frame_metrics(
         "rmse_srgb": rmse(test_srgb, ref_srgb),
         "psnr_gamma": psnr(tonemap_gamma(test64), tonemap_gamma(ref64), 1.0),
         "relmse": relmse(test64, ref64),
+        "lowfreq_rmse_srgb": lowfreq_rmse(test_srgb, ref_srgb),
     }
     if chosen.ssim:
         values["ssim_linear"] = ssim(test64, ref64, linear_range)

@@ -12,6 +12,7 @@ from ssr.metrics import (
     MetricSet,
     compute_frame_metrics,
     flip_hdr,
+    lowfreq_rmse,
     psnr,
     rmse,
     ssim,
@@ -124,6 +125,22 @@ def test_tonemap_is_monotone_bounded_and_zero_at_black() -> None:
 
 
 # ----------------------------------------------------------------------------- flip
+
+
+def test_lowfreq_rmse_keeps_blotches_and_drops_pixel_noise() -> None:
+    """Equal-energy errors: per-pixel white noise is filtered out, a smooth blotch is not."""
+    rng = np.random.default_rng(3)
+    flat = np.full((64, 64, 3), 0.5)
+    white = rng.normal(0.0, 0.05, flat.shape)
+    y, x = np.mgrid[0:64, 0:64]
+    blotch = np.exp(-((y - 32.0) ** 2 + (x - 20.0) ** 2) / (2 * 10.0**2))[..., None] * np.ones(3)
+    blotch *= rmse(flat + white, flat) / rmse(flat + blotch, flat)  # the same plain RMSE
+    assert lowfreq_rmse(flat, flat) == 0.0
+    assert lowfreq_rmse(flat + white, flat) < 0.12 * rmse(flat + white, flat)
+    assert lowfreq_rmse(flat + blotch, flat) > 0.8 * rmse(flat + blotch, flat)
+    assert lowfreq_rmse(flat + 0.1, flat) == pytest.approx(0.1)  # an offset passes unchanged
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        lowfreq_rmse(flat, flat, sigma=0.0)
 
 
 def test_flip_is_zero_on_identical_and_positive_otherwise() -> None:
