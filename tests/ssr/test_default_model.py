@@ -16,7 +16,7 @@ from ssr.metrics import MetricSet  # noqa: E402
 
 def test_bundled_model_loads() -> None:
     model = load_model()
-    assert model.config.width in ("tiny", "small", "base", "lean")
+    assert model.config.width in ("tiny", "small", "base", "lean", "fast")
     assert not model.training
 
 
