@@ -251,10 +251,11 @@ def test_deep_native_stage_graph_has_parity(tmp_path: Path) -> None:
     assert check_parity(net, path, 20, 36, frames=4) <= 1e-4
 
 
-def test_native_stage_graph_streams_like_torch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signal", ["irradiance", "dual"])
+def test_native_stage_graph_streams_like_torch(tmp_path: Path, signal: str) -> None:
     import onnx
 
-    net = fast_net()
+    net = fast_net(signal=signal)
     path = export_onnx(net, tmp_path / "native.onnx", height=16, width=16, pixel_stages="native")
     model = onnx.load(str(path))
     assert [i.name for i in model.graph.input] == ["down", "prev_half", "signal_half"]
