@@ -36,3 +36,14 @@ def test_default_model_beats_noisy_input_by_a_wide_margin(tmp_path: Path) -> Non
 
 
 MARGIN_DB = 5.0  # measured with the lean kernel model: 5.4 dB sRGB (17.77 vs 12.38; 26.53 vs 20.82 dB linear)
+
+
+def test_bundled_model_runs_on_the_native_cpu_path(tmp_path: Path) -> None:
+    """The bundled model is a `fast`-layout kernel model: `ssr export --pixel-stages native`
+    takes it, and the native stages stream it like torch."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("ssr._native")
+    from ssr.export.onnx import check_parity, export_onnx
+
+    path = export_onnx(None, tmp_path / "bundled_native.onnx", height=16, width=16, pixel_stages="native")
+    assert check_parity(None, path, 20, 24, frames=4, atol=3e-4) <= 3e-4
