@@ -101,13 +101,16 @@ typedef struct ssr_stage_weights {
     int32_t guide;        /**< c0, 1 .. SSR_STAGE_MAX_WIDTH */
     int32_t down;         /**< c1, 1 .. SSR_STAGE_MAX_WIDTH */
     int32_t kernel_size;  /**< K: odd, 1 .. 7 */
-    int32_t signal_planes; /**< S: SSR_STAGE_SIGNAL_PLANES (4, irradiance) or SSR_STAGE_DUAL_SIGNAL_PLANES (7, dual) */
     const float *ref_w1, *ref_b1, *ref_w2, *ref_b2;
     const float *emb_w1, *emb_b1, *emb_w2, *emb_b2;
     const float *enc0_w, *enc0_b;
     const float *down1_w, *down1_b;
     const float *dec0_w, *dec0_b;
     const float *head_w, *head_b;
+    /** S, last so that initialisers written before it existed keep their meaning: 0 or
+     * SSR_STAGE_SIGNAL_PLANES (4): the irradiance signal; SSR_STAGE_DUAL_SIGNAL_PLANES (7): a
+     * signal="dual" model. */
+    int32_t signal_planes;
 } ssr_stage_weights;
 
 /**

@@ -35,6 +35,11 @@
 
 namespace {
 
+/// S of the weights: 0 (unset) means the irradiance signal.
+int signal_planes_of(const ssr_stage_weights &w) {
+    return w.signal_planes == 0 ? SSR_STAGE_SIGNAL_PLANES : w.signal_planes;
+}
+
 using ssr_native::RowBand;
 using ssr_native::ranges_overlap;
 using ssr_native::run_bands;
@@ -436,7 +441,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                     dst[k] = (top[2 * k] + top[2 * k + 1] + bottom[2 * k] + bottom[2 * k + 1]) / 4.0f;
                 }
             }
-            for (int c = 0; w.signal_planes == SSR_STAGE_DUAL_SIGNAL_PLANES && c < 3; ++c) {
+            for (int c = 0; signal_planes_of(w) == SSR_STAGE_DUAL_SIGNAL_PLANES && c < 3; ++c) {
                 // the radiance numerator A_irr * (albedo + eps), pooled the same way
                 const float *top = a.acc_new + c * plane + y_pair * width + x0, *bottom = top + width;
                 const float *albedo_top = a.packed + (SSR_PACK_PLANE_ALBEDO + c) * plane + y_pair * width + x0;
@@ -473,8 +478,8 @@ struct ResolveArgs {
 SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
     const ssr_stage_weights &w = *a.weights;
     const int64_t width = a.width, height = a.height, plane = height * width;
-    const bool dual = w.signal_planes == SSR_STAGE_DUAL_SIGNAL_PLANES;
-    const int planes = w.signal_planes;
+    const int planes = signal_planes_of(w);
+    const bool dual = planes == SSR_STAGE_DUAL_SIGNAL_PLANES;
     const int side = w.kernel_size, radius = side / 2, taps = side * side, heads = taps + 2 + (dual ? 1 : 0);
     const int guide = w.guide, decoder_in = 3 + guide + 3;
     const int64_t half_w = width / 2, half_h = height / 2, half_plane = half_h * half_w;
@@ -687,7 +692,7 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
 
 /// SSR_PACK_OK, SSR_PACK_ERROR_NULL_POINTER (no struct, a NULL array) or
 /// SSR_PACK_ERROR_INVALID_SIZE (a width outside 1 .. SSR_STAGE_MAX_WIDTH, a bad kernel size,
-/// signal_planes neither 4 nor 7).
+/// signal_planes neither 0, 4 nor 7).
 int check_weights(const ssr_stage_weights *w) {
     if (w == nullptr) {
         return SSR_PACK_ERROR_NULL_POINTER;
@@ -705,7 +710,7 @@ int check_weights(const ssr_stage_weights *w) {
             return SSR_PACK_ERROR_INVALID_SIZE;
         }
     }
-    if (w->signal_planes != SSR_STAGE_SIGNAL_PLANES && w->signal_planes != SSR_STAGE_DUAL_SIGNAL_PLANES) {
+    if (signal_planes_of(*w) != SSR_STAGE_SIGNAL_PLANES && signal_planes_of(*w) != SSR_STAGE_DUAL_SIGNAL_PLANES) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
     return (w->kernel_size >= 1 && w->kernel_size <= 7 && w->kernel_size % 2 == 1) ? SSR_PACK_OK
@@ -772,7 +777,7 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
     const void *outputs[6] = {acc_new, guide, prev, down, prev_half, signal_half};
     const std::size_t output_bytes[6] = {kState * plane, static_cast<std::size_t>(weights->guide) * plane, 3 * plane,
                                          static_cast<std::size_t>(weights->down) * half, 3 * half,
-                                         static_cast<std::size_t>(weights->signal_planes) * half};
+                                         static_cast<std::size_t>(signal_planes_of(*weights)) * half};
     if (any_overlap(outputs, output_bytes, 6, inputs, input_bytes, 3)) {
         return SSR_PACK_ERROR_ALIASING;
     }
@@ -826,7 +831,7 @@ int ssr_stage_resolve(const float *coarse, const float *carry, const float *guid
     }
     const std::size_t plane = static_cast<std::size_t>(height * width) * sizeof(float), half = plane / 4;
     const void *inputs[6] = {coarse, carry, guide, prev, acc_new, packed};
-    const std::size_t input_bytes[6] = {3 * half, static_cast<std::size_t>(weights->signal_planes) * half,
+    const std::size_t input_bytes[6] = {3 * half, static_cast<std::size_t>(signal_planes_of(*weights)) * half,
                                         static_cast<std::size_t>(weights->guide) * plane, 3 * plane, kState * plane,
                                         SSR_PACK_PLANES * plane};
     const void *outputs[2] = {out_log, color};

@@ -141,6 +141,28 @@ static void test_stages(int threads) {
     weights.kernel_size = 3;
     CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, 0, h, w, h + 1, w, &weights, out_log, color,
                             0) == SSR_PACK_ERROR_INVALID_SIZE, "crop larger than the frame");
+    /* a dual-signal model (signal_planes = 7): the radiance numerator is pooled and filtered too, and a flat
+     * frame stays flat through the radiance/irradiance blend (zero weights: blend weight 0.5) */
+    weights.signal_planes = 5;
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
+                               0) == SSR_PACK_ERROR_INVALID_SIZE, "signal_planes neither 4 nor 7");
+    weights.signal_planes = SSR_STAGE_DUAL_SIGNAL_PLANES;
+    float *signal7 = layer(h / 2, w / 2, SSR_STAGE_DUAL_SIGNAL_PLANES, NAN);
+    float *carry7 = layer(h / 2, w / 2, SSR_STAGE_DUAL_SIGNAL_PLANES, irradiance);
+    for (int64_t i = 0; i < half; ++i) {
+        carry7[3 * half + i] = 1.0f;
+        for (int c = 0; c < 3; ++c) carry7[(4 + c) * half + i] = irradiance * (albedo + SSR_PACK_ALBEDO_EPS);
+    }
+    int status = ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half,
+                                      signal7, 0);
+    CHECK(status == SSR_PACK_OK, "dual ssr_stage_accumulate returned %d", status);
+    CHECK(fabsf(signal7[6 * half + 2] - irradiance * (albedo + SSR_PACK_ALBEDO_EPS)) < 1e-5f, "pooled radiance numerator");
+    status = ssr_stage_resolve(coarse, carry7, guide, prev, acc_new, packed, 1, h, w, h, w, &weights, out_log, color, 0);
+    CHECK(status == SSR_PACK_OK, "dual ssr_stage_resolve returned %d", status);
+    for (int64_t i = 0; i < h * w * 3; ++i)
+        CHECK(fabsf(color[i] - irradiance * (albedo + SSR_PACK_ALBEDO_EPS)) < 1e-5f, "dual flat colour at %lld",
+              (long long)i);
+    free(signal7), free(carry7);
     free(packed), free(acc_new), free(guide), free(prev), free(down), free(prev_half), free(signal), free(coarse);
     free(carry), free(out_log), free(color), free(acc), free(prev_out);
 }
