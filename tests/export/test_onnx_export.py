@@ -110,8 +110,14 @@ def test_dynamic_export_needs_a_multiple_of_4_trace_size(net: SSRNet, tmp_path: 
 
 
 def test_parity_check_catches_a_different_model(net: SSRNet, dynamic_onnx: Path) -> None:
-    with pytest.raises(ParityError, match="differs from torch"):
+    with pytest.raises(ParityError, match="differs from torch by .* in '.*' at frame \\d \\(torch .*\\) "
+                                          "\\(> atol 0.0001 \\+ rtol 0.001 x \\|torch\\|\\)"):
         check_parity(_tiny(seed=1), dynamic_onnx, 8, 8, frames=2)
+    # the tolerance is relative too: a generous rtol passes what atol alone rejects, and back
+    worst = check_parity(net, dynamic_onnx, 8, 8, frames=2)
+    with pytest.raises(ParityError):
+        check_parity(_tiny(seed=1), dynamic_onnx, 8, 8, frames=2, rtol=0.0)
+    assert check_parity(net, dynamic_onnx, 8, 8, frames=2, atol=0.0, rtol=1.0) == worst
 
 
 def test_sidecar_describes_the_graph(tmp_path: Path) -> None:
