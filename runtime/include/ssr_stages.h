@@ -71,6 +71,10 @@ extern "C" {
 #define SSR_STAGE_SIGNAL_PLANES 4
 /** Planes of a signal="dual" model's (A_irr, A_mask, A_rad) signal and carry. */
 #define SSR_STAGE_DUAL_SIGNAL_PLANES 7
+/** Rows of head_w / head_b for kernel side K and signal planes S: K*K tap logits, the carry
+ * blend, the history weight, and for a dual signal the radiance blend. */
+#define SSR_STAGE_HEAD_CHANNELS(kernel_size, signal_planes) \
+    ((kernel_size) * (kernel_size) + 2 + ((signal_planes) == SSR_STAGE_DUAL_SIGNAL_PLANES ? 1 : 0))
 /** Denominator floor of num / den (ssr.model.kernel.MASK_FLOOR). */
 #define SSR_STAGE_MASK_FLOOR 1e-4f
 /** |log view| clamp (ssr.model.kernel.VIEW_BOUND). */

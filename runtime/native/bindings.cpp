@@ -318,8 +318,7 @@ ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int sig
         throw nb::value_error("stage weights: ref_w1, ref_w2, enc0_w must be 2-D and down1_w 4-D (PyTorch layouts)");
     }
     const std::size_t hidden = kept[0].shape(0), embed = kept[2].shape(0), guide = kept[8].shape(0),
-                      down = kept[10].shape(0), heads = static_cast<std::size_t>(kernel_size * kernel_size + 2 +
-                                                          (signal_planes == SSR_STAGE_DUAL_SIGNAL_PLANES ? 1 : 0));
+                      down = kept[10].shape(0), heads = static_cast<std::size_t>(SSR_STAGE_HEAD_CHANNELS(kernel_size, signal_planes));
     for (std::size_t width : {hidden, embed, guide, down}) {
         if (width < 1 || width > SSR_STAGE_MAX_WIDTH) {
             throw nb::value_error(("stage weights: layer widths must be 1.." + std::to_string(SSR_STAGE_MAX_WIDTH)).c_str());

@@ -480,7 +480,8 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
     const int64_t width = a.width, height = a.height, plane = height * width;
     const int planes = signal_planes_of(w);
     const bool dual = planes == SSR_STAGE_DUAL_SIGNAL_PLANES;
-    const int side = w.kernel_size, radius = side / 2, taps = side * side, heads = taps + 2 + (dual ? 1 : 0);
+    const int side = w.kernel_size, radius = side / 2, taps = side * side,
+              heads = SSR_STAGE_HEAD_CHANNELS(side, planes);
     const int guide = w.guide, decoder_in = 3 + guide + 3;
     const int64_t half_w = width / 2, half_h = height / 2, half_plane = half_h * half_w;
     const int64_t padded = width + 2;

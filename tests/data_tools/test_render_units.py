@@ -61,6 +61,10 @@ def test_shards() -> None:
     assert sorted(sum(parts, [])) == items and parts[1] == [1, 4]
 
 
+_TINY_RENDER = {"width": 8, "height": 8, "frames": 2, "spp_ref": 4, "max_depth": 2, "shadow_rays": 1, "speed": 1.0}
+"""Every render setting a dataset entry needs, at the smallest values (plans are not rendered)."""
+
+
 def _fake_scenes(root: Path, names) -> Path:
     for name in names:
         (root / name).mkdir(parents=True)
@@ -87,8 +91,7 @@ def test_default_dataset_plan(tmp_path: Path) -> None:
 
 def test_dataset_config_errors(tmp_path: Path) -> None:
     scenes_dir = _fake_scenes(tmp_path / "scenes", ["a"])
-    size = {"width": 8, "height": 8, "frames": 2, "spp_ref": 4, "max_depth": 2, "shadow_rays": 1, "speed": 1.0}
-    leak = {"defaults": size,
+    leak = {"defaults": _TINY_RENDER,
             "scenes": [{"scene": "a", "train": [{"path": "pan", "seed": 1}], "val": [{"path": "pan", "seed": 1}]}]}
     with pytest.raises(ValueError, match="also used for training"):
         plan_dataset(leak, config_dir=tmp_path, scenes_dir=scenes_dir)
@@ -100,11 +103,11 @@ def test_dataset_config_errors(tmp_path: Path) -> None:
         plan_dataset({}, config_dir=tmp_path, scenes_dir=scenes_dir)
     with pytest.raises(ValueError, match="train/a-truck-s0: invalid render config: albedo_filter must be one of "
                                          "centre, box, got 'gauss'"):
-        plan_dataset({"defaults": {**size, "albedo_filter": "gauss"}, "scenes": [{"scene": "a", "train": [{}]}]},
+        plan_dataset({"defaults": {**_TINY_RENDER, "albedo_filter": "gauss"}, "scenes": [{"scene": "a", "train": [{}]}]},
                      config_dir=tmp_path, scenes_dir=scenes_dir)
     # every entry's values are checked before anything renders, not when its turn comes
     with pytest.raises(ValueError, match="train/a-truck-s2: invalid render config: frames must be >= 1, got 0"):
-        plan_dataset({"defaults": size, "scenes": [{"scene": "a", "train": [{"seed": 1}, {"seed": 2, "frames": 0}]}]},
+        plan_dataset({"defaults": _TINY_RENDER, "scenes": [{"scene": "a", "train": [{"seed": 1}, {"seed": 2, "frames": 0}]}]},
                      config_dir=tmp_path, scenes_dir=scenes_dir)
     with pytest.raises(ValueError, match="train/a-truck-s0 lacks render setting\\(s\\) width, height"):
         plan_dataset({"defaults": {"frames": 2, "spp_ref": 4, "max_depth": 2, "shadow_rays": 1, "speed": 1.0},
@@ -113,13 +116,12 @@ def test_dataset_config_errors(tmp_path: Path) -> None:
 
 def test_dataset_config_albedo_filter(tmp_path: Path) -> None:
     scenes_dir = _fake_scenes(tmp_path / "scenes", ["a"])
-    size = {"width": 8, "height": 8, "frames": 2, "spp_ref": 4, "max_depth": 2, "shadow_rays": 1, "speed": 1.0}
-    config = {"defaults": {**size, "albedo_filter": "box"},
+    config = {"defaults": {**_TINY_RENDER, "albedo_filter": "box"},
               "scenes": [{"scene": "a", "train": [{"seed": 1}, {"seed": 2, "albedo_filter": "centre"}]}]}
     entries = plan_dataset(config, config_dir=tmp_path, scenes_dir=scenes_dir)
     assert [e.settings["albedo_filter"] for e in entries] == ["box", "centre"]
     assert [e.render_config(tmp_path).albedo_filter for e in entries] == ["box", "centre"]
-    plain = plan_dataset({"defaults": size, "scenes": [{"scene": "a", "train": [{}]}]}, config_dir=tmp_path,
+    plain = plan_dataset({"defaults": _TINY_RENDER, "scenes": [{"scene": "a", "train": [{}]}]}, config_dir=tmp_path,
                          scenes_dir=scenes_dir)
     assert plain[0].settings["albedo_filter"] == "box"  # the default
     assert plain[0].render_config(tmp_path).out == tmp_path / "train" / "a-truck-s0"
