@@ -374,38 +374,6 @@ def export_onnx(
     return out_path
 
 
-def _prewarped_torch_backend(net: "SSRNet", device: str) -> Any:
-    """A :class:`ssr.streaming.TorchBackend` that steps :meth:`SSRNet.forward_prewarped` on the
-    state warped by the runtime's own bilinear warp (:func:`ssr.data_tools.warp.warp_planes`):
-    what a ``warp="outside"`` or native-stage graph receives. Parity then compares the
-    exported computation on identical inputs, not two warps: torch's ``grid_sample`` and the
-    exact bilinear sample differ by ~1e-4, and a trained network amplifies that into
-    visible differences at a few pixels after a reset (BENCHMARKS.md section 13)."""
-    import torch
-
-    from ssr.data_tools.pack import unpack_color
-    from ssr.data_tools.warp import warp_planes
-    from ssr.model import StreamState
-    from ssr.streaming import TorchBackend
-
-    motion = SLICES["motion"]
-
-    class PrewarpedTorchBackend(TorchBackend):
-        def run(self, packed: np.ndarray, state: Any, reset: bool) -> tuple[np.ndarray, Any]:
-            motion_x, motion_y = packed[motion.start], packed[motion.start + 1]
-            warped = [warp_planes(np.ascontiguousarray(part.detach().cpu().float().numpy()), motion_x, motion_y)
-                      for part in (state.acc, state.prev_out)]
-            with torch.inference_mode():
-                packed_t = torch.from_numpy(np.ascontiguousarray(packed))[None].to(self.device)
-                flag = torch.full((1, 1, 1, 1), float(reset), device=self.device)
-                color, acc, out_log = self.model.forward_prewarped(
-                    packed_t, *(torch.from_numpy(part).to(self.device) for part in warped), flag)
-                planes = color[0].float().cpu().numpy()
-            return unpack_color(planes), StreamState(acc, out_log)
-
-    return PrewarpedTorchBackend(net, device=device)
-
-
 def check_parity(
     model: ModelLike,
     onnx_path: str | os.PathLike[str],
@@ -461,8 +429,8 @@ def check_parity(
     check_run_size(onnx_backend.session, height, width)
     device = str(next(net.parameters()).device)
     # a graph that gets its state pre-warped is compared with torch stepped on the same warp
-    torch_loop = StreamLoop(_prewarped_torch_backend(net, device) if onnx_backend.warp_outside
-                            else TorchBackend(net, device=device))
+    torch_loop = StreamLoop(TorchBackend(net, device=device,
+                                         state_warp="runtime" if onnx_backend.warp_outside else "torch"))
     onnx_loop = StreamLoop(onnx_backend)
     worst = 0.0
     failure: tuple[float, float, float, int, str] | None = None  # (excess, difference, torch value, frame, output)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 import numpy as np
 
-from ssr.data_tools.contract import FRAME_LAYERS, PACKED_CHANNELS
+from ssr.data_tools.contract import FRAME_LAYERS, PACKED_CHANNELS, SLICES
 from ssr.data_tools.pack import pack_frame, unpack_color
 
 if TYPE_CHECKING:
@@ -198,14 +198,25 @@ class TorchBackend:
         channels_last: run the convolutions in NHWC memory format (1.6x faster with oneDNN
             on CPUs at 512x1024). Default: on for a model this backend loads itself, off for
             a given ``SSRNet`` (its parameters are not re-laid out behind the caller's back).
+        state_warp: how the state is warped by the frame's motion. ``"torch"`` (default):
+            inside the network (``grid_sample``), the form training uses. ``"runtime"``: by
+            the runtime's exact bilinear warp (:func:`ssr.data_tools.warp.warp_planes`,
+            native when built) before :meth:`SSRNet.forward_prewarped` -- what a graph
+            exported with ``warp="outside"`` or native pixel stages receives, so parity
+            compares the exported computation on identical inputs (the two warps differ by
+            ~1e-4, which a trained network amplifies at a few pixels after a reset:
+            BENCHMARKS.md section 13).
     """
 
     def __init__(self, model: "SSRNet | str | os.PathLike[str] | None" = None, device: str = "cpu",
-                 channels_last: bool | None = None) -> None:
+                 channels_last: bool | None = None, state_warp: str = "torch") -> None:
         import torch
 
         from ssr.model import load_model
 
+        if state_warp not in ("torch", "runtime"):
+            raise ValueError(f"TorchBackend: state_warp must be 'torch' or 'runtime', got {state_warp!r}")
+        self.state_warp = state_warp
         self.device = torch.device(device)
         owned = model is None or isinstance(model, (str, os.PathLike))
         net = load_model(model, device=str(self.device)) if owned else model.to(self.device)  # type: ignore[union-attr]
@@ -233,6 +244,25 @@ class TorchBackend:
             packed_t = torch.from_numpy(np.ascontiguousarray(packed))[None].to(self.device)
             if self.channels_last:
                 packed_t = packed_t.contiguous(memory_format=torch.channels_last)
-            color, new_state = step(self.model, packed_t, state, reset=reset)
+            if self.state_warp == "runtime":
+                color, new_state = self._step_prewarped(packed, packed_t, state, reset)
+            else:
+                color, new_state = step(self.model, packed_t, state, reset=reset)
             planes = color[0].float().cpu().numpy()
         return unpack_color(planes), new_state  # native CHW -> HWC (+ clamp at 0)
+
+    def _step_prewarped(self, packed: np.ndarray, packed_t: Any, state: Any, reset: bool) -> tuple[Any, Any]:
+        """One frame with the state warped by the runtime (``state_warp="runtime"``)."""
+        import torch
+
+        from ssr.data_tools.warp import warp_planes
+        from ssr.model import StreamState
+
+        motion = SLICES["motion"]
+        motion_x, motion_y = packed[motion.start], packed[motion.start + 1]
+        warped = [torch.from_numpy(warp_planes(np.ascontiguousarray(part.detach().cpu().float().numpy()),
+                                               motion_x, motion_y)).to(self.device)
+                  for part in (state.acc, state.prev_out)]
+        flag = torch.full((1, 1, 1, 1), float(reset), device=self.device)
+        color, acc, out_log = self.model.forward_prewarped(packed_t, *warped, flag)
+        return color, StreamState(acc, out_log)

@@ -141,3 +141,21 @@ def test_model_can_be_loaded_from_a_path(net: SSRNet, tmp_path: Path) -> None:
     assert loaded.backend.channels_last and not FrameStream(net).backend.channels_last
     # a loaded model runs channels-last (other conv kernels): equal within float rounding
     np.testing.assert_allclose(loaded.denoise(frame), FrameStream(net).denoise(frame), rtol=1e-5, atol=1e-6)
+
+
+def test_torch_backend_runtime_state_warp_matches_the_network_warp(net: SSRNet) -> None:
+    """``state_warp="runtime"`` (the state warped by ``warp_planes`` before
+    ``forward_prewarped``, what a pre-warped graph receives) tracks the network's own
+    ``grid_sample`` warp to float rounding on an untrained model, and is a different path."""
+    from ssr.data_tools.pack import pack_frame
+    from ssr.streaming import StreamLoop, TorchBackend, check_frame
+
+    frames = [pack_frame(check_frame(_frame(i))) for i in range(4)]
+    inside = StreamLoop(TorchBackend(net, state_warp="torch"))
+    outside = StreamLoop(TorchBackend(net, state_warp="runtime"))
+    for index, packed in enumerate(frames):
+        want, have = inside.step(packed, cut=index == 0), outside.step(packed, cut=index == 0)
+        np.testing.assert_allclose(have, want, atol=1e-4, rtol=1e-3)
+    assert outside.frames_since_reset == 4
+    with pytest.raises(ValueError, match="state_warp must be 'torch' or 'runtime'"):
+        TorchBackend(net, state_warp="native")
