@@ -146,3 +146,25 @@ def test_missing_llvm_is_a_clear_error(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert "ERR" in result.stdout, result.stdout + result.stderr
     assert "libllvm19" in result.stdout and "DRJIT_LIBLLVM_PATH" in result.stdout
+
+
+def test_dataset_v2_extra_keeps_the_hold_out(tmp_path: Path) -> None:
+    """dataset_v2_extra.json adds training sequences only; merged with dataset_v2.json it is a
+    valid scene-held-out dataset (no test scene or material variant in train, unique names)."""
+    render_dir = DEFAULT_CONFIG.parent
+    base = json.loads((render_dir / "dataset_v2.json").read_text())
+    extra = json.loads((render_dir / "dataset_v2_extra.json").read_text())
+    assert all(set(item) - {"scene"} == {"train"} for item in extra["scenes"])
+    assert extra["defaults"] == base["defaults"]
+    scenes_dir = tmp_path / "scenes"
+    for item in base["scenes"] + extra["scenes"]:
+        if item["scene"].startswith("builtin"):
+            continue
+        folder = scenes_dir / item["scene"].split("/")[0]
+        folder.mkdir(parents=True, exist_ok=True)
+        name = item["scene"].split("/")[1] if "/" in item["scene"] else "scene.xml"
+        (folder / name).write_text("<scene version='3.0.0'/>")
+    merged = {"defaults": base["defaults"], "scenes": base["scenes"] + extra["scenes"]}
+    entries = plan_dataset(merged, config_dir=render_dir, scenes_dir=scenes_dir)
+    assert len({(e.split, e.name) for e in entries}) == len(entries)
+    assert sum(e.split == "train" for e in entries) == 30 + len(extra["scenes"])
