@@ -5,20 +5,27 @@
 #   DATA   dataset v2 as rendered (`ssr make-dataset --config data_tools/render/dataset_v2.json
 #          --out $DATA`, pixel-centre albedo as that config says)
 #   BOX    its box-albedo conversion (scripts/box_albedo.py; what `--albedo-filter box` renders)
-#   RUNS   run folders
+#   EXTRA  optional extra training sequences (`ssr make-dataset --config
+#          data_tools/render/dataset_v2_extra.json --out $EXTRA`), box-converted to EXTRA_BOX
+#   RUNS   run folders; HELDOUT / ALL name the two runs (default dual_box, dual_box_all)
 #   STAGE  comma-separated, in order:
-#          convert  DATA -> BOX (resumable: re-run as the render progresses)
-#          heldout  train on BOX's train split only (the test scenes stay unseen): $RUNS/dual_box
-#          all      fine-tune that model FT_STEPS steps on every sequence (train + test), the
-#                   bundled-model candidate: $RUNS/dual_box_all (data: links in $BOX_ALL)
+#          convert  DATA -> BOX, EXTRA -> EXTRA_BOX (resumable: re-run as the render progresses)
+#          heldout  train on BOX's train split only (the test scenes stay unseen): $RUNS/$HELDOUT
+#          all      fine-tune that model FT_STEPS steps on every finished sequence (train +
+#                   test + EXTRA_BOX), the bundled-model candidate: $RUNS/$ALL (data: links in
+#                   $BOX_ALL)
 #          bench    score the held-out model on the test split against OIDN: $BENCH
-#          install  copy $RUNS/dual_box_all/model into ssr/weights/default.*
+#          install  copy $RUNS/$ALL/model into ssr/weights/default.*
 # Every training stage resumes from <run>/last.pt; --stop-after via STOP (0: run to the end).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="${DATA:-/work/data/v2}"
 BOX="${BOX:-/work/data/v2_box}"
 BOX_ALL="${BOX_ALL:-/work/data/v2_box_all}"
+EXTRA="${EXTRA:-/work/data/v2x}"
+EXTRA_BOX="${EXTRA_BOX:-/work/data/v2x_box}"
+HELDOUT="${HELDOUT:-dual_box}"
+ALL="${ALL:-dual_box_all}"
 RUNS="${RUNS:-/work/runs}"
 BENCH="${BENCH:-/work/bench/s13_ship}"
 STEPS="${STEPS:-6000}"
@@ -43,21 +50,25 @@ train() {  # run name, dataset, then the flags of a fresh run
 
 for stage in ${STAGE//,/ }; do
   case "$stage" in
-    convert) "$PY" "$ROOT/scripts/box_albedo.py" "$DATA" "$BOX" ;;
-    heldout) train dual_box "$BOX" "${RECIPE[@]}" "${COMMON[@]}" --steps "$STEPS" \
+    convert)
+      "$PY" "$ROOT/scripts/box_albedo.py" "$DATA" "$BOX"
+      if [ -d "$EXTRA" ]; then "$PY" "$ROOT/scripts/box_albedo.py" "$EXTRA" "$EXTRA_BOX"; fi ;;
+    heldout) train "$HELDOUT" "$BOX" "${RECIPE[@]}" "${COMMON[@]}" --steps "$STEPS" \
                    --lr 5e-4 --seed 0 ;;
     all)
       mkdir -p "$BOX_ALL/train"
-      for seq in "$BOX"/train/* "$BOX"/test/*; do ln -sfn "$seq" "$BOX_ALL/train/$(basename "$seq")"; done
+      for seq in "$BOX"/train/* "$BOX"/test/* "$EXTRA_BOX"/train/*; do
+        if [ -d "$seq" ]; then ln -sfn "$seq" "$BOX_ALL/train/$(basename "$seq")"; fi
+      done
       ln -sfn "$BOX/val" "$BOX_ALL/val"
-      train dual_box_all "$BOX_ALL" --init "$RUNS/dual_box/model" "${COMMON[@]}" \
+      train "$ALL" "$BOX_ALL" --init "$RUNS/$HELDOUT/model" "${COMMON[@]}" \
             --steps "$FT_STEPS" --lr 2.5e-4 --seed 1 ;;
-    bench) "$SSR" bench quality --data "$BOX" --split test --skip-incomplete --model "$RUNS/dual_box/model" \
+    bench) "$SSR" bench quality --data "$BOX" --split test --skip-incomplete --model "$RUNS/$HELDOUT/model" \
                  --variants "bundled=$ROOT/ssr/weights/default" --methods ssr,oidn_high,input --no-vdp --no-flip \
                  --out "$BENCH" ;;
     install)
-      cp "$RUNS/dual_box_all/model.safetensors" "$ROOT/ssr/weights/default.safetensors"
-      cp "$RUNS/dual_box_all/model.json" "$ROOT/ssr/weights/default.json" ;;
+      cp "$RUNS/$ALL/model.safetensors" "$ROOT/ssr/weights/default.safetensors"
+      cp "$RUNS/$ALL/model.json" "$ROOT/ssr/weights/default.json" ;;
     *) echo "ship_recipe.sh: unknown stage $stage (convert, heldout, all, bench, install)" >&2; exit 2 ;;
   esac
 done
