@@ -36,7 +36,7 @@ STAGE="${STAGE:-convert,heldout}"
 SSR="${SSR:-$ROOT/.venv/bin/ssr}"
 PY="${PY:-$ROOT/.venv/bin/python}"
 RECIPE=(--preset fast --layout fast --signal dual --accumulation linear --output kernel --spatial-loss relmse)
-COMMON=(--batch 4 --crop 64 --val-every 500 --val-frames 8 --checkpoint-every 50 --skip-incomplete --no-progress)
+COMMON=(--batch 4 --crop 64 --val-every 500 --val-frames 8 --checkpoint-every 50 --snapshot-every 1500 --skip-incomplete --no-progress)
 mkdir -p "$RUNS"
 
 train() {  # run name, dataset, then the flags of a fresh run

@@ -16,10 +16,16 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["BEST", "LAST", "capture_rng_state", "load_checkpoint", "restore_rng_state", "save_checkpoint"]
+__all__ = ["BEST", "LAST", "capture_rng_state", "load_checkpoint", "restore_rng_state", "save_checkpoint",
+           "snapshot_name"]
 
 LAST = "last.pt"
 BEST = "best.pt"
+
+
+def snapshot_name(step: int) -> str:
+    """File name of the kept checkpoint of ``step`` (``TrainConfig.snapshot_every``): ``snap_<step>.pt``."""
+    return f"snap_{step}.pt"
 
 
 def capture_rng_state() -> dict[str, Any]:

@@ -5,7 +5,7 @@ Without a train/ subfolder every sequence under --data is training data; validat
 needs --val-data (or is skipped).
 
 Run folder (--out): config.json (the resolved configuration), last.pt / best.pt
-(checkpoints, written atomically), tb/ (TensorBoard), val.jsonl, and at the end
+(checkpoints, written atomically; snap_<step>.pt with --snapshot-every), tb/ (TensorBoard), val.jsonl, and at the end
 model.safetensors + model.json (load with ssr.load_model("<out>/model")).
 
 Works under torchrun (DistributedDataParallel, gloo on CPU / nccl on CUDA):
@@ -67,6 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-every", type=int, default=1000, help="validate every N steps (0: only at the end)")
     parser.add_argument("--val-frames", type=int, default=0, help="frames per validation sequence (0: all)")
     parser.add_argument("--checkpoint-every", type=int, default=0, help="write last.pt every N steps (0: at validation)")
+    parser.add_argument("--snapshot-every", type=int, default=0, metavar="N",
+                        help="also keep every N-th step's checkpoint as snap_<step>.pt (0: none), for "
+                             "model selection on held-out scenes after the run")
     parser.add_argument("--log-every", type=int, default=10, help="TensorBoard scalar interval")
     parser.add_argument("--seed", type=int, default=0, help="seed of model init and clip sampling")
     parser.add_argument("--scenes", default="", help="comma-separated sequence/scene names to train on")
@@ -137,6 +140,7 @@ def config_from_args(args: argparse.Namespace):
         val_every=args.val_every,
         val_frames=args.val_frames,
         checkpoint_every=args.checkpoint_every,
+        snapshot_every=args.snapshot_every,
         log_every=args.log_every,
         seed=args.seed,
         scenes=[s.strip() for s in args.scenes.split(",") if s.strip()],

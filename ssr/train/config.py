@@ -30,6 +30,10 @@ class TrainConfig:
         val_every: validate (and keep the best checkpoint) every N steps; 0 = only at the end.
         val_frames: frames per validation sequence (0 = all).
         checkpoint_every: write ``last.pt`` every N steps (0 = at validation and the end).
+        snapshot_every: also keep the checkpoint of every N-th step as ``snap_<step>.pt``
+            (0 = none): model selection on held-out scenes after the run, where the
+            validation split's ``best.pt`` says little (``ssr bench quality --variants``
+            and ``ssr denoise --model`` take checkpoints).
         log_every: TensorBoard scalar interval.
         seed: seeds model init and the clip sampler.
         scenes: keep only these sequence/scene names (empty = all).
@@ -63,6 +67,7 @@ class TrainConfig:
     val_every: int = 1000
     val_frames: int = 0
     checkpoint_every: int = 0
+    snapshot_every: int = 0
     log_every: int = 10
     seed: int = 0
     scenes: list[str] = field(default_factory=list)
@@ -82,6 +87,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.clip < 2:
             raise ValueError("TrainConfig.clip must be >= 2 (the temporal losses need two frames)")
+        if self.snapshot_every < 0:
+            raise ValueError(f"TrainConfig.snapshot_every must be >= 0, got {self.snapshot_every}")
         if self.burn_in < 0:
             raise ValueError(f"TrainConfig.burn_in must be >= 0, got {self.burn_in}")
         if self.lr <= 0:

@@ -31,7 +31,8 @@ from ssr.model import SSRNet, initial_state, load_model, save_model, step
 from ssr.streaming import StreamLoop, TorchBackend
 from ssr.data_tools.contract import ALBEDO_EPS, SLICES
 
-from .checkpoint import BEST, LAST, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from .checkpoint import (BEST, LAST, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint,
+                         snapshot_name)
 from .config import TrainConfig
 from .data import ClipBatch, ClipSampler, PackedSequence, find_sequences, load_sequences
 from .distributed import DistributedContext, init_distributed
@@ -264,7 +265,7 @@ def _train(
     unroller.train()
     started = time.perf_counter()
 
-    def write_checkpoint(is_best: bool) -> None:
+    def write_checkpoint(is_best: bool, is_snapshot: bool = False) -> None:
         sampler_states = ctx.gather_objects(sampler.state_dict())
         if not ctx.is_main:
             return
@@ -281,6 +282,8 @@ def _train(
         save_checkpoint(run / LAST, payload)
         if is_best:
             save_checkpoint(run / BEST, payload)
+        if is_snapshot:
+            save_checkpoint(run / snapshot_name(global_step), payload)
 
     def run_validation() -> tuple[dict[str, float], bool]:
         nonlocal best_psnr
@@ -320,11 +323,12 @@ def _train(
             writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], global_step)
         is_val_step = config.val_every > 0 and global_step % config.val_every == 0
         is_ckpt_step = config.checkpoint_every > 0 and global_step % config.checkpoint_every == 0
-        if is_val_step or is_ckpt_step or global_step == end_step:
+        is_snap_step = config.snapshot_every > 0 and global_step % config.snapshot_every == 0
+        if is_val_step or is_ckpt_step or is_snap_step or global_step == end_step:
             improved = False
             if is_val_step or global_step == config.steps:
                 validation, improved = run_validation()
-            write_checkpoint(improved)
+            write_checkpoint(improved, is_snap_step)
     bar.close()
 
     finished = global_step >= config.steps

@@ -130,3 +130,28 @@ def test_burn_in_trains_and_is_saved_with_the_run(tmp_path) -> None:
               train_sequences=sequences, val_sequences=[], progress=False)
     with pytest.raises(ValueError, match="burn_in must be >= 0"):
         TrainConfig(data="d", out="o", burn_in=-1)
+
+
+def test_snapshots_keep_every_nth_checkpoint(tmp_path) -> None:
+    """`--snapshot-every N` keeps snap_<step>.pt at every N-th step beside last.pt; each holds
+    that step's weights (loadable like any checkpoint), and a negative value is refused."""
+    from ssr.model import load_model
+    from ssr.train.cli import config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert config_from_args(parser.parse_args(["--data", "d", "--out", "o", "--snapshot-every", "2"])).snapshot_every == 2
+    sequences = [synthetic_packed_sequence(5, 12, 12, seed=s, name=f"s{s}") for s in range(2)]
+    run = tmp_path / "snaps"
+    config = TrainConfig(**{**_config(run, steps=5).to_dict(), "snapshot_every": 2, "val_every": 0})
+    result = train(config, train_sequences=sequences, val_sequences=[], progress=False)
+    assert result.finished
+    assert sorted(p.name for p in run.glob("snap_*.pt")) == ["snap_2.pt", "snap_4.pt"]
+    snap_2, snap_4 = (torch.load(run / f"snap_{n}.pt", weights_only=False) for n in (2, 4))
+    assert (snap_2["step"], snap_4["step"]) == (2, 4)
+    name = next(iter(snap_4["model"]))
+    assert not torch.equal(snap_2["model"][name], snap_4["model"][name])
+    loaded = load_model(run / "snap_4.pt")
+    assert torch.equal(loaded.state_dict()[name], snap_4["model"][name])
+    with pytest.raises(ValueError, match="snapshot_every must be >= 0"):
+        TrainConfig(data="d", out="o", snapshot_every=-1)
