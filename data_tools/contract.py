@@ -60,6 +60,7 @@ __all__ = [
     "STAGE_CHANNELS",
     "STAGE_SIGNAL_PLANES",
     "STAGE_FEATURE_PREV",
+    "LEGACY_VIEW_FLOOR",
     "STATE_CHANNELS",
     "GRAPH_CHANNELS",
     "Plane",
@@ -158,6 +159,11 @@ STAGE_SIGNAL_PLANES: dict[str, int] = {"irradiance": 4, "dual": 7}
 """Planes of ``signal_half`` and ``carry`` per model signal (``ssr.model.ModelConfig.signal``):
 ``(A_irr, A_mask)``, or with ``"dual"`` also the radiance numerator ``A_irr * (albedo +
 ALBEDO_EPS)``; ``STAGE_CHANNELS`` holds the ``"irradiance"`` counts."""
+LEGACY_VIEW_FLOOR = 1e-4
+"""The ``A_mask`` floor of the state's log view, ``log1p(A_irr / max(A_mask, floor))``, in
+models saved before ``ssr.model.ModelConfig.view_floor`` existed: what their weights, graphs
+(metadata ``ssr.model_config`` without ``view_floor``) and the native stages' weight
+records (``view_floor`` 0) mean (``SSR_STAGE_LEGACY_VIEW_FLOOR``)."""
 
 
 def _check() -> None:

@@ -25,6 +25,8 @@ from typing import Mapping
 
 import numpy as np
 
+from .contract import LEGACY_VIEW_FLOOR
+
 __all__ = ["STAGE_WEIGHT_NAMES", "accumulate", "decode_stage_weights", "encode_stage_weights", "resolve"]
 
 STAGE_WEIGHT_NAMES = ("ref_w1", "ref_b1", "ref_w2", "ref_b2", "emb_w1", "emb_b1", "emb_w2", "emb_b2",
@@ -73,15 +75,17 @@ def widths(weights: Mapping[str, np.ndarray]) -> tuple[int, int]:
 def accumulate(packed: np.ndarray, acc: np.ndarray | None, prev_out: np.ndarray | None, reset: bool,
                weights: Mapping[str, np.ndarray], kernel_size: int, acc_new: np.ndarray, guide: np.ndarray,
                prev: np.ndarray, down: np.ndarray, prev_half: np.ndarray, signal_half: np.ndarray,
-               num_threads: int = 0, signal_planes: int = 4) -> None:
+               num_threads: int = 0, signal_planes: int = 4, view_floor: float = LEGACY_VIEW_FLOOR) -> None:
     """The pre-graph stage, in place (see the module docstring and ``ssr_stages.h``).
     ``signal_planes``: :data:`ssr.data_tools.contract.STAGE_SIGNAL_PLANES` of the model's
-    signal (4, or 7 for ``signal="dual"``: ``signal_half`` then has 7 planes)."""
+    signal (4, or 7 for ``signal="dual"``: ``signal_half`` then has 7 planes);
+    ``view_floor``: the model's ``ModelConfig.view_floor`` (the A_mask floor of the log
+    views; :data:`LEGACY_VIEW_FLOOR` for models saved before it existed)."""
     from ssr import _native
 
     _native.stage_accumulate(packed, None if reset else acc, None if reset else prev_out, bool(reset), dict(weights),
                              int(kernel_size), acc_new, guide, prev, down, prev_half, signal_half, num_threads,
-                             int(signal_planes))
+                             int(signal_planes), float(view_floor))
 
 
 def resolve(coarse: np.ndarray, carry: np.ndarray, guide: np.ndarray, prev: np.ndarray, acc_new: np.ndarray,

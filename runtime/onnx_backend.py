@@ -52,6 +52,7 @@ from ssr.data_tools.contract import (
     GRAPH_INPUTS_PREWARPED,
     GRAPH_OUTPUTS,
     GRAPH_OUTPUTS_NATIVE,
+    LEGACY_VIEW_FLOOR,
     OUTPUT_CHANNELS,
     SIZE_MULTIPLE,
     SLICES,
@@ -241,6 +242,10 @@ class OnnxBackend:
         self.stage_weights: dict[str, np.ndarray] | None = None
         """The full-resolution layers' weights of a native-stage graph (``ssr.stage_weights``)."""
         self.kernel_size = 0
+        self.view_floor = LEGACY_VIEW_FLOOR
+        """The model's ``ModelConfig.view_floor``, which the native accumulate stage applies
+        (metadata ``ssr.model_config``; graphs of models saved before it existed: the legacy
+        1e-4)."""
         self.signal_planes = STAGE_SIGNAL_PLANES["irradiance"]
         """Planes of ``signal_half`` / ``carry`` (7 for a ``signal="dual"`` model; metadata
         ``ssr.signal_planes``, 4 in graphs exported before it existed)."""
@@ -254,6 +259,7 @@ class OnnxBackend:
             if self.signal_planes not in STAGE_SIGNAL_PLANES.values():
                 raise ValueError(f"{self.onnx_path}: metadata 'ssr.signal_planes' is {self.signal_planes}, "
                                  f"expected one of {sorted(STAGE_SIGNAL_PLANES.values())}")
+            self.view_floor = self._model_view_floor()
         self._buffers: dict[tuple[int, int], _Buffers] = {}
         self._last_run: Any = None
         self.recorded_feeds: list[dict[str, np.ndarray]] | None = None
@@ -269,6 +275,14 @@ class OnnxBackend:
         if self._last_run is None:
             raise RuntimeError("rerun() needs a run() first")
         self._last_run()
+
+    def _model_view_floor(self) -> float:
+        config = json.loads(self.metadata["ssr.model_config"]) if "ssr.model_config" in self.metadata else {}
+        value = config.get("view_floor", LEGACY_VIEW_FLOOR)
+        if not isinstance(value, (int, float)) or not 0 < float(value) < float("inf"):
+            raise ValueError(f"{self.onnx_path}: metadata 'ssr.model_config' has view_floor {value!r}, "
+                             "expected a finite number > 0")
+        return float(value)
 
     @property
     def subpixel(self) -> bool:
@@ -377,7 +391,7 @@ class OnnxBackend:
         planes, weights, kernel, session = buffers.native, self.stage_weights, self.kernel_size, self.session
         stages.accumulate(buffers.packed, acc, prev_out, reset, weights, kernel, acc_new, planes["guide"],
                           planes["prev"], planes["down"], planes["prev_half"], planes["signal_half"],
-                          self.native_threads, self.signal_planes)
+                          self.native_threads, self.signal_planes, self.view_floor)
         feeds = {name: planes[name] for name in GRAPH_INPUTS_NATIVE}
         if self.recorded_feeds is not None:
             self.recorded_feeds.append({name: array.copy() for name, array in feeds.items()})

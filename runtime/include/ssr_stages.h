@@ -77,6 +77,9 @@ extern "C" {
     ((kernel_size) * (kernel_size) + 2 + ((signal_planes) == SSR_STAGE_DUAL_SIGNAL_PLANES ? 1 : 0))
 /** Denominator floor of num / den (ssr.model.kernel.MASK_FLOOR). */
 #define SSR_STAGE_MASK_FLOOR 1e-4f
+/** Floor of A_mask in the log view of a state whose weights leave view_floor at 0 (models
+ * saved before ssr.model.config.VIEW_FLOOR existed: ssr.model.config.LEGACY_VIEW_FLOOR). */
+#define SSR_STAGE_LEGACY_VIEW_FLOOR 1e-4f
 /** |log view| clamp (ssr.model.kernel.VIEW_BOUND). */
 #define SSR_STAGE_VIEW_BOUND 1e4f
 /** Clamp of log irradiance before exp (ssr.model.network.LOG_IRRADIANCE_MAX). */
@@ -115,6 +118,10 @@ typedef struct ssr_stage_weights {
      * SSR_STAGE_SIGNAL_PLANES (4): the irradiance signal; SSR_STAGE_DUAL_SIGNAL_PLANES (7): a
      * signal="dual" model. */
     int32_t signal_planes;
+    /** The floor of A_mask in the log view log1p(A_irr / max(A_mask, view_floor))
+     * (ModelConfig.view_floor), after signal_planes for the same reason: 0 means
+     * SSR_STAGE_LEGACY_VIEW_FLOOR; otherwise finite and > 0. */
+    float view_floor;
 } ssr_stage_weights;
 
 /**

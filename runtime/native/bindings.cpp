@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -297,7 +298,8 @@ const float *weight_of(const std::vector<InputArray> &kept, std::size_t index, c
 }
 
 /// The native stages' weights from a dict of float32 arrays (ssr.data_tools.stages.STAGE_WEIGHT_NAMES).
-ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int signal_planes, std::vector<InputArray> &kept) {
+ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int signal_planes, float view_floor,
+                                std::vector<InputArray> &kept) {
     static const char *names[] = {"ref_w1", "ref_b1", "ref_w2", "ref_b2", "emb_w1", "emb_b1", "emb_w2", "emb_b2",
                                   "enc0_w", "enc0_b", "down1_w", "down1_b", "dec0_w", "dec0_b", "head_w", "head_b"};
     kept.clear();
@@ -313,6 +315,10 @@ ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int sig
     if (signal_planes != SSR_STAGE_SIGNAL_PLANES && signal_planes != SSR_STAGE_DUAL_SIGNAL_PLANES) {
         throw nb::value_error(("stage weights: signal_planes must be 4 (irradiance) or 7 (dual), got " +
                                std::to_string(signal_planes)).c_str());
+    }
+    if (!(view_floor > 0.0f && view_floor <= std::numeric_limits<float>::max())) {
+        throw nb::value_error(("stage weights: view_floor must be finite and > 0 (ModelConfig.view_floor), got " +
+                               std::to_string(view_floor)).c_str());
     }
     if (kept[0].ndim() != 2 || kept[2].ndim() != 2 || kept[8].ndim() != 2 || kept[10].ndim() != 4) {
         throw nb::value_error("stage weights: ref_w1, ref_w2, enc0_w must be 2-D and down1_w 4-D (PyTorch layouts)");
@@ -332,6 +338,7 @@ ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int sig
     w.down = static_cast<int32_t>(down);
     w.kernel_size = kernel_size;
     w.signal_planes = signal_planes;
+    w.view_floor = view_floor;
     w.ref_w1 = weight_of(kept, 0, "ref_w1", {hidden, state + 3});
     w.ref_b1 = weight_of(kept, 1, "ref_b1", {hidden});
     w.ref_w2 = weight_of(kept, 2, "ref_w2", {embed, hidden});
@@ -376,11 +383,12 @@ std::pair<std::size_t, std::size_t> packed_size(const InputArray &packed, const 
 
 void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_out, bool reset, const nb::dict &weights,
                       int kernel_size, OutputArray &acc_new, OutputArray &guide, OutputArray &prev, OutputArray &down,
-                      OutputArray &prev_half, OutputArray &signal_half, int num_threads, int signal_planes) {
+                      OutputArray &prev_half, OutputArray &signal_half, int num_threads, int signal_planes,
+                      float view_floor) {
     const char *fn = "stage_accumulate";
     const auto [height, width] = packed_size(packed, fn);
     std::vector<InputArray> kept;
-    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, kept);
+    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, view_floor, kept);
     const float *acc_data = nullptr, *prev_data = nullptr;
     InputArray acc_array, prev_array;
     if (!reset) {
@@ -419,7 +427,8 @@ void stage_resolve(const InputArray &coarse, const InputArray &carry, const Inpu
     const char *fn = "stage_resolve";
     const auto [height, width] = packed_size(packed, fn);
     std::vector<InputArray> kept;
-    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, kept);
+    // the resolve reads no log view: the floor is not its input
+    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, SSR_STAGE_LEGACY_VIEW_FLOOR, kept);
     const std::size_t half_h = height / 2, half_w = width / 2;
     const float *coarse_data = planes_of(coarse, fn, "coarse", 3, half_h, half_w);
     const float *carry_data = planes_of(carry, fn, "carry", static_cast<std::size_t>(w.signal_planes), half_h, half_w);
@@ -479,17 +488,19 @@ NB_MODULE(_native, m) {
     m.attr("STAGE_DUAL_SIGNAL_PLANES") = SSR_STAGE_DUAL_SIGNAL_PLANES;
     m.attr("STAGE_MASK_FLOOR") = SSR_STAGE_MASK_FLOOR;
     m.attr("STAGE_VIEW_BOUND") = SSR_STAGE_VIEW_BOUND;
+    m.attr("STAGE_LEGACY_VIEW_FLOOR") = SSR_STAGE_LEGACY_VIEW_FLOOR;
     m.attr("STAGE_LOG_MAX") = SSR_STAGE_LOG_MAX;
     m.attr("STAGE_COVERAGE_FLOOR") = SSR_STAGE_COVERAGE_FLOOR;
 
     m.def("stage_accumulate", &stage_accumulate, "packed"_a, "acc"_a.none(), "prev_out"_a.none(), "reset"_a,
           "weights"_a, "kernel_size"_a, "acc_new"_a.noconvert(), "guide"_a.noconvert(), "prev"_a.noconvert(),
           "down"_a.noconvert(), "prev_half"_a.noconvert(), "signal_half"_a.noconvert(), "num_threads"_a = 0,
-          "signal_planes"_a = SSR_STAGE_SIGNAL_PLANES,
+          "signal_planes"_a = SSR_STAGE_SIGNAL_PLANES, "view_floor"_a = SSR_STAGE_LEGACY_VIEW_FLOOR,
           "The fused pre-graph stage of a fast-layout model (ssr_stages.h): warp + reset select + TFA + log views "
           "+ the U-Net's 1x1 guide and 2x2 stride-2 convs, in place. acc / prev_out (the unwarped committed "
           "state) may be None when reset; weights: dict of the stage's float32 arrays; signal_planes: 4 "
-          "(irradiance) or 7 (a signal='dual' model). The GIL is released.");
+          "(irradiance) or 7 (a signal='dual' model); view_floor: the A_mask floor of the log views "
+          "(ModelConfig.view_floor). The GIL is released.");
 
     m.def("stage_resolve", &stage_resolve, "coarse"_a, "carry"_a, "guide"_a, "prev"_a, "acc_new"_a, "packed"_a,
           "reset"_a, "weights"_a, "kernel_size"_a, "out_log"_a.noconvert(), "color"_a.noconvert(),

@@ -40,6 +40,11 @@ int signal_planes_of(const ssr_stage_weights &w) {
     return w.signal_planes == 0 ? SSR_STAGE_SIGNAL_PLANES : w.signal_planes;
 }
 
+/// The log view's A_mask floor of the weights: 0 (unset) means the legacy floor.
+float view_floor_of(const ssr_stage_weights &w) {
+    return w.view_floor == 0.0f ? SSR_STAGE_LEGACY_VIEW_FLOOR : w.view_floor;
+}
+
 using ssr_native::RowBand;
 using ssr_native::ranges_overlap;
 using ssr_native::run_bands;
@@ -167,14 +172,14 @@ SSR_INLINE void dense(const float *const *in, int in_channels, const float *w, c
 
 /// log view of 14 state planes (chunk-strided `src`) into `dst` rows: planes 0-2
 /// log1p(A_irr / max(A_mask, floor)), the rest copied, all clamped to +-VIEW_BOUND.
-SSR_INLINE void log_view(const float *const *src, float *const *dst, int64_t n) {
+SSR_INLINE void log_view(const float *const *src, float *const *dst, int64_t n, float floor) {
     const float *mask = src[kMaskPlane];
     for (int c = 0; c < kState; ++c) {
         const float *s = src[c];
         float *d = dst[c];
         if (c < 3) {
             for (int64_t k = 0; k < n; ++k) {
-                const float den = mask[k] > SSR_STAGE_MASK_FLOOR ? mask[k] : SSR_STAGE_MASK_FLOOR;
+                const float den = mask[k] > floor ? mask[k] : floor;
                 d[k] = fast_log1p(s[k] / den);
             }
         } else {
@@ -355,7 +360,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                     taps.compute(motion_x, motion_y, y, x0, n, a.height, width);
                     sample<kState>(taps, a.acc, plane, history_rows, n);
                 }
-                log_view(history_const, view_rows, n);
+                log_view(history_const, view_rows, n, view_floor_of(w));
                 // TFA scores: s = <e_ref, e_cur> - <e_ref, e_prev>, beta = sigmoid(s)
                 dense(in, kRefInputs, w.ref_w1, w.ref_b1, hidden, hidden_buf, kChunk, n, true);
                 dense(hidden_in, hidden, w.ref_w2, w.ref_b2, embed, e_ref, kChunk, n, false);
@@ -387,7 +392,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                     }
                     acc_rows[c] = dst;
                 }
-                log_view(acc_rows, acc_view_rows, n);
+                log_view(acc_rows, acc_view_rows, n, view_floor_of(w));
                 float *prev_rows[3];
                 for (int c = 0; c < 3; ++c) {
                     prev_rows[c] = a.prev + c * plane + offset;
@@ -693,7 +698,7 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
 
 /// SSR_PACK_OK, SSR_PACK_ERROR_NULL_POINTER (no struct, a NULL array) or
 /// SSR_PACK_ERROR_INVALID_SIZE (a width outside 1 .. SSR_STAGE_MAX_WIDTH, a bad kernel size,
-/// signal_planes neither 0, 4 nor 7).
+/// signal_planes neither 0, 4 nor 7, a view_floor negative or not finite).
 int check_weights(const ssr_stage_weights *w) {
     if (w == nullptr) {
         return SSR_PACK_ERROR_NULL_POINTER;
@@ -712,6 +717,9 @@ int check_weights(const ssr_stage_weights *w) {
         }
     }
     if (signal_planes_of(*w) != SSR_STAGE_SIGNAL_PLANES && signal_planes_of(*w) != SSR_STAGE_DUAL_SIGNAL_PLANES) {
+        return SSR_PACK_ERROR_INVALID_SIZE;
+    }
+    if (!(w->view_floor >= 0.0f && w->view_floor <= std::numeric_limits<float>::max())) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
     return (w->kernel_size >= 1 && w->kernel_size <= 7 && w->kernel_size % 2 == 1) ? SSR_PACK_OK

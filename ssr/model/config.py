@@ -36,6 +36,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
+from ssr.data_tools.contract import LEGACY_VIEW_FLOOR
+
 __all__ = ["ACCUMULATIONS", "ARCHES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
 
 
@@ -68,6 +70,17 @@ ARCHES = ("ssr", "rae")
 LAYOUTS = ("spec", "fast")
 LEVELS = (3, 4)
 SIGNALS = ("irradiance", "dual")
+
+VIEW_FLOOR = 1e-2
+"""Default denominator floor of :func:`ssr.model.kernel.log_view`'s ``A_irr / max(A_mask, floor)``
+(``ModelConfig.view_floor``). Right after a reset or a disocclusion a third of the pixels
+hold a warped ``A_mask`` below 1e-4: a bilinear tap that barely touches a traced pixel.
+There the ratio is ``irradiance x weight / floor``, linear in a weight that float32
+coordinate rounding moves by ~1e-5 (more at 2K widths), so with a 1e-4 floor two correct
+warps gave features up to 2.4 apart and visibly different frames (BENCHMARKS.md section
+14). At 1e-2 the same perturbation moves the view by ~1e-3 of the irradiance; ``A_mask``,
+a network input of its own, still tells how much history there is."""
+
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,11 @@ class ModelConfig:
             weight. Smoothing in demodulated space brightens glossy surfaces whose diffuse
             albedo is textured (their specular light does not scale with the albedo it was
             divided by); radiance does not have that bias (:mod:`ssr.model.kernel`).
+        view_floor: ``accumulation="linear"``: the floor of the accumulated mask in the
+            network's view of the state, ``log1p(A_irr / max(A_mask, view_floor))``
+            (:data:`ssr.model.kernel.VIEW_FLOOR`, 1e-2). Weights saved before this field
+            existed load with 1e-4 (:data:`~ssr.model.kernel.LEGACY_VIEW_FLOOR`), the value
+            they were trained with. No weights depend on it; a fine-tune may change it.
     """
 
     width: str = "small"
@@ -125,6 +143,7 @@ class ModelConfig:
     levels: int = 3
     deep_width: int = 64
     signal: str = "irradiance"
+    view_floor: float = VIEW_FLOOR
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -159,6 +178,9 @@ class ModelConfig:
         if int(self.deep_width) < 1:
             raise ValueError(f"ModelConfig.deep_width must be >= 1, got {self.deep_width!r}")
         object.__setattr__(self, "deep_width", int(self.deep_width))
+        if not float(self.view_floor) > 0:
+            raise ValueError(f"ModelConfig.view_floor must be > 0, got {self.view_floor!r}")
+        object.__setattr__(self, "view_floor", float(self.view_floor))
         sizes = tuple(int(k) for k in self.kernel_sizes) or (5,) * (self.levels - 1) + (3,)
         if len(sizes) != self.levels or any(k < 1 or k % 2 == 0 for k in sizes):
             raise ValueError(f"ModelConfig.kernel_sizes must be {self.levels} odd sizes >= 1 (one per U-Net scale, "
@@ -183,4 +205,5 @@ class ModelConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"ModelConfig: unknown keys {sorted(unknown)}")
-        return cls(**dict(data))
+        # configs written before view_floor existed describe models trained with the legacy floor
+        return cls(**{"view_floor": LEGACY_VIEW_FLOOR, **dict(data)})

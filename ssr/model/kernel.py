@@ -35,11 +35,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ssr.data_tools.contract import ALBEDO_EPS, SLICES
+from ssr.data_tools.contract import ALBEDO_EPS, LEGACY_VIEW_FLOOR, SLICES
+
+from .config import VIEW_FLOOR
 
 __all__ = [
+    "LEGACY_VIEW_FLOOR",
     "MASK_FLOOR",
     "VIEW_BOUND",
+    "VIEW_FLOOR",
     "apply_kernel",
     "blend_signals",
     "dual_signal",
@@ -54,6 +58,7 @@ __all__ = [
 
 MASK_FLOOR = 1e-4
 """Denominator floor of ``num / den`` (a window with no traced sample reads as black)."""
+
 
 _IRRADIANCE, _MASK = SLICES["irradiance"], SLICES["mask"]
 
@@ -91,10 +96,21 @@ VIEW_BOUND = 1e4
 converter (``ssr.export.fp16`` keeps float32 up to a ``Log`` or ``Clip``)."""
 
 
-def log_view(state: Tensor) -> Tensor:
-    """Network-input view of a linear state: irradiance channels -> ``log1p(A_irr / A_mask)``,
-    every other channel unchanged (``A_mask`` itself tells the confidence). ``[B, 14, H, W]``."""
-    irradiance = torch.log1p(signal_irradiance(signal_of(state)))
+def log_view(state: Tensor, floor: float = VIEW_FLOOR) -> Tensor:
+    """Network-input view of a linear state: irradiance channels ->
+    ``log1p(A_irr / max(A_mask, floor))``, every other channel unchanged (``A_mask`` itself
+    tells the confidence). ``[B, 14, H, W]`` in, same out.
+
+    Args:
+        state: ``[B, 14, H, W]`` linear TFA state (:func:`signal_of` layout).
+        floor: denominator floor (:data:`VIEW_FLOOR`; ``ModelConfig.view_floor``).
+
+    >>> state = torch.zeros(1, 14, 1, 1); state[:, 0:3] = 2e-5 * 3.0; state[:, 3] = 2e-5
+    >>> round(float(log_view(state, 1e-4)[0, 0]), 3), round(float(log_view(state, 1e-2)[0, 0]), 4)
+    (0.47, 0.006)
+    """
+    counts = state[:, _MASK]
+    irradiance = torch.log1p(state[:, _IRRADIANCE] / torch.clamp(counts, min=floor))
     return torch.clamp(torch.cat((irradiance, state[:, _IRRADIANCE.stop:]), dim=1), -VIEW_BOUND, VIEW_BOUND)
 
 

@@ -174,11 +174,11 @@ class SSRNet(nn.Module):
 
         if self.tfa is not None:
             history = _select_reset(reset, x_values, warped_acc)
-            history_view = log_view(history) if linear else history
+            history_view = log_view(history, self.config.view_floor) if linear else history
             acc_new, _, _ = self.tfa(x_t, transparent, history_view, values=(x_values, history) if linear else None)
         else:
             acc_new = x_values
-        acc_features = log_view(acc_new) if linear else acc_new
+        acc_features = log_view(acc_new, self.config.view_floor) if linear else acc_new
 
         features = (x_t, acc_features, transparent)
         warped_prev: Tensor | None = None

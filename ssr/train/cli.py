@@ -15,6 +15,7 @@ Works under torchrun (DistributedDataParallel, gloo on CPU / nccl on CUDA):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -50,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--output kernel: what the kernels filter: irradiance (demodulated, remodulated by the "
                              "pixel's albedo) or dual: irradiance and radiance alike, blended per pixel (glossy "
                              "surfaces with textured albedo; docs/training.md)")
+    parser.add_argument("--view-floor", type=float, default=None, metavar="F",
+                        help="--accumulation linear: floor of the accumulated mask in the network's view of the "
+                             "state, log1p(A_irr / max(A_mask, F)) (default 1e-2; models saved before it existed "
+                             "use 1e-4). Not a weight: with --init it overrides the weights' value (docs/training.md)")
     parser.add_argument("--deep-width", type=int, default=64, help="--levels 4: feature channels at 1/8")
     parser.add_argument("--kernel-sizes", default=None, metavar="K4,K2,K1",
                         help="--output kernel: kernel side per U-Net scale, coarsest first: 1/4, 1/2 and full "
@@ -127,6 +132,8 @@ def config_from_args(args: argparse.Namespace):
         kernel_sizes=_kernel_sizes(args.kernel_sizes), levels=args.levels, deep_width=args.deep_width,
         signal=args.signal,
     )
+    if args.view_floor is not None:
+        model = dataclasses.replace(model, view_floor=args.view_floor)
     return TrainConfig(
         data=args.data,
         out=args.out,

@@ -13,6 +13,7 @@ bit-identical to an uninterrupted run. At the end the weights are exported with
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -243,7 +244,8 @@ def _train(
     else:
         if config.init is not None:
             initial = load_model(config.init)
-            if initial.config != config.model:
+            # the view floor is not a weight: a fine-tune may change it
+            if dataclasses.replace(initial.config, view_floor=config.model.view_floor) != config.model:
                 raise ValueError(f"--init {config.init}: the weights are a {initial.config.to_dict()} model, "
                                  f"the run trains {config.model.to_dict()}")
             net.load_state_dict(initial.state_dict())

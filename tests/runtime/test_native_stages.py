@@ -16,10 +16,10 @@ import pytest
 import torch
 
 from ssr.data_tools import stages
-from ssr.data_tools.contract import STAGE_CHANNELS, STAGE_FEATURE_PREV, STAGE_SIGNAL_PLANES
+from ssr.data_tools.contract import LEGACY_VIEW_FLOOR, STAGE_CHANNELS, STAGE_FEATURE_PREV, STAGE_SIGNAL_PLANES
 from ssr.export.onnx import check_parity, export_onnx, random_stream_inputs, write_metadata
 from ssr.model import SSRNet
-from ssr.model.config import ModelConfig
+from ssr.model.config import VIEW_FLOOR, ModelConfig
 from ssr.model.kernel import MASK_FLOOR, VIEW_BOUND
 from ssr.model.network import LOG_IRRADIANCE_MAX
 from ssr.model.pixel_stages import UNetTrunk, check_native_stages, stage_weight_arrays
@@ -27,10 +27,12 @@ from ssr.model.pixel_stages import UNetTrunk, check_native_stages, stage_weight_
 native = pytest.importorskip("ssr._native")
 
 
-def fast_net(seed: int = 0, kernel: int = 3, levels: int = 3, signal: str = "irradiance") -> SSRNet:
+def fast_net(seed: int = 0, kernel: int = 3, levels: int = 3, signal: str = "irradiance",
+             view_floor: float = VIEW_FLOOR) -> SSRNet:
     torch.manual_seed(seed)
     config = ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel",
-                         kernel_sizes=(5,) * (levels - 1) + (kernel,), levels=levels, signal=signal)
+                         kernel_sizes=(5,) * (levels - 1) + (kernel,), levels=levels, signal=signal,
+                         view_floor=view_floor)
     return SSRNet(config).eval()
 
 
@@ -52,7 +54,8 @@ def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray | None, prev: n
     planes = STAGE_SIGNAL_PLANES[net.config.signal]
     b = stage_buffers(net, height, width)
     stages.accumulate(packed, acc, prev, reset, weights, kernel, b["acc_new"], b["guide"], b["prev"], b["down"],
-                      b["prev_half"], b["signal_half"], num_threads, signal_planes=planes)
+                      b["prev_half"], b["signal_half"], num_threads, signal_planes=planes,
+                      view_floor=net.config.view_floor)
     with torch.no_grad():
         coarse, carry = UNetTrunk(net)(*(torch.from_numpy(b[name]) for name in ("down", "prev_half", "signal_half")))
     out_log = np.full((1, 3, height, width), np.nan, np.float32)
@@ -62,15 +65,19 @@ def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray | None, prev: n
     return color, b["acc_new"], out_log
 
 
-@pytest.mark.parametrize("kernel, levels, size, signal",
-                         [(3, 3, (20, 28), "irradiance"), (5, 3, (20, 28), "irradiance"), (3, 4, (20, 36), "irradiance"),
-                          (3, 3, (20, 28), "dual"), (3, 4, (20, 36), "dual")],
-                         ids=["k3", "k5", "levels4-odd-quarter", "dual", "dual-levels4"])
+@pytest.mark.parametrize("kernel, levels, size, signal, view_floor",
+                         [(3, 3, (20, 28), "irradiance", VIEW_FLOOR), (5, 3, (20, 28), "irradiance", VIEW_FLOOR),
+                          (3, 4, (20, 36), "irradiance", VIEW_FLOOR), (3, 3, (20, 28), "dual", VIEW_FLOOR),
+                          (3, 4, (20, 36), "dual", VIEW_FLOOR), (3, 3, (20, 28), "dual", LEGACY_VIEW_FLOOR),
+                          (3, 3, (20, 28), "irradiance", 0.3)],
+                         ids=["k3", "k5", "levels4-odd-quarter", "dual", "dual-levels4", "dual-legacy-floor",
+                              "floor-0.3"])
 def test_native_stages_match_the_torch_model_over_a_stream(kernel: int, levels: int, size: tuple[int, int],
-                                                           signal: str) -> None:
+                                                           signal: str, view_floor: float) -> None:
     """Also with a 1/8 scale in the trunk (``levels=4``; 20 x 36 has a 5 x 9 quarter scale),
-    and for a ``signal="dual"`` model (7-plane signal, the radiance blend at full resolution)."""
-    net = fast_net(kernel=kernel, levels=levels, signal=signal)
+    for a ``signal="dual"`` model (7-plane signal, the radiance blend at full resolution) and
+    for the legacy and an unusual log-view floor (``ModelConfig.view_floor``)."""
+    net = fast_net(kernel=kernel, levels=levels, signal=signal, view_floor=view_floor)
     height, width = size
     acc_t, prev_t = torch.zeros(1, 14, height, width), torch.zeros(1, 3, height, width)
     acc_n, prev_n = np.zeros((1, 14, height, width), np.float32), np.zeros((1, 3, height, width), np.float32)
@@ -159,6 +166,7 @@ def test_native_constants_equal_the_python_contract() -> None:
     assert native.STAGE_FEATURE_PREV == STAGE_FEATURE_PREV
     assert native.STAGE_MASK_FLOOR == pytest.approx(MASK_FLOOR)
     assert native.STAGE_VIEW_BOUND == pytest.approx(VIEW_BOUND)
+    assert native.STAGE_LEGACY_VIEW_FLOOR == pytest.approx(LEGACY_VIEW_FLOOR)
     assert native.STAGE_LOG_MAX == pytest.approx(LOG_IRRADIANCE_MAX)
 
 
@@ -302,3 +310,22 @@ def test_int8_and_fp16_keep_the_linear_signal_in_float32(tmp_path: Path) -> None
     assert readers and all(node.name in kept for node in readers)
     down_readers = [node for node in graph.node if "down" in node.input]
     assert down_readers and not any(node.name in kept for node in down_readers)  # the features are quantised
+
+
+def test_onnx_backend_applies_the_model_view_floor(tmp_path: Path) -> None:
+    """A native-stage graph carries its model's ``view_floor`` in ``ssr.model_config``; the
+    runtime applies it (parity with torch at a floor far from the legacy one), reads a config
+    without it as the legacy 1e-4 (graphs exported before it existed) and refuses a bad one."""
+    from ssr.runtime.onnx_backend import OnnxBackend
+
+    net = fast_net(seed=2, view_floor=0.3)
+    path = export_onnx(net, tmp_path / "floor.onnx", height=16, width=16, pixel_stages="native")
+    assert OnnxBackend(path).view_floor == pytest.approx(0.3)
+    assert check_parity(net, path, 20, 24, frames=4) <= 1e-4
+    config = net.config.to_dict()
+    del config["view_floor"]
+    write_metadata(path, {"ssr.model_config": json.dumps(config)})
+    assert OnnxBackend(path).view_floor == pytest.approx(LEGACY_VIEW_FLOOR)
+    write_metadata(path, {"ssr.model_config": json.dumps({**config, "view_floor": -1})})
+    with pytest.raises(ValueError, match="floor.onnx: metadata 'ssr.model_config' has view_floor -1"):
+        OnnxBackend(path)

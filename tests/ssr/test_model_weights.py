@@ -21,13 +21,34 @@ def test_round_trip_restores_config_and_weights(tmp_path) -> None:
     sidecar = json.loads((tmp_path / "run" / "model.json").read_text())
     assert sidecar["model_config"] == {"width": "tiny", "use_tfa": True, "use_warped_prev": False, "subpixel": False,
                                        "accumulation": "log", "output": "direct", "kernel_sizes": [5, 5, 3],
-                                       "arch": "ssr", "layout": "spec", "levels": 3, "deep_width": 64, "signal": "irradiance"}
+                                       "arch": "ssr", "layout": "spec", "levels": 3, "deep_width": 64, "signal": "irradiance",
+                                       "view_floor": 1e-2}
     assert sidecar["metadata"] == {"steps": 3}
     loaded = load_model(tmp_path / "run" / "model.safetensors")
     assert not loaded.training
     assert loaded.config == model.config
     for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert torch.equal(a, b), name
+
+
+def test_weights_saved_before_view_floor_load_with_the_legacy_floor(tmp_path) -> None:
+    """A sidecar without ``view_floor`` (weights saved before it existed, e.g. the bundled
+    model) loads with the 1e-4 those weights were trained with; new configs default to 1e-2;
+    a non-positive floor is refused."""
+    from ssr.data_tools.contract import LEGACY_VIEW_FLOOR
+    from ssr.model.config import VIEW_FLOOR
+
+    model = SSRNet(ModelConfig(width="tiny", accumulation="linear", output="kernel"))
+    assert model.config.view_floor == VIEW_FLOOR == 1e-2
+    save_model(model, tmp_path / "old")
+    sidecar_path = tmp_path / "old.json"
+    sidecar = json.loads(sidecar_path.read_text())
+    del sidecar["model_config"]["view_floor"]
+    sidecar_path.write_text(json.dumps(sidecar))
+    assert load_model(tmp_path / "old").config.view_floor == LEGACY_VIEW_FLOOR == 1e-4
+    assert ModelConfig.from_dict({"width": "tiny", "view_floor": 0.05}).view_floor == 0.05
+    with pytest.raises(ValueError, match="view_floor must be > 0"):
+        ModelConfig(view_floor=0.0)
 
 
 def test_missing_weights_raise_file_not_found(tmp_path) -> None:

@@ -71,7 +71,8 @@ def test_cli_trains_exports_and_loads(tmp_path) -> None:
     config = json.loads((out / "config.json").read_text())
     assert config["model"] == {"width": "tiny", "use_tfa": True, "use_warped_prev": False, "subpixel": True,
                                "accumulation": "log", "output": "direct", "kernel_sizes": [5, 5, 3], "arch": "ssr",
-                               "layout": "spec", "levels": 3, "deep_width": 64, "signal": "irradiance"}
+                               "layout": "spec", "levels": 3, "deep_width": 64, "signal": "irradiance",
+                               "view_floor": 1e-2}
     assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
     assert len((out / "val.jsonl").read_text().splitlines()) == 2  # steps 2 and 3 (the end)
     assert any((out / "tb").iterdir())
@@ -104,6 +105,12 @@ def test_cli_fine_tunes_from_weights_and_skips_incomplete_sequences(tmp_path, ca
     assert tuned.config == start.config  # from the weights, not --preset base
     for name, tensor in start.state_dict().items():  # lr 1e-9: one step barely moves them
         torch.testing.assert_close(tuned.state_dict()[name], tensor, atol=1e-6, rtol=0)
+    # the view floor is not a weight: --view-floor overrides the weights' value in a fine-tune
+    assert run(parser.parse_args(common + ["--out", str(tmp_path / "floor"), "--init", str(tmp_path / "start"),
+                                           "--skip-incomplete", "--view-floor", "0.05"])) == 0
+    floored = load_model(tmp_path / "floor" / "model")
+    assert floored.config.view_floor == 0.05 and floored.config.width == start.config.width
+    capsys.readouterr()
     assert run(parser.parse_args(common + ["--out", str(tmp_path / "bad"), "--init", str(tmp_path / "nothing")])) == 2
     assert "--init" in capsys.readouterr().err
     with pytest.raises(Exception, match="frame_00004"):  # without the flag the partial sequence is an error
