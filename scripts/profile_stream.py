@@ -77,7 +77,7 @@ def host_stages(graph, frames, checked, packed, height, width) -> None:
         acc_new, out_log = np.zeros_like(acc), np.zeros_like(prev)
         color = np.zeros((height, width, 3), np.float32)
         b = buffers
-        print(f"  accumulate stage {best_ms(lambda: stages.accumulate(packed[None], acc, prev, False, weights, kernel, acc_new, b['guide'], b['prev'], b['down'], b['prev_half'], b['signal_half'], signal_planes=planes)):8.1f} ms")
+        print(f"  accumulate stage {best_ms(lambda: stages.accumulate(packed[None], acc, prev, False, weights, kernel, acc_new, b['guide'], b['prev'], b['down'], b['prev_half'], b['signal_half'], signal_planes=planes, view_floor=backend.view_floor)):8.1f} ms")
         print(f"  resolve stage    {best_ms(lambda: stages.resolve(b['coarse'], b['carry'], b['guide'], b['prev'], acc_new, packed[None], False, weights, kernel, out_log, color, signal_planes=planes)):8.1f} ms")
     elif backend.warp_outside:
         acc = np.random.rand(1, 14, height, width).astype(np.float32)
