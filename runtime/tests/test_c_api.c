@@ -146,6 +146,18 @@ static void test_stages(int threads) {
     weights.signal_planes = 5;
     CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
                                0) == SSR_PACK_ERROR_INVALID_SIZE, "signal_planes neither 4 nor 7");
+    weights.signal_planes = SSR_STAGE_SIGNAL_PLANES;
+    /* view_floor (last in the struct, 0 in the initialiser above = the legacy floor): negative or NaN is refused */
+    weights.view_floor = -1.0f;
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
+                               0) == SSR_PACK_ERROR_INVALID_SIZE, "negative view_floor");
+    weights.view_floor = NAN;
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
+                               0) == SSR_PACK_ERROR_INVALID_SIZE, "NaN view_floor");
+    weights.view_floor = 1e-2f;
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
+                               0) == SSR_PACK_OK, "view_floor 1e-2");
+    CHECK(fabsf(acc_new[0] - irradiance) < 1e-6f, "a traced flat frame does not depend on the floor");
     weights.signal_planes = SSR_STAGE_DUAL_SIGNAL_PLANES;
     float *signal7 = layer(h / 2, w / 2, SSR_STAGE_DUAL_SIGNAL_PLANES, NAN);
     float *carry7 = layer(h / 2, w / 2, SSR_STAGE_DUAL_SIGNAL_PLANES, irradiance);
