@@ -11,7 +11,7 @@
 #   STAGE  comma-separated, in order:
 #          convert  DATA -> BOX, EXTRA -> EXTRA_BOX (resumable: re-run as the render progresses)
 #          heldout  train on BOX's train split only (the test scenes stay unseen): $RUNS/$HELDOUT
-#          all      fine-tune that model FT_STEPS steps on every finished sequence (train +
+#          all      fine-tune that model FT_STEPS steps (lr FT_LR; VIEW_FLOOR: --view-floor) on every finished sequence (train +
 #                   test + EXTRA_BOX), the bundled-model candidate: $RUNS/$ALL (data: links in
 #                   $BOX_ALL)
 #          bench    score the held-out model on the test split against OIDN: $BENCH
@@ -30,6 +30,8 @@ RUNS="${RUNS:-/work/runs}"
 BENCH="${BENCH:-/work/bench/s13_ship}"
 STEPS="${STEPS:-6000}"
 FT_STEPS="${FT_STEPS:-1500}"
+FT_LR="${FT_LR:-2.5e-4}"
+VIEW_FLOOR="${VIEW_FLOOR:-}"   # empty: the held-out model's own (ssr train --view-floor)
 STOP="${STOP:-0}"
 THREADS="${THREADS:-1}"
 STAGE="${STAGE:-convert,heldout}"
@@ -61,8 +63,9 @@ for stage in ${STAGE//,/ }; do
         if [ -d "$seq" ]; then ln -sfn "$seq" "$BOX_ALL/train/$(basename "$seq")"; fi
       done
       ln -sfn "$BOX/val" "$BOX_ALL/val"
-      train "$ALL" "$BOX_ALL" --init "$RUNS/$HELDOUT/model" "${COMMON[@]}" \
-            --steps "$FT_STEPS" --lr 2.5e-4 --seed 1 ;;
+      floor=(); if [ -n "$VIEW_FLOOR" ]; then floor=(--view-floor "$VIEW_FLOOR"); fi
+      train "$ALL" "$BOX_ALL" --init "$RUNS/$HELDOUT/model" "${COMMON[@]}" "${floor[@]}" \
+            --steps "$FT_STEPS" --lr "$FT_LR" --seed 1 ;;
     bench) "$SSR" bench quality --data "$BOX" --split test --skip-incomplete --model "$RUNS/$HELDOUT/model" \
                  --variants "bundled=$ROOT/ssr/weights/default" --methods ssr,oidn_high,input --no-vdp --no-flip \
                  --out "$BENCH" ;;
