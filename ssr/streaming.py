@@ -257,12 +257,13 @@ class TorchBackend:
 
         from ssr.data_tools.warp import warp_planes
         from ssr.model import StreamState
+        from ssr.model.network import reset_tensor
 
         motion = SLICES["motion"]
         motion_x, motion_y = packed[motion.start], packed[motion.start + 1]
         warped = [torch.from_numpy(warp_planes(np.ascontiguousarray(part.detach().cpu().float().numpy()),
                                                motion_x, motion_y)).to(self.device)
                   for part in (state.acc, state.prev_out)]
-        flag = torch.full((1, 1, 1, 1), float(reset), device=self.device)
+        flag = reset_tensor(reset, 1, self.device, packed_t.dtype)
         color, acc, out_log = self.model.forward_prewarped(packed_t, *warped, flag)
         return color, StreamState(acc, out_log)

@@ -82,7 +82,6 @@ warps gave features up to 2.4 apart and visibly different frames (BENCHMARKS.md 
 a network input of its own, still tells how much history there is."""
 
 
-
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture of :class:`ssr.model.SSRNet`.
@@ -126,8 +125,8 @@ class ModelConfig:
             divided by); radiance does not have that bias (:mod:`ssr.model.kernel`).
         view_floor: ``accumulation="linear"``: the floor of the accumulated mask in the
             network's view of the state, ``log1p(A_irr / max(A_mask, view_floor))``
-            (:data:`ssr.model.kernel.VIEW_FLOOR`, 1e-2). Weights saved before this field
-            existed load with 1e-4 (:data:`~ssr.model.kernel.LEGACY_VIEW_FLOOR`), the value
+            (:data:`VIEW_FLOOR`, 1e-2). Weights saved before this field existed load with
+            1e-4 (:data:`ssr.data_tools.contract.LEGACY_VIEW_FLOOR`), the value
             they were trained with. No weights depend on it; a fine-tune may change it.
     """
 

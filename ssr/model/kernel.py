@@ -35,15 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ssr.data_tools.contract import ALBEDO_EPS, LEGACY_VIEW_FLOOR, SLICES
+from ssr.data_tools.contract import ALBEDO_EPS, SLICES
 
 from .config import VIEW_FLOOR
 
 __all__ = [
-    "LEGACY_VIEW_FLOOR",
     "MASK_FLOOR",
     "VIEW_BOUND",
-    "VIEW_FLOOR",
     "apply_kernel",
     "blend_signals",
     "dual_signal",
@@ -58,7 +56,6 @@ __all__ = [
 
 MASK_FLOOR = 1e-4
 """Denominator floor of ``num / den`` (a window with no traced sample reads as black)."""
-
 
 _IRRADIANCE, _MASK = SLICES["irradiance"], SLICES["mask"]
 
@@ -85,9 +82,9 @@ def signal_radiance(signal: Tensor) -> Tensor:
     return signal[:, 4:7] / torch.clamp(signal[:, 3:4], min=MASK_FLOOR)
 
 
-def signal_irradiance(signal: Tensor) -> Tensor:
-    """``[B, 3, H, W]`` weighted-mean linear irradiance ``num / max(den, MASK_FLOOR)``."""
-    return signal[:, 0:3] / torch.clamp(signal[:, 3:4], min=MASK_FLOOR)
+def signal_irradiance(signal: Tensor, floor: float = MASK_FLOOR) -> Tensor:
+    """``[B, 3, H, W]`` weighted-mean linear irradiance ``num / max(den, floor)``."""
+    return signal[:, 0:3] / torch.clamp(signal[:, 3:4], min=floor)
 
 
 VIEW_BOUND = 1e4
@@ -103,14 +100,14 @@ def log_view(state: Tensor, floor: float = VIEW_FLOOR) -> Tensor:
 
     Args:
         state: ``[B, 14, H, W]`` linear TFA state (:func:`signal_of` layout).
-        floor: denominator floor (:data:`VIEW_FLOOR`; ``ModelConfig.view_floor``).
+        floor: denominator floor (``ModelConfig.view_floor``, :data:`ssr.model.config.VIEW_FLOOR`
+            by default).
 
     >>> state = torch.zeros(1, 14, 1, 1); state[:, 0:3] = 2e-5 * 3.0; state[:, 3] = 2e-5
     >>> round(float(log_view(state, 1e-4)[0, 0]), 3), round(float(log_view(state, 1e-2)[0, 0]), 4)
     (0.47, 0.006)
     """
-    counts = state[:, _MASK]
-    irradiance = torch.log1p(state[:, _IRRADIANCE] / torch.clamp(counts, min=floor))
+    irradiance = torch.log1p(signal_irradiance(signal_of(state), floor))
     return torch.clamp(torch.cat((irradiance, state[:, _IRRADIANCE.stop:]), dim=1), -VIEW_BOUND, VIEW_BOUND)
 
 
