@@ -89,6 +89,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spatial-loss", default="smape", choices=("smape", "relmse"),
                         help="spatial loss term: smape (SPEC.md) or relmse (noise2noise relative MSE, unbiased on "
                              "noisy references; docs/training.md)")
+    parser.add_argument("--temporal-loss", default="smape", choices=("smape", "relmse"),
+                        help="temporal and warped temporal terms: smape of frame differences (SPEC.md) or relmse "
+                             "(noise2noise relative MSE of the differences: SMAPE gives a static region no pull "
+                             "towards a stable output when the references are noisy; docs/training.md)")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
                              "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes and the ablation flags are ignored)")
@@ -155,6 +159,7 @@ def config_from_args(args: argparse.Namespace):
         num_workers=args.num_workers,
         skip_incomplete=args.skip_incomplete,
         spatial_loss=args.spatial_loss,
+        temporal_loss=args.temporal_loss,
         init=args.init,
         color_augment=args.color_augment,
         burn_in=args.burn_in,

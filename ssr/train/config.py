@@ -44,6 +44,9 @@ class TrainConfig:
             ``model`` must equal the weights' architecture.
         spatial_loss: ``smape`` (SPEC.md) or ``relmse`` (noise2noise relative MSE,
             unbiased on noisy references; :func:`ssr.losses.relmse_n2n`).
+        temporal_loss: ``smape`` (SPEC.md) or ``relmse`` (noise2noise relative MSE of frame
+            differences, :func:`ssr.losses.temporal_loss`) for the temporal and warped
+            temporal terms.
         skip_incomplete: leave out sequences whose frames are not all written yet (train
             while the dataset renders; ``--resume`` rescans and picks them up).
         color_augment: recolour training clips (random RGB channel order and exposure,
@@ -75,6 +78,7 @@ class TrainConfig:
     num_workers: int = 0
     skip_incomplete: bool = False
     spatial_loss: str = "smape"
+    temporal_loss: str = "smape"
     init: str | None = None
     color_augment: bool = False
     burn_in: int = 0
@@ -95,6 +99,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
         if self.spatial_loss not in ("smape", "relmse"):
             raise ValueError(f"TrainConfig.spatial_loss must be smape or relmse, got {self.spatial_loss!r}")
+        if self.temporal_loss not in ("smape", "relmse"):
+            raise ValueError(f"TrainConfig.temporal_loss must be smape or relmse, got {self.temporal_loss!r}")
 
     @property
     def run_dir(self) -> Path:
