@@ -8,6 +8,9 @@
 #   EXTRA  optional extra training sequences (`ssr make-dataset --config
 #          data_tools/render/dataset_v2_extra.json --out $EXTRA`), box-converted to EXTRA_BOX
 #   RUNS   run folders; HELDOUT / ALL name the two runs (default dual_box, dual_box_all)
+#   TEMPORAL_LOSS  --temporal-loss of a fresh held-out run (smape or relmse; a fine-tune keeps
+#          its base run's: --init carries the architecture, the loss comes from this variable
+#          only for the heldout stage)
 #   STAGE  comma-separated, in order:
 #          convert  DATA -> BOX, EXTRA -> EXTRA_BOX (resumable: re-run as the render progresses)
 #          heldout  train on BOX's train split only (the test scenes stay unseen): $RUNS/$HELDOUT
@@ -32,12 +35,14 @@ STEPS="${STEPS:-6000}"
 FT_STEPS="${FT_STEPS:-1500}"
 FT_LR="${FT_LR:-2.5e-4}"
 VIEW_FLOOR="${VIEW_FLOOR:-}"   # empty: the held-out model's own (ssr train --view-floor)
+TEMPORAL_LOSS="${TEMPORAL_LOSS:-smape}"   # ssr train --temporal-loss of a fresh held-out run
 STOP="${STOP:-0}"
 THREADS="${THREADS:-1}"
 STAGE="${STAGE:-convert,heldout}"
 SSR="${SSR:-$ROOT/.venv/bin/ssr}"
 PY="${PY:-$ROOT/.venv/bin/python}"
-RECIPE=(--preset fast --layout fast --signal dual --accumulation linear --output kernel --spatial-loss relmse)
+RECIPE=(--preset fast --layout fast --signal dual --accumulation linear --output kernel --spatial-loss relmse
+        --temporal-loss "$TEMPORAL_LOSS")
 COMMON=(--batch 4 --crop 64 --val-every 500 --val-frames 8 --checkpoint-every 50 --snapshot-every 1500 --skip-incomplete --no-progress)
 mkdir -p "$RUNS"
 

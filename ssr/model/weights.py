@@ -16,7 +16,16 @@ import torch
 from .config import ModelConfig
 from .network import SSRNet
 
-__all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_FORMAT", "is_checkpoint", "load_model", "save_model", "weights_file", "weights_paths"]
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "WEIGHTS_FORMAT",
+    "is_checkpoint",
+    "load_model",
+    "load_training_config",
+    "save_model",
+    "weights_file",
+    "weights_paths",
+]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "default"
 """Bundled default weights (``ssr/weights/default.safetensors`` + ``.json``)."""
@@ -118,6 +127,33 @@ def load_model(path: str | os.PathLike[str] | None = None, device: str | torch.d
     except RuntimeError as error:
         raise ValueError(f"{tensors_path}: weights do not match {json_path}: {error}") from error
     return model.to(device).eval()
+
+
+def load_training_config(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """The ``ssr train`` configuration (``TrainConfig`` as a dict) that produced these weights.
+
+    Args:
+        path: as for :func:`load_model`: saved weights (``<run>/model``: the sidecar's
+            ``metadata.train_config``), a training checkpoint (``<run>/last.pt``: its
+            ``config``), or None for the bundled weights.
+
+    Returns:
+        The dict, or None when the weights do not record one (weights saved outside
+        ``ssr train``).
+
+    Raises:
+        FileNotFoundError: the sidecar or checkpoint is missing.
+    """
+    if is_checkpoint(path):
+        if not Path(path).is_file():  # type: ignore[arg-type]
+            raise FileNotFoundError(f"model checkpoint not found: {path}")
+        config = torch.load(path, map_location="cpu", weights_only=False).get("config")  # type: ignore[arg-type]
+    else:
+        json_path = weights_paths(DEFAULT_WEIGHTS if path is None else path)[1]
+        if not json_path.is_file():
+            raise FileNotFoundError(f"model weights not found: {json_path}")
+        config = json.loads(json_path.read_text()).get("metadata", {}).get("train_config")
+    return dict(config) if isinstance(config, Mapping) else None
 
 
 def _load_checkpoint_model(path: Path) -> SSRNet:

@@ -19,6 +19,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from ssr.losses import SPATIAL_LOSSES, TEMPORAL_LOSSES
 from ssr.model.config import ACCUMULATIONS, ARCHES, LAYOUTS, LEVELS, OUTPUTS, SIGNALS, WIDTH_PRESETS
 
 __all__ = ["add_arguments", "config_from_args", "run"]
@@ -86,16 +87,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when available) or any torch device: cpu, cuda, cuda:1, mps ...")
     parser.add_argument("--num-workers", type=int, default=0, help="threads reading EXR frames at start-up")
-    parser.add_argument("--spatial-loss", default="smape", choices=("smape", "relmse"),
+    parser.add_argument("--spatial-loss", default=None, choices=SPATIAL_LOSSES,
                         help="spatial loss term: smape (SPEC.md) or relmse (noise2noise relative MSE, unbiased on "
-                             "noisy references; docs/training.md)")
-    parser.add_argument("--temporal-loss", default="smape", choices=("smape", "relmse"),
+                             "noisy references; docs/training.md). Default: smape, or with --init the loss the "
+                             "initial weights were trained with")
+    parser.add_argument("--temporal-loss", default=None, choices=TEMPORAL_LOSSES,
                         help="temporal and warped temporal terms: smape of frame differences (SPEC.md) or relmse "
                              "(noise2noise relative MSE of the differences: SMAPE gives a static region no pull "
-                             "towards a stable output when the references are noisy; docs/training.md)")
+                             "towards a stable output when the references are noisy; docs/training.md). "
+                             "Default as --spatial-loss")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
-                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes and the ablation flags are ignored)")
+                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes and the ablation flags are ignored), "
+                             "and so are the loss terms unless --spatial-loss / --temporal-loss are given")
     parser.add_argument("--color-augment", action="store_true",
                         help="also recolour training clips: a random RGB channel order and exposure (+-1.5 stops) "
                              "per clip, on top of the flips and rotations (docs/training.md)")
@@ -121,13 +125,19 @@ def config_from_args(args: argparse.Namespace):
 
     from .config import TrainConfig
 
+    losses = {"spatial_loss": args.spatial_loss, "temporal_loss": args.temporal_loss}
     if args.init:
-        from ssr.model.weights import load_model
+        from ssr.model.weights import load_model, load_training_config
 
         try:  # saved weights or a training checkpoint: the architecture comes with them
             model = load_model(args.init).config
+            base = load_training_config(args.init) or {}
         except (OSError, ValueError, KeyError) as error:
             raise ValueError(f"--init {args.init}: cannot read the model config: {error}") from None
+        for name, value in losses.items():  # a fine-tune keeps the base run's objective unless told
+            if value is None and base.get(name) is not None:
+                losses[name] = base[name]
+                print(f"ssr train: --{name.replace('_', '-')} {base[name]} (from --init {args.init})", file=sys.stderr)
     else:
         model = None
     model = model or ModelConfig(
@@ -158,8 +168,8 @@ def config_from_args(args: argparse.Namespace):
         device=args.device,
         num_workers=args.num_workers,
         skip_incomplete=args.skip_incomplete,
-        spatial_loss=args.spatial_loss,
-        temporal_loss=args.temporal_loss,
+        spatial_loss=losses["spatial_loss"] or "smape",
+        temporal_loss=losses["temporal_loss"] or "smape",
         init=args.init,
         color_augment=args.color_augment,
         burn_in=args.burn_in,

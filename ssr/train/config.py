@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from ssr.losses import SPATIAL_LOSSES, TEMPORAL_LOSSES
 from ssr.model.config import ModelConfig
 
 __all__ = ["TrainConfig"]
@@ -97,10 +98,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.burn_in must be >= 0, got {self.burn_in}")
         if self.lr <= 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
-        if self.spatial_loss not in ("smape", "relmse"):
-            raise ValueError(f"TrainConfig.spatial_loss must be smape or relmse, got {self.spatial_loss!r}")
-        if self.temporal_loss not in ("smape", "relmse"):
-            raise ValueError(f"TrainConfig.temporal_loss must be smape or relmse, got {self.temporal_loss!r}")
+        for name, kinds in (("spatial_loss", SPATIAL_LOSSES), ("temporal_loss", TEMPORAL_LOSSES)):
+            if getattr(self, name) not in kinds:
+                raise ValueError(f"TrainConfig.{name} must be {' or '.join(kinds)}, got {getattr(self, name)!r}")
 
     @property
     def run_dir(self) -> Path:

@@ -91,3 +91,19 @@ def test_training_checkpoints_load_like_weights(tmp_path) -> None:
     torch.save({"step": 1}, tmp_path / "foreign.pt")
     with pytest.raises(ValueError, match="not an ssr train checkpoint"):
         load_model(tmp_path / "foreign.pt")
+
+
+def test_load_training_config_reads_weights_and_checkpoints(tmp_path) -> None:
+    """The run configuration recorded with saved weights: the bundled model's, None for
+    weights saved outside `ssr train`, a clear error for a missing file."""
+    from ssr.model import ModelConfig, SSRNet, save_model
+    from ssr.model.weights import load_training_config
+
+    bundled = load_training_config()
+    assert bundled is not None and bundled["spatial_loss"] in ("smape", "relmse") and bundled["steps"] > 0
+    save_model(SSRNet(ModelConfig(width="tiny")), tmp_path / "bare")
+    assert load_training_config(tmp_path / "bare") is None
+    with pytest.raises(FileNotFoundError, match="nothing"):
+        load_training_config(tmp_path / "nothing")
+    with pytest.raises(FileNotFoundError, match="last.pt"):
+        load_training_config(tmp_path / "last.pt")

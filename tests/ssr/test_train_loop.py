@@ -185,3 +185,36 @@ def test_temporal_loss_flag_reaches_the_config_and_trains(tmp_path) -> None:
     assert TrainConfig.from_dict(saved).temporal_loss == "smape"
     with pytest.raises(ValueError, match="temporal_loss must be smape or relmse"):
         TrainConfig(data="d", out="o", temporal_loss="l2")
+
+
+def test_a_fine_tune_keeps_the_base_runs_loss_unless_told(tmp_path, capsys) -> None:
+    """--init without --spatial-loss / --temporal-loss trains with the losses the initial
+    weights (or checkpoint) were trained with and says so; explicit flags win; weights that
+    record no training run fall back to SPEC.md's smape. (A fine-tune that silently went
+    back to SMAPE darkened noisy materials: BENCHMARKS.md section 15.)"""
+    from ssr.model import ModelConfig, SSRNet, save_model
+
+    write_synthetic_sequence(tmp_path / "ds" / "train" / "pan", frames=5, height=16, width=16, seed=1)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    common = ["--data", str(tmp_path / "ds"), "--steps", "1", "--batch", "1", "--crop", "16", "--device", "cpu",
+              "--no-progress", "--preset", "tiny", "--accumulation", "linear", "--output", "kernel"]
+
+    def losses(run_name: str) -> tuple[str, str]:
+        config = json.loads((tmp_path / run_name / "config.json").read_text())
+        return config["spatial_loss"], config["temporal_loss"]
+
+    assert run(parser.parse_args(common + ["--out", str(tmp_path / "base"), "--spatial-loss", "relmse",
+                                           "--temporal-loss", "relmse"])) == 0
+    for init in ("base/model", "base/last.pt"):
+        capsys.readouterr()
+        name = "ft_" + init.replace("/", "_").replace(".", "_")
+        assert run(parser.parse_args(common + ["--out", str(tmp_path / name), "--init", str(tmp_path / init)])) == 0
+        assert losses(name) == ("relmse", "relmse")
+        assert "--spatial-loss relmse (from --init" in capsys.readouterr().err
+    assert run(parser.parse_args(common + ["--out", str(tmp_path / "told"), "--init", str(tmp_path / "base/model"),
+                                           "--spatial-loss", "smape"])) == 0
+    assert losses("told") == ("smape", "relmse")
+    save_model(SSRNet(ModelConfig(width="tiny", accumulation="linear", output="kernel")), tmp_path / "bare")
+    assert run(parser.parse_args(common + ["--out", str(tmp_path / "from_bare"), "--init", str(tmp_path / "bare")])) == 0
+    assert losses("from_bare") == ("smape", "smape")
