@@ -20,6 +20,12 @@
 #          bench    score the held-out model on the test split against OIDN: $BENCH
 #          install  copy $RUNS/$ALL/model into ssr/weights/default.*
 # Every training stage resumes from <run>/last.pt; --stop-after via STOP (0: run to the end).
+# The fine-tune keeps the held-out run's losses (ssr train --init carries them over).
+#
+# The bundled model of 2026-12-05 (BENCHMARKS.md section 15): BOX holding the first 10 training
+# sequences of dataset v2 and the 8 test sequences, then
+#   HELDOUT=ctrl10 ALL=ship10 STEPS=6000 STOP=3000 STAGE=heldout bash scripts/ship_recipe.sh
+#   HELDOUT=ctrl10 ALL=ship10 STAGE=all,install bash scripts/ship_recipe.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="${DATA:-/work/data/v2}"
@@ -69,7 +75,9 @@ for stage in ${STAGE//,/ }; do
       done
       ln -sfn "$BOX/val" "$BOX_ALL/val"
       floor=(); if [ -n "$VIEW_FLOOR" ]; then floor=(--view-floor "$VIEW_FLOOR"); fi
-      train "$ALL" "$BOX_ALL" --init "$RUNS/$HELDOUT/model" "${COMMON[@]}" "${floor[@]}" \
+      init="$RUNS/$HELDOUT/model"   # a run stopped early (STOP) has no model yet: its last checkpoint
+      [ -f "$init.safetensors" ] || init="$RUNS/$HELDOUT/last.pt"
+      train "$ALL" "$BOX_ALL" --init "$init" "${COMMON[@]}" "${floor[@]}" \
             --steps "$FT_STEPS" --lr "$FT_LR" --seed 1 ;;
     bench) "$SSR" bench quality --data "$BOX" --split test --skip-incomplete --model "$RUNS/$HELDOUT/model" \
                  --variants "bundled=$ROOT/ssr/weights/default" --methods ssr,oidn_high,input --no-vdp --no-flip \
