@@ -25,7 +25,7 @@ import torch
 
 from ssr.data_tools.format import Sequence
 from ssr.data_tools.pack import pack_frame
-from ssr.losses import SMAPE_EPS, temporal_loss
+from ssr.losses import smape_map, temporal_loss
 from ssr.streaming import StreamLoop, TorchBackend, check_frame
 
 
@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             terms = (temporal_loss(d, denoised_prev, reference, reference_prev, kind)
                      for d in (denoised, denoised_prev) for kind in ("smape", "relmse"))
             model_smape, model_relmse, frozen_smape, frozen_relmse = (float(t) for t in terms)
-            per_pixel = ((denoised - denoised_prev) - (reference - reference_prev)).abs() / (
-                (denoised - denoised_prev).abs() + (reference - reference_prev).abs() + SMAPE_EPS)
+            per_pixel = smape_map(denoised - denoised_prev, reference - reference_prev)
             saturated = float((per_pixel > 0.9).float().mean())
             rows.append((model_smape, frozen_smape, model_relmse, frozen_relmse, saturated))
         previous = (denoised, reference)

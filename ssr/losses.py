@@ -50,6 +50,7 @@ __all__ = [
     "log_kernel",
     "relmse_n2n",
     "smape",
+    "smape_map",
     "spatial_loss",
     "temporal_loss",
     "warped_temporal_loss",
@@ -70,15 +71,25 @@ def _check_same(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
         raise ValueError(f"{name_a} {tuple(a.shape)} and {name_b} {tuple(b.shape)} must have the same shape")
 
 
-def smape(denoised: Tensor, reference: Tensor, eps: float = SMAPE_EPS) -> Tensor:
-    """Symmetric mean absolute percentage error, a scalar.
+def smape_map(denoised: Tensor, reference: Tensor, eps: float = SMAPE_EPS) -> Tensor:
+    """Per-element SMAPE ``|d - r| / (|d| + |r| + eps)``, the same shape as the inputs.
 
     Args:
         denoised, reference: ``[B, C, H, W]``.
         eps: added to the denominator.
     """
     _check_same("denoised", denoised, "reference", reference)
-    return ((denoised - reference).abs() / (denoised.abs() + reference.abs() + eps)).mean()
+    return (denoised - reference).abs() / (denoised.abs() + reference.abs() + eps)
+
+
+def smape(denoised: Tensor, reference: Tensor, eps: float = SMAPE_EPS) -> Tensor:
+    """Symmetric mean absolute percentage error, a scalar: the mean of :func:`smape_map`.
+
+    Args:
+        denoised, reference: ``[B, C, H, W]``.
+        eps: added to the denominator.
+    """
+    return smape_map(denoised, reference, eps).mean()
 
 
 SPATIAL_LOSSES = ("smape", "relmse")
