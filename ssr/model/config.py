@@ -38,7 +38,10 @@ from typing import Any, Mapping
 
 from ssr.data_tools.contract import LEGACY_VIEW_FLOOR
 
-__all__ = ["ACCUMULATIONS", "ARCHES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS", "WIDTH_PRESETS", "ModelConfig", "WidthPreset"]
+__all__ = [
+    "ACCUMULATIONS", "ARCHES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS", "TFA_UNTRACED", "WIDTH_PRESETS", "ModelConfig",
+    "WidthPreset",
+]
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ ARCHES = ("ssr", "rae")
 LAYOUTS = ("spec", "fast")
 LEVELS = (3, 4)
 SIGNALS = ("irradiance", "dual")
+TFA_UNTRACED = ("learned", "keep")
 
 VIEW_FLOOR = 1e-2
 """Default denominator floor of :func:`ssr.model.kernel.log_view`'s ``A_irr / max(A_mask, floor)``
@@ -128,6 +132,13 @@ class ModelConfig:
             (:data:`VIEW_FLOOR`, 1e-2). Weights saved before this field existed load with
             1e-4 (:data:`ssr.data_tools.contract.LEGACY_VIEW_FLOOR`), the value
             they were trained with. No weights depend on it; a fine-tune may change it.
+        tfa_untraced: the TFA's current-frame weight ``beta`` at pixels this frame did not
+            trace (``arch="ssr"`` with the TFA on): ``"learned"`` (SPEC.md: ``beta`` from the
+            embedding scores at every pixel) or ``"keep"``: ``beta := 0`` there, so an
+            untraced pixel carries its warped history unchanged and ``beta`` only decides
+            how a new sample enters. A frame with no sample at a pixel has nothing to add
+            to its history; a learned ``beta`` of ~0.9 there (the ``fast`` models of
+            BENCHMARKS.md section 16) erases the history every frame.
     """
 
     width: str = "small"
@@ -143,6 +154,7 @@ class ModelConfig:
     deep_width: int = 64
     signal: str = "irradiance"
     view_floor: float = VIEW_FLOOR
+    tfa_untraced: str = "learned"
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -180,6 +192,10 @@ class ModelConfig:
         if not float(self.view_floor) > 0:
             raise ValueError(f"ModelConfig.view_floor must be > 0, got {self.view_floor!r}")
         object.__setattr__(self, "view_floor", float(self.view_floor))
+        if self.tfa_untraced not in TFA_UNTRACED:
+            raise ValueError(f"ModelConfig.tfa_untraced must be one of {TFA_UNTRACED}, got {self.tfa_untraced!r}")
+        if self.tfa_untraced != "learned" and (self.arch != "ssr" or not self.use_tfa):
+            raise ValueError('ModelConfig: tfa_untraced="keep" gates the TFA; it needs arch="ssr" with use_tfa=True')
         sizes = tuple(int(k) for k in self.kernel_sizes) or (5,) * (self.levels - 1) + (3,)
         if len(sizes) != self.levels or any(k < 1 or k % 2 == 0 for k in sizes):
             raise ValueError(f"ModelConfig.kernel_sizes must be {self.levels} odd sizes >= 1 (one per U-Net scale, "

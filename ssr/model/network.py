@@ -37,7 +37,7 @@ __all__ = [
 LOG_IRRADIANCE_MAX = 15.0
 """``y_t`` is clamped to this before ``expm1`` (e^15 ~ 3.3e6) so the colour stays finite."""
 
-_STATE, _IRRADIANCE, _ALBEDO = SLICES["state"], SLICES["irradiance"], SLICES["albedo"]
+_STATE, _IRRADIANCE, _ALBEDO, _MASK = SLICES["state"], SLICES["irradiance"], SLICES["albedo"], SLICES["mask"]
 _TRANSPARENT, _MOTION = SLICES["transparent"], SLICES["motion"]
 
 
@@ -175,7 +175,9 @@ class SSRNet(nn.Module):
         if self.tfa is not None:
             history = _select_reset(reset, x_values, warped_acc)
             history_view = log_view(history, self.config.view_floor) if linear else history
-            acc_new, _, _ = self.tfa(x_t, transparent, history_view, values=(x_values, history) if linear else None)
+            gate = x_t[:, _MASK] if self.config.tfa_untraced == "keep" else None
+            acc_new, _, _ = self.tfa(x_t, transparent, history_view, values=(x_values, history) if linear else None,
+                                     gate=gate)
         else:
             acc_new = x_values
         acc_features = log_view(acc_new, self.config.view_floor) if linear else acc_new

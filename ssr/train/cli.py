@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from ssr.losses import SPATIAL_LOSSES, TEMPORAL_LOSSES
-from ssr.model.config import ACCUMULATIONS, ARCHES, LAYOUTS, LEVELS, OUTPUTS, SIGNALS, WIDTH_PRESETS
+from ssr.model.config import ACCUMULATIONS, ARCHES, LAYOUTS, LEVELS, OUTPUTS, SIGNALS, TFA_UNTRACED, WIDTH_PRESETS
 
 __all__ = ["add_arguments", "config_from_args", "run"]
 
@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--accumulation linear: floor of the accumulated mask in the network's view of the "
                              "state, log1p(A_irr / max(A_mask, F)) (default 1e-2; models saved before it existed "
                              "use 1e-4). Not a weight: with --init it overrides the weights' value (docs/training.md)")
+    parser.add_argument("--tfa-untraced", default="learned", choices=TFA_UNTRACED,
+                        help="the TFA's current-frame weight at pixels the frame did not trace: learned (SPEC.md) "
+                             "or keep (0: an untraced pixel keeps its warped history; docs/training.md)")
     parser.add_argument("--deep-width", type=int, default=64, help="--levels 4: feature channels at 1/8")
     parser.add_argument("--kernel-sizes", default=None, metavar="K4,K2,K1",
                         help="--output kernel: kernel side per U-Net scale, coarsest first: 1/4, 1/2 and full "
@@ -98,7 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "Default as --spatial-loss")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
-                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes and the ablation flags are ignored), "
+                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes, --tfa-untraced and the ablation flags are ignored), "
                              "and so are the loss terms unless --spatial-loss / --temporal-loss are given")
     parser.add_argument("--color-augment", action="store_true",
                         help="also recolour training clips: a random RGB channel order and exposure (+-1.5 stops) "
@@ -144,7 +147,7 @@ def config_from_args(args: argparse.Namespace):
         width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp,
         accumulation=args.accumulation, output=args.output, arch=args.arch, layout=args.layout,
         kernel_sizes=_kernel_sizes(args.kernel_sizes), levels=args.levels, deep_width=args.deep_width,
-        signal=args.signal,
+        signal=args.signal, tfa_untraced=args.tfa_untraced,
     )
     if args.view_floor is not None:
         model = dataclasses.replace(model, view_floor=args.view_floor)

@@ -215,6 +215,9 @@ def test_only_fast_kernel_models_take_native_stages() -> None:
         check_native_stages(spec)
     with pytest.raises(ValueError, match="output='direct'"):
         check_native_stages(SSRNet(ModelConfig(width="fast", layout="fast", accumulation="linear")))
+    with pytest.raises(ValueError, match="tfa_untraced='keep'"):
+        check_native_stages(SSRNet(ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel",
+                                               tfa_untraced="keep")))
 
 
 def test_dual_signal_native_stage_graph_has_parity(tmp_path: Path) -> None:

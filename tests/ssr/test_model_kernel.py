@@ -199,3 +199,37 @@ def test_layout_is_validated_and_round_trips() -> None:
     assert ModelConfig.from_dict(FAST.to_dict()) == FAST
     old = {k: v for k, v in KERNEL.to_dict().items() if k != "layout"}  # a sidecar written before layouts
     assert ModelConfig.from_dict(old).layout == "spec"
+
+
+def test_tfa_keep_untraced_holds_history_where_nothing_was_traced() -> None:
+    """tfa_untraced="keep": an untraced pixel's state is exactly its warped history (no
+    motion here: the previous state), a traced pixel blends in its sample; "learned"
+    (SPEC.md) changes untraced pixels too. The config validates and round-trips."""
+    torch.manual_seed(3)
+    keep = SSRNet(ModelConfig.from_dict(FAST.to_dict() | {"tfa_untraced": "keep"})).eval()
+    learned = SSRNet(FAST).eval()
+    learned.load_state_dict(keep.state_dict())
+    irradiance = torch.tensor([2.0, 0.5, 1.0])
+    stream = _constant_stream(8, 8, 3, irradiance, 0.0)
+    for t, packed in enumerate(stream):  # two frames with different traced pixels, noisy samples
+        packed[:, SLICES["irradiance"]] = torch.log1p(torch.rand(1, 3, 8, 8) * 4.0) * packed[:, SLICES["mask"]]
+    results = {}
+    with torch.no_grad():
+        for name, model in (("keep", keep), ("learned", learned)):
+            state = initial_state(1, 8, 8)
+            _, state = step(model, stream[0], state, reset=True)
+            before = state.acc.clone()
+            _, state = step(model, stream[1], state, reset=False)
+            results[name] = (before, state.acc)
+    untraced = (stream[1][:, SLICES["mask"]] == 0).expand_as(results["keep"][0])
+    torch.testing.assert_close(results["keep"][1][untraced], results["keep"][0][untraced])
+    assert not torch.allclose(results["learned"][1][untraced], results["learned"][0][untraced])
+    traced = ~untraced
+    assert not torch.allclose(results["keep"][1][traced], results["keep"][0][traced])
+    assert_keeps_constant_colour(keep, 10, 14, 5, 0.7)
+    with pytest.raises(ValueError, match="tfa_untraced must be one of"):
+        ModelConfig(tfa_untraced="drop")
+    with pytest.raises(ValueError, match="needs arch=\"ssr\" with use_tfa=True"):
+        ModelConfig(use_tfa=False, tfa_untraced="keep")
+    assert ModelConfig.from_dict(keep.config.to_dict()) == keep.config
+    assert ModelConfig.from_dict(FAST.to_dict()).tfa_untraced == "learned"  # sidecars written before the field
