@@ -49,8 +49,8 @@ def main(argv: list[str]) -> int:
         return 2
     blend = tfa.accumulate
 
-    def scaled_accumulate(e_ref, e_cur, e_prev, x_t, warped_acc):  # beta * S, the blend re-done with it
-        _, _, beta = blend(e_ref, e_cur, e_prev, x_t, warped_acc)
+    def scaled_accumulate(e_ref, e_cur, e_prev, x_t, warped_acc, gate=None):  # beta * S, the blend re-done with it
+        _, _, beta = blend(e_ref, e_cur, e_prev, x_t, warped_acc, gate)
         beta = beta * args.beta_scale
         return (1.0 - beta) * warped_acc + beta * x_t, 1.0 - beta, beta
 
