@@ -61,6 +61,7 @@ __all__ = [
     "STAGE_SIGNAL_PLANES",
     "STAGE_FEATURE_PREV",
     "LEGACY_VIEW_FLOOR",
+    "TFA_UNTRACED",
     "STATE_CHANNELS",
     "GRAPH_CHANNELS",
     "Plane",
@@ -164,6 +165,12 @@ LEGACY_VIEW_FLOOR = 1e-4
 models saved before ``ssr.model.ModelConfig.view_floor`` existed: what their weights, graphs
 (metadata ``ssr.model_config`` without ``view_floor``) and the native stages' weight
 records (``view_floor`` 0) mean (``SSR_STAGE_LEGACY_VIEW_FLOOR``)."""
+
+TFA_UNTRACED = ("learned", "keep")
+"""Values of ``ssr.model.ModelConfig.tfa_untraced``, the TFA's weight at pixels a frame did not
+trace: ``"learned"`` (SPEC.md) or ``"keep"`` (0: the warped history stays). Graph metadata
+``ssr.model_config`` carries it; the native accumulate stage takes it as
+``ssr_stage_weights.keep_untraced`` (0 / 1)."""
 
 
 def _check() -> None:

@@ -75,17 +75,19 @@ def widths(weights: Mapping[str, np.ndarray]) -> tuple[int, int]:
 def accumulate(packed: np.ndarray, acc: np.ndarray | None, prev_out: np.ndarray | None, reset: bool,
                weights: Mapping[str, np.ndarray], kernel_size: int, acc_new: np.ndarray, guide: np.ndarray,
                prev: np.ndarray, down: np.ndarray, prev_half: np.ndarray, signal_half: np.ndarray,
-               num_threads: int = 0, signal_planes: int = 4, view_floor: float = LEGACY_VIEW_FLOOR) -> None:
+               num_threads: int = 0, signal_planes: int = 4, view_floor: float = LEGACY_VIEW_FLOOR,
+               keep_untraced: bool = False) -> None:
     """The pre-graph stage, in place (see the module docstring and ``ssr_stages.h``).
     ``signal_planes``: :data:`ssr.data_tools.contract.STAGE_SIGNAL_PLANES` of the model's
     signal (4, or 7 for ``signal="dual"``: ``signal_half`` then has 7 planes);
     ``view_floor``: the model's ``ModelConfig.view_floor`` (the A_mask floor of the log
-    views; :data:`LEGACY_VIEW_FLOOR` for models saved before it existed)."""
+    views; :data:`LEGACY_VIEW_FLOOR` for models saved before it existed); ``keep_untraced``:
+    the model's ``ModelConfig.tfa_untraced == "keep"`` (the TFA weight times the traced mask)."""
     from ssr import _native
 
     _native.stage_accumulate(packed, None if reset else acc, None if reset else prev_out, bool(reset), dict(weights),
                              int(kernel_size), acc_new, guide, prev, down, prev_half, signal_half, num_threads,
-                             int(signal_planes), float(view_floor))
+                             int(signal_planes), float(view_floor), bool(keep_untraced))
 
 
 def resolve(coarse: np.ndarray, carry: np.ndarray, guide: np.ndarray, prev: np.ndarray, acc_new: np.ndarray,

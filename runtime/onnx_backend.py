@@ -59,6 +59,7 @@ from ssr.data_tools.contract import (
     STAGE_CHANNELS,
     STAGE_SIGNAL_PLANES,
     STATE_CHANNELS,
+    TFA_UNTRACED,
 )
 from ssr.data_tools import stages
 from ssr.data_tools.pack import unpack_color
@@ -246,6 +247,9 @@ class OnnxBackend:
         """The model's ``ModelConfig.view_floor``, which the native accumulate stage applies
         (metadata ``ssr.model_config``; graphs of models saved before it existed: the legacy
         1e-4)."""
+        self.keep_untraced = False
+        """The model's ``ModelConfig.tfa_untraced == "keep"``, which the native accumulate stage
+        applies (metadata ``ssr.model_config``; False in graphs exported before it existed)."""
         self.signal_planes = STAGE_SIGNAL_PLANES["irradiance"]
         """Planes of ``signal_half`` / ``carry`` (7 for a ``signal="dual"`` model; metadata
         ``ssr.signal_planes``, 4 in graphs exported before it existed)."""
@@ -260,6 +264,7 @@ class OnnxBackend:
                 raise ValueError(f"{self.onnx_path}: metadata 'ssr.signal_planes' is {self.signal_planes}, "
                                  f"expected one of {sorted(STAGE_SIGNAL_PLANES.values())}")
             self.view_floor = self._model_view_floor()
+            self.keep_untraced = self._model_keeps_untraced()
         self._buffers: dict[tuple[int, int], _Buffers] = {}
         self._last_run: Any = None
         self.recorded_feeds: list[dict[str, np.ndarray]] | None = None
@@ -283,6 +288,14 @@ class OnnxBackend:
             raise ValueError(f"{self.onnx_path}: metadata 'ssr.model_config' has view_floor {value!r}, "
                              "expected a finite number > 0")
         return float(value)
+
+    def _model_keeps_untraced(self) -> bool:
+        config = json.loads(self.metadata["ssr.model_config"]) if "ssr.model_config" in self.metadata else {}
+        value = config.get("tfa_untraced", "learned")
+        if value not in TFA_UNTRACED:
+            raise ValueError(f"{self.onnx_path}: metadata 'ssr.model_config' has tfa_untraced {value!r}, "
+                             f"expected one of {TFA_UNTRACED}")
+        return value == "keep"
 
     @property
     def subpixel(self) -> bool:
@@ -391,7 +404,7 @@ class OnnxBackend:
         planes, weights, kernel, session = buffers.native, self.stage_weights, self.kernel_size, self.session
         stages.accumulate(buffers.packed, acc, prev_out, reset, weights, kernel, acc_new, planes["guide"],
                           planes["prev"], planes["down"], planes["prev_half"], planes["signal_half"],
-                          self.native_threads, self.signal_planes, self.view_floor)
+                          self.native_threads, self.signal_planes, self.view_floor, self.keep_untraced)
         feeds = {name: planes[name] for name in GRAPH_INPUTS_NATIVE}
         if self.recorded_feeds is not None:
             self.recorded_feeds.append({name: array.copy() for name, array in feeds.items()})

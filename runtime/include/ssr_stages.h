@@ -122,11 +122,17 @@ typedef struct ssr_stage_weights {
      * (ModelConfig.view_floor), after signal_planes for the same reason: 0 means
      * SSR_STAGE_LEGACY_VIEW_FLOOR; otherwise finite and > 0. */
     float view_floor;
+    /** ModelConfig.tfa_untraced, after view_floor for the same reason: 0 ("learned", SPEC.md):
+     * beta from the TFA scores at every pixel; 1 ("keep"): beta is multiplied by the frame's
+     * traced mask (packed plane 13), so a pixel the frame did not trace keeps its warped
+     * history. Any other value is refused. */
+    int32_t keep_untraced;
 } ssr_stage_weights;
 
 /**
  * Before the graph: warp the state by the frame's motion, pick the history (x_t at a
  * reset), blend A_t = (1 - beta) * history + beta * x_values with the TFA's weight beta
+ * (times the traced mask when keep_untraced is 1)
  * (x_values: x_t with linear irradiance exp(y) - 1), build the U-Net input u and write
  * acc_new, guide, prev, down, prev_half and signal_half. acc and prev_out may be NULL when
  * reset != 0. Outputs must not overlap inputs or each other. H and W must be even.

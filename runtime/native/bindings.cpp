@@ -299,7 +299,7 @@ const float *weight_of(const std::vector<InputArray> &kept, std::size_t index, c
 
 /// The native stages' weights from a dict of float32 arrays (ssr.data_tools.stages.STAGE_WEIGHT_NAMES).
 ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int signal_planes, float view_floor,
-                                std::vector<InputArray> &kept) {
+                                bool keep_untraced, std::vector<InputArray> &kept) {
     static const char *names[] = {"ref_w1", "ref_b1", "ref_w2", "ref_b2", "emb_w1", "emb_b1", "emb_w2", "emb_b2",
                                   "enc0_w", "enc0_b", "down1_w", "down1_b", "dec0_w", "dec0_b", "head_w", "head_b"};
     kept.clear();
@@ -339,6 +339,7 @@ ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int sig
     w.kernel_size = kernel_size;
     w.signal_planes = signal_planes;
     w.view_floor = view_floor;
+    w.keep_untraced = keep_untraced ? 1 : 0;
     w.ref_w1 = weight_of(kept, 0, "ref_w1", {hidden, state + 3});
     w.ref_b1 = weight_of(kept, 1, "ref_b1", {hidden});
     w.ref_w2 = weight_of(kept, 2, "ref_w2", {embed, hidden});
@@ -384,11 +385,11 @@ std::pair<std::size_t, std::size_t> packed_size(const InputArray &packed, const 
 void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_out, bool reset, const nb::dict &weights,
                       int kernel_size, OutputArray &acc_new, OutputArray &guide, OutputArray &prev, OutputArray &down,
                       OutputArray &prev_half, OutputArray &signal_half, int num_threads, int signal_planes,
-                      float view_floor) {
+                      float view_floor, bool keep_untraced) {
     const char *fn = "stage_accumulate";
     const auto [height, width] = packed_size(packed, fn);
     std::vector<InputArray> kept;
-    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, view_floor, kept);
+    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, view_floor, keep_untraced, kept);
     const float *acc_data = nullptr, *prev_data = nullptr;
     InputArray acc_array, prev_array;
     if (!reset) {
@@ -428,7 +429,7 @@ void stage_resolve(const InputArray &coarse, const InputArray &carry, const Inpu
     const auto [height, width] = packed_size(packed, fn);
     std::vector<InputArray> kept;
     // the resolve reads no log view: the floor is not its input
-    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, SSR_STAGE_LEGACY_VIEW_FLOOR, kept);
+    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, SSR_STAGE_LEGACY_VIEW_FLOOR, false, kept);
     const std::size_t half_h = height / 2, half_w = width / 2;
     const float *coarse_data = planes_of(coarse, fn, "coarse", 3, half_h, half_w);
     const float *carry_data = planes_of(carry, fn, "carry", static_cast<std::size_t>(w.signal_planes), half_h, half_w);
@@ -496,11 +497,13 @@ NB_MODULE(_native, m) {
           "weights"_a, "kernel_size"_a, "acc_new"_a.noconvert(), "guide"_a.noconvert(), "prev"_a.noconvert(),
           "down"_a.noconvert(), "prev_half"_a.noconvert(), "signal_half"_a.noconvert(), "num_threads"_a = 0,
           "signal_planes"_a = SSR_STAGE_SIGNAL_PLANES, "view_floor"_a = SSR_STAGE_LEGACY_VIEW_FLOOR,
+          "keep_untraced"_a = false,
           "The fused pre-graph stage of a fast-layout model (ssr_stages.h): warp + reset select + TFA + log views "
           "+ the U-Net's 1x1 guide and 2x2 stride-2 convs, in place. acc / prev_out (the unwarped committed "
           "state) may be None when reset; weights: dict of the stage's float32 arrays; signal_planes: 4 "
           "(irradiance) or 7 (a signal='dual' model); view_floor: the A_mask floor of the log views "
-          "(ModelConfig.view_floor). The GIL is released.");
+          "(ModelConfig.view_floor); keep_untraced: ModelConfig.tfa_untraced == 'keep' (beta times the traced "
+          "mask). The GIL is released.");
 
     m.def("stage_resolve", &stage_resolve, "coarse"_a, "carry"_a, "guide"_a, "prev"_a, "acc_new"_a, "packed"_a,
           "reset"_a, "weights"_a, "kernel_size"_a, "out_log"_a.noconvert(), "color"_a.noconvert(),

@@ -382,6 +382,12 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                 for (int64_t k = 0; k < n; ++k) {
                     beta[k] = 1.0f / (1.0f + fast_exp(-(beta[k] - s_prev[k])));
                 }
+                if (w.keep_untraced) {  // tfa_untraced="keep": no sample, no update of the history
+                    const float *traced = in[kMaskPlane];
+                    for (int64_t k = 0; k < n; ++k) {
+                        beta[k] *= traced[k];
+                    }
+                }
                 // A_t = (1 - beta) * history + beta * x_values -> acc_new
                 for (int c = 0; c < kState; ++c) {
                     const float *x_values = c < 3 ? x_linear + c * kChunk : in[c];
@@ -698,7 +704,8 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
 
 /// SSR_PACK_OK, SSR_PACK_ERROR_NULL_POINTER (no struct, a NULL array) or
 /// SSR_PACK_ERROR_INVALID_SIZE (a width outside 1 .. SSR_STAGE_MAX_WIDTH, a bad kernel size,
-/// signal_planes neither 0, 4 nor 7, a view_floor negative or not finite).
+/// signal_planes neither 0, 4 nor 7, a view_floor negative or not finite, keep_untraced
+/// neither 0 nor 1).
 int check_weights(const ssr_stage_weights *w) {
     if (w == nullptr) {
         return SSR_PACK_ERROR_NULL_POINTER;
@@ -720,6 +727,9 @@ int check_weights(const ssr_stage_weights *w) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
     if (!(w->view_floor >= 0.0f && w->view_floor <= std::numeric_limits<float>::max())) {
+        return SSR_PACK_ERROR_INVALID_SIZE;
+    }
+    if (w->keep_untraced != 0 && w->keep_untraced != 1) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
     return (w->kernel_size >= 1 && w->kernel_size <= 7 && w->kernel_size % 2 == 1) ? SSR_PACK_OK

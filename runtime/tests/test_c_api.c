@@ -158,6 +158,27 @@ static void test_stages(int threads) {
     CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
                                0) == SSR_PACK_OK, "view_floor 1e-2");
     CHECK(fabsf(acc_new[0] - irradiance) < 1e-6f, "a traced flat frame does not depend on the floor");
+    /* keep_untraced (last in the struct): on a frame that traced nothing, 1 keeps the history
+     * exactly; 0 (zero weights: equal scores, beta 0.5) halves both A_irr and A_mask */
+    float *untraced = layer(h, w, SSR_PACK_PLANES, 0.0f);
+    memcpy(untraced, packed, sizeof(float) * SSR_PACK_PLANES * plane);
+    for (int64_t i = 0; i < plane; ++i) {
+        for (int c = 0; c < 3; ++c) untraced[(SSR_PACK_PLANE_IRRADIANCE + c) * plane + i] = 0.0f;
+        untraced[SSR_PACK_PLANE_MASK * plane + i] = 0.0f;
+    }
+    for (int keep = 0; keep <= 1; ++keep) {
+        weights.keep_untraced = keep;
+        CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half,
+                                   signal, 0) == SSR_PACK_OK, "keep_untraced %d", keep);
+        const float expected = keep ? 1.0f : 0.5f;
+        CHECK(fabsf(acc_new[5] - expected * irradiance) < 1e-6f, "A_irr of an untraced pixel, keep_untraced %d", keep);
+        CHECK(fabsf(acc_new[SSR_PACK_PLANE_MASK * plane + 5] - expected) < 1e-6f, "A_mask, keep_untraced %d", keep);
+    }
+    weights.keep_untraced = 2;
+    CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half,
+                               signal, 0) == SSR_PACK_ERROR_INVALID_SIZE, "keep_untraced neither 0 nor 1");
+    weights.keep_untraced = 0;
+    free(untraced);
     weights.signal_planes = SSR_STAGE_DUAL_SIGNAL_PLANES;
     float *signal7 = layer(h / 2, w / 2, SSR_STAGE_DUAL_SIGNAL_PLANES, NAN);
     float *carry7 = layer(h / 2, w / 2, SSR_STAGE_DUAL_SIGNAL_PLANES, irradiance);

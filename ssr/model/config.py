@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-from ssr.data_tools.contract import LEGACY_VIEW_FLOOR
+from ssr.data_tools.contract import LEGACY_VIEW_FLOOR, TFA_UNTRACED
 
 __all__ = [
     "ACCUMULATIONS", "ARCHES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS", "TFA_UNTRACED", "WIDTH_PRESETS", "ModelConfig",
@@ -73,7 +73,6 @@ ARCHES = ("ssr", "rae")
 LAYOUTS = ("spec", "fast")
 LEVELS = (3, 4)
 SIGNALS = ("irradiance", "dual")
-TFA_UNTRACED = ("learned", "keep")
 
 VIEW_FLOOR = 1e-2
 """Default denominator floor of :func:`ssr.model.kernel.log_view`'s ``A_irr / max(A_mask, floor)``

@@ -59,8 +59,6 @@ def check_native_stages(net: SSRNet) -> None:
         problems.append(f"accumulation={config.accumulation!r} (needs 'linear')")
     if not config.use_tfa or not config.use_warped_prev:
         problems.append("the TFA and the warped previous output must be on")
-    if config.tfa_untraced != "learned":
-        problems.append(f"tfa_untraced={config.tfa_untraced!r} (the native TFA stage learns beta everywhere)")
     if config.kernel_sizes[-1] > MAX_NATIVE_KERNEL:
         problems.append(f"full-resolution kernel {config.kernel_sizes[-1]} > {MAX_NATIVE_KERNEL}")
     if problems:

@@ -17,7 +17,7 @@ import torch
 
 from ssr.data_tools import stages
 from ssr.data_tools.contract import LEGACY_VIEW_FLOOR, STAGE_CHANNELS, STAGE_FEATURE_PREV, STAGE_SIGNAL_PLANES
-from ssr.export.onnx import check_parity, export_onnx, random_stream_inputs, write_metadata
+from ssr.export.onnx import ParityError, check_parity, export_onnx, random_stream_inputs, write_metadata
 from ssr.model import SSRNet
 from ssr.model.config import VIEW_FLOOR, ModelConfig
 from ssr.model.kernel import MASK_FLOOR, VIEW_BOUND
@@ -28,11 +28,11 @@ native = pytest.importorskip("ssr._native")
 
 
 def fast_net(seed: int = 0, kernel: int = 3, levels: int = 3, signal: str = "irradiance",
-             view_floor: float = VIEW_FLOOR) -> SSRNet:
+             view_floor: float = VIEW_FLOOR, tfa_untraced: str = "learned") -> SSRNet:
     torch.manual_seed(seed)
     config = ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel",
                          kernel_sizes=(5,) * (levels - 1) + (kernel,), levels=levels, signal=signal,
-                         view_floor=view_floor)
+                         view_floor=view_floor, tfa_untraced=tfa_untraced)
     return SSRNet(config).eval()
 
 
@@ -55,7 +55,7 @@ def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray | None, prev: n
     b = stage_buffers(net, height, width)
     stages.accumulate(packed, acc, prev, reset, weights, kernel, b["acc_new"], b["guide"], b["prev"], b["down"],
                       b["prev_half"], b["signal_half"], num_threads, signal_planes=planes,
-                      view_floor=net.config.view_floor)
+                      view_floor=net.config.view_floor, keep_untraced=net.config.tfa_untraced == "keep")
     with torch.no_grad():
         coarse, carry = UNetTrunk(net)(*(torch.from_numpy(b[name]) for name in ("down", "prev_half", "signal_half")))
     out_log = np.full((1, 3, height, width), np.nan, np.float32)
@@ -65,19 +65,24 @@ def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray | None, prev: n
     return color, b["acc_new"], out_log
 
 
-@pytest.mark.parametrize("kernel, levels, size, signal, view_floor",
-                         [(3, 3, (20, 28), "irradiance", VIEW_FLOOR), (5, 3, (20, 28), "irradiance", VIEW_FLOOR),
-                          (3, 4, (20, 36), "irradiance", VIEW_FLOOR), (3, 3, (20, 28), "dual", VIEW_FLOOR),
-                          (3, 4, (20, 36), "dual", VIEW_FLOOR), (3, 3, (20, 28), "dual", LEGACY_VIEW_FLOOR),
-                          (3, 3, (20, 28), "irradiance", 0.3)],
+@pytest.mark.parametrize("kernel, levels, size, signal, view_floor, tfa_untraced",
+                         [(3, 3, (20, 28), "irradiance", VIEW_FLOOR, "learned"),
+                          (5, 3, (20, 28), "irradiance", VIEW_FLOOR, "learned"),
+                          (3, 4, (20, 36), "irradiance", VIEW_FLOOR, "learned"),
+                          (3, 3, (20, 28), "dual", VIEW_FLOOR, "learned"),
+                          (3, 4, (20, 36), "dual", VIEW_FLOOR, "learned"),
+                          (3, 3, (20, 28), "dual", LEGACY_VIEW_FLOOR, "learned"),
+                          (3, 3, (20, 28), "irradiance", 0.3, "learned"),
+                          (3, 3, (20, 28), "dual", VIEW_FLOOR, "keep")],
                          ids=["k3", "k5", "levels4-odd-quarter", "dual", "dual-levels4", "dual-legacy-floor",
-                              "floor-0.3"])
+                              "floor-0.3", "dual-keep-untraced"])
 def test_native_stages_match_the_torch_model_over_a_stream(kernel: int, levels: int, size: tuple[int, int],
-                                                           signal: str, view_floor: float) -> None:
+                                                           signal: str, view_floor: float, tfa_untraced: str) -> None:
     """Also with a 1/8 scale in the trunk (``levels=4``; 20 x 36 has a 5 x 9 quarter scale),
-    for a ``signal="dual"`` model (7-plane signal, the radiance blend at full resolution) and
-    for the legacy and an unusual log-view floor (``ModelConfig.view_floor``)."""
-    net = fast_net(kernel=kernel, levels=levels, signal=signal, view_floor=view_floor)
+    for a ``signal="dual"`` model (7-plane signal, the radiance blend at full resolution), for
+    the legacy and an unusual log-view floor (``ModelConfig.view_floor``) and for a TFA that
+    keeps untraced pixels' history (``ModelConfig.tfa_untraced``)."""
+    net = fast_net(kernel=kernel, levels=levels, signal=signal, view_floor=view_floor, tfa_untraced=tfa_untraced)
     height, width = size
     acc_t, prev_t = torch.zeros(1, 14, height, width), torch.zeros(1, 3, height, width)
     acc_n, prev_n = np.zeros((1, 14, height, width), np.float32), np.zeros((1, 3, height, width), np.float32)
@@ -215,9 +220,6 @@ def test_only_fast_kernel_models_take_native_stages() -> None:
         check_native_stages(spec)
     with pytest.raises(ValueError, match="output='direct'"):
         check_native_stages(SSRNet(ModelConfig(width="fast", layout="fast", accumulation="linear")))
-    with pytest.raises(ValueError, match="tfa_untraced='keep'"):
-        check_native_stages(SSRNet(ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel",
-                                               tfa_untraced="keep")))
 
 
 def test_dual_signal_native_stage_graph_has_parity(tmp_path: Path) -> None:
@@ -331,4 +333,25 @@ def test_onnx_backend_applies_the_model_view_floor(tmp_path: Path) -> None:
     assert OnnxBackend(path).view_floor == pytest.approx(LEGACY_VIEW_FLOOR)
     write_metadata(path, {"ssr.model_config": json.dumps({**config, "view_floor": -1})})
     with pytest.raises(ValueError, match="floor.onnx: metadata 'ssr.model_config' has view_floor -1"):
+        OnnxBackend(path)
+
+
+def test_onnx_backend_applies_the_model_tfa_untraced(tmp_path: Path) -> None:
+    """A native-stage graph carries ``tfa_untraced`` in ``ssr.model_config``; the runtime
+    applies it (parity with torch over a subpixel stream), reads a config without it as
+    ``"learned"`` (graphs exported before it existed) and refuses an unknown value."""
+    from ssr.runtime.onnx_backend import OnnxBackend
+
+    net = fast_net(seed=4, signal="dual", tfa_untraced="keep")
+    path = export_onnx(net, tmp_path / "keep.onnx", height=16, width=16, pixel_stages="native")
+    assert OnnxBackend(path).keep_untraced
+    assert check_parity(net, path, 20, 24, frames=5) <= 1e-4
+    config = net.config.to_dict()
+    del config["tfa_untraced"]
+    write_metadata(path, {"ssr.model_config": json.dumps(config)})
+    assert not OnnxBackend(path).keep_untraced
+    with pytest.raises(ParityError, match="onnxruntime differs from torch"):  # the gate matters on this stream
+        check_parity(net, path, 20, 24, frames=5)
+    write_metadata(path, {"ssr.model_config": json.dumps({**config, "tfa_untraced": "drop"})})
+    with pytest.raises(ValueError, match="keep.onnx: metadata 'ssr.model_config' has tfa_untraced 'drop'"):
         OnnxBackend(path)
