@@ -281,8 +281,12 @@ class OnnxBackend:
             raise RuntimeError("rerun() needs a run() first")
         self._last_run()
 
+    def _metadata_model_config(self) -> dict[str, Any]:
+        """The graph's ``ssr.model_config`` metadata as a dict (empty when the graph has none)."""
+        return json.loads(self.metadata["ssr.model_config"]) if "ssr.model_config" in self.metadata else {}
+
     def _model_view_floor(self) -> float:
-        config = json.loads(self.metadata["ssr.model_config"]) if "ssr.model_config" in self.metadata else {}
+        config = self._metadata_model_config()
         value = config.get("view_floor", LEGACY_VIEW_FLOOR)
         if not isinstance(value, (int, float)) or not 0 < float(value) < float("inf"):
             raise ValueError(f"{self.onnx_path}: metadata 'ssr.model_config' has view_floor {value!r}, "
@@ -290,7 +294,7 @@ class OnnxBackend:
         return float(value)
 
     def _model_keeps_untraced(self) -> bool:
-        config = json.loads(self.metadata["ssr.model_config"]) if "ssr.model_config" in self.metadata else {}
+        config = self._metadata_model_config()
         value = config.get("tfa_untraced", "learned")
         if value not in TFA_UNTRACED:
             raise ValueError(f"{self.onnx_path}: metadata 'ssr.model_config' has tfa_untraced {value!r}, "
@@ -301,7 +305,7 @@ class OnnxBackend:
     def subpixel(self) -> bool:
         """True when the model expects 1/4-spp subpixel input (metadata or sidecar; True without)."""
         if "ssr.model_config" in self.metadata:
-            return bool(json.loads(self.metadata["ssr.model_config"]).get("subpixel", True))
+            return bool(self._metadata_model_config().get("subpixel", True))
         config = (self.sidecar or {}).get("model_config", {})
         return bool(config.get("subpixel", True))
 

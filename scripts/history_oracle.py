@@ -31,13 +31,10 @@ import torch
 
 from ssr.data_tools.contract import ALBEDO_EPS
 from ssr.data_tools.format import Sequence
+from ssr.metrics import tonemap_gamma
 from ssr.model.warp import warp
 
 MODES = {"latest": 1.0, "ema 0.5": 0.5, "ema 0.25": 0.25, "cumulative": None}
-
-
-def _tone(image: np.ndarray) -> np.ndarray:
-    return np.clip(image, 0.0, 1.0) ** (1 / 2.2)
 
 
 def _psnr(squared_error: float) -> float:
@@ -77,12 +74,13 @@ def probe(path: str, from_frame: int) -> dict[str, float]:
             den_np = den[0, 0].numpy()
             covered &= den_np > 1e-3
             estimates[name] = (num[0].numpy() / np.maximum(den_np, 1e-3)).transpose(1, 2, 0) * (albedo + ALBEDO_EPS)
-        target = _tone(reference)
+        target = tonemap_gamma(reference)
         for name, estimate in estimates.items():
-            errors[name].append(float(np.mean((_tone(estimate) - target)[covered] ** 2)))
-        errors["1 spp raw"].append(float(np.mean((_tone(color_1spp) - target)[covered] ** 2)))
+            errors[name].append(float(np.mean((tonemap_gamma(estimate) - target)[covered] ** 2)))
+        errors["1 spp raw"].append(float(np.mean((tonemap_gamma(color_1spp) - target)[covered] ** 2)))
         traced = frame["mask"][..., 0] > 0.5
-        errors["1/4 spp raw (traced pixels)"].append(float(np.mean((_tone(frame["color"]) - target)[traced] ** 2)))
+        quarter_error = (tonemap_gamma(frame["color"]) - target)[traced]
+        errors["1/4 spp raw (traced pixels)"].append(float(np.mean(quarter_error ** 2)))
     return {name: float(np.mean(values)) for name, values in errors.items()}
 
 
