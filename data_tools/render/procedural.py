@@ -7,6 +7,13 @@ Names (``--scene builtin[:name]``):
   primitives (spheres, cubes, cylinders, rectangles), their materials (diffuse, checkerboard
   and grid textures, rough plastic, plastic, metal, rough metal, glass, rough glass) and
   the lights (a rectangular ceiling area light and a point light) all follow the seed.
+* ``builtin:sun<int>`` - a random *sunroom* from that seed: the light enters through a
+  window in one wall (a directional sun and a constant sky outside; sometimes a dim ceiling
+  light too), so most of the room is lit indirectly, and the surfaces carry procedural
+  bitmap textures (tiles with grout, wood grain, mottled plaster) under diffuse, glossy
+  (plastic, rough plastic) and metallic coats, plus mirrors on stands. Meant for training
+  data that looks like the interiors (sunlit bathrooms, living rooms) the plain rooms do
+  not: high-variance indirect light and textured glossy surfaces (BENCHMARKS.md section 17).
 
 Every room has two moving objects (a cube and a sphere) whose rigid motion is a function of
 the frame index, so object motion vectors are exercised. The scene is Y-up, the floor is
@@ -96,6 +103,8 @@ def _materialise(mi: Any, value: Any) -> Any:
                 out[key] = mi.ScalarTransform4f(item.tolist())
             elif key == "to_uv" and isinstance(item, np.ndarray):
                 out[key] = mi.ScalarTransform4f(item.tolist())
+            elif key == "data" and isinstance(item, np.ndarray):  # a bitmap texture's texels
+                out[key] = mi.TensorXf(np.ascontiguousarray(item, dtype=np.float32))
             else:
                 out[key] = _materialise(mi, item)
         return out
@@ -105,7 +114,8 @@ def _materialise(mi: Any, value: Any) -> Any:
 
 
 def parse_builtin_name(spec: str) -> tuple[str, int]:
-    """``"builtin"``, ``"builtin:room"`` or ``"builtin:<seed>"`` -> (canonical name, seed)."""
+    """``"builtin"``, ``"builtin:room"``, ``"builtin:<seed>"`` or ``"builtin:sun<seed>"`` ->
+    (canonical name, seed)."""
     if spec == "builtin":
         return "room", 0
     if not spec.startswith("builtin:"):
@@ -115,9 +125,11 @@ def parse_builtin_name(spec: str) -> tuple[str, int]:
         return "room", 0
     if variant.isdigit():
         return variant, int(variant)
+    if variant.startswith("sun") and variant[3:].isdigit():
+        return f"sun{int(variant[3:])}", int(variant[3:])
     raise ValueError(
-        f"unknown built-in scene {spec!r}: use 'builtin', 'builtin:room' or 'builtin:<seed>' "
-        "with a non-negative integer seed"
+        f"unknown built-in scene {spec!r}: use 'builtin', 'builtin:room', 'builtin:<seed>' or "
+        "'builtin:sun<seed>' with a non-negative integer seed"
     )
 
 
@@ -301,6 +313,10 @@ def _moving_objects(rng: np.random.Generator, size: tuple[float, float, float], 
 def builtin_scene(spec: str = "builtin") -> ProceduralScene:
     """Build the procedural scene named by ``spec`` (see the module docstring)."""
     name, seed = parse_builtin_name(spec)
+    if name.startswith("sun"):
+        from .sunroom import sunroom_scene
+
+        return sunroom_scene(name, seed)
     curated = name == "room"
     rng = np.random.default_rng(np.random.SeedSequence([0x55A, seed]))
     size = (6.0, 3.0, 7.0) if curated else (float(rng.uniform(5.0, 8.0)), float(rng.uniform(2.6, 3.6)), float(rng.uniform(5.5, 9.0)))
