@@ -11,9 +11,9 @@ Names (``--scene builtin[:name]``):
   window in one wall (a directional sun and a constant sky outside; sometimes a dim ceiling
   light too), so most of the room is lit indirectly, and the surfaces carry procedural
   bitmap textures (tiles with grout, wood grain, mottled plaster) under diffuse, glossy
-  (plastic, rough plastic) and metallic coats, plus mirrors on stands. Meant for training
-  data that looks like the interiors (sunlit bathrooms, living rooms) the plain rooms do
-  not: high-variance indirect light and textured glossy surfaces (BENCHMARKS.md section 17).
+  (plastic, rough plastic) and metallic coats, plus mirrors on stands: high-variance
+  indirect light and textured glossy surfaces, as in sunlit interiors. Measured as training
+  data they hurt held-out quality (BENCHMARKS.md section 17): experiments only.
 
 Every room has two moving objects (a cube and a sphere) whose rigid motion is a function of
 the frame index, so object motion vectors are exercised. The scene is Y-up, the floor is

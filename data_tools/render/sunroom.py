@@ -138,13 +138,11 @@ def _panel(centre: np.ndarray, yaw: float, half_width: float, half_height: float
 
 
 def _room_with_window(rng: np.random.Generator, size: tuple[float, float, float]
-                      ) -> tuple[dict[str, dict[str, Any]], np.ndarray, np.ndarray, tuple[float, float, float, float]]:
+                      ) -> tuple[dict[str, dict[str, Any]], np.ndarray]:
     """Floor, ceiling and four walls facing into the room; one of the back, left and right
     walls has a window opening (four wall pieces around it).
 
-    Returns ``(elements, window_centre, inward_normal, (u0, u1, v0, v1))``: the window's
-    centre (world), the wall's normal pointing into the room, and the opening's extent in
-    the wall's own coordinates (horizontal u, vertical v = height above the floor)."""
+    Returns ``(elements, inward_normal)``: the window wall's normal pointing into the room."""
     sx, sy, sz = size
     elements: dict[str, dict[str, Any]] = {
         "floor": {"type": "rectangle", "bsdf": _surface(rng, float(rng.integers(2, 5))),
@@ -161,7 +159,7 @@ def _room_with_window(rng: np.random.Generator, size: tuple[float, float, float]
         "right": (np.array([sx / 2, sy / 2, 0.0]), -math.pi / 2, sz / 2),
     }
     window_wall = str(rng.choice(["back", "left", "right"]))
-    window: tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]] | None = None
+    inward: np.ndarray | None = None
     for name, (centre, yaw, half_width) in walls.items():
         bsdf = _surface(rng, float(rng.integers(1, 4)))
         if name != window_wall:
@@ -189,14 +187,13 @@ def _room_with_window(rng: np.random.Generator, size: tuple[float, float, float]
             elements[f"wall_{name}_{piece}"] = {"type": "rectangle", "bsdf": bsdf,
                                                 "to_world": _panel(piece_centre, yaw, (b - a) / 2, (d - c) / 2)}
         inward = (rotation @ np.array([0.0, 0, 1, 0]))[:3]
-        window = (base + axis_u * (u0 + u1) / 2 + np.array([0.0, (v0 + v1) / 2, 0.0]), inward, (u0, u1, v0, v1))
-    assert window is not None
-    return elements, window[0], window[1], window[2]
+    assert inward is not None
+    return elements, inward
 
 
 def _sun_and_sky(rng: np.random.Generator, inward: np.ndarray, size: tuple[float, float, float]) -> dict[str, dict[str, Any]]:
     """A directional sun entering through the window (down into the room) and a constant sky;
-    sometimes a dim ceiling light."""
+    sometimes a small ceiling light."""
     elevation = math.radians(float(rng.uniform(15.0, 55.0)))
     side = math.radians(float(rng.uniform(-35.0, 35.0)))
     up = np.array([0.0, 1.0, 0.0])
@@ -258,7 +255,7 @@ def sunroom_scene(name: str, seed: int) -> ProceduralScene:
     """Build ``builtin:sun<seed>`` (``name`` = ``"sun<seed>"``)."""
     rng = np.random.default_rng(np.random.SeedSequence([0x5A7, seed]))
     size = (float(rng.uniform(4.5, 7.5)), float(rng.uniform(2.6, 3.4)), float(rng.uniform(5.0, 8.0)))
-    elements, _, inward, _ = _room_with_window(rng, size)
+    elements, inward = _room_with_window(rng, size)
     elements.update(_sun_and_sky(rng, inward, size))
     elements.update(_objects(rng, size))
     moving_elements, moving = _moving_objects(rng, size, curated=False)
