@@ -78,6 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="fps, quality: saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
     parser.add_argument("--out", type=Path, default=None, help="fps, quality: write report.json and report.md here")
     quality.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
+    quality.add_argument("--no-progress", action="store_true",
+                         help="quality: no progress bar (default: one per sequence, on a terminal only)")
     quality.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP (the slowest metric)")
     quality.add_argument("--no-vdp", action="store_true",
                          help="quality: skip the FovVideoVDP video score (pyfvvdp; a few seconds per sequence and method)")
@@ -160,7 +162,7 @@ def _run_quality(args: argparse.Namespace) -> int:
             metrics=MetricSet(flip=not args.no_flip, exposure=args.exposure, video=not args.no_vdp),
             max_frames=args.max_frames,
             methods=[m.strip() for m in args.methods.split(",") if m.strip()],
-            progress=None,
+            progress=False if args.no_progress else None,
             out_dir=args.out,
             sheet_frame=args.sheet_frame,
             variants=_variants(args.variants),

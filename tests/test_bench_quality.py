@@ -132,7 +132,7 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
 def test_bench_quality_method_subset_and_errors(dataset: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["bench", "quality", "--data", str(dataset / "ds" / "val" / "seq_a"), "--no-flip",
-                 "--methods", "ssr,input", "--max-frames", "2"])
+                 "--methods", "ssr,input", "--max-frames", "2", "--no-progress"])
     assert code == 0
     table = capsys.readouterr().out
     assert "OIDN" not in table.split("## Time per frame")[0].split("## Average")[1]

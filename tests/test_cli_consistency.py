@@ -10,7 +10,7 @@ import pytest
 
 from ssr.cli import COMMANDS, main
 
-LONG_RUNNING = ("demo", "render", "make-dataset", "train", "denoise", "eval", "import")
+LONG_RUNNING = ("demo", "render", "make-dataset", "train", "denoise", "eval", "import", "bench")
 
 
 def _parser(command: str) -> argparse.ArgumentParser:
