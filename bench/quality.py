@@ -61,6 +61,7 @@ __all__ = [
     "CURVE_METRIC",
     "HEADLINE_METRICS",
     "METHODS",
+    "SCORED_LAYERS",
     "format_quality_markdown",
     "half_resolution_traced",
     "quality_report",
@@ -88,8 +89,10 @@ TRACED_SPP: dict[str, float] = {"ssr": 0.25, "oidn_high": 1.0, "oidn_fast": 1.0,
 STREAMING = ("ssr", "svgf")
 """Methods with a history (scored in frame order, reset at cuts)."""
 SHEET_CROP = 48
-_LAYERS = ("color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "transparent", "motion",
-           "reference")
+SCORED_LAYERS = ("color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "transparent", "motion",
+                 "reference")
+"""The layers a scored frame is read with: the peers' inputs, the material classes' G-buffers
+and the reference (the network's input is these after the subpixel pattern)."""
 
 
 def _machine() -> str:
@@ -242,7 +245,7 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
     bar = tqdm(range(frame_total), desc=f"quality {sequence.name}", unit="frame",
                disable=None if progress is None else not progress)
     for index in bar:
-        frame = sequence.read_frame(index, _LAYERS)
+        frame = sequence.read_frame(index, SCORED_LAYERS)
         reference = frame["reference"]
         cut = sequence.is_cut(index)
         outputs: dict[str, np.ndarray] = {}

@@ -21,12 +21,11 @@ import numpy as np
 
 from ssr.bench.materials import MATERIALS, material_classes
 from ssr.bench.peers import OidnDenoiser
+from ssr.bench.quality import SCORED_LAYERS
 from ssr.data_tools.format import Sequence, apply_subpixel_pattern
 from ssr.metrics import tonemap_srgb
 from ssr.streaming import StreamLoop, TorchBackend
 
-LAYERS = ("color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "transparent", "motion",
-          "reference")
 
 
 def _psnr(mse: float) -> float:
@@ -48,7 +47,7 @@ def main(argv: list[str]) -> int:
         stream = StreamLoop(TorchBackend(args.model))
         per_sequence = {name: np.zeros(len(MATERIALS)) for name in sums}
         for index in range(len(sequence)):
-            frame = sequence.read_frame(index, LAYERS)
+            frame = sequence.read_frame(index, SCORED_LAYERS)
             ours = stream.denoise(apply_subpixel_pattern(frame, index), cut=sequence.is_cut(index))
             if index < args.from_frame:
                 continue

@@ -29,14 +29,13 @@ import numpy as np
 import torch
 
 from ssr.bench.materials import material_classes
+from ssr.bench.quality import SCORED_LAYERS
 from ssr.data_tools.contract import ALBEDO_EPS
 from ssr.data_tools.format import Sequence, apply_subpixel_pattern
-from ssr.metrics import tonemap_srgb
+from ssr.metrics import psnr, tonemap_srgb
 from ssr.model.warp import warp, warp_coverage
 from ssr.streaming import StreamLoop, TorchBackend
 
-LAYERS = ("color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "transparent", "motion",
-          "reference")
 
 
 def _chw(image: np.ndarray) -> torch.Tensor:
@@ -44,7 +43,8 @@ def _chw(image: np.ndarray) -> torch.Tensor:
 
 
 def _psnr(test: np.ndarray, reference: np.ndarray) -> float:
-    return float(-10 * np.log10(max(float(np.mean((tonemap_srgb(test) - tonemap_srgb(reference)) ** 2)), 1e-12)))
+    """``psnr_srgb`` of ``ssr bench quality``."""
+    return psnr(tonemap_srgb(test), tonemap_srgb(reference), 1.0)
 
 
 def main(argv: list[str]) -> int:
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
         previous_geometry: torch.Tensor | None = None
         per_frame: dict[int, list[float]] = {cap: [] for cap in caps}
         for index in range(len(sequence)):
-            frame = sequence.read_frame(index, LAYERS)
+            frame = sequence.read_frame(index, SCORED_LAYERS)
             cut = sequence.is_cut(index)
             albedo = _chw(frame["albedo"]) + ALBEDO_EPS
             output = _chw(stream.denoise(apply_subpixel_pattern(frame, index), cut=cut)) / albedo

@@ -18,12 +18,11 @@ import sys
 
 import numpy as np
 
+from ssr.bench.quality import SCORED_LAYERS
 from ssr.data_tools.format import Sequence, apply_subpixel_pattern
 from ssr.metrics import MetricSet, compute_frame_metrics
 from ssr.streaming import StreamLoop, TorchBackend
 
-LAYERS = ("color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "transparent", "motion",
-          "reference")
 
 
 def main(argv: list[str]) -> int:
@@ -42,7 +41,7 @@ def main(argv: list[str]) -> int:
         streams = [StreamLoop(TorchBackend(model)) for model in models]
         scores: dict[str, list[float]] = {name: [] for name in names}
         for index in range(len(sequence)):
-            frame = sequence.read_frame(index, LAYERS)
+            frame = sequence.read_frame(index, SCORED_LAYERS)
             quarter = apply_subpixel_pattern(frame, index)
             outputs = [stream.denoise(quarter, cut=sequence.is_cut(index)) for stream in streams]
             outputs.append(np.mean(outputs, axis=0))
