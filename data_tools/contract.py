@@ -14,8 +14,8 @@ previous frame, x right / y down).
 ====== =============== ==========================================================
 planes name            encoding
 ====== =============== ==========================================================
-0-2    irradiance      ``log1p(color / (albedo + ALBEDO_EPS))`` where ``mask == 1``, else 0
-3-5    albedo          as read, in [0, 1]
+0-2    irradiance      ``log1p(color / (albedo' + ALBEDO_EPS))`` where ``mask == 1``, else 0
+3-5    albedo          ``albedo'``: as read, in [0, 1], plus the specular floor (below)
 6-8    normal          world space, unit length (0 for misses)
 9      depth           ``depth / max(depth[depth > 0])`` of this frame; 0 for misses
 10     roughness       as read
@@ -27,6 +27,14 @@ planes name            encoding
 ====== =============== ==========================================================
 
 Planes 0-13 are SPEC.md's 14-channel state vector ``x_t``.
+
+**Demodulation albedo** ``albedo' = albedo + specular_floor * (1 - roughness) * (1 - metallic)``
+(per pixel, the same for R, G, B; :func:`specular_floor_offset`). ``specular_floor`` is a
+property of the model (``ModelConfig.specular_floor``, default 0: ``albedo' = albedo``, the
+contract of every model trained before it existed). The G-buffer albedo of a coated
+dielectric is its diffuse reflectance, but its specular coat reflects light that does not
+scale with it; a floor on smooth, non-metallic surfaces keeps a filter in demodulated
+space from multiplying the diffuse texture back onto that light (BENCHMARKS.md section 18).
 
 **Stream state** between frames: ``acc`` ``float32 [1, 14, H, W]`` (the accumulated state
 ``A_{t-1}``, same plane order as packed planes 0-13) and ``prev_out`` ``float32
@@ -56,6 +64,7 @@ __all__ = [
     "PACKED_PLANES",
     "PATTERN",
     "SIZE_MULTIPLE",
+    "SPECULAR_FLOOR",
     "SLICES",
     "STAGE_CHANNELS",
     "STAGE_SIGNAL_PLANES",
@@ -65,6 +74,7 @@ __all__ = [
     "STATE_CHANNELS",
     "GRAPH_CHANNELS",
     "Plane",
+    "specular_floor_offset",
 ]
 
 CONTRACT_VERSION = 1
@@ -72,6 +82,24 @@ CONTRACT_VERSION = 1
 
 ALBEDO_EPS = 0.004
 """Added to albedo before demodulation and again when re-modulating (SPEC.md)."""
+
+SPECULAR_FLOOR = 0.0
+"""Default ``ModelConfig.specular_floor``: the demodulation albedo is the G-buffer albedo."""
+
+
+def specular_floor_offset(roughness, metallic, specular_floor: float):  # type: ignore[no-untyped-def]
+    """``specular_floor * clip(1 - roughness, 0, 1) * clip(1 - metallic, 0, 1)``: what the
+    packer adds to every albedo channel (the module docstring's ``albedo'``).
+
+    Args:
+        roughness, metallic: arrays of the same shape (NumPy or torch), as read.
+        specular_floor: the model's floor, >= 0.
+
+    >>> import numpy as np
+    >>> specular_floor_offset(np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.0, 0.0]), 0.2).tolist()
+    [0.2, 0.1, 0.0]
+    """
+    return specular_floor * (1 - roughness).clip(0, 1) * (1 - metallic).clip(0, 1)
 
 SIZE_MULTIPLE = 4
 """The U-Net's two 2x downsamplings need H and W to be multiples of this."""

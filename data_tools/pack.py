@@ -16,7 +16,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .contract import ALBEDO_EPS, FRAME_LAYERS, PACKED_CHANNELS, SLICES, STATE_CHANNELS
+from .contract import ALBEDO_EPS, FRAME_LAYERS, PACKED_CHANNELS, SLICES, STATE_CHANNELS, specular_floor_offset
 
 __all__ = [
     "ALBEDO_EPS",
@@ -25,6 +25,7 @@ __all__ = [
     "SLICES",
     "STATE_CHANNELS",
     "PackError",
+    "apply_specular_floor",
     "native_available",
     "pack_frame",
     "pack_frame_reference",
@@ -65,13 +66,22 @@ def _checked_layers(frame: Mapping[str, np.ndarray]) -> tuple[list[np.ndarray], 
     return layers, height, width
 
 
-def pack_frame_reference(frame: Mapping[str, np.ndarray]) -> np.ndarray:
+def _check_floor(specular_floor: float) -> float:
+    floor = float(specular_floor)
+    if not 0 <= floor < float("inf"):
+        raise PackError(f"pack_frame: specular_floor must be a finite number >= 0, got {specular_floor!r}")
+    return floor
+
+
+def pack_frame_reference(frame: Mapping[str, np.ndarray], specular_floor: float = 0.0) -> np.ndarray:
     """Pack one frame with plain NumPy (the reference for the native path).
 
     Args:
         frame: layers ``color, albedo, normal, depth, roughness, metallic, shadow, mask,
             transparent, motion``, each ``float32 [H, W, C]`` (C = 3, 3, 3, 1, 1, 1, 1, 1,
             3, 2), linear HDR colour, world-space normals, view depth in scene units.
+        specular_floor: the model's ``ModelConfig.specular_floor`` (the contract's
+            demodulation albedo; 0 = the G-buffer albedo).
 
     Returns:
         ``float32 [19, H, W]``, C-contiguous (see the module docstring for the planes).
@@ -84,10 +94,13 @@ def pack_frame_reference(frame: Mapping[str, np.ndarray]) -> np.ndarray:
     >>> packed.shape, round(float(packed[0, 0, 0]), 4), float(packed[0, 1, 1])
     ((19, 2, 2), 1.0, 0.0)
     """
+    floor = _check_floor(specular_floor)
     layers, height, width = _checked_layers(frame)
     color, albedo, normal, depth, roughness, metallic, shadow, mask, transparent, motion = layers
     packed = np.empty((PACKED_CHANNELS, height, width), np.float32)
     traced = mask[:, :, 0] == 1.0
+    if floor > 0:
+        albedo = albedo + specular_floor_offset(roughness, metallic, np.float32(floor))
     irradiance = np.log1p(color / (albedo + np.float32(ALBEDO_EPS)))
     packed[SLICES["irradiance"]] = np.where(traced[None], irradiance.transpose(2, 0, 1), 0.0)
     packed[SLICES["albedo"]] = albedo.transpose(2, 0, 1)
@@ -117,8 +130,34 @@ def native_available() -> bool:
     return True
 
 
+def apply_specular_floor(packed: np.ndarray, specular_floor: float) -> np.ndarray:
+    """Move packed planes from the G-buffer albedo to the demodulation albedo of
+    ``specular_floor`` (:mod:`ssr.data_tools.contract`), in place: the albedo planes gain
+    :func:`specular_floor_offset` of the roughness and metallic planes, and the traced
+    irradiance is re-demodulated by it (untraced pixels stay 0).
+
+    Args:
+        packed: ``float32 [..., 19, H, W]`` packed with a floor of 0.
+        specular_floor: >= 0; 0 leaves ``packed`` unchanged.
+
+    Returns:
+        ``packed``.
+    """
+    floor = _check_floor(specular_floor)
+    if floor == 0:
+        return packed
+    irradiance, albedo = packed[..., SLICES["irradiance"], :, :], packed[..., SLICES["albedo"], :, :]
+    roughness, metallic = packed[..., SLICES["roughness"], :, :], packed[..., SLICES["metallic"], :, :]
+    offset = specular_floor_offset(roughness, metallic, np.float32(floor))
+    scale = (albedo + np.float32(ALBEDO_EPS)) / (albedo + offset + np.float32(ALBEDO_EPS))
+    irradiance[...] = np.log1p(np.expm1(irradiance) * scale)
+    albedo += offset
+    return packed
+
+
 def pack_frame(
-    frame: Mapping[str, np.ndarray], *, out: np.ndarray | None = None, native: bool | None = None
+    frame: Mapping[str, np.ndarray], *, out: np.ndarray | None = None, native: bool | None = None,
+    specular_floor: float = 0.0,
 ) -> np.ndarray:
     """Pack one frame into ``float32 [19, H, W]`` network input planes.
 
@@ -127,13 +166,16 @@ def pack_frame(
         out: optional preallocated C-contiguous ``float32 [19, H, W]`` destination
             (native path only; the NumPy path copies into it).
         native: force (True) or forbid (False) the native path; default: native when built.
+        specular_floor: the model's ``ModelConfig.specular_floor`` (the contract's
+            demodulation albedo). The native packer packs with a floor of 0 and
+            :func:`apply_specular_floor` moves the planes (a NumPy pass over 4 planes).
 
     Returns:
         The packed planes (``out`` when given).
     """
     use_native = native_available() if native is None else native
     if not use_native:
-        packed = pack_frame_reference(frame)
+        packed = pack_frame_reference(frame, specular_floor)
         if out is not None:
             out[...] = packed
             return out
@@ -149,7 +191,7 @@ def pack_frame(
             f"got {out.dtype} {out.shape}"
         )
     _native.pack_frame(*layers, out)
-    return out
+    return apply_specular_floor(out, specular_floor)
 
 
 def unpack_color_reference(planes: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -253,6 +253,10 @@ class OnnxBackend:
         self.signal_planes = STAGE_SIGNAL_PLANES["irradiance"]
         """Planes of ``signal_half`` / ``carry`` (7 for a ``signal="dual"`` model; metadata
         ``ssr.signal_planes``, 4 in graphs exported before it existed)."""
+        self.specular_floor = self._model_specular_floor()
+        """The model's ``ModelConfig.specular_floor`` (metadata or sidecar; 0 in graphs exported
+        before it existed): the demodulation floor :class:`ssr.streaming.StreamLoop` packs
+        frames with."""
         if self.native_stages:
             if "ssr.stage_weights" not in self.metadata or "ssr.kernel_size" not in self.metadata:
                 raise ValueError(f"{self.onnx_path}: a native-stage graph must carry 'ssr.stage_weights' and "
@@ -300,6 +304,15 @@ class OnnxBackend:
             raise ValueError(f"{self.onnx_path}: metadata 'ssr.model_config' has tfa_untraced {value!r}, "
                              f"expected one of {TFA_UNTRACED}")
         return value == "keep"
+
+    def _model_specular_floor(self) -> float:
+        config = self._metadata_model_config() if "ssr.model_config" in self.metadata else \
+            (self.sidecar or {}).get("model_config", {})
+        value = config.get("specular_floor", 0.0)
+        if not isinstance(value, (int, float)) or not 0 <= float(value) < float("inf"):
+            raise ValueError(f"{self.onnx_path}: the model config has specular_floor {value!r}, "
+                             "expected a finite number >= 0")
+        return float(value)
 
     @property
     def subpixel(self) -> bool:

@@ -108,17 +108,25 @@ class TensorRTBackend:
             self.stream, self.stream_handle = None, 0
         self._buffers: dict[tuple[int, int], dict[str, Any]] = {}
         self._bound_size: tuple[int, int] | None = None
+        self.specular_floor = float(self._model_config().get("specular_floor", 0.0))
+        """The model's ``ModelConfig.specular_floor`` (the sidecar's; 0 without one): the
+        demodulation floor :class:`ssr.streaming.StreamLoop` packs frames with."""
 
-    @property
-    def subpixel(self) -> bool:
-        """From the sidecar of the ONNX graph the engine was built from (``ssr export`` writes
-        ``<engine stem>.onnx`` and its ``.onnx.json`` next to the engine); True without one."""
+    def _model_config(self) -> dict[str, Any]:
+        """The model config in the sidecar of the ONNX graph the engine was built from
+        (``ssr export`` writes ``<engine stem>.onnx`` and its ``.onnx.json`` next to the
+        engine); empty without one."""
         from pathlib import Path
 
         from .onnx_backend import load_sidecar
 
         sidecar = load_sidecar(Path(self.engine_path).with_suffix(".onnx")) or {}
-        return bool(sidecar.get("model_config", {}).get("subpixel", True))
+        return dict(sidecar.get("model_config", {}))
+
+    @property
+    def subpixel(self) -> bool:
+        """From the sidecar's model config (:meth:`_model_config`); True without one."""
+        return bool(self._model_config().get("subpixel", True))
 
     def _padded(self, height: int, width: int) -> tuple[int, int]:
         return padded_size(self.engine_size, height, width, self.engine_path)

@@ -108,6 +108,10 @@ class Backend(Protocol):
         """The state of a new stream at this size."""
         ...
 
+    # Optional: ``specular_floor`` (float), the model's demodulation floor
+    # (``ModelConfig.specular_floor``) that :meth:`StreamLoop.denoise` packs frames with;
+    # a backend without it runs a model packed with the G-buffer albedo (0).
+
     def run(self, packed: np.ndarray, state: Any, reset: bool) -> tuple[np.ndarray, Any]:
         """One step: ``packed`` ``float32 [19, H, W]``, the previous ``state`` (a fresh one
         when ``reset``) -> ``(colour float32 [H, W, 3] C-contiguous, new state)``. Must not
@@ -184,7 +188,8 @@ class StreamLoop:
         height, width = checked["color"].shape[:2]
         provide = getattr(self.backend, "input_buffer", None)  # optional: pack straight into the bound input
         target = provide(height, width) if provide is not None else None
-        return self.step(pack_frame(checked, out=target), cut)
+        floor = float(getattr(self.backend, "specular_floor", 0.0))
+        return self.step(pack_frame(checked, out=target, specular_floor=floor), cut)
 
 
 class TorchBackend:
@@ -229,6 +234,11 @@ class TorchBackend:
     def subpixel(self) -> bool:
         """``model.config.subpixel`` (True for models without a config)."""
         return bool(getattr(getattr(self.model, "config", None), "subpixel", True))
+
+    @property
+    def specular_floor(self) -> float:
+        """``model.config.specular_floor`` (0 for models without a config)."""
+        return float(getattr(getattr(self.model, "config", None), "specular_floor", 0.0))
 
     def initial_state(self, height: int, width: int) -> Any:
         from ssr.model import initial_state

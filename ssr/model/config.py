@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-from ssr.data_tools.contract import LEGACY_VIEW_FLOOR, TFA_UNTRACED
+from ssr.data_tools.contract import LEGACY_VIEW_FLOOR, SPECULAR_FLOOR, TFA_UNTRACED
 
 __all__ = [
     "ACCUMULATIONS", "ARCHES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS", "TFA_UNTRACED", "WIDTH_PRESETS", "ModelConfig",
@@ -138,6 +138,12 @@ class ModelConfig:
             how a new sample enters. A frame with no sample at a pixel has nothing to add
             to its history; a learned ``beta`` of ~0.9 there (the ``fast`` models of
             BENCHMARKS.md section 16) erases the history every frame.
+        specular_floor: the demodulation albedo the model's input is packed with,
+            ``albedo + specular_floor * (1 - roughness) * (1 - metallic)``
+            (:func:`ssr.data_tools.contract.specular_floor_offset`): a floor under the
+            albedo of smooth dielectrics, whose specular coat does not follow their diffuse
+            texture. 0 (the default, and every model saved before the field existed):
+            the G-buffer albedo. The runtime packs each frame with the model's value.
     """
 
     width: str = "small"
@@ -154,6 +160,7 @@ class ModelConfig:
     signal: str = "irradiance"
     view_floor: float = VIEW_FLOOR
     tfa_untraced: str = "learned"
+    specular_floor: float = SPECULAR_FLOOR
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -191,6 +198,9 @@ class ModelConfig:
         if not float(self.view_floor) > 0:
             raise ValueError(f"ModelConfig.view_floor must be > 0, got {self.view_floor!r}")
         object.__setattr__(self, "view_floor", float(self.view_floor))
+        if not 0 <= float(self.specular_floor) < float("inf"):
+            raise ValueError(f"ModelConfig.specular_floor must be a finite number >= 0, got {self.specular_floor!r}")
+        object.__setattr__(self, "specular_floor", float(self.specular_floor))
         if self.tfa_untraced not in TFA_UNTRACED:
             raise ValueError(f"ModelConfig.tfa_untraced must be one of {TFA_UNTRACED}, got {self.tfa_untraced!r}")
         if self.tfa_untraced != "learned" and (self.arch != "ssr" or not self.use_tfa):

@@ -56,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="--accumulation linear: floor of the accumulated mask in the network's view of the "
                              "state, log1p(A_irr / max(A_mask, F)) (default 1e-2; models saved before it existed "
                              "use 1e-4). Not a weight: with --init it overrides the weights' value (docs/training.md)")
+    parser.add_argument("--specular-floor", type=float, default=None, metavar="K",
+                        help="demodulate by albedo + K * (1 - roughness) * (1 - metallic) instead of the G-buffer "
+                             "albedo: a floor under smooth dielectrics, whose specular coat does not follow their "
+                             "diffuse texture (default 0). Stored with the model; the runtime packs frames with it. "
+                             "Not a weight: with --init it overrides the weights' value (docs/training.md)")
     parser.add_argument("--tfa-untraced", default="learned", choices=TFA_UNTRACED,
                         help="the TFA's current-frame weight at pixels the frame did not trace: learned (SPEC.md) "
                              "or keep (0: an untraced pixel keeps its warped history; docs/training.md)")
@@ -151,6 +156,8 @@ def config_from_args(args: argparse.Namespace):
     )
     if args.view_floor is not None:
         model = dataclasses.replace(model, view_floor=args.view_floor)
+    if args.specular_floor is not None:
+        model = dataclasses.replace(model, specular_floor=args.specular_floor)
     return TrainConfig(
         data=args.data,
         out=args.out,

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Sequence as SequenceT
 import numpy as np
 
 from ssr.data_tools import Sequence, list_sequences, pack_frame
+from ssr.data_tools.contract import specular_floor_offset
 from ssr.data_tools.contract import PACKED_CHANNELS, SLICES
 from ssr.data_tools.format import drop_incomplete
 
@@ -117,12 +118,16 @@ def find_sequences(data_dir: str | os.PathLike[str], split: str, scenes: Iterabl
     return paths
 
 
-def load_packed_sequence(path: str | os.PathLike[str], subpixel: bool = True) -> PackedSequence:
+def load_packed_sequence(path: str | os.PathLike[str], subpixel: bool = True,
+                         specular_floor: float = 0.0) -> PackedSequence:
     """Read and pack every frame of the sequence at ``path``.
 
     Args:
         path: an ssr-seq sequence folder with ``reference`` and ``reference_albedo``.
         subpixel: False reads the 1-spp mode (``Sequence(apply_pattern=False)``).
+        specular_floor: the model's demodulation floor (``ModelConfig.specular_floor``):
+            the packed albedo planes and the albedo target both become the demodulation
+            albedo (:func:`ssr.data_tools.contract.specular_floor_offset`).
     """
     seq = Sequence(path, apply_pattern=subpixel)
     frames, height, width = seq.frame_count, seq.height, seq.width
@@ -131,19 +136,22 @@ def load_packed_sequence(path: str | os.PathLike[str], subpixel: bool = True) ->
     reference_albedo = np.empty((frames, 3, height, width), np.float32)
     for index in range(frames):
         frame = seq.read_frame(index, channels=_INPUT_LAYERS + _TARGET_LAYERS)
-        packed[index] = pack_frame(frame)
+        packed[index] = pack_frame(frame, specular_floor=specular_floor)
         reference[index] = frame["reference"].transpose(2, 0, 1)
-        reference_albedo[index] = frame["reference_albedo"].transpose(2, 0, 1)
+        offset = specular_floor_offset(frame["roughness"], frame["metallic"], np.float32(specular_floor))
+        reference_albedo[index] = (frame["reference_albedo"] + offset).transpose(2, 0, 1)
     cuts = np.array([seq.is_cut(i) for i in range(frames)], bool)
     return PackedSequence(seq.name, packed, reference, reference_albedo, cuts)
 
 
-def load_sequences(paths: SequenceT[Path], subpixel: bool = True, num_workers: int = 0) -> list[PackedSequence]:
-    """Load several sequences (in order), with ``num_workers`` reader threads."""
+def load_sequences(paths: SequenceT[Path], subpixel: bool = True, num_workers: int = 0,
+                   specular_floor: float = 0.0) -> list[PackedSequence]:
+    """Load several sequences (in order), with ``num_workers`` reader threads
+    (:func:`load_packed_sequence`)."""
     if num_workers <= 1 or len(paths) <= 1:
-        return [load_packed_sequence(p, subpixel) for p in paths]
+        return [load_packed_sequence(p, subpixel, specular_floor) for p in paths]
     with ThreadPoolExecutor(max_workers=num_workers) as pool:
-        return list(pool.map(lambda p: load_packed_sequence(p, subpixel), paths))
+        return list(pool.map(lambda p: load_packed_sequence(p, subpixel, specular_floor), paths))
 
 
 def rotate_motion(motion: np.ndarray, quarter_turns: int) -> np.ndarray:

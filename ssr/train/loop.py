@@ -209,10 +209,11 @@ def _train(
         paths = find_sequences(config.data, "train", config.scenes, config.skip_incomplete)
         if not paths:
             raise FileNotFoundError(f"no training sequences found under {config.data}")
-        train_sequences = load_sequences(paths, config.model.subpixel, config.num_workers)
+        train_sequences = load_sequences(paths, config.model.subpixel, config.num_workers, config.model.specular_floor)
     if val_sequences is None:
         val_paths = _validation_paths(config) if ctx.is_main else []
-        val_sequences = load_sequences(val_paths, config.model.subpixel, config.num_workers) if ctx.is_main else []
+        val_sequences = (load_sequences(val_paths, config.model.subpixel, config.num_workers, config.model.specular_floor)
+                         if ctx.is_main else [])
 
     _seed_everything(config.seed)
     net = SSRNet(config.model).to(device)
@@ -244,8 +245,9 @@ def _train(
     else:
         if config.init is not None:
             initial = load_model(config.init)
-            # the view floor is not a weight: a fine-tune may change it
-            if dataclasses.replace(initial.config, view_floor=config.model.view_floor) != config.model:
+            # the view and specular floors are not weights: a fine-tune may change them
+            floors = {"view_floor": config.model.view_floor, "specular_floor": config.model.specular_floor}
+            if dataclasses.replace(initial.config, **floors) != config.model:
                 raise ValueError(f"--init {config.init}: the weights are a {initial.config.to_dict()} model, "
                                  f"the run trains {config.model.to_dict()}")
             net.load_state_dict(initial.state_dict())

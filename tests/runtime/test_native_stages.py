@@ -8,6 +8,7 @@ frame border) with a reset at frame 0 and a cut in the middle.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -333,6 +334,37 @@ def test_onnx_backend_applies_the_model_view_floor(tmp_path: Path) -> None:
     assert OnnxBackend(path).view_floor == pytest.approx(LEGACY_VIEW_FLOOR)
     write_metadata(path, {"ssr.model_config": json.dumps({**config, "view_floor": -1})})
     with pytest.raises(ValueError, match="floor.onnx: metadata 'ssr.model_config' has view_floor -1"):
+        OnnxBackend(path)
+
+
+def test_onnx_stream_packs_with_the_model_specular_floor(tmp_path: Path) -> None:
+    """A model's ``specular_floor`` travels in ``ssr.model_config``: the ONNX stream packs
+    every frame with it and matches the torch stream; a graph without it packs with 0 and a
+    bad value is refused when the graph is opened."""
+    from ssr.runtime.onnx_backend import OnnxBackend, OnnxStream
+    from ssr.runtime.stream import FrameStream
+
+    torch.manual_seed(6)
+    net = SSRNet(dataclasses.replace(fast_net().config, signal="dual", specular_floor=0.25)).eval()
+    path = export_onnx(net, tmp_path / "spec.onnx", height=16, width=16, pixel_stages="native")
+    assert OnnxBackend(path).specular_floor == pytest.approx(0.25)
+    rng = np.random.default_rng(0)
+    torch_stream, onnx_stream = FrameStream(net), OnnxStream(path)
+    for index in range(3):
+        mask = np.zeros((16, 20, 1), np.float32)
+        mask[index % 2::2, (index // 2) % 2::2] = 1
+        frame = {"color": (rng.random((16, 20, 3)) * 2 * mask).astype(np.float32),
+                 "albedo": rng.uniform(0.05, 0.9, (16, 20, 3)).astype(np.float32),
+                 "roughness": rng.random((16, 20, 1)).astype(np.float32),
+                 "normal": np.zeros((16, 20, 3), np.float32), "depth": np.ones((16, 20), np.float32),
+                 "motion": np.zeros((16, 20, 2), np.float32), "mask": mask}
+        np.testing.assert_allclose(onnx_stream.denoise(frame), torch_stream.denoise(frame), rtol=1e-3, atol=1e-4)
+    config = net.config.to_dict()
+    del config["specular_floor"]
+    write_metadata(path, {"ssr.model_config": json.dumps(config)})
+    assert OnnxBackend(path).specular_floor == 0.0
+    write_metadata(path, {"ssr.model_config": json.dumps({**config, "specular_floor": -1})})
+    with pytest.raises(ValueError, match="spec.onnx: the model config has specular_floor -1"):
         OnnxBackend(path)
 
 
