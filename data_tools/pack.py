@@ -167,8 +167,7 @@ def pack_frame(
             (native path only; the NumPy path copies into it).
         native: force (True) or forbid (False) the native path; default: native when built.
         specular_floor: the model's ``ModelConfig.specular_floor`` (the contract's
-            demodulation albedo). The native packer packs with a floor of 0 and
-            :func:`apply_specular_floor` moves the planes (a NumPy pass over 4 planes).
+            demodulation albedo), applied inside the native packer.
 
     Returns:
         The packed planes (``out`` when given).
@@ -190,8 +189,8 @@ def pack_frame(
             f"pack_frame: 'out' must be C-contiguous float32 {(PACKED_CHANNELS, height, width)}, "
             f"got {out.dtype} {out.shape}"
         )
-    _native.pack_frame(*layers, out)
-    return apply_specular_floor(out, specular_floor)
+    _native.pack_frame(*layers, out, specular_floor=_check_floor(specular_floor))
+    return out
 
 
 def unpack_color_reference(planes: np.ndarray, height: int, width: int) -> np.ndarray:

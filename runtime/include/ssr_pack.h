@@ -32,8 +32,11 @@
  * index (p * H + y) * W + x. Every element is written; `out` must not overlap any input.
  *
  *   planes  name         encoding
- *   0-2     irradiance   log1p(color / (albedo + 0.004f)) where mask == 1.0f exactly, else 0
- *   3-5     albedo       copied
+ *   0-2     irradiance   log1p(color / (albedo' + 0.004f)) where mask == 1.0f exactly, else 0
+ *   3-5     albedo       albedo' = albedo + specular_floor * clamp(1 - roughness, 0, 1)
+ *                        * clamp(1 - metallic, 0, 1) (float32, multiplied in that order);
+ *                        ssr_pack_frame packs with specular_floor = 0 (albedo' = albedo, copied),
+ *                        ssr_pack_frame_floored with the model's ModelConfig.specular_floor
  *   6-8     normal       copied
  *   9       depth        depth / max_depth where depth > 0, else 0; max_depth is the
  *                        maximum of this frame's depth over depth > 0 (NaN never counts);
@@ -102,7 +105,9 @@ typedef enum ssr_pack_status {
     /** `out` overlaps one of the input buffers. */
     SSR_PACK_ERROR_ALIASING = 4,
     /** Internal failure (e.g. an exception escaping a worker); `out` is unspecified. */
-    SSR_PACK_ERROR_INTERNAL = 5
+    SSR_PACK_ERROR_INTERNAL = 5,
+    /** specular_floor is negative, infinite or NaN (ssr_pack_frame_floored). */
+    SSR_PACK_ERROR_INVALID_FLOOR = 6
 } ssr_pack_status;
 
 /** Borrowed pointers to one frame's input layers (see the table above). */
@@ -130,6 +135,13 @@ typedef struct ssr_frame_view {
  * calls on different output buffers do not interfere.
  */
 int ssr_pack_frame(const ssr_frame_view *frame, float *out, int num_threads);
+
+/**
+ * ssr_pack_frame with the demodulation albedo of a model trained with a specular floor
+ * (planes 0-5 of the table above; the model's sidecar / ONNX metadata hold the value as
+ * model_config.specular_floor). specular_floor == 0 is exactly ssr_pack_frame.
+ */
+int ssr_pack_frame_floored(const ssr_frame_view *frame, float specular_floor, float *out, int num_threads);
 
 /**
  * Post-processing: the network's colour output, planar float32 [3, H, W] ("CHW", as the

@@ -90,7 +90,7 @@ void pack_frame(const InputArray &color, const InputArray &albedo, const InputAr
                 const InputArray &depth, const InputArray &roughness,
                 const InputArray &metallic, const InputArray &shadow, const InputArray &mask,
                 const InputArray &transparent, const InputArray &motion, OutputArray &out,
-                int num_threads) {
+                int num_threads, float specular_floor) {
     if (color.ndim() != 3 || color.shape(2) != 3) {
         throw nb::value_error(
             ("pack_frame(): argument 'color' must have shape (H, W, 3), got " +
@@ -150,7 +150,12 @@ void pack_frame(const InputArray &color, const InputArray &albedo, const InputAr
     int status = SSR_PACK_OK;
     {
         nb::gil_scoped_release release;
-        status = ssr_pack_frame(&frame, out_data, num_threads);
+        status = ssr_pack_frame_floored(&frame, specular_floor, out_data, num_threads);
+    }
+    if (status == SSR_PACK_ERROR_INVALID_FLOOR) {
+        throw nb::value_error(("pack_frame(): argument 'specular_floor' must be a finite number >= 0, got " +
+                               std::to_string(specular_floor))
+                                  .c_str());
     }
     if (status == SSR_PACK_ERROR_ALIASING) {
         throw nb::value_error(
@@ -533,16 +538,18 @@ NB_MODULE(_native, m) {
 
     m.def("pack_frame", &pack_frame, "color"_a, "albedo"_a, "normal"_a, "depth"_a,
           "roughness"_a, "metallic"_a, "shadow"_a, "mask"_a, "transparent"_a, "motion"_a,
-          "out"_a.noconvert(), "num_threads"_a = 0,
+          "out"_a.noconvert(), "num_threads"_a = 0, "specular_floor"_a = 0.0f,
           "Pack one frame into the 19 network input planes, in place.\n\n"
           "Inputs: float32 [H, W, C] CPU arrays, C = 3, 3, 3, 1, 1, 1, 1, 1, 3, 2 (color, "
           "albedo, normal, depth, roughness, metallic, shadow, mask, transparent, motion); "
           "non-contiguous or other-dtype inputs are copied to C-contiguous float32 first.\n"
           "out: writable C-contiguous float32 [19, H, W] CPU array, every element written.\n"
-          "Planes: 0-2 log1p(color / (albedo + 0.004)) where mask == 1 else 0; 3-5 albedo; "
+          "Planes: 0-2 log1p(color / (albedo' + 0.004)) where mask == 1 else 0; 3-5 albedo' = albedo + "
+          "specular_floor * clamp(1 - roughness) * clamp(1 - metallic) (the model's demodulation albedo); "
           "6-8 normal; 9 depth / max(depth > 0) (0 for misses); 10 roughness; 11 metallic; "
           "12 shadow; 13 mask; 14-16 transparent; 17-18 motion.\n"
-          "num_threads: worker threads over row bands, 0 = automatic. The GIL is released "
+          "num_threads: worker threads over row bands, 0 = automatic. specular_floor: >= 0 "
+          "(ModelConfig.specular_floor; 0 = the G-buffer albedo). The GIL is released "
           "while packing. Raises ValueError on a wrong shape, naming the argument.");
 
     m.def("warp_planes", &warp_planes, "src"_a, "motion_x"_a, "motion_y"_a, "out"_a.noconvert(), "num_threads"_a = 0,

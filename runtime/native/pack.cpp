@@ -57,15 +57,43 @@ void transpose_band(const float *layer, int channels, float *out, int first_plan
     }
 }
 
+/// Planes 0-5 of rows [band.row_begin, band.row_end) with a specular floor > 0: the
+/// demodulation albedo a' = albedo + floor * clamp(1 - roughness) * clamp(1 - metallic)
+/// (same float32 operation order as ssr.data_tools.contract.specular_floor_offset) in
+/// planes 3-5, and log1p(color / (a' + eps)) where traced in planes 0-2.
+void pack_floored_albedo_band(const ssr_frame_view &frame, float *out, float specular_floor, RowBand band) {
+    const int64_t plane_size = frame.height * frame.width;
+    const float eps = SSR_PACK_ALBEDO_EPS;
+    for (int64_t y = band.row_begin; y < band.row_end; ++y) {
+        const int64_t row = y * frame.width;
+        for (int64_t x = 0; x < frame.width; ++x) {
+            const int64_t pixel = row + x;
+            const float smooth = std::clamp(1.0f - frame.roughness[pixel], 0.0f, 1.0f);
+            const float dielectric = std::clamp(1.0f - frame.metallic[pixel], 0.0f, 1.0f);
+            const float offset = specular_floor * smooth * dielectric;
+            const bool traced = frame.mask[pixel] == 1.0f;
+            for (int c = 0; c < 3; ++c) {
+                const float albedo = frame.albedo[3 * pixel + c] + offset;
+                out[(SSR_PACK_PLANE_ALBEDO + c) * plane_size + pixel] = albedo;
+                out[(SSR_PACK_PLANE_IRRADIANCE + c) * plane_size + pixel] =
+                    traced ? std::log1p(frame.color[3 * pixel + c] / (albedo + eps)) : 0.0f;
+            }
+        }
+    }
+}
+
 /// Pack rows [band.row_begin, band.row_end) of the frame into `out`.
-void pack_band(const ssr_frame_view &frame, float *out, float max_depth, RowBand band) {
+void pack_band(const ssr_frame_view &frame, float *out, float max_depth, float specular_floor, RowBand band) {
     const int64_t height = frame.height;
     const int64_t width = frame.width;
     const int64_t plane_size = height * width;
     const float eps = SSR_PACK_ALBEDO_EPS;
 
+    if (specular_floor > 0.0f) {
+        pack_floored_albedo_band(frame, out, specular_floor, band);
+    }
     // planes 0-2: demodulated log irradiance where traced
-    for (int64_t y = band.row_begin; y < band.row_end; ++y) {
+    for (int64_t y = band.row_begin; specular_floor == 0.0f && y < band.row_end; ++y) {
         const int64_t row = y * width;
         const float *color = frame.color + row * 3;
         const float *albedo = frame.albedo + row * 3;
@@ -85,7 +113,9 @@ void pack_band(const ssr_frame_view &frame, float *out, float max_depth, RowBand
             }
         }
     }
-    transpose_band(frame.albedo, 3, out, SSR_PACK_PLANE_ALBEDO, height, width, band);
+    if (specular_floor == 0.0f) {
+        transpose_band(frame.albedo, 3, out, SSR_PACK_PLANE_ALBEDO, height, width, band);
+    }
     transpose_band(frame.normal, 3, out, SSR_PACK_PLANE_NORMAL, height, width, band);
 
     // plane 9: depth normalised by the frame's maximum valid depth
@@ -150,14 +180,23 @@ const char *ssr_pack_status_string(int status) {
             return "the output buffer overlaps an input buffer";
         case SSR_PACK_ERROR_INTERNAL:
             return "internal error while packing";
+        case SSR_PACK_ERROR_INVALID_FLOOR:
+            return "specular_floor must be a finite number >= 0";
         default:
             return "unknown ssr_pack status code";
     }
 }
 
 int ssr_pack_frame(const ssr_frame_view *frame, float *out, int num_threads) {
+    return ssr_pack_frame_floored(frame, 0.0f, out, num_threads);
+}
+
+int ssr_pack_frame_floored(const ssr_frame_view *frame, float specular_floor, float *out, int num_threads) {
     if (frame == nullptr || out == nullptr) {
         return SSR_PACK_ERROR_NULL_POINTER;
+    }
+    if (!(specular_floor >= 0.0f && specular_floor <= std::numeric_limits<float>::max())) {
+        return SSR_PACK_ERROR_INVALID_FLOOR;
     }
     const int64_t height = frame->height;
     const int64_t width = frame->width;
@@ -218,7 +257,7 @@ int ssr_pack_frame(const ssr_frame_view *frame, float *out, int num_threads) {
 
         // pass 2: packing
         const bool packed = run_bands(thread_count, [&](int band) {
-            pack_band(*frame, out, max_depth, bands[static_cast<std::size_t>(band)]);
+            pack_band(*frame, out, max_depth, specular_floor, bands[static_cast<std::size_t>(band)]);
         });
         return packed ? SSR_PACK_OK : SSR_PACK_ERROR_INTERNAL;
     } catch (...) {  // e.g. std::bad_alloc from the band vectors

@@ -60,6 +60,17 @@ static void test_pack(int threads) {
     CHECK(ssr_pack_frame(NULL, out, 0) == SSR_PACK_ERROR_NULL_POINTER, "NULL frame");
     CHECK(ssr_pack_frame(&frame, out, -1) == SSR_PACK_ERROR_INVALID_THREADS, "negative threads");
     CHECK(ssr_pack_frame(&frame, color, 0) == SSR_PACK_ERROR_ALIASING, "output aliasing an input");
+    /* a specular floor: metallic pixels keep their albedo, a smooth dielectric gains the floor */
+    metallic[0] = 0.0f;
+    status = ssr_pack_frame_floored(&frame, 0.2f, out, threads);
+    CHECK(status == SSR_PACK_OK, "ssr_pack_frame_floored returned %d (%s)", status, ssr_pack_status_string(status));
+    const float floored = 0.25f + 0.2f * 0.7f;
+    CHECK(fabsf(out[SSR_PACK_PLANE_ALBEDO * plane] - floored) < 1e-6f, "floored albedo at a dielectric");
+    CHECK(out[SSR_PACK_PLANE_ALBEDO * plane + 1] == 0.25f, "a metallic pixel keeps its albedo");
+    CHECK(fabsf(out[SSR_PACK_PLANE_IRRADIANCE * plane] - log1pf(0.5f / (floored + SSR_PACK_ALBEDO_EPS))) < 1e-6f,
+          "irradiance demodulated by the floored albedo");
+    CHECK(ssr_pack_frame_floored(&frame, -0.1f, out, 0) == SSR_PACK_ERROR_INVALID_FLOOR, "negative floor");
+    CHECK(ssr_pack_frame_floored(&frame, NAN, out, 0) == SSR_PACK_ERROR_INVALID_FLOOR, "NaN floor");
     free(color); free(albedo); free(normal); free(depth); free(roughness); free(metallic);
     free(shadow); free(mask); free(transparent); free(motion); free(out);
 }

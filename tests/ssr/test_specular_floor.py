@@ -64,6 +64,12 @@ def test_pack_frame_and_apply_agree_with_the_reference(native: bool) -> None:
     np.testing.assert_allclose(pack_frame(frame, native=native, specular_floor=0.3), reference, rtol=1e-5, atol=1e-5)
     moved = apply_specular_floor(pack_frame(frame, native=native)[None], 0.3)[0]  # works on [..., 19, H, W]
     np.testing.assert_allclose(moved, reference, rtol=1e-5, atol=1e-5)
+    if native:
+        from ssr import _native
+
+        layers = [np.ascontiguousarray(frame[name]) for name, _ in PACK_LAYERS]
+        with pytest.raises(ValueError, match="argument 'specular_floor' must be a finite number >= 0"):
+            _native.pack_frame(*layers, np.empty_like(reference), specular_floor=-1.0)
 
 
 @pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf")])
