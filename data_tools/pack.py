@@ -25,7 +25,6 @@ __all__ = [
     "SLICES",
     "STATE_CHANNELS",
     "PackError",
-    "apply_specular_floor",
     "native_available",
     "pack_frame",
     "pack_frame_reference",
@@ -128,31 +127,6 @@ def native_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def apply_specular_floor(packed: np.ndarray, specular_floor: float) -> np.ndarray:
-    """Move packed planes from the G-buffer albedo to the demodulation albedo of
-    ``specular_floor`` (:mod:`ssr.data_tools.contract`), in place: the albedo planes gain
-    :func:`specular_floor_offset` of the roughness and metallic planes, and the traced
-    irradiance is re-demodulated by it (untraced pixels stay 0).
-
-    Args:
-        packed: ``float32 [..., 19, H, W]`` packed with a floor of 0.
-        specular_floor: >= 0; 0 leaves ``packed`` unchanged.
-
-    Returns:
-        ``packed``.
-    """
-    floor = _check_floor(specular_floor)
-    if floor == 0:
-        return packed
-    irradiance, albedo = packed[..., SLICES["irradiance"], :, :], packed[..., SLICES["albedo"], :, :]
-    roughness, metallic = packed[..., SLICES["roughness"], :, :], packed[..., SLICES["metallic"], :, :]
-    offset = specular_floor_offset(roughness, metallic, np.float32(floor))
-    scale = (albedo + np.float32(ALBEDO_EPS)) / (albedo + offset + np.float32(ALBEDO_EPS))
-    irradiance[...] = np.log1p(np.expm1(irradiance) * scale)
-    albedo += offset
-    return packed
 
 
 def pack_frame(
