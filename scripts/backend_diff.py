@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
         total = 0
         print(f"{sequence.name}: {sequence.width}x{sequence.height}, view_floor {net.config.view_floor:g}")
         for index in range(count):
-            packed = pack_frame(check_frame(sequence.read_frame(index)))
+            packed = pack_frame(check_frame(sequence.read_frame(index)), specular_floor=net.config.specular_floor)
             cut = sequence.is_cut(index)
             want, have = torch_loop.step(packed, cut=cut), onnx_loop.step(packed, cut=cut)
             difference = np.abs(tonemap_srgb(want) - tonemap_srgb(have)).max(axis=-1)

@@ -24,9 +24,8 @@ import numpy as np
 import torch
 
 from ssr.data_tools.format import Sequence
-from ssr.data_tools.pack import pack_frame
 from ssr.losses import smape_map, temporal_loss
-from ssr.streaming import StreamLoop, TorchBackend, check_frame
+from ssr.streaming import StreamLoop, TorchBackend
 
 
 def _chw(image: np.ndarray) -> torch.Tensor:
@@ -47,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     for index, cut, frame in sequence.frames():
         if args.frames and index >= args.frames:
             break
-        denoised = _chw(loop.step(pack_frame(check_frame(frame)), cut))
+        denoised = _chw(loop.denoise(frame, cut))
         reference = _chw(frame["reference"].astype(np.float32))
         if previous is not None and not cut:
             denoised_prev, reference_prev = previous

@@ -41,8 +41,8 @@ def main(argv: list[str]) -> int:
         print(f"view_floor_probe: error: {error}", file=sys.stderr)
         return 2
     loop = StreamLoop(TorchBackend(args.model))
-    loop.step(pack_frame(check_frame(sequence.read_frame(0))), cut=True)
-    packed = pack_frame(check_frame(sequence.read_frame(1)))
+    loop.denoise(sequence.read_frame(0), cut=True)
+    packed = pack_frame(check_frame(sequence.read_frame(1)), specular_floor=loop.backend.specular_floor)
     motion = SLICES["motion"]
     acc = loop.state.acc.float()
     by_torch = warp(acc, torch.from_numpy(packed[motion])[None])
