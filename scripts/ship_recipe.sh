@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The shipped recipe (issue 7, BENCHMARKS.md section 13): the `fast` layout filtering radiance
-# beside irradiance (--signal dual) on box-filtered albedo, native-pixel-stage capable.
+# The shipped recipe (issue 7, BENCHMARKS.md sections 13 and 18): the `fast` layout filtering radiance
+# beside irradiance (--signal dual) on box-filtered albedo, demodulated with a specular floor
+# (--specular-floor, section 18), native-pixel-stage capable.
 #
 #   DATA   dataset v2 as rendered (`ssr make-dataset --config data_tools/render/dataset_v2.json
 #          --out $DATA`, pixel-centre albedo as that config says)
@@ -8,6 +9,7 @@
 #   EXTRA  optional extra training sequences (`ssr make-dataset --config
 #          data_tools/render/dataset_v2_extra.json --out $EXTRA`), box-converted to EXTRA_BOX
 #   RUNS   run folders; HELDOUT / ALL name the two runs (default dual_box, dual_box_all)
+#   SPECULAR_FLOOR  --specular-floor of a fresh held-out run (default 0.2; the fine-tune keeps it)
 #   TEMPORAL_LOSS  --temporal-loss of a fresh held-out run (smape or relmse; a fine-tune keeps
 #          its base run's: --init carries the architecture, the loss comes from this variable
 #          only for the heldout stage)
@@ -22,10 +24,11 @@
 # Every training stage resumes from <run>/last.pt; --stop-after via STOP (0: run to the end).
 # The fine-tune keeps the held-out run's losses (ssr train --init carries them over).
 #
-# The bundled model of 2026-12-05 (BENCHMARKS.md section 15): BOX holding the first 10 training
+# The bundled model of 2026-12-06 (BENCHMARKS.md section 18): BOX holding the first 10 training
 # sequences of dataset v2 and the 8 test sequences, then
-#   HELDOUT=ctrl10 ALL=ship10 STEPS=6000 STOP=3000 STAGE=heldout bash scripts/ship_recipe.sh
-#   HELDOUT=ctrl10 ALL=ship10 STAGE=all,install bash scripts/ship_recipe.sh
+#   HELDOUT=spec02 ALL=ship_spec STEPS=6000 STOP=3000 STAGE=heldout bash scripts/ship_recipe.sh
+#   HELDOUT=spec02 ALL=ship_spec STAGE=all,install bash scripts/ship_recipe.sh
+# (the one before it, 2026-12-05, section 15: HELDOUT=ctrl10 ALL=ship10 SPECULAR_FLOOR=0)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="${DATA:-/work/data/v2}"
@@ -42,13 +45,14 @@ FT_STEPS="${FT_STEPS:-1500}"
 FT_LR="${FT_LR:-2.5e-4}"
 VIEW_FLOOR="${VIEW_FLOOR:-}"   # empty: the held-out model's own (ssr train --view-floor)
 TEMPORAL_LOSS="${TEMPORAL_LOSS:-smape}"   # ssr train --temporal-loss of a fresh held-out run
+SPECULAR_FLOOR="${SPECULAR_FLOOR:-0.2}"   # ssr train --specular-floor of a fresh held-out run
 STOP="${STOP:-0}"
 THREADS="${THREADS:-1}"
 STAGE="${STAGE:-convert,heldout}"
 SSR="${SSR:-$ROOT/.venv/bin/ssr}"
 PY="${PY:-$ROOT/.venv/bin/python}"
 RECIPE=(--preset fast --layout fast --signal dual --accumulation linear --output kernel --spatial-loss relmse
-        --temporal-loss "$TEMPORAL_LOSS")
+        --temporal-loss "$TEMPORAL_LOSS" --specular-floor "$SPECULAR_FLOOR")
 COMMON=(--batch 4 --crop 64 --val-every 500 --val-frames 8 --checkpoint-every 50 --snapshot-every 1500 --skip-incomplete --no-progress)
 mkdir -p "$RUNS"
 
