@@ -97,7 +97,12 @@ def check_frame(frame: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 class Backend(Protocol):
-    """What a :class:`StreamLoop` needs from an inference backend."""
+    """What a :class:`StreamLoop` needs from an inference backend.
+
+    Optionally also ``specular_floor`` (float): the model's demodulation floor
+    (``ModelConfig.specular_floor``) that :meth:`StreamLoop.denoise` packs frames with; a
+    backend without it runs a model packed with the G-buffer albedo (0).
+    """
 
     @property
     def subpixel(self) -> bool:
@@ -107,10 +112,6 @@ class Backend(Protocol):
     def initial_state(self, height: int, width: int) -> Any:
         """The state of a new stream at this size."""
         ...
-
-    # Optional: ``specular_floor`` (float), the model's demodulation floor
-    # (``ModelConfig.specular_floor``) that :meth:`StreamLoop.denoise` packs frames with;
-    # a backend without it runs a model packed with the G-buffer albedo (0).
 
     def run(self, packed: np.ndarray, state: Any, reset: bool) -> tuple[np.ndarray, Any]:
         """One step: ``packed`` ``float32 [19, H, W]``, the previous ``state`` (a fresh one

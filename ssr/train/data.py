@@ -25,8 +25,7 @@ from typing import Any, Iterable, Sequence as SequenceT
 import numpy as np
 
 from ssr.data_tools import Sequence, list_sequences, pack_frame
-from ssr.data_tools.contract import specular_floor_offset
-from ssr.data_tools.contract import PACKED_CHANNELS, SLICES
+from ssr.data_tools.contract import PACKED_CHANNELS, SLICES, specular_floor_offset
 from ssr.data_tools.format import drop_incomplete
 
 __all__ = [
