@@ -305,10 +305,14 @@ class OnnxBackend:
                              f"expected one of {TFA_UNTRACED}")
         return value == "keep"
 
+    def _model_config(self) -> dict[str, Any]:
+        """The model config of the graph's metadata, else of its sidecar (empty without either)."""
+        if "ssr.model_config" in self.metadata:
+            return self._metadata_model_config()
+        return dict((self.sidecar or {}).get("model_config", {}))
+
     def _model_specular_floor(self) -> float:
-        config = self._metadata_model_config() if "ssr.model_config" in self.metadata else \
-            (self.sidecar or {}).get("model_config", {})
-        value = config.get("specular_floor", 0.0)
+        value = self._model_config().get("specular_floor", 0.0)
         if not isinstance(value, (int, float)) or not 0 <= float(value) < float("inf"):
             raise ValueError(f"{self.onnx_path}: the model config has specular_floor {value!r}, "
                              "expected a finite number >= 0")
@@ -317,10 +321,7 @@ class OnnxBackend:
     @property
     def subpixel(self) -> bool:
         """True when the model expects 1/4-spp subpixel input (metadata or sidecar; True without)."""
-        if "ssr.model_config" in self.metadata:
-            return bool(self._metadata_model_config().get("subpixel", True))
-        config = (self.sidecar or {}).get("model_config", {})
-        return bool(config.get("subpixel", True))
+        return bool(self._model_config().get("subpixel", True))
 
     def _padded(self, height: int, width: int) -> tuple[int, int]:
         return padded_size(self.graph_size, height, width, self.onnx_path)
