@@ -66,7 +66,9 @@ def test_bench_fps_times_full_path_network_and_oidn_in_one_run(tmp_path: Path, c
         assert row["peak_host_mib"] > 0
     full = {r["method"]: r for r in rows if r["path"] == "full stream" and r["height"] == 32}
     network = {r["method"]: r for r in rows if r["path"] == "network only" and r["height"] == 32}
-    assert all(network[m]["median_ms"] <= full[m]["median_ms"] * 1.5 for m in full)
+    # the network-only path times a subset of the full one; compared on the fastest frame,
+    # which a loaded machine's preemptions do not move (the medians did, under CI + training load)
+    assert all(network[m]["min_ms"] <= full[m]["min_ms"] * 1.5 for m in full)
     assert "vs OIDN fast" in (out / "report.md").read_text() and report["machine"]["versions"]["onnxruntime"]
     from PIL import Image
 
