@@ -101,6 +101,7 @@ def specular_floor_offset(roughness, metallic, specular_floor: float):  # type: 
     """
     return specular_floor * (1 - roughness).clip(0, 1) * (1 - metallic).clip(0, 1)
 
+
 SIZE_MULTIPLE = 4
 """The U-Net's two 2x downsamplings need H and W to be multiples of this."""
 

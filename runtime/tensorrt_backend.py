@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,25 +109,21 @@ class TensorRTBackend:
             self.stream, self.stream_handle = None, 0
         self._buffers: dict[tuple[int, int], dict[str, Any]] = {}
         self._bound_size: tuple[int, int] | None = None
-        self.specular_floor = float(self._model_config().get("specular_floor", 0.0))
-        """The model's ``ModelConfig.specular_floor`` (the sidecar's; 0 without one): the
-        demodulation floor :class:`ssr.streaming.StreamLoop` packs frames with."""
-
-    def _model_config(self) -> dict[str, Any]:
-        """The model config in the sidecar of the ONNX graph the engine was built from
-        (``ssr export`` writes ``<engine stem>.onnx`` and its ``.onnx.json`` next to the
-        engine); empty without one."""
-        from pathlib import Path
-
         from .onnx_backend import load_sidecar
 
         sidecar = load_sidecar(Path(self.engine_path).with_suffix(".onnx")) or {}
-        return dict(sidecar.get("model_config", {}))
+        self.model_config: dict[str, Any] = dict(sidecar.get("model_config", {}))
+        """The model config in the sidecar of the ONNX graph the engine was built from
+        (``ssr export`` writes ``<engine stem>.onnx`` and its ``.onnx.json`` next to the
+        engine); empty without one. Read once, here."""
+        self.specular_floor = float(self.model_config.get("specular_floor", 0.0))
+        """The model's ``ModelConfig.specular_floor`` (0 without a sidecar): the demodulation
+        floor :class:`ssr.streaming.StreamLoop` packs frames with."""
 
     @property
     def subpixel(self) -> bool:
-        """From the sidecar's model config (:meth:`_model_config`); True without one."""
-        return bool(self._model_config().get("subpixel", True))
+        """From the sidecar's model config (:attr:`model_config`); True without one."""
+        return bool(self.model_config.get("subpixel", True))
 
     def _padded(self, height: int, width: int) -> tuple[int, int]:
         return padded_size(self.engine_size, height, width, self.engine_path)

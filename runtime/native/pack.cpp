@@ -82,18 +82,16 @@ void pack_floored_albedo_band(const ssr_frame_view &frame, float *out, float spe
     }
 }
 
-/// Pack rows [band.row_begin, band.row_end) of the frame into `out`.
-void pack_band(const ssr_frame_view &frame, float *out, float max_depth, float specular_floor, RowBand band) {
+/// Planes 0-5 of rows [band.row_begin, band.row_end) without a specular floor: the
+/// G-buffer albedo copied into planes 3-5, log1p(color / (albedo + eps)) where traced in 0-2.
+void pack_albedo_band(const ssr_frame_view &frame, float *out, RowBand band) {
     const int64_t height = frame.height;
     const int64_t width = frame.width;
     const int64_t plane_size = height * width;
     const float eps = SSR_PACK_ALBEDO_EPS;
 
-    if (specular_floor > 0.0f) {
-        pack_floored_albedo_band(frame, out, specular_floor, band);
-    }
     // planes 0-2: demodulated log irradiance where traced
-    for (int64_t y = band.row_begin; specular_floor == 0.0f && y < band.row_end; ++y) {
+    for (int64_t y = band.row_begin; y < band.row_end; ++y) {
         const int64_t row = y * width;
         const float *color = frame.color + row * 3;
         const float *albedo = frame.albedo + row * 3;
@@ -113,8 +111,19 @@ void pack_band(const ssr_frame_view &frame, float *out, float max_depth, float s
             }
         }
     }
-    if (specular_floor == 0.0f) {
-        transpose_band(frame.albedo, 3, out, SSR_PACK_PLANE_ALBEDO, height, width, band);
+    transpose_band(frame.albedo, 3, out, SSR_PACK_PLANE_ALBEDO, height, width, band);
+}
+
+/// Pack rows [band.row_begin, band.row_end) of the frame into `out`.
+void pack_band(const ssr_frame_view &frame, float *out, float max_depth, float specular_floor, RowBand band) {
+    const int64_t height = frame.height;
+    const int64_t width = frame.width;
+    const int64_t plane_size = height * width;
+
+    if (specular_floor > 0.0f) {
+        pack_floored_albedo_band(frame, out, specular_floor, band);
+    } else {
+        pack_albedo_band(frame, out, band);
     }
     transpose_band(frame.normal, 3, out, SSR_PACK_PLANE_NORMAL, height, width, band);
 
