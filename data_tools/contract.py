@@ -58,6 +58,7 @@ __all__ = [
     "GRAPH_INPUTS_NATIVE",
     "GRAPH_INPUTS_PREWARPED",
     "GRAPH_OUTPUTS",
+    "HISTORY_CAP",
     "GRAPH_OUTPUTS_NATIVE",
     "OUTPUT_CHANNELS",
     "PACKED_CHANNELS",
@@ -195,11 +196,16 @@ models saved before ``ssr.model.ModelConfig.view_floor`` existed: what their wei
 (metadata ``ssr.model_config`` without ``view_floor``) and the native stages' weight
 records (``view_floor`` 0) mean (``SSR_STAGE_LEGACY_VIEW_FLOOR``)."""
 
-TFA_UNTRACED = ("learned", "keep")
+TFA_UNTRACED = ("learned", "keep", "count")
 """Values of ``ssr.model.ModelConfig.tfa_untraced``, the TFA's weight at pixels a frame did not
-trace: ``"learned"`` (SPEC.md) or ``"keep"`` (0: the warped history stays). Graph metadata
-``ssr.model_config`` carries it; the native accumulate stage takes it as
-``ssr_stage_weights.keep_untraced`` (0 / 1)."""
+trace: ``"learned"`` (SPEC.md), ``"keep"`` (0: the warped history stays) or ``"count"`` (the
+signal counts samples: ``ssr.model.kernel.count_signal``). Graph metadata
+``ssr.model_config`` carries it; the native accumulate stage takes ``"learned"`` / ``"keep"``
+as ``ssr_stage_weights.keep_untraced`` (0 / 1) and has no ``"count"``."""
+
+HISTORY_CAP = 16.0
+"""``tfa_untraced="count"``: the most samples a pixel's accumulated signal counts (its
+``A_mask``); a longer history is scaled down to it, numerator and denominator alike."""
 
 
 def _check() -> None:

@@ -303,6 +303,9 @@ class OnnxBackend:
         if value not in TFA_UNTRACED:
             raise ValueError(f"{self.onnx_path}: metadata 'ssr.model_config' has tfa_untraced {value!r}, "
                              f"expected one of {TFA_UNTRACED}")
+        if value == "count":
+            raise ValueError(f"{self.onnx_path}: a native-stage graph of a tfa_untraced='count' model: the native "
+                             "accumulate stage has no sample count (export it with --pixel-stages graph)")
         return value == "keep"
 
     def _model_config(self) -> dict[str, Any]:

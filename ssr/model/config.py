@@ -138,6 +138,13 @@ class ModelConfig:
             how a new sample enters. A frame with no sample at a pixel has nothing to add
             to its history; a learned ``beta`` of ~0.9 there (the ``fast`` models of
             BENCHMARKS.md section 16) erases the history every frame.
+            ``"count"`` (``accumulation="linear"``): the signal channels count samples
+            instead of blending (:func:`ssr.model.kernel.count_signal`): ``A_irr`` and
+            ``A_mask`` become ``(1 - beta) * history + this frame's traced sample``, capped
+            at :data:`~ssr.data_tools.contract.HISTORY_CAP` samples, so ``A_mask`` is the
+            history length the TFA and the U-Net see (NRD-style accumulation); the other
+            channels blend as ``"learned"``. No native pixel stage yet (torch and one-graph
+            ONNX exports only).
         specular_floor: the demodulation albedo the model's input is packed with,
             ``albedo + specular_floor * (1 - roughness) * (1 - metallic)``
             (:func:`ssr.data_tools.contract.specular_floor_offset`): a floor under the
@@ -204,7 +211,10 @@ class ModelConfig:
         if self.tfa_untraced not in TFA_UNTRACED:
             raise ValueError(f"ModelConfig.tfa_untraced must be one of {TFA_UNTRACED}, got {self.tfa_untraced!r}")
         if self.tfa_untraced != "learned" and (self.arch != "ssr" or not self.use_tfa):
-            raise ValueError('ModelConfig: tfa_untraced="keep" gates the TFA; it needs arch="ssr" with use_tfa=True')
+            raise ValueError(f"ModelConfig: tfa_untraced={self.tfa_untraced!r} changes the TFA; it needs "
+                             'arch="ssr" with use_tfa=True')
+        if self.tfa_untraced == "count" and self.accumulation != "linear":
+            raise ValueError("ModelConfig: tfa_untraced='count' counts linear samples; it needs accumulation='linear'")
         sizes = tuple(int(k) for k in self.kernel_sizes) or (5,) * (self.levels - 1) + (3,)
         if len(sizes) != self.levels or any(k < 1 or k % 2 == 0 for k in sizes):
             raise ValueError(f"ModelConfig.kernel_sizes must be {self.levels} odd sizes >= 1 (one per U-Net scale, "

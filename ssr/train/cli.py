@@ -62,8 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "diffuse texture (default 0). Stored with the model; the runtime packs frames with it. "
                              "Not a weight: with --init it overrides the weights' value (docs/training.md)")
     parser.add_argument("--tfa-untraced", default="learned", choices=TFA_UNTRACED,
-                        help="the TFA's current-frame weight at pixels the frame did not trace: learned (SPEC.md) "
-                             "or keep (0: an untraced pixel keeps its warped history; docs/training.md)")
+                        help="the TFA's current-frame weight at pixels the frame did not trace: learned (SPEC.md), "
+                             "keep (0: an untraced pixel keeps its warped history) or count (the signal counts "
+                             "samples: each traced sample enters with weight 1, the history keeps the TFA's share; "
+                             "--accumulation linear; no native pixel stage yet; docs/training.md)")
     parser.add_argument("--deep-width", type=int, default=64, help="--levels 4: feature channels at 1/8")
     parser.add_argument("--kernel-sizes", default=None, metavar="K4,K2,K1",
                         help="--output kernel: kernel side per U-Net scale, coarsest first: 1/4, 1/2 and full "

@@ -84,10 +84,12 @@ def test_static_export_matches_torch_over_a_stream(net: SSRNet, tmp_path: Path) 
     ModelConfig(width="tiny", arch="rae"),
     ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel", signal="dual",
                 tfa_untraced="keep"),
-], ids=["kernel", "rae", "fast-keep"])
+    ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel", signal="dual",
+                tfa_untraced="count"),
+], ids=["kernel", "rae", "fast-keep", "fast-count"])
 def test_every_architecture_exports_with_parity(tmp_path: Path, config: ModelConfig, warp_mode: str) -> None:
-    """The kernel-predicting output, the RAE baseline and a fast dual model whose TFA keeps
-    untraced history trace to ONNX and stream like torch."""
+    """The kernel-predicting output, the RAE baseline and fast dual models whose TFA keeps
+    untraced history or counts samples trace to ONNX and stream like torch."""
     torch.manual_seed(2)
     model = SSRNet(config).eval()
     path = export_onnx(model, tmp_path / "model.onnx", height=16, width=16, dynamic=True, warp=warp_mode)

@@ -371,7 +371,8 @@ def test_onnx_stream_packs_with_the_model_specular_floor(tmp_path: Path) -> None
 def test_onnx_backend_applies_the_model_tfa_untraced(tmp_path: Path) -> None:
     """A native-stage graph carries ``tfa_untraced`` in ``ssr.model_config``; the runtime
     applies it (parity with torch over a subpixel stream), reads a config without it as
-    ``"learned"`` (graphs exported before it existed) and refuses an unknown value."""
+    ``"learned"`` (graphs exported before it existed) and refuses an unknown value and
+    ``"count"``, which it has no stage for."""
     from ssr.runtime.onnx_backend import OnnxBackend
 
     net = fast_net(seed=4, signal="dual", tfa_untraced="keep")
@@ -386,4 +387,7 @@ def test_onnx_backend_applies_the_model_tfa_untraced(tmp_path: Path) -> None:
         check_parity(net, path, 20, 24, frames=5)
     write_metadata(path, {"ssr.model_config": json.dumps({**config, "tfa_untraced": "drop"})})
     with pytest.raises(ValueError, match="keep.onnx: metadata 'ssr.model_config' has tfa_untraced 'drop'"):
+        OnnxBackend(path)
+    write_metadata(path, {"ssr.model_config": json.dumps({**config, "tfa_untraced": "count"})})
+    with pytest.raises(ValueError, match="keep.onnx: a native-stage graph of a tfa_untraced='count' model"):
         OnnxBackend(path)

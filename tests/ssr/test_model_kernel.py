@@ -7,10 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ssr.data_tools.contract import SLICES
+from ssr.data_tools.contract import HISTORY_CAP, SLICES
 from ssr.model import ModelConfig, SSRNet, initial_state, step
 from ssr.model.cost import conv_macs_per_pixel
-from ssr.model.kernel import apply_kernel, kernel_weights, log_view, signal_irradiance, signal_of
+from ssr.model.kernel import apply_kernel, count_signal, kernel_weights, log_view, signal_irradiance, signal_of
+from ssr.model.pixel_stages import check_native_stages
 from ssr.model.warp import warp, warp_coverage
 
 torch.set_num_threads(1)
@@ -233,3 +234,41 @@ def test_tfa_keep_untraced_holds_history_where_nothing_was_traced() -> None:
         ModelConfig(use_tfa=False, tfa_untraced="keep")
     assert ModelConfig.from_dict(keep.config.to_dict()) == keep.config
     assert ModelConfig.from_dict(FAST.to_dict()).tfa_untraced == "learned"  # sidecars written before the field
+
+
+def test_tfa_count_counts_samples_up_to_the_cap() -> None:
+    """tfa_untraced="count": with the TFA's history weight at 1 the signal is the running
+    sum of the traced samples (A_mask counts them, A_irr / A_mask is their mean) until
+    HISTORY_CAP, where both are scaled down; G-buffer channels keep the blend; a model
+    streams a constant colour; the config needs linear accumulation and has no native stage."""
+    samples = torch.tensor([1.0, 3.0, 8.0, 0.5])
+    history = torch.zeros(1, 14, 1, 1)
+    for index, value in enumerate(samples):
+        current = torch.zeros(1, 14, 1, 1)
+        current[:, SLICES["irradiance"]] = value
+        current[:, SLICES["mask"]] = 1.0
+        current[:, 3:13] = float(index)
+        history = count_signal(current, history, current, torch.ones(1, 1, 1, 1))
+    assert float(history[0, 13]) == pytest.approx(4.0)
+    assert float(history[0, 0] / history[0, 13]) == pytest.approx(float(samples.mean()))
+    assert torch.equal(history[:, 3:13], torch.full((1, 10, 1, 1), 3.0))
+    untraced = torch.zeros(1, 14, 1, 1)
+    kept = count_signal(untraced, history, untraced, torch.full((1, 1, 1, 1), 0.5))
+    assert float(kept[0, 13]) == pytest.approx(2.0) and float(kept[0, 0] / kept[0, 13]) == pytest.approx(3.125)
+    full = history.clone()
+    full[:, SLICES["irradiance"]] *= 10.0
+    full[:, SLICES["mask"]] *= 10.0  # 40 samples of mean 3.125, then one more of 3.125
+    current = torch.zeros(1, 14, 1, 1)
+    current[:, SLICES["irradiance"]] = 3.125
+    current[:, SLICES["mask"]] = 1.0
+    capped = count_signal(current, full, current, torch.ones(1, 1, 1, 1))
+    assert float(capped[0, 13]) == pytest.approx(HISTORY_CAP)
+    assert float(capped[0, 0] / capped[0, 13]) == pytest.approx(3.125)
+    torch.manual_seed(5)
+    count = SSRNet(ModelConfig.from_dict(FAST.to_dict() | {"tfa_untraced": "count"})).eval()
+    assert_keeps_constant_colour(count, 10, 14, 6, 0.7)
+    assert ModelConfig.from_dict(count.config.to_dict()) == count.config
+    with pytest.raises(ValueError, match="needs accumulation='linear'"):
+        ModelConfig(tfa_untraced="count")
+    with pytest.raises(ValueError, match="no native accumulate stage"):
+        check_native_stages(count)
