@@ -203,7 +203,7 @@ signal counts samples: ``ssr.model.kernel.count_signal``). Graph metadata
 ``ssr.model_config`` carries it; the native accumulate stage takes ``"learned"`` / ``"keep"``
 as ``ssr_stage_weights.keep_untraced`` (0 / 1) and has no ``"count"``."""
 
-HISTORY_CAP = 16.0
+HISTORY_CAP = 8.0
 """``tfa_untraced="count"``: the most samples a pixel's accumulated signal counts (its
 ``A_mask``); a longer history is scaled down to it, numerator and denominator alike."""
 
