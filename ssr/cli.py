@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "preview": ("ssr.data_tools.preview", "write PNG contact sheets (colour, reference, albedo, normals, depth, motion)"),
     "render": ("ssr.data_tools.render.cli", "render an ssr-seq sequence with Mitsuba 3"),
     "make-dataset": ("ssr.data_tools.render.dataset", "render a training/validation dataset from a config"),
+    "compact": ("ssr.data_tools.compact", "write a compact float16 copy of a dataset for training elsewhere"),
     "train": ("ssr.train.cli", "train an SSR network on ssr-seq data"),
     "eval": ("ssr.evaluate", "evaluate a model: PSNR/SSIM/RMSE/FLIP/temporal error per sequence"),
     "denoise": ("ssr.runtime.denoise", "denoise an ssr-seq sequence frame by frame"),

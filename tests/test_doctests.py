@@ -12,6 +12,7 @@ MODULES = [
     "ssr.runtime.state_buffers",
     "ssr.data_tools.format",
     "ssr.data_tools.pack",
+    "ssr.data_tools.compact",
     "ssr.data_tools.importers.camera",
     "ssr.data_tools.importers.convert",
     "ssr.data_tools.importers.detect",

@@ -26,6 +26,7 @@ import numpy as np
 
 from ssr.data_tools import Sequence, list_sequences, pack_frame
 from ssr.data_tools.contract import PACKED_CHANNELS, SLICES, specular_floor_offset
+from ssr.data_tools.compact import CompactSequence, is_compact, list_compact
 from ssr.data_tools.format import drop_incomplete
 
 __all__ = [
@@ -95,7 +96,8 @@ def find_sequences(data_dir: str | os.PathLike[str], split: str, scenes: Iterabl
 
     With a ``<data_dir>/<split>/`` subfolder its sequences are returned; without a
     ``train/`` subfolder every sequence of ``data_dir`` is training data and ``val`` is
-    empty. ``scenes`` keeps sequences whose folder name or ``meta.json`` scene matches.
+    empty. Sequences are ssr-seq folders or compact ``.ssrpack.npz`` files (``ssr
+    compact``; a folder holding compact files is read as compact files only). ``scenes`` keeps sequences whose folder name or ``meta.json`` scene matches.
     ``skip_incomplete`` leaves out sequences whose frame files are not all written yet (a
     dataset still rendering; a resumed run picks them up), printing what it skipped.
     """
@@ -104,17 +106,31 @@ def find_sequences(data_dir: str | os.PathLike[str], split: str, scenes: Iterabl
         raise FileNotFoundError(f"dataset not found: {root}")
     split_dir = root / split
     if split_dir.is_dir():
-        paths = list_sequences(split_dir)
+        paths = list_compact(split_dir) or list_sequences(split_dir)
     elif (root / "train").is_dir():
         paths = []
     else:
-        paths = list_sequences(root) if split == "train" else []
+        paths = (list_compact(root) or list_sequences(root)) if split == "train" else []
     if skip_incomplete:
         paths = drop_incomplete(paths)
     wanted = {s for s in (scenes or []) if s}
     if wanted:
-        paths = [p for p in paths if p.name in wanted or Sequence(p).meta.get("scene") in wanted]
+        paths = [p for p in paths if _sequence_name(p) in wanted or _open(p).meta.get("scene") in wanted]
     return paths
+
+
+def _sequence_name(path: Path) -> str:
+    return CompactSequence.name_of(path) if is_compact(path) else path.name
+
+
+def _open(path: str | os.PathLike[str], subpixel: bool = True) -> Sequence | CompactSequence:
+    """The reader of an ssr-seq folder or a compact file."""
+    if not is_compact(path):
+        return Sequence(path, apply_pattern=subpixel)
+    if not subpixel:
+        raise ValueError(f"{path}: compact files keep only the traced pixels; 1-spp (--full-spp) "
+                         "training needs the EXR sequences")
+    return CompactSequence(path)
 
 
 def load_packed_sequence(path: str | os.PathLike[str], subpixel: bool = True,
@@ -122,13 +138,14 @@ def load_packed_sequence(path: str | os.PathLike[str], subpixel: bool = True,
     """Read and pack every frame of the sequence at ``path``.
 
     Args:
-        path: an ssr-seq sequence folder with ``reference`` and ``reference_albedo``.
+        path: an ssr-seq sequence folder with ``reference`` and ``reference_albedo``, or a
+            compact ``.ssrpack.npz`` file (:mod:`ssr.data_tools.compact`).
         subpixel: False reads the 1-spp mode (``Sequence(apply_pattern=False)``).
         specular_floor: the model's demodulation floor (``ModelConfig.specular_floor``):
             the packed albedo planes and the albedo target both become the demodulation
             albedo (:func:`ssr.data_tools.contract.specular_floor_offset`).
     """
-    seq = Sequence(path, apply_pattern=subpixel)
+    seq = _open(path, subpixel)
     frames, height, width = seq.frame_count, seq.height, seq.width
     packed = np.empty((frames, PACKED_CHANNELS, height, width), np.float32)
     reference = np.empty((frames, 3, height, width), np.float32)
