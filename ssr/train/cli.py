@@ -94,6 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full-spp", action="store_true", help="ablation: 1-spp input (no subpixel pattern)")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/last.pt with its saved config")
     parser.add_argument("--stop-after", type=int, default=None, help="stop (resumably) after this global step")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+                        help="stop (resumably, checkpoint written) once this many minutes of training "
+                             "have passed, start-up not counted; for machines with a wall-clock limit")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when available) or any torch device: cpu, cuda, cuda:1, mps ...")
     parser.add_argument("--num-workers", type=int, default=0, help="threads reading EXR frames at start-up")
@@ -214,7 +217,12 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as error:
         print(f"ssr train: error: --device {config.device!r}: {error}", file=sys.stderr)
         return 2
-    result = train(config, resume=args.resume, stop_at=args.stop_after, progress=not args.no_progress)
+    if args.time_limit is not None and not args.time_limit > 0:
+        print(f"ssr train: error: --time-limit must be > 0 minutes, got {args.time_limit}", file=sys.stderr)
+        return 2
+    time_limit = None if args.time_limit is None else 60.0 * args.time_limit
+    result = train(config, resume=args.resume, stop_at=args.stop_after, progress=not args.no_progress,
+                   time_limit=time_limit)
     if result.model_path is not None:
         summary = ", ".join(f"{k} {v:.4f}" for k, v in result.validation.items() if k != "frames")
         print(f"trained {result.step} steps; model: {result.model_path}" + (f" ({summary})" if summary else ""))

@@ -172,6 +172,7 @@ def train(
     train_sequences: Sequence[PackedSequence] | None = None,
     val_sequences: Sequence[PackedSequence] | None = None,
     progress: bool = True,
+    time_limit: float | None = None,
 ) -> TrainResult:
     """Train (or resume training) an SSR network.
 
@@ -181,13 +182,16 @@ def train(
         stop_at: stop after this global step (a resumable interruption), before ``steps``.
         train_sequences, val_sequences: preloaded data; default: read ``config.data``.
         progress: show a tqdm bar (rank 0).
+        time_limit: stop (resumably, with a checkpoint) after the first step that ends this
+            many seconds after the loop started (data loading not counted); every process
+            stops at the same step. For leased machines with a hard wall-clock limit.
 
     Returns:
         :class:`TrainResult`.
     """
     ctx = init_distributed(config.device)
     try:
-        return _train(ctx, config, resume, stop_at, train_sequences, val_sequences, progress)
+        return _train(ctx, config, resume, stop_at, train_sequences, val_sequences, progress, time_limit)
     finally:
         ctx.shutdown()
 
@@ -200,6 +204,7 @@ def _train(
     train_sequences: Sequence[PackedSequence] | None,
     val_sequences: Sequence[PackedSequence] | None,
     progress: bool,
+    time_limit: float | None = None,
 ) -> TrainResult:
     from tqdm import tqdm
 
@@ -329,11 +334,16 @@ def _train(
         is_val_step = config.val_every > 0 and global_step % config.val_every == 0
         is_ckpt_step = config.checkpoint_every > 0 and global_step % config.checkpoint_every == 0
         is_snap_step = config.snapshot_every > 0 and global_step % config.snapshot_every == 0
-        if is_val_step or is_ckpt_step or is_snap_step or global_step == end_step:
+        out_of_time = time_limit is not None and ctx.broadcast_object(time.perf_counter() - started >= time_limit)
+        if is_val_step or is_ckpt_step or is_snap_step or global_step == end_step or out_of_time:
             improved = False
             if is_val_step or global_step == config.steps:
                 validation, improved = run_validation()
             write_checkpoint(improved, is_snap_step)
+        if out_of_time:
+            if ctx.is_main:
+                tqdm.write(f"time limit of {time_limit:.0f} s reached at step {global_step}")
+            break
     bar.close()
 
     finished = global_step >= config.steps
