@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
     acc = prev_out = None
     scores: list[float] = []
     for index, cut, frame in sequence.frames():
-        packed = torch.from_numpy(pack_frame(check_frame(frame)))[None]
+        packed = torch.from_numpy(pack_frame(check_frame(frame), specular_floor=net.config.specular_floor))[None]
         height, width = packed.shape[-2:]
         reset = acc is None or cut
         if reset:

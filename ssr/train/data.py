@@ -17,7 +17,7 @@ state is checkpointed so resumed training samples the same clips.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence as SequenceT
@@ -33,6 +33,7 @@ __all__ = [
     "EXPOSURE_STOPS",
     "ClipBatch",
     "ClipSampler",
+    "PrefetchingSampler",
     "PackedSequence",
     "augment_planes",
     "recolor_clip",
@@ -220,7 +221,8 @@ def recolor_clip(packed: np.ndarray, reference: np.ndarray, reference_albedo: np
             np.ascontiguousarray(reference_albedo[:, order]))
 
 
-def augment_planes(planes: np.ndarray, quarter_turns: int, flip_x: bool, motion: slice | None = None) -> np.ndarray:
+def augment_planes(planes: np.ndarray, quarter_turns: int, flip_x: bool, motion: slice | None = None,
+                   out: np.ndarray | None = None) -> np.ndarray:
     """Flip (along x) then rotate ``[..., C, H, W]`` planes; fix up the motion planes.
 
     Args:
@@ -228,13 +230,18 @@ def augment_planes(planes: np.ndarray, quarter_turns: int, flip_x: bool, motion:
         quarter_turns: ``np.rot90`` count over ``(H, W)`` (counter-clockwise as displayed).
         flip_x: mirror left-right first (negates motion x).
         motion: channel slice of the (x, y) motion planes, if any.
+        out: optional float32 destination of the result's shape, written in place (the
+            sampler's batch array: one copy instead of two, no temporary).
 
     Returns:
-        A new C-contiguous array.
+        A new C-contiguous array, or ``out``.
     """
-    out = planes[..., ::-1] if flip_x else planes
-    out = np.rot90(out, quarter_turns % 4, axes=(-2, -1))
-    out = np.array(out, dtype=np.float32, copy=True)
+    view = planes[..., ::-1] if flip_x else planes
+    view = np.rot90(view, quarter_turns % 4, axes=(-2, -1))
+    if out is None:
+        out = np.array(view, dtype=np.float32, copy=True)
+    else:
+        np.copyto(out, view)
     if motion is not None:
         vectors = out[..., motion, :, :]
         if flip_x:
@@ -325,9 +332,9 @@ class ClipSampler:
             turns = int(self.rng.integers(0, 4)) if self.augment else 0
             flip = bool(self.rng.integers(0, 2)) if self.augment else False
             window = (slice(start, start + frames), slice(None), slice(y0, y0 + size), slice(x0, x0 + size))
-            packed[b] = augment_planes(seq.packed[window], turns, flip, motion=_MOTION)
-            reference[b] = augment_planes(seq.reference[window], turns, flip)
-            reference_albedo[b] = augment_planes(seq.reference_albedo[window], turns, flip)
+            augment_planes(seq.packed[window], turns, flip, motion=_MOTION, out=packed[b])
+            augment_planes(seq.reference[window], turns, flip, out=reference[b])
+            augment_planes(seq.reference_albedo[window], turns, flip, out=reference_albedo[b])
             if self.color:
                 order = self.rng.permutation(3)
                 exposure = float(2.0 ** self.rng.uniform(-EXPOSURE_STOPS, EXPOSURE_STOPS))
@@ -337,3 +344,48 @@ class ClipSampler:
             reset[b, 0] = 1.0
             reset[b, lead - int(counts[b])] = 1.0  # the stream starts here; frames before it are unused
         return ClipBatch(packed, reference, reference_albedo, reset, burn_in=lead)
+
+
+class PrefetchingSampler:
+    """A :class:`ClipSampler` that draws the next batch on a worker thread while the caller
+    trains on the current one (NumPy copies release the GIL, so a GPU step and the next
+    batch's crops overlap).
+
+    The clips are exactly the wrapped sampler's, in the same order. :meth:`state_dict` is
+    the sampler state *before* the batch that is drawn but not yet handed out, so a run
+    checkpointed and resumed continues with the same clips as one that never stopped.
+
+    Args:
+        sampler: the sampler to draw from (only this object may use it afterwards).
+        batch: clips per :meth:`sample` call.
+    """
+
+    def __init__(self, sampler: ClipSampler, batch: int) -> None:
+        self.sampler = sampler
+        self.batch = batch
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clip-prefetch")
+        self._pending: tuple[dict[str, Any], Future[ClipBatch]] | None = None
+
+    def _schedule(self) -> None:
+        state = self.sampler.state_dict()
+        self._pending = (state, self._pool.submit(self.sampler.sample, self.batch))
+
+    def sample(self) -> ClipBatch:
+        """The next batch (waits for the worker if it is not ready), and starts drawing the one after."""
+        if self._pending is None:
+            self._schedule()
+        assert self._pending is not None
+        clips = self._pending[1].result()
+        self._schedule()
+        return clips
+
+    def state_dict(self) -> dict[str, Any]:
+        """The wrapped sampler's state before the batch not yet handed out."""
+        return self._pending[0] if self._pending is not None else self.sampler.state_dict()
+
+    def close(self) -> None:
+        """Wait for the worker and stop it."""
+        if self._pending is not None:
+            self._pending[1].cancel()
+            self._pending = None
+        self._pool.shutdown(wait=True)

@@ -35,7 +35,7 @@ from ssr.data_tools.contract import ALBEDO_EPS, SLICES
 from .checkpoint import (BEST, LAST, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint,
                          snapshot_name)
 from .config import TrainConfig
-from .data import ClipBatch, ClipSampler, PackedSequence, find_sequences, load_sequences
+from .data import ClipBatch, ClipSampler, PackedSequence, PrefetchingSampler, find_sequences, load_sequences
 from .distributed import DistributedContext, init_distributed
 
 __all__ = ["ClipUnroller", "TrainResult", "noisy_color", "train", "validate"]
@@ -173,6 +173,7 @@ def train(
     val_sequences: Sequence[PackedSequence] | None = None,
     progress: bool = True,
     time_limit: float | None = None,
+    prefetch: bool | None = None,
 ) -> TrainResult:
     """Train (or resume training) an SSR network.
 
@@ -185,13 +186,16 @@ def train(
         time_limit: stop (resumably, with a checkpoint) after the first step that ends this
             many seconds after the loop started (data loading not counted); every process
             stops at the same step. For leased machines with a hard wall-clock limit.
+        prefetch: draw the next batch of clips on a worker thread during each step
+            (:class:`PrefetchingSampler`; the same clips, checkpoints and resumes). Default:
+            on for CUDA devices, off on CPU, where both would compete for the same cores.
 
     Returns:
         :class:`TrainResult`.
     """
     ctx = init_distributed(config.device)
     try:
-        return _train(ctx, config, resume, stop_at, train_sequences, val_sequences, progress, time_limit)
+        return _train(ctx, config, resume, stop_at, train_sequences, val_sequences, progress, time_limit, prefetch)
     finally:
         ctx.shutdown()
 
@@ -205,6 +209,7 @@ def _train(
     val_sequences: Sequence[PackedSequence] | None,
     progress: bool,
     time_limit: float | None = None,
+    prefetch: bool | None = None,
 ) -> TrainResult:
     from tqdm import tqdm
 
@@ -267,6 +272,8 @@ def _train(
 
         writer = SummaryWriter(log_dir=str(run / "tb"), purge_step=global_step if resume else None)
 
+    use_prefetch = device.type == "cuda" if prefetch is None else prefetch
+    prefetcher = PrefetchingSampler(sampler, per_rank_batch) if use_prefetch else None
     end_step = config.steps if stop_at is None else min(stop_at, config.steps)
     bar = tqdm(total=config.steps, initial=global_step, disable=not (progress and ctx.is_main), dynamic_ncols=True, desc="train")
     last_loss: dict[str, float] = {}
@@ -275,7 +282,7 @@ def _train(
     started = time.perf_counter()
 
     def write_checkpoint(is_best: bool, is_snapshot: bool = False) -> None:
-        sampler_states = ctx.gather_objects(sampler.state_dict())
+        sampler_states = ctx.gather_objects((prefetcher or sampler).state_dict())
         if not ctx.is_main:
             return
         payload = {
@@ -312,7 +319,7 @@ def _train(
         return metrics, improved
 
     while global_step < end_step:
-        clips = sampler.sample(per_rank_batch)
+        clips = prefetcher.sample() if prefetcher is not None else sampler.sample(per_rank_batch)
         packed, reference, reference_albedo, reset = _to_device(clips, device)
         lead = clips.burn_in  # frames streamed without gradients before the loss frames
         colors, albedo_acc = unroller(packed, reset, lead)
@@ -345,6 +352,8 @@ def _train(
                 tqdm.write(f"time limit of {time_limit:.0f} s reached at step {global_step}")
             break
     bar.close()
+    if prefetcher is not None:
+        prefetcher.close()
 
     finished = global_step >= config.steps
     model_path: Path | None = None

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ssr.model.warp import warp
-from ssr.train.data import ClipSampler, augment_planes, find_sequences, load_packed_sequence, load_sequences
+from ssr.train.data import ClipSampler, PrefetchingSampler, augment_planes, find_sequences, load_packed_sequence, load_sequences
 from ssr.train.synthetic import synthetic_packed_sequence, write_synthetic_sequence
 
 torch.set_num_threads(1)
@@ -176,3 +176,28 @@ def test_burn_in_unroll_equals_a_stream_that_ran_before_the_clip() -> None:
     cold, _ = unroller(packed, reset_late, burn_in=3)
     fresh, _ = unroller(packed[:, 3:], reset[:, :4])
     torch.testing.assert_close(cold, fresh, rtol=0, atol=1e-6)
+
+
+def test_prefetching_sampler_hands_out_the_samplers_clips_and_state() -> None:
+    sequences = [synthetic_packed_sequence(7, 16, 16, seed=s, name=f"s{s}") for s in range(2)]
+    plain = ClipSampler(sequences, clip=3, crop=8, seed=4)
+    prefetching = PrefetchingSampler(ClipSampler(sequences, clip=3, crop=8, seed=4), batch=2)
+    try:
+        for _ in range(3):
+            state = plain.state_dict()
+            assert prefetching.state_dict() == state  # before the batch not yet handed out
+            np.testing.assert_array_equal(prefetching.sample().packed, plain.sample(2).packed)
+        restored = ClipSampler(sequences, clip=3, crop=8, seed=0)
+        restored.load_state_dict(prefetching.state_dict())
+        np.testing.assert_array_equal(restored.sample(2).packed, plain.sample(2).packed)
+    finally:
+        prefetching.close()
+
+
+def test_augment_planes_writes_into_a_destination() -> None:
+    planes = np.random.default_rng(0).random((2, 5, 6, 6)).astype(np.float32)
+    for turns in range(4):
+        out = np.empty_like(planes)
+        result = augment_planes(planes, turns, True, motion=slice(3, 5), out=out)
+        assert result is out
+        np.testing.assert_array_equal(out, augment_planes(planes, turns, True, motion=slice(3, 5)))

@@ -57,6 +57,23 @@ def test_resume_is_bit_identical(tmp_path) -> None:
         train(_config(tmp_path / "straight"), train_sequences=sequences, val_sequences=val, progress=False)
 
 
+def test_prefetching_trains_the_same_clips_and_resumes_bit_identically(tmp_path) -> None:
+    """The CUDA default (a worker thread drawing the next batch) changes nothing but speed."""
+    sequences = [synthetic_packed_sequence(6, 12, 12, seed=s, name=f"s{s}") for s in range(2)]
+    plain = train(_config(tmp_path / "plain"), train_sequences=sequences, val_sequences=[], progress=False,
+                  prefetch=False)
+    train(_config(tmp_path / "pre"), stop_at=3, train_sequences=sequences, val_sequences=[], progress=False,
+          prefetch=True)
+    resumed = train(TrainConfig.load(tmp_path / "pre" / "config.json"), resume=True, train_sequences=sequences,
+                    val_sequences=[], progress=False, prefetch=True)
+    assert plain.finished and resumed.finished
+    a = load_checkpoint(tmp_path / "plain" / "last.pt")
+    b = load_checkpoint(tmp_path / "pre" / "last.pt")
+    assert a["samplers"] == b["samplers"]
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+
+
 def test_cli_trains_exports_and_loads(tmp_path) -> None:
     for split, seed in (("train", 1), ("val", 2)):
         write_synthetic_sequence(tmp_path / "ds" / split / f"pan_{split}", frames=5, height=16, width=16, seed=seed)
