@@ -30,10 +30,13 @@ where the window came from.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
+import sys
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -82,8 +85,11 @@ def list_compact(folder: str | os.PathLike[str]) -> list[Path]:
 def round_mantissa(halves: np.ndarray, bits: int) -> np.ndarray:
     """``float16`` values rounded (to nearest) to ``bits`` of the 10 mantissa bits.
 
-    Finite values only (the caller clips to the float16 range first); the low bits become
-    zero, which is what makes the noisy images compress.
+    The low bits become zero, which is what makes the noisy images compress. Finite values
+    stay finite (a value that would round past 65504 is truncated instead).
+
+    >>> round_mantissa(np.array([65504.0], np.float16), 8).tolist()
+    [65408.0]
     """
     drop = 10 - int(bits)
     if not 0 <= drop <= 10:
@@ -92,6 +98,8 @@ def round_mantissa(halves: np.ndarray, bits: int) -> np.ndarray:
         return halves.astype(np.float16)
     raw = np.ascontiguousarray(halves, np.float16).view(np.uint16).astype(np.uint32)
     rounded = ((raw + (1 << (drop - 1))) >> drop) << drop
+    exponent_all_ones = (rounded & 0x7C00) == 0x7C00  # rounded past 65504: truncate instead
+    rounded = np.where(exponent_all_ones & ((raw & 0x7C00) != 0x7C00), (raw >> drop) << drop, rounded)
     return rounded.astype(np.uint16).view(np.float16)
 
 
@@ -140,6 +148,9 @@ def write_compact(
         frame = seq.read_frame(index, channels=COMPACT_LAYERS)
         if seq.sampling == "full":
             frame = apply_subpixel_pattern(frame, index, (seq.height, seq.width))
+        elif not np.array_equal(frame["mask"][:, :, 0], subpixel_mask(index, seq.height, seq.width)):
+            raise FormatError(seq.frame_path(index), "mask.Y", "compact copies need the standard 2x2 subpixel "
+                              "pattern of the frame number (ssr.data_tools.subpixel_mask); this mask differs")
         for name in COMPACT_LAYERS:
             stacks[name].append(frame[name][top:top + size_y, left:left + size_x])
     arrays: dict[str, np.ndarray] = {}
@@ -251,7 +262,7 @@ def describe(meta: Mapping[str, Any]) -> str:
 # ----------------------------------------------------------------------------- ssr compact
 
 
-def add_arguments(parser: Any) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "example: ssr compact --data /data/v2 --out /data/v2_compact --splits train,val --crop 128 --frames 12\n"
         "then:    ssr train --data /data/v2_compact ...   (reads the .ssrpack.npz files like sequence folders)"
@@ -274,10 +285,7 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def run(args: Any) -> int:
-    import sys
-    import zlib
-
+def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .format import drop_incomplete, list_sequences

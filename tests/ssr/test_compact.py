@@ -18,7 +18,8 @@ from ssr.train.config import TrainConfig
 from ssr.train.data import find_sequences, load_packed_sequence
 from ssr.train.checkpoint import LAST
 from ssr.train.loop import train
-from ssr.train.synthetic import write_synthetic_sequence
+from ssr.data_tools.format import subpixel_mask, write_sequence
+from ssr.train.synthetic import synthetic_frames, write_synthetic_sequence
 
 torch.set_num_threads(1)
 RELATIVE = 2.0**-8  # MANTISSA_BITS = 8: rounding error <= 2^-9 relative, with margin
@@ -78,6 +79,21 @@ def test_cli_writes_splits_resumes_and_the_trainer_reads_them(tmp_path: Path, ca
     assert [p.name for p in find_sequences(out, "train", ["pan2"])] == [f"pan2{COMPACT_SUFFIX}"]
     assert main(["compact", "--data", str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_a_pre_masked_source_must_follow_the_standard_pattern(tmp_path: Path) -> None:
+    frames = []
+    for index, frame in enumerate(synthetic_frames(3, 8, 8, (1, 0), 0)):
+        mask = subpixel_mask(index, 8, 8)[:, :, None]
+        frames.append({**frame, "color": frame["color"] * mask, "mask": mask})
+    standard = write_sequence(tmp_path / "standard", frames, sampling="subpixel-2x2", cuts=[0])
+    write_compact(standard, tmp_path / f"standard{COMPACT_SUFFIX}")
+    np.testing.assert_array_equal(load_packed_sequence(tmp_path / f"standard{COMPACT_SUFFIX}").packed[:, 13],
+                                  load_packed_sequence(standard).packed[:, 13])
+    other = write_sequence(tmp_path / "other", [{**f, "mask": f["mask"][::-1].copy()} for f in frames],
+                           sampling="subpixel-2x2", cuts=[0])
+    with pytest.raises(FormatError, match=r"frame_00000\.exr.*mask\.Y.*standard 2x2"):
+        write_compact(other, tmp_path / f"other{COMPACT_SUFFIX}")
 
 
 def test_bad_files_name_the_file_and_layer(tmp_path: Path) -> None:
