@@ -4,7 +4,8 @@ Runs every check of the format (docs/format.md): meta.json keys and types, frame
 without gaps or extras, frame sizes, channel types, NaN/Inf counts, negative colour,
 mask vs sampling, unit normals where depth > 0. Prints a summary per sequence (frames,
 size, channels with type and value range, motion statistics) and exits with status 1
-when any sequence is invalid.
+when any sequence is invalid. Compact training copies (``*.ssrpack.npz``, ``ssr compact``)
+found among the paths are opened, which checks every layer, and summarised.
 """
 
 from __future__ import annotations
@@ -13,7 +14,25 @@ import argparse
 import sys
 from pathlib import Path
 
+from .compact import COMPACT_SUFFIX, CompactSequence, describe, is_compact
 from .format import FormatError, list_sequences, validate_sequence
+
+
+def _compact_files(root: Path) -> list[Path]:
+    """``root`` itself when it is a compact file, else the compact files below it."""
+    if is_compact(root) and root.is_file():
+        return [root]
+    return sorted(root.rglob(f"*{COMPACT_SUFFIX}")) if root.is_dir() else []
+
+
+def _check_compact(path: Path) -> tuple[bool, str]:
+    """Open a compact copy (which checks every layer) and summarise it."""
+    try:
+        sequence = CompactSequence(path)
+    except FormatError as error:
+        return False, f"{path}: INVALID\n  ERROR {error}"
+    source = sequence.meta.get("compact", {}).get("source", "?")
+    return True, f"{path}: OK (compact copy of {source})\n  {describe(sequence.meta)}"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,13 +47,21 @@ def run(args: argparse.Namespace) -> int:
     total = 0
     for root in args.paths:
         try:
-            sequences = list_sequences(root)
+            sequences = [] if is_compact(root) and root.is_file() else list_sequences(root)
         except FormatError as exc:
             print(f"ERROR {exc}", file=sys.stderr)
             invalid += 1
             continue
-        if not sequences:
-            print(f"ERROR {root}: no sequence found (no meta.json below it)", file=sys.stderr)
+        compact = _compact_files(root)
+        for path in compact:
+            total += 1
+            ok, summary = _check_compact(path)
+            invalid += not ok
+            if not args.quiet or not ok:
+                print(summary)
+        if not sequences and not compact:
+            print(f"ERROR {root}: no sequence found (no meta.json or {COMPACT_SUFFIX} file below it)",
+                  file=sys.stderr)
             invalid += 1
             continue
         for seq_path in sequences:
