@@ -33,8 +33,8 @@ __all__ = [
     "EXPOSURE_STOPS",
     "ClipBatch",
     "ClipSampler",
-    "PrefetchingSampler",
     "PackedSequence",
+    "PrefetchingSampler",
     "augment_planes",
     "recolor_clip",
     "find_sequences",
@@ -98,7 +98,8 @@ def find_sequences(data_dir: str | os.PathLike[str], split: str, scenes: Iterabl
     With a ``<data_dir>/<split>/`` subfolder its sequences are returned; without a
     ``train/`` subfolder every sequence of ``data_dir`` is training data and ``val`` is
     empty. Sequences are ssr-seq folders or compact ``.ssrpack.npz`` files (``ssr
-    compact``; a folder holding compact files is read as compact files only). ``scenes`` keeps sequences whose folder name or ``meta.json`` scene matches.
+    compact``; a folder holding compact files is read as compact files only). ``scenes``
+    keeps sequences whose folder name or ``meta.json`` scene matches.
     ``skip_incomplete`` leaves out sequences whose frame files are not all written yet (a
     dataset still rendering; a resumed run picks them up), printing what it skipped.
     """
