@@ -42,7 +42,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from .format import HALF_MAX, LAYERS, FormatError, Sequence, apply_subpixel_pattern, subpixel_mask
+from .format import HALF_MAX, LAYERS, FormatError, Sequence, SequenceMeta, apply_subpixel_pattern, subpixel_mask
 
 __all__ = [
     "COMPACT_LAYERS",
@@ -181,9 +181,10 @@ def write_compact(
     return meta
 
 
-class CompactSequence:
+class CompactSequence(SequenceMeta):
     """A compact sequence file, read like :class:`ssr.data_tools.Sequence` (training's subset:
-    ``name``, ``width``, ``height``, ``frame_count``, ``meta``, ``is_cut``, ``read_frame``).
+    ``name``, ``meta``, ``read_frame`` and the shape and cuts of
+    :class:`~ssr.data_tools.format.SequenceMeta`).
 
     Every layer is loaded (as float32) and checked when the file is opened: a file that is
     not a valid compact copy (a missing layer, a wrong shape, NaN/Inf, a mask that is not
@@ -223,21 +224,6 @@ class CompactSequence:
     @property
     def name(self) -> str:
         return self.name_of(self.path)
-
-    @property
-    def width(self) -> int:
-        return int(self.meta["width"])
-
-    @property
-    def height(self) -> int:
-        return int(self.meta["height"])
-
-    @property
-    def frame_count(self) -> int:
-        return int(self.meta["frame_count"])
-
-    def is_cut(self, index: int) -> bool:
-        return index == 0 or index in self.meta["cuts"]
 
     def read_frame(self, index: int, channels: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Frame ``index``: ``float32 [H, W, C]`` layers (``channels``, default all, plus ``mask``)."""

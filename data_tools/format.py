@@ -41,6 +41,7 @@ __all__ = [
     "FormatError",
     "LayerSpec",
     "Sequence",
+    "SequenceMeta",
     "SequenceReport",
     "drop_incomplete",
     "frame_filename",
@@ -445,7 +446,41 @@ def _check_layer_values(
 # ----------------------------------------------------------------------------- Sequence
 
 
-class Sequence:
+class SequenceMeta:
+    """What a sequence's ``meta.json`` says about its shape and cuts, for any reader that
+    holds it as ``self.meta`` (:class:`Sequence`, ``compact.CompactSequence``)."""
+
+    meta: dict[str, Any]
+
+    @property
+    def width(self) -> int:
+        return int(self.meta["width"])
+
+    @property
+    def height(self) -> int:
+        return int(self.meta["height"])
+
+    @property
+    def frame_count(self) -> int:
+        return int(self.meta["frame_count"])
+
+    @property
+    def sampling(self) -> str:
+        return str(self.meta["sampling"])
+
+    @property
+    def cuts(self) -> list[int]:
+        """Frames where history must not be reused (always includes 0)."""
+        return sorted({0, *self.meta["cuts"]})
+
+    def __len__(self) -> int:
+        return self.frame_count
+
+    def is_cut(self, index: int) -> bool:
+        return index == 0 or index in self.meta["cuts"]
+
+
+class Sequence(SequenceMeta):
     """One ssr-seq v1 sequence on disk, with lazy per-frame loading.
 
     Args:
@@ -474,38 +509,11 @@ class Sequence:
         self._check_frame_files()
 
     @property
-    def width(self) -> int:
-        return int(self.meta["width"])
-
-    @property
-    def height(self) -> int:
-        return int(self.meta["height"])
-
-    @property
-    def frame_count(self) -> int:
-        return int(self.meta["frame_count"])
-
-    @property
-    def sampling(self) -> str:
-        return str(self.meta["sampling"])
-
-    @property
-    def cuts(self) -> list[int]:
-        """Frames where history must not be reused (always includes 0)."""
-        return sorted({0, *self.meta["cuts"]})
-
-    @property
     def name(self) -> str:
         return self.path.name
 
-    def __len__(self) -> int:
-        return self.frame_count
-
     def __repr__(self) -> str:
         return f"Sequence({str(self.path)!r}, {self.width}x{self.height}, {self.frame_count} frames, {self.sampling})"
-
-    def is_cut(self, index: int) -> bool:
-        return index == 0 or index in self.meta["cuts"]
 
     def frame_path(self, index: int) -> Path:
         if not 0 <= index < self.frame_count:
