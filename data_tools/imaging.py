@@ -13,18 +13,27 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LABEL_HEIGHT", "label_image", "tonemap_srgb", "srgb_oetf", "normals_to_rgb", "depth_to_rgb", "motion_to_rgb",
-           "to_uint8", "write_png", "hstack_images", "vstack_images"]
+__all__ = ["ACES_FIT", "ACES_PRE_EXPOSURE", "LABEL_HEIGHT", "SRGB_LINEAR_LIMIT", "label_image", "tonemap_srgb",
+           "srgb_oetf", "normals_to_rgb", "depth_to_rgb", "motion_to_rgb", "to_uint8", "write_png", "hstack_images",
+           "vstack_images"]
+
+
+SRGB_LINEAR_LIMIT = 0.0031308
+"""sRGB OETF: ``12.92 v`` up to this value, ``1.055 v^(1/2.4) - 0.055`` above it."""
 
 
 def srgb_oetf(linear: np.ndarray) -> np.ndarray:
     """sRGB transfer function (IEC 61966-2-1) of values in [0, 1]."""
     linear = np.clip(np.asarray(linear, np.float64), 0.0, 1.0)
-    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1 / 2.4) - 0.055).astype(np.float32)
+    return np.where(linear <= SRGB_LINEAR_LIMIT, 12.92 * linear,
+                    1.055 * np.power(linear, 1 / 2.4) - 0.055).astype(np.float32)
 
 
 ACES_PRE_EXPOSURE = 0.6
 """Scale applied before the ACES fit (as HDR-FLIP does)."""
+
+ACES_FIT = (2.51, 0.03, 2.43, 0.59, 0.14)
+"""Narkowicz's ACES filmic fit ``(a, b, c, d, e)``: ``x (a x + b) / (x (c x + d) + e)``."""
 
 
 def tonemap_srgb(linear: np.ndarray, exposure: float = 1.0) -> np.ndarray:
@@ -37,7 +46,8 @@ def tonemap_srgb(linear: np.ndarray, exposure: float = 1.0) -> np.ndarray:
     """
     array = np.nan_to_num(np.asarray(linear, np.float64), nan=0.0, posinf=1e6, neginf=0.0)
     x = ACES_PRE_EXPOSURE * float(exposure) * np.maximum(array, 0.0)
-    mapped = np.clip((x * (2.51 * x + 0.03)) / (x * (2.43 * x + 0.59) + 0.14), 0.0, 1.0)
+    a, b, c, d, e = ACES_FIT
+    mapped = np.clip((x * (a * x + b)) / (x * (c * x + d) + e), 0.0, 1.0)
     return srgb_oetf(mapped)
 
 

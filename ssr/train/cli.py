@@ -109,10 +109,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(noise2noise relative MSE of the differences: SMAPE gives a static region no pull "
                              "towards a stable output when the references are noisy; docs/training.md). "
                              "Default as --spatial-loss")
+    parser.add_argument("--tonemap-weight", type=float, default=None, metavar="W",
+                        help="add W x the squared error on the benchmark's tone map (ACES + sRGB, what PSNR sRGB "
+                             "scores) to the spatial term (the recipe: 200; docs/training.md). Default: 0, or with "
+                             "--init the weight the initial weights were trained with")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
                              "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes, --tfa-untraced and the ablation flags are ignored), "
-                             "and so are the loss terms unless --spatial-loss / --temporal-loss are given")
+                             "and so are the loss terms unless --spatial-loss / --temporal-loss / --tonemap-weight are given")
     parser.add_argument("--color-augment", action="store_true",
                         help="also recolour training clips: a random RGB channel order and exposure (+-1.5 stops) "
                              "per clip, on top of the flips and rotations (docs/training.md)")
@@ -138,7 +142,8 @@ def config_from_args(args: argparse.Namespace):
 
     from .config import TrainConfig
 
-    losses = {"spatial_loss": args.spatial_loss, "temporal_loss": args.temporal_loss}
+    losses = {"spatial_loss": args.spatial_loss, "temporal_loss": args.temporal_loss,
+              "tonemap_weight": args.tonemap_weight}
     if args.init:
         from ssr.model.weights import load_model, load_training_config
 
@@ -185,6 +190,7 @@ def config_from_args(args: argparse.Namespace):
         skip_incomplete=args.skip_incomplete,
         spatial_loss=losses["spatial_loss"] or "smape",
         temporal_loss=losses["temporal_loss"] or "smape",
+        tonemap_weight=float(losses["tonemap_weight"] or 0.0),
         init=args.init,
         color_augment=args.color_augment,
         burn_in=args.burn_in,

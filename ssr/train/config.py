@@ -48,6 +48,9 @@ class TrainConfig:
         temporal_loss: ``smape`` (SPEC.md) or ``relmse`` (noise2noise relative MSE of frame
             differences, :func:`ssr.losses.temporal_loss`) for the temporal and warped
             temporal terms.
+        tonemap_weight: weight of the squared error on the benchmark's headline tone map
+            (ACES + sRGB, :func:`ssr.losses.tonemapped_mse`) added to the spatial term
+            (0 = SPEC.md's loss; the recipe uses 200, docs/training.md).
         skip_incomplete: leave out sequences whose frames are not all written yet (train
             while the dataset renders; ``--resume`` rescans and picks them up).
         color_augment: recolour training clips (random RGB channel order and exposure,
@@ -80,6 +83,7 @@ class TrainConfig:
     skip_incomplete: bool = False
     spatial_loss: str = "smape"
     temporal_loss: str = "smape"
+    tonemap_weight: float = 0.0
     init: str | None = None
     color_augment: bool = False
     burn_in: int = 0
@@ -98,6 +102,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.burn_in must be >= 0, got {self.burn_in}")
         if self.lr <= 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
+        if not self.tonemap_weight >= 0:
+            raise ValueError(f"TrainConfig.tonemap_weight must be >= 0, got {self.tonemap_weight}")
         for name, kinds in (("spatial_loss", SPATIAL_LOSSES), ("temporal_loss", TEMPORAL_LOSSES)):
             if getattr(self, name) not in kinds:
                 raise ValueError(f"TrainConfig.{name} must be {' or '.join(kinds)}, got {getattr(self, name)!r}")

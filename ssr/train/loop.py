@@ -325,7 +325,7 @@ def _train(
         colors, albedo_acc = unroller(packed, reset, lead)
         losses = clip_loss(colors, reference[:, lead:], packed[:, lead:, SLICES["motion"]], albedo_acc,
                            reference_albedo[:, -1], spatial_kind=config.spatial_loss,
-                           temporal_kind=config.temporal_loss)
+                           temporal_kind=config.temporal_loss, tonemap_weight=config.tonemap_weight)
         optimizer.zero_grad(set_to_none=True)
         losses.total.backward()
         optimizer.step()

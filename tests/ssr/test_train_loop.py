@@ -202,6 +202,8 @@ def test_temporal_loss_flag_reaches_the_config_and_trains(tmp_path) -> None:
     assert TrainConfig.from_dict(saved).temporal_loss == "smape"
     with pytest.raises(ValueError, match="temporal_loss must be smape or relmse"):
         TrainConfig(data="d", out="o", temporal_loss="l2")
+    with pytest.raises(ValueError, match="tonemap_weight must be >= 0"):
+        TrainConfig(data="d", out="o", tonemap_weight=-1.0)
 
 
 def test_a_fine_tune_keeps_the_base_runs_loss_unless_told(tmp_path, capsys) -> None:
@@ -217,21 +219,22 @@ def test_a_fine_tune_keeps_the_base_runs_loss_unless_told(tmp_path, capsys) -> N
     common = ["--data", str(tmp_path / "ds"), "--steps", "1", "--batch", "1", "--crop", "16", "--device", "cpu",
               "--no-progress", "--preset", "tiny", "--accumulation", "linear", "--output", "kernel"]
 
-    def losses(run_name: str) -> tuple[str, str]:
+    def losses(run_name: str) -> tuple[str, str, float]:
         config = json.loads((tmp_path / run_name / "config.json").read_text())
-        return config["spatial_loss"], config["temporal_loss"]
+        return config["spatial_loss"], config["temporal_loss"], config["tonemap_weight"]
 
     assert run(parser.parse_args(common + ["--out", str(tmp_path / "base"), "--spatial-loss", "relmse",
-                                           "--temporal-loss", "relmse"])) == 0
+                                           "--temporal-loss", "relmse", "--tonemap-weight", "50"])) == 0
     for init in ("base/model", "base/last.pt"):
         capsys.readouterr()
         name = "ft_" + init.replace("/", "_").replace(".", "_")
         assert run(parser.parse_args(common + ["--out", str(tmp_path / name), "--init", str(tmp_path / init)])) == 0
-        assert losses(name) == ("relmse", "relmse")
-        assert "--spatial-loss relmse (from --init" in capsys.readouterr().err
+        assert losses(name) == ("relmse", "relmse", 50.0)
+        err = capsys.readouterr().err
+        assert "--spatial-loss relmse (from --init" in err and "--tonemap-weight 50.0 (from --init" in err
     assert run(parser.parse_args(common + ["--out", str(tmp_path / "told"), "--init", str(tmp_path / "base/model"),
-                                           "--spatial-loss", "smape"])) == 0
-    assert losses("told") == ("smape", "relmse")
+                                           "--spatial-loss", "smape", "--tonemap-weight", "0"])) == 0
+    assert losses("told") == ("smape", "relmse", 0.0)
     save_model(SSRNet(ModelConfig(width="tiny", accumulation="linear", output="kernel")), tmp_path / "bare")
     assert run(parser.parse_args(common + ["--out", str(tmp_path / "from_bare"), "--init", str(tmp_path / "bare")])) == 0
-    assert losses("from_bare") == ("smape", "smape")
+    assert losses("from_bare") == ("smape", "smape", 0.0)
