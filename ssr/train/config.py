@@ -50,7 +50,7 @@ class TrainConfig:
             temporal terms.
         tonemap_weight: weight of the squared error on the benchmark's headline tone map
             (ACES + sRGB, :func:`ssr.losses.tonemapped_mse`) added to the spatial term
-            (0 = SPEC.md's loss; the recipe uses 200, docs/training.md).
+            (0 = SPEC.md's loss and the recipe's; docs/training.md measures 200).
         skip_incomplete: leave out sequences whose frames are not all written yet (train
             while the dataset renders; ``--resume`` rescans and picks them up).
         color_augment: recolour training clips (random RGB channel order and exposure,
