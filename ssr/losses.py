@@ -20,8 +20,9 @@
 - tone-mapped (not in SPEC.md; off unless ``tonemap_weight > 0``)
   ``l_tm = mean((T(d_t) - T(r_t))^2)``, ``T`` = the benchmark's headline tone map (ACES fit +
   sRGB OETF, :func:`tonemap_srgb`): the squared error that PSNR sRGB scores. On a noisy
-  reference it is biased (``T`` is concave, so ``E[T(r)] < T(E[r])``); the relative MSE
-  beside it keeps the mean.
+  reference it is biased (``T`` is concave, so ``E[T(r)] < T(E[r])``) and it weighs
+  highlights little; the relative MSE beside it pulls towards the mean, but held out the
+  sum still moves material means by up to 25 % (docs/training.md).
 
 :func:`clip_loss` combines them over a clip with frame weights
 ``(0.05, 0.25, 0.5, 0.75, 1)`` on ``l_s``, ``l_t``, ``l_e``, ``l_tm`` (a weighted sum over

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ssr.data_tools.imaging import ACES_FIT, ACES_PRE_EXPOSURE
 from ssr.data_tools.imaging import tonemap_srgb as _display_tonemap
 from ssr.data_tools.warp import check_image as _as_image
 from ssr.data_tools.warp import warp_previous
@@ -304,7 +305,9 @@ def lowfreq_rmse(test: np.ndarray, ref: np.ndarray, sigma: float = LOWFREQ_SIGMA
 
 def _aces_white_point() -> float:
     """Linear input that HDR-FLIP's ACES curve maps to 0.85 (FLIP's exposure anchor)."""
-    coeffs = (0.6 * 0.6 * 2.51, 0.6 * 0.03, 0.0, 0.6 * 0.6 * 2.43, 0.6 * 0.59, 0.14)
+    a, b, c, d, e = ACES_FIT
+    k = ACES_PRE_EXPOSURE
+    coeffs = (k * k * a, k * b, 0.0, k * k * c, k * d, e)
     t = 0.85
     a = coeffs[0] - t * coeffs[3]
     b = coeffs[1] - t * coeffs[4]
