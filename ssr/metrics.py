@@ -305,13 +305,14 @@ def lowfreq_rmse(test: np.ndarray, ref: np.ndarray, sigma: float = LOWFREQ_SIGMA
 
 def _aces_white_point() -> float:
     """Linear input that HDR-FLIP's ACES curve maps to 0.85 (FLIP's exposure anchor)."""
-    a, b, c, d, e = ACES_FIT
+    # the curve at input y is (p0 y^2 + p1 y + p2) / (q0 y^2 + q1 y + q2): solve it = t for y
+    fit_a, fit_b, fit_c, fit_d, fit_e = ACES_FIT
     k = ACES_PRE_EXPOSURE
-    coeffs = (k * k * a, k * b, 0.0, k * k * c, k * d, e)
+    p0, p1, p2, q0, q1, q2 = k * k * fit_a, k * fit_b, 0.0, k * k * fit_c, k * fit_d, fit_e
     t = 0.85
-    a = coeffs[0] - t * coeffs[3]
-    b = coeffs[1] - t * coeffs[4]
-    c = coeffs[2] - t * coeffs[5]
+    a = p0 - t * q0
+    b = p1 - t * q1
+    c = p2 - t * q2
     return (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a)
 
 

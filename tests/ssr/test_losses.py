@@ -98,12 +98,16 @@ def test_albedo_hand_value() -> None:
     assert albedo_loss(torch.full((1, 3, 2, 2), 0.5), torch.ones(1, 3, 2, 2)).item() == pytest.approx(0.5 / 1.51, rel=1e-6)
 
 
-def test_clip_loss_weights_and_lambdas() -> None:
+def _static_clip() -> tuple[torch.Tensor, ...]:
+    """A static 8x8 clip of FRAME_WEIGHTS' length: output 2 against reference 1, zero motion,
+    accumulated albedo 0.5 against 1 (clip_loss's arguments in order)."""
     frames = len(FRAME_WEIGHTS)
-    denoised = torch.full((1, frames, 3, 8, 8), 2.0)
-    reference = torch.ones(1, frames, 3, 8, 8)
-    motion = torch.zeros(1, frames, 2, 8, 8)
-    albedo_acc, reference_albedo = torch.full((1, 3, 8, 8), 0.5), torch.ones(1, 3, 8, 8)
+    return (torch.full((1, frames, 3, 8, 8), 2.0), torch.ones(1, frames, 3, 8, 8), torch.zeros(1, frames, 2, 8, 8),
+            torch.full((1, 3, 8, 8), 0.5), torch.ones(1, 3, 8, 8))
+
+
+def test_clip_loss_weights_and_lambdas() -> None:
+    denoised, reference, motion, albedo_acc, reference_albedo = _static_clip()
     losses = clip_loss(denoised, reference, motion, albedo_acc, reference_albedo)
     # spatial: sum of frame weights (2.55) * 1/3.01; temporal/edge/warped: 0 (static images)
     assert losses.spatial.item() == pytest.approx(2.55 / 3.01, rel=1e-6)
@@ -216,11 +220,7 @@ def test_torch_tone_map_is_the_benchmarks_and_has_finite_gradients() -> None:
 def test_clip_loss_tonemap_weight_adds_the_weighted_tone_mapped_error() -> None:
     """w_tm > 0 adds 0.7 * w_tm * sum_t(frame weight * mean((T(d) - T(r))^2)) to the total and
     leaves SPEC.md's terms alone; a negative weight is refused."""
-    frames = len(FRAME_WEIGHTS)
-    denoised = torch.full((1, frames, 3, 8, 8), 2.0)
-    reference = torch.ones(1, frames, 3, 8, 8)
-    motion = torch.zeros(1, frames, 2, 8, 8)
-    albedo_acc, reference_albedo = torch.full((1, 3, 8, 8), 0.5), torch.ones(1, 3, 8, 8)
+    denoised, reference, motion, albedo_acc, reference_albedo = _static_clip()
     plain = clip_loss(denoised, reference, motion, albedo_acc, reference_albedo)
     weighted = clip_loss(denoised, reference, motion, albedo_acc, reference_albedo, tonemap_weight=200.0)
     per_frame = float((tonemap_srgb(torch.tensor(2.0)) - tonemap_srgb(torch.tensor(1.0))) ** 2)
