@@ -60,6 +60,13 @@ __all__ = [
     "GRAPH_OUTPUTS",
     "GRAPH_OUTPUTS_NATIVE",
     "HISTORY_CAP",
+    "HISTORY_CAP_MIN",
+    "HISTORY_DEPTH_REL",
+    "HISTORY_DEPTH_SLOPE",
+    "HISTORY_MODES",
+    "HISTORY_NORMAL_COS",
+    "HISTORY_ROUGHNESS_FULL",
+    "RULE_HISTORY_CAP",
     "OUTPUT_CHANNELS",
     "PACKED_CHANNELS",
     "PACKED_PLANES",
@@ -206,6 +213,25 @@ as ``ssr_stage_weights.keep_untraced`` (0 / 1) and has no ``"count"``."""
 HISTORY_CAP = 8.0
 """``tfa_untraced="count"``: the most samples a pixel's accumulated signal counts (its
 ``A_mask``); a longer history is scaled down to it, numerator and denominator alike."""
+
+HISTORY_MODES = ("learned", "rule")
+"""Values of ``ssr.model.ModelConfig.history``: how the state's signal (irradiance and its
+count) follows time: ``"learned"`` (the TFA's blend, SPEC) or ``"rule"``
+(:mod:`ssr.model.history`: validity-tested reprojection and sample counting)."""
+
+RULE_HISTORY_CAP = 32.0
+"""Default ``ModelConfig.history_cap`` of a ``history="rule"`` model: the most samples a rough
+surface's history counts (128 frames at 1/4 spp)."""
+HISTORY_CAP_MIN = 2.0
+"""The cap on mirrors and glass (:func:`ssr.model.history.history_cap_map`)."""
+HISTORY_ROUGHNESS_FULL = 0.5
+"""Microfacet alpha from which a surface keeps the full cap; below it the cap falls linearly."""
+HISTORY_NORMAL_COS = 0.9
+"""A reprojection tap is valid only if its normal and the pixel's have a dot product >= this."""
+HISTORY_DEPTH_REL = 0.05
+"""... and their packed depths differ by at most this fraction of the pixel's depth ..."""
+HISTORY_DEPTH_SLOPE = 2.0
+"""... plus this many times the pixel's one-sided depth slope per pixel (grazing surfaces)."""
 
 
 def _check() -> None:

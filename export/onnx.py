@@ -279,6 +279,9 @@ def export_onnx(
     if opset < 16:
         raise ValueError(f"opset must be >= 16 (GridSample), got {opset}")
     net, source = _resolve_model(model)
+    if net.config.history == "rule" and warp == "outside" and not native:
+        raise ValueError("warp='outside': a history='rule' model tests every reprojection tap against the previous "
+                         "G-buffer inside its step; export it with the warp inside (--warp inside)")
     native_metadata: dict[str, str] = {}
     if native:
         from ssr.data_tools.stages import encode_stage_weights

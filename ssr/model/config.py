@@ -36,11 +36,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
-from ssr.data_tools.contract import LEGACY_VIEW_FLOOR, SPECULAR_FLOOR, TFA_UNTRACED
+from ssr.data_tools.contract import (HISTORY_CAP_MIN, HISTORY_MODES, LEGACY_VIEW_FLOOR, RULE_HISTORY_CAP,
+                                     SPECULAR_FLOOR, TFA_UNTRACED)
 
 __all__ = [
-    "ACCUMULATIONS", "ARCHES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS", "TFA_UNTRACED", "WIDTH_PRESETS", "ModelConfig",
-    "WidthPreset",
+    "ACCUMULATIONS", "ARCHES", "HISTORY_MODES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS", "TFA_UNTRACED",
+    "WIDTH_PRESETS", "ModelConfig", "WidthPreset",
 ]
 
 
@@ -151,6 +152,14 @@ class ModelConfig:
             albedo of smooth dielectrics, whose specular coat does not follow their diffuse
             texture. 0 (the default, and every model saved before the field existed):
             the G-buffer albedo. The runtime packs each frame with the model's value.
+        history: how the state's signal follows time: ``"learned"`` (the TFA's blend,
+            SPEC) or ``"rule"`` (:mod:`ssr.model.history`: reprojection taps tested against
+            the previous frame's depth and normal, a per-pixel sample count that only traced
+            pixels raise, capped per pixel by :attr:`history_cap` and the roughness; the TFA
+            still blends albedo, roughness and metallic). Needs ``accumulation="linear"``,
+            ``output="kernel"``, the TFA, and ``tfa_untraced="learned"``.
+        history_cap: ``history="rule"``: the most samples a rough surface's history counts
+            (:data:`~ssr.data_tools.contract.RULE_HISTORY_CAP`, 32).
     """
 
     width: str = "small"
@@ -168,6 +177,8 @@ class ModelConfig:
     view_floor: float = VIEW_FLOOR
     tfa_untraced: str = "learned"
     specular_floor: float = SPECULAR_FLOOR
+    history: str = "learned"
+    history_cap: float = RULE_HISTORY_CAP
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -215,6 +226,17 @@ class ModelConfig:
                              'arch="ssr" with use_tfa=True')
         if self.tfa_untraced == "count" and self.accumulation != "linear":
             raise ValueError("ModelConfig: tfa_untraced='count' counts linear samples; it needs accumulation='linear'")
+        if self.history not in HISTORY_MODES:
+            raise ValueError(f"ModelConfig.history must be one of {HISTORY_MODES}, got {self.history!r}")
+        if self.history == "rule" and (self.arch != "ssr" or not self.use_tfa or self.accumulation != "linear"
+                                       or self.output != "kernel" or self.tfa_untraced != "learned"):
+            raise ValueError("ModelConfig: history='rule' counts linear samples that the kernels filter; it needs "
+                             "arch='ssr', use_tfa=True, accumulation='linear', output='kernel', "
+                             "tfa_untraced='learned'")
+        if not HISTORY_CAP_MIN <= float(self.history_cap) < float("inf"):
+            raise ValueError(f"ModelConfig.history_cap must be a finite number >= {HISTORY_CAP_MIN}, "
+                             f"got {self.history_cap!r}")
+        object.__setattr__(self, "history_cap", float(self.history_cap))
         sizes = tuple(int(k) for k in self.kernel_sizes) or (5,) * (self.levels - 1) + (3,)
         if len(sizes) != self.levels or any(k < 1 or k % 2 == 0 for k in sizes):
             raise ValueError(f"ModelConfig.kernel_sizes must be {self.levels} odd sizes >= 1 (one per U-Net scale, "

@@ -17,6 +17,7 @@ from ssr.data_tools.contract import ALBEDO_EPS, OUTPUT_CHANNELS, PACKED_CHANNELS
 from .config import ModelConfig
 from .kernel import (apply_kernel, blend_signals, count_signal, dual_signal, kernel_weights, linear_irradiance,
                      log_view, signal_irradiance, signal_of, signal_radiance)
+from .history import accumulate_samples, history_cap_map, history_view, reproject
 from .rae import RecurrentAutoencoder
 from .tfa import TemporalFeatureAccumulator
 from .unet import ReconstructionUNet, pool_ceil, upsample_to
@@ -39,6 +40,8 @@ LOG_IRRADIANCE_MAX = 15.0
 
 _STATE, _IRRADIANCE, _ALBEDO, _MASK = SLICES["state"], SLICES["irradiance"], SLICES["albedo"], SLICES["mask"]
 _TRANSPARENT, _MOTION = SLICES["transparent"], SLICES["motion"]
+_NORMAL, _DEPTH, _SHADOW = SLICES["normal"], SLICES["depth"], SLICES["shadow"]
+_ROUGHNESS, _METALLIC = SLICES["roughness"], SLICES["metallic"]
 
 
 def remodulate(out_log: Tensor, albedo_acc: Tensor) -> Tensor:
@@ -85,6 +88,15 @@ def _select_reset(reset: Tensor, fresh: Tensor, history: Tensor) -> Tensor:
     if torch.onnx.is_in_onnx_export():
         return history * (1.0 - reset) + fresh * reset
     return torch.where(reset > 0.5, fresh, history)
+
+
+def _keep_where(flag: Tensor, value: Tensor) -> Tensor:
+    """``value`` where ``flag`` (``[B, 1, H, W]``, 0 or 1) is 1, else 0: ``torch.where`` in eager
+    PyTorch (a NaN in a discarded state stays out), a product in an exported graph (see
+    :func:`_select_reset`)."""
+    if torch.onnx.is_in_onnx_export():
+        return value * flag
+    return torch.where(flag > 0.5, value, torch.zeros_like(value))
 
 
 class SSRNet(nn.Module):
@@ -144,6 +156,10 @@ class SSRNet(nn.Module):
                 f"packed {tuple(packed.shape)} in H and W"
             )
         motion = packed[:, _MOTION]
+        if self.config.history == "rule":
+            weighted, weight = reproject(torch.cat((acc, prev_out), dim=1), motion, packed[:, _NORMAL],
+                                         packed[:, _DEPTH])
+            return self._step_rule(packed, weighted, weight, reset)
         return self._step(packed, warp(acc, motion), warp(prev_out, motion), reset)
 
     def forward_prewarped(
@@ -156,7 +172,48 @@ class SSRNet(nn.Module):
         _check_4d("warped_acc", warped_acc, STATE_CHANNELS)
         _check_4d("warped_prev", warped_prev, OUTPUT_CHANNELS)
         _check_4d("reset", reset, 1)
+        if self.config.history == "rule":
+            raise ValueError("SSRNet.forward_prewarped: a history='rule' model tests every reprojection tap against "
+                             "the previous G-buffer inside its step; it cannot take a state warped outside")
         return self._step(packed, warped_acc, warped_prev, reset)
+
+    def _step_rule(self, packed: Tensor, weighted: Tensor, weight: Tensor, reset: Tensor
+                   ) -> tuple[Tensor, Tensor, Tensor]:
+        """One frame of a ``history="rule"`` model (:mod:`ssr.model.history`).
+
+        ``weighted`` ``[B, 17, H, W]``: the valid taps' weighted sum of ``(acc, prev_out)``,
+        ``weight`` ``[B, 1, H, W]`` their weight (:func:`~ssr.model.history.reproject`)."""
+        height, width = packed.shape[-2], packed.shape[-1]
+        x_t = packed[:, _STATE]
+        transparent = packed[:, _TRANSPARENT]
+        mask = x_t[:, _MASK]
+        valid = weight * (1.0 - reset)
+        has_history = (valid > 0).float()
+        renormalised = _keep_where(has_history, weighted / torch.clamp(weight, min=1e-6))
+        history_state, history_prev = renormalised[:, :STATE_CHANNELS], renormalised[:, STATE_CHANNELS:]
+        x_values = torch.cat((linear_irradiance(x_t[:, _IRRADIANCE]), x_t[:, _IRRADIANCE.stop:]), dim=1)
+        # the TFA blends the G-buffer planes; where nothing is valid its history is this frame
+        tfa_history = history_state + (1.0 - has_history) * x_values
+        cap = self.config.history_cap
+        assert self.tfa is not None
+        blended, _, _ = self.tfa(x_t, transparent, history_view(tfa_history, cap, self.config.view_floor),
+                                 values=(x_values, tfa_history))
+        pixel_cap = history_cap_map(x_t[:, _ROUGHNESS], transparent, cap)
+        total, count, square = accumulate_samples(
+            history_state[:, _IRRADIANCE], history_state[:, _MASK], history_state[:, _SHADOW],
+            x_values[:, _IRRADIANCE], mask, pixel_cap)
+        acc_new = torch.cat((total, blended[:, _ALBEDO], x_t[:, _NORMAL], x_t[:, _DEPTH], blended[:, _ROUGHNESS],
+                             blended[:, _METALLIC], square, count), dim=1)
+        acc_features = history_view(acc_new, cap, self.config.view_floor)
+        # the previous output where a tap is valid (weighted as the default path's zero-padded
+        # warp, which the resolver divides by ``valid``), else the accumulated irradiance
+        warped_prev = valid * history_prev + (1.0 - has_history) * acc_features[:, _IRRADIANCE]
+        warped_prev = _pad_to_multiple(warped_prev, SIZE_MULTIPLE)
+        resolve = self._kernel_resolver(acc_new, warped_prev, _pad_to_multiple(valid, SIZE_MULTIPLE), x_t[:, _ALBEDO])
+        features = (x_t, acc_features, transparent)
+        out_log = self.unet(tuple(_pad_to_multiple(part, SIZE_MULTIPLE) for part in features), warped_prev, resolve)
+        out_log = out_log[:, :, :height, :width]
+        return remodulate(out_log, x_t[:, _ALBEDO]), acc_new, out_log
 
     def _step(self, packed: Tensor, warped_acc: Tensor, warped_prev_out: Tensor, reset: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         height, width = packed.shape[-2], packed.shape[-1]

@@ -62,6 +62,9 @@ def check_native_stages(net: SSRNet) -> None:
         problems.append("the TFA and the warped previous output must be on")
     if config.tfa_untraced == "count":
         problems.append("tfa_untraced='count' (no native accumulate stage for it yet)")
+    if config.history == "rule":
+        problems.append("history='rule' (no native accumulate stage for it yet: export the one-graph form, "
+                        "--pixel-stages graph --warp inside)")
     if config.kernel_sizes[-1] > MAX_NATIVE_KERNEL:
         problems.append(f"full-resolution kernel {config.kernel_sizes[-1]} > {MAX_NATIVE_KERNEL}")
     if problems:
