@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["speed_quality_points", "write_curve_plot", "write_speed_quality_plot"]
+__all__ = ["speed_quality_points", "write_count_map", "write_curve_plot", "write_speed_quality_plot"]
 
 CURVE_COLOURS = ((200, 30, 30), (30, 80, 200), (30, 150, 60), (150, 90, 0), (120, 120, 120), (140, 40, 160))
 
@@ -177,3 +177,26 @@ def write_curve_plot(curves: dict[str, list[float | None]], path: str | Path, *,
             draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
         draw.text((width - margin - 150, margin + 14 * number), label, fill=colour, font=font)
     return _finish(image, draw, font, path, title=title, x_label=(-60, x_label), y_label=y_label, margin=margin)
+
+
+def write_count_map(count: Any, cap: float, path: str | Path, *, title: str) -> Path:
+    """A per-pixel history length map: ``count`` ``[H, W]`` (samples per pixel, 0 .. ``cap``)
+    as a dark-blue (0) to yellow (``cap``) ramp, shown 2x, with the title, the scale and the
+    mean written under it (Pillow only)."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    level = np.clip(np.asarray(count, np.float32) / max(float(cap), 1e-6), 0.0, 1.0)
+    dark, bright = np.array([20.0, 20.0, 90.0]), np.array([250.0, 230.0, 40.0])
+    rgb = (dark + (bright - dark) * level[..., None]).astype(np.uint8)
+    picture = Image.fromarray(rgb).resize((rgb.shape[1] * 2, rgb.shape[0] * 2), Image.NEAREST)
+    image = Image.new("RGB", (picture.width, picture.height + 36), "white")
+    image.paste(picture, (0, 0))
+    draw, font = ImageDraw.Draw(image), ImageFont.load_default()
+    mean = float(np.mean(count))
+    draw.text((4, picture.height + 4), f"{title}: dark blue 0, yellow {cap:g} samples; mean {mean:.2f}",
+              fill="black", font=font)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out)
+    return out

@@ -43,6 +43,7 @@ import numpy as np
 from ssr.evaluate import (
     AFTER_CUT_FRAMES,
     COLUMN_TITLES,
+    CONVERGED_FRAMES,
     CutClock,
     average_over_sequences,
     format_value,
@@ -213,6 +214,27 @@ def _sheet_panels(frame: Mapping[str, np.ndarray], index: int, outputs: Mapping[
     return panels + [("reference", frame["reference"])]
 
 
+def _write_history_maps(streams: Mapping[str, Any], out_dir: Path, sequence: str, index: int) -> None:
+    """``figures/<sequence>/history_<method>.png``: each network's per-pixel history length at
+    the sheet frame: the sample count ``N`` of a ``history="rule"`` model (0 .. its cap), the
+    TFA's blended traced mask ``A_mask`` (0 .. 1) of a ``history="learned"`` one."""
+    from ssr.data_tools.contract import SLICES
+
+    from .figures import panel_slug
+    from .plot import write_count_map
+
+    for name, stream in streams.items():
+        state, backend = stream.state, stream.backend
+        config = getattr(getattr(backend, "model", None), "config", None)
+        if state is None or config is None or config.arch != "ssr":
+            continue
+        plane = state.acc[0, SLICES["mask"]][0].float().cpu().numpy()
+        rule = config.history == "rule"
+        write_count_map(plane, config.history_cap if rule else 1.0,
+                        out_dir / "figures" / sequence / f"history_{panel_slug(name)}.png",
+                        title=f"{sequence} frame {index}, {name}: " + ("samples N" if rule else "A_mask"))
+
+
 def _is_network(name: str) -> bool:
     return name == "ssr" or name.startswith("ssr:")
 
@@ -272,6 +294,8 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
         if videos is not None:
             for name, image in previous.items():
                 videos[name].append(np.clip(image, 0.0, 6.0e4).astype(np.float16))  # display only
+        if figures is not None and index == chosen_sheet and out_dir is not None:
+            _write_history_maps(streams, out_dir, sequence.name, index)
         if figures is not None:
             figures.add(_sheet_panels(frame, index, outputs, labels), sheet=index == chosen_sheet,
                         ours=outputs.get("ssr", frame["color"]), peer=outputs.get(PEER_OF_RECORD, frame["color"]))
@@ -439,7 +463,7 @@ def quality_report(
         "ssr_minus_oidn": {
             phase: (_difference(average["ssr"][phase], average[PEER_OF_RECORD][phase], names)
                     if "ssr" in methods and PEER_OF_RECORD in methods else None)
-            for phase in ("all", "after_cut", "steady")
+            for phase in ("all", "after_cut", "steady", "converged")
         },
         "timing": {
             "machine": _machine(),
@@ -534,15 +558,18 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
     if diff is not None:
         lines.append(f"| **SSR − {labels[peer].split(',')[0]}** | | "
                      + " | ".join(_signed(n, diff.get(n)) for n in names) + " | |")
-    steady_methods = [m for m in methods if report["average"][m] and report["average"][m]["steady"]["frames"] > 0]
-    if steady_methods:
-        per_frame = [n for n in names if n != VIDEO_METRIC]  # the video score is per whole sequence
-        lines += ["", f"## Average, steady-state frames (frames since cut >= {report['after_cut_frames']})", "",
-                  *_header(["Method", "frames"], per_frame)]
-        for method in steady_methods:
-            block = report["average"][method]["steady"]
+    per_frame = [n for n in names if n != VIDEO_METRIC]  # the video score is per whole sequence
+    for phase, title in (("steady", f"steady-state frames (frames since cut >= {report['after_cut_frames']})"),
+                         ("converged", f"converged frames (frames since cut >= {CONVERGED_FRAMES})")):
+        phase_methods = [m for m in methods
+                         if report["average"][m] and report["average"][m].get(phase, {}).get("frames", 0) > 0]
+        if not phase_methods:
+            continue
+        lines += ["", f"## Average, {title}", "", *_header(["Method", "frames"], per_frame)]
+        for method in phase_methods:
+            block = report["average"][method][phase]
             lines.append(_row([labels[method], str(block["frames"])], per_frame, block))
-        diff = report["ssr_minus_oidn"]["steady"]
+        diff = report["ssr_minus_oidn"].get(phase)
         if diff is not None:
             lines.append("| **SSR − OIDN high** | | " + " | ".join(_signed(n, diff.get(n)) for n in per_frame) + " |")
     speed = report.get("speed")

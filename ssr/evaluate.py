@@ -38,6 +38,7 @@ from ssr.metrics import (
 __all__ = [
     "AFTER_CUT_FRAMES",
     "COLUMN_TITLES",
+    "CONVERGED_FRAMES",
     "CutClock",
     "INPUT_LABEL",
     "PHASES",
@@ -46,6 +47,7 @@ __all__ = [
     "evaluate",
     "format_markdown",
     "format_value",
+    "in_phase",
     "json_ready",
     "metric_decimals",
     "phase_means",
@@ -57,7 +59,10 @@ __all__ = [
 
 AFTER_CUT_FRAMES = 4
 """Frames counted as "after a cut": the cut frame itself and the next 3."""
-PHASES: tuple[str, ...] = ("all", "after_cut", "steady")
+CONVERGED_FRAMES = 16
+"""Frames since a cut from which a frame also counts as "converged": a history of 1/4-spp
+samples has had 4 samples per pixel by then (a long sequence's steady state)."""
+PHASES: tuple[str, ...] = ("all", "after_cut", "steady", "converged")
 INPUT_LABEL = "input (1-spp full colour)"
 _INPUT_LAYERS = (
     "color", "albedo", "normal", "depth", "roughness", "metallic", "shadow", "transparent", "motion", "reference",
@@ -162,11 +167,24 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return float(np.mean(kept)) if kept else None
 
 
+def in_phase(record: Mapping[str, Any], phase: str) -> bool:
+    """Whether a per-frame record (:meth:`CutClock.tick`) belongs to ``phase`` (:data:`PHASES`):
+    ``all``; ``after_cut`` / ``steady`` (frames since the cut below / from
+    :data:`AFTER_CUT_FRAMES`); ``converged`` (from :data:`CONVERGED_FRAMES`, a subset of steady).
+
+    >>> [in_phase({"phase": "steady", "frames_since_cut": n}, "converged") for n in (4, 16)]
+    [False, True]
+    """
+    if phase == "converged":
+        return record["frames_since_cut"] >= CONVERGED_FRAMES
+    return phase == "all" or record["phase"] == phase
+
+
 def phase_means(records: list[dict[str, Any]], key: str, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """``{phase: {"frames": n, metric: mean}}`` over per-frame ``records[i][key]``."""
     result: dict[str, dict[str, Any]] = {}
     for phase in PHASES:
-        chosen = [r for r in records if phase == "all" or r["phase"] == phase]
+        chosen = [r for r in records if in_phase(r, phase)]
         summary: dict[str, Any] = {"frames": len(chosen)}
         for name in names:
             summary[name] = _mean(r[key][name] for r in chosen)

@@ -124,6 +124,13 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
     assert sorted(report["sheets"]) == ["sheets/seq_a.png", "sheets/seq_b.png"]
     assert all((out / s).is_file() for s in report["sheets"])
     _check_figures_and_page(out, report)
+    # each SSR network's history length at the sheet frame; none for the RAE baseline
+    for entry in report["sequences"]:
+        figures = out / "figures" / entry["name"]
+        assert (figures / "history_ssr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (figures / "history_ssr-again.png").is_file() and not (figures / "history_ssr-base.png").exists()
+    # 5-frame sequences have no converged frames (>= 16 since the cut)
+    assert average["ssr"]["converged"]["frames"] == 0 and average["ssr"]["steady"]["frames"] > 0
     timing = report["timing"]
     assert timing["ssr_frames_timed"] == 9  # warm-up left out
     assert timing["ssr_ms_per_frame"] > 0 and all(v > 0 for v in timing["peers_ms_per_frame"].values())
