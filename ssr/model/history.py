@@ -55,12 +55,16 @@ from .warp import _check_4d
 __all__ = [
     "LUMINANCE",
     "accumulate_samples",
+    "assemble_state",
+    "core_step",
     "depth_slope",
     "history_cap_map",
     "history_view",
     "luminance",
     "reproject",
+    "split_history",
     "tap_validity",
+    "update_signal",
 ]
 
 LUMINANCE = (0.2126, 0.7152, 0.0722)
@@ -68,6 +72,8 @@ LUMINANCE = (0.2126, 0.7152, 0.0722)
 
 _IRRADIANCE, _NORMAL, _DEPTH = SLICES["irradiance"], SLICES["normal"], SLICES["depth"]
 _SHADOW, _MASK = SLICES["shadow"], SLICES["mask"]
+_ALBEDO, _ROUGHNESS, _METALLIC = SLICES["albedo"], SLICES["roughness"], SLICES["metallic"]
+_STATE, _TRANSPARENT, _MOTION = SLICES["state"], SLICES["transparent"], SLICES["motion"]
 _COUNT_FLOOR = 1e-6
 
 
@@ -208,3 +214,84 @@ def history_view(state: Tensor, cap: float, floor: float) -> Tensor:
     std = torch.sqrt(variance + 1e-12) * (count > 0).float()
     return torch.cat((torch.log1p(mean), state[:, _IRRADIANCE.stop:_SHADOW.start], torch.log1p(std),
                       count / cap), dim=1)
+
+
+def _keep_where(flag: Tensor, value: Tensor) -> Tensor:
+    """``value`` where ``flag`` (``[B, 1, H, W]``, 0 or 1) is 1, else 0: ``torch.where`` in eager
+    PyTorch (a NaN in a discarded state stays out), a product in an exported graph (ONNX
+    Runtime's broadcasting ``Where`` is slow on CPUs; the runtimes keep states finite)."""
+    if torch.onnx.is_in_onnx_export():
+        return value * flag
+    return torch.where(flag > 0.5, value, torch.zeros_like(value))
+
+
+def split_history(weighted: Tensor, weight: Tensor, reset: Tensor, channels: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The renormalised reprojection of :func:`reproject`'s ``(weighted, weight)``.
+
+    Args:
+        weighted: ``[B, C, H, W]`` valid taps' weighted sum of the previous planes, the state's
+            ``channels`` first.
+        weight: ``[B, 1, H, W]`` their weight.
+        reset: ``[B, 1, 1, 1]`` 1 at a stream's start and at cuts (no history anywhere).
+        channels: planes of the state (14); the rest (the previous output) follow it.
+
+    Returns:
+        ``(state [B, channels, H, W], rest [B, C - channels, H, W], valid, has_history)``: the
+        renormalised planes (0 without history), the valid weight ``weight * (1 - reset)``
+        ``[B, 1, H, W]`` and ``has_history = valid > 0`` as 0/1.
+    """
+    valid = weight * (1.0 - reset)
+    has_history = (valid > 0).float()
+    renormalised = _keep_where(has_history, weighted / torch.clamp(weight, min=1e-6))
+    return renormalised[:, :channels], renormalised[:, channels:], valid, has_history
+
+
+def update_signal(history: Tensor, sample: Tensor, traced: Tensor, roughness: Tensor, transparent: Tensor,
+                  cap: float) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`accumulate_samples` on a renormalised rule state ``history`` ``[B, 14, H, W]`` (0
+    without history) with this frame's linear irradiance ``sample`` ``[B, 3, H, W]`` (0 where
+    untraced), capped per pixel by :func:`history_cap_map`: ``(total, count, square)``."""
+    pixel_cap = history_cap_map(roughness, transparent, cap)
+    return accumulate_samples(history[:, _IRRADIANCE], history[:, _MASK], history[:, _SHADOW], sample, traced,
+                              pixel_cap)
+
+
+def assemble_state(total: Tensor, count: Tensor, square: Tensor, gbuffer: Tensor, normal: Tensor,
+                   depth: Tensor) -> Tensor:
+    """The ``[B, 14, H, W]`` rule state (module docstring): the signal ``(total, count,
+    square)``, albedo, roughness and metallic from ``gbuffer`` ``[B, 14, H, W]`` (the TFA's
+    blend), and this frame's ``normal`` and ``depth`` for the next frame's validity test."""
+    return torch.cat((total, gbuffer[:, _ALBEDO], normal, depth, gbuffer[:, _ROUGHNESS], gbuffer[:, _METALLIC],
+                      square, count), dim=1)
+
+
+def core_step(acc: Tensor, prev_out: Tensor, packed: Tensor, reset: Tensor, cap: float, floor: float
+              ) -> tuple[Tensor, Tensor]:
+    """One frame of the rule core alone, without the network: the warm-up of training clips
+    (``ssr train --burn-in`` with ``history="rule"``).
+
+    The signal planes (irradiance sum, count, luminance second moment) and the normal and
+    depth planes come out exactly as a ``history="rule"`` :class:`ssr.model.SSRNet` step
+    computes them (they depend on no weight); albedo, roughness and metallic take this
+    frame's values (the network blends them), and ``prev_out`` becomes ``log1p`` of the new
+    state's mean irradiance (what a reset feeds the network as its previous output).
+
+    Args:
+        acc: ``[B, 14, H, W]`` the rule state ``A_{t-1}``.
+        prev_out: ``[B, 3, H, W]`` the previous output (warped with the state).
+        packed: ``[B, 19, H, W]`` this frame's packed planes.
+        reset: ``[B, 1, 1, 1]`` 1 at a stream start or cut.
+        cap: ``ModelConfig.history_cap``; floor: ``ModelConfig.view_floor``.
+
+    Returns:
+        ``(acc_new [B, 14, H, W], prev_out_new [B, 3, H, W])``.
+    """
+    x_t = packed[:, _STATE]
+    weighted, weight = reproject(torch.cat((acc, prev_out), dim=1), packed[:, _MOTION], x_t[:, _NORMAL],
+                                 x_t[:, _DEPTH])
+    history, _, _, _ = split_history(weighted, weight, reset, acc.shape[1])
+    sample = (torch.exp(x_t[:, _IRRADIANCE]) - 1.0) * x_t[:, _MASK]
+    total, count, square = update_signal(history, sample, x_t[:, _MASK], x_t[:, _ROUGHNESS],
+                                         packed[:, _TRANSPARENT], cap)
+    acc_new = assemble_state(total, count, square, x_t, x_t[:, _NORMAL], x_t[:, _DEPTH])
+    return acc_new, history_view(acc_new, cap, floor)[:, _IRRADIANCE]

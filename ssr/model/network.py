@@ -17,7 +17,7 @@ from ssr.data_tools.contract import ALBEDO_EPS, OUTPUT_CHANNELS, PACKED_CHANNELS
 from .config import ModelConfig
 from .kernel import (apply_kernel, blend_signals, count_signal, dual_signal, kernel_weights, linear_irradiance,
                      log_view, signal_irradiance, signal_of, signal_radiance)
-from .history import accumulate_samples, history_cap_map, history_view, reproject
+from .history import assemble_state, history_view, reproject, split_history, update_signal
 from .rae import RecurrentAutoencoder
 from .tfa import TemporalFeatureAccumulator
 from .unet import ReconstructionUNet, pool_ceil, upsample_to
@@ -40,8 +40,7 @@ LOG_IRRADIANCE_MAX = 15.0
 
 _STATE, _IRRADIANCE, _ALBEDO, _MASK = SLICES["state"], SLICES["irradiance"], SLICES["albedo"], SLICES["mask"]
 _TRANSPARENT, _MOTION = SLICES["transparent"], SLICES["motion"]
-_NORMAL, _DEPTH, _SHADOW = SLICES["normal"], SLICES["depth"], SLICES["shadow"]
-_ROUGHNESS, _METALLIC = SLICES["roughness"], SLICES["metallic"]
+_NORMAL, _DEPTH, _ROUGHNESS = SLICES["normal"], SLICES["depth"], SLICES["roughness"]
 
 
 def remodulate(out_log: Tensor, albedo_acc: Tensor) -> Tensor:
@@ -88,15 +87,6 @@ def _select_reset(reset: Tensor, fresh: Tensor, history: Tensor) -> Tensor:
     if torch.onnx.is_in_onnx_export():
         return history * (1.0 - reset) + fresh * reset
     return torch.where(reset > 0.5, fresh, history)
-
-
-def _keep_where(flag: Tensor, value: Tensor) -> Tensor:
-    """``value`` where ``flag`` (``[B, 1, H, W]``, 0 or 1) is 1, else 0: ``torch.where`` in eager
-    PyTorch (a NaN in a discarded state stays out), a product in an exported graph (see
-    :func:`_select_reset`)."""
-    if torch.onnx.is_in_onnx_export():
-        return value * flag
-    return torch.where(flag > 0.5, value, torch.zeros_like(value))
 
 
 class SSRNet(nn.Module):
@@ -186,11 +176,7 @@ class SSRNet(nn.Module):
         height, width = packed.shape[-2], packed.shape[-1]
         x_t = packed[:, _STATE]
         transparent = packed[:, _TRANSPARENT]
-        mask = x_t[:, _MASK]
-        valid = weight * (1.0 - reset)
-        has_history = (valid > 0).float()
-        renormalised = _keep_where(has_history, weighted / torch.clamp(weight, min=1e-6))
-        history_state, history_prev = renormalised[:, :STATE_CHANNELS], renormalised[:, STATE_CHANNELS:]
+        history_state, history_prev, valid, has_history = split_history(weighted, weight, reset, STATE_CHANNELS)
         x_values = torch.cat((linear_irradiance(x_t[:, _IRRADIANCE]), x_t[:, _IRRADIANCE.stop:]), dim=1)
         # the TFA blends the G-buffer planes; where nothing is valid its history is this frame
         tfa_history = history_state + (1.0 - has_history) * x_values
@@ -198,12 +184,9 @@ class SSRNet(nn.Module):
         assert self.tfa is not None
         blended, _, _ = self.tfa(x_t, transparent, history_view(tfa_history, cap, self.config.view_floor),
                                  values=(x_values, tfa_history))
-        pixel_cap = history_cap_map(x_t[:, _ROUGHNESS], transparent, cap)
-        total, count, square = accumulate_samples(
-            history_state[:, _IRRADIANCE], history_state[:, _MASK], history_state[:, _SHADOW],
-            x_values[:, _IRRADIANCE], mask, pixel_cap)
-        acc_new = torch.cat((total, blended[:, _ALBEDO], x_t[:, _NORMAL], x_t[:, _DEPTH], blended[:, _ROUGHNESS],
-                             blended[:, _METALLIC], square, count), dim=1)
+        total, count, square = update_signal(history_state, x_values[:, _IRRADIANCE], x_t[:, _MASK],
+                                             x_t[:, _ROUGHNESS], transparent, cap)
+        acc_new = assemble_state(total, count, square, blended, x_t[:, _NORMAL], x_t[:, _DEPTH])
         acc_features = history_view(acc_new, cap, self.config.view_floor)
         # the previous output where a tap is valid (weighted as the default path's zero-padded
         # warp, which the resolver divides by ``valid``), else the accumulated irradiance

@@ -28,7 +28,9 @@ from torch import Tensor, nn
 
 from ssr.data_tools import list_sequences
 from ssr.losses import clip_loss
-from ssr.model import SSRNet, initial_state, load_model, save_model, step
+from ssr.model import SSRNet, StreamState, initial_state, load_model, save_model, step
+from ssr.model.history import core_step
+from ssr.model.network import reset_tensor
 from ssr.streaming import StreamLoop, TorchBackend
 from ssr.data_tools.contract import ALBEDO_EPS, SLICES
 
@@ -67,9 +69,20 @@ class ClipUnroller(nn.Module):
         """
         batch, frames, _, height, width = packed.shape
         state = initial_state(batch, height, width, packed.device, packed.dtype)
+        config = self.net.config
         with torch.no_grad():
-            for t in range(burn_in):
-                _, state = step(self.net, packed[:, t], state, reset[:, t])
+            if config.history == "rule":
+                # the rule core alone: the signal exactly as the network's steps would leave it
+                # (it depends on no weight), the G-buffer and previous output as after a reset
+                acc, prev_out = state
+                for t in range(burn_in):
+                    flags = reset_tensor(reset[:, t], batch, packed.device, packed.dtype)
+                    acc, prev_out = core_step(acc, prev_out, packed[:, t], flags, config.history_cap,
+                                              config.view_floor)
+                state = StreamState(acc, prev_out)
+            else:
+                for t in range(burn_in):
+                    _, state = step(self.net, packed[:, t], state, reset[:, t])
         colors = []
         for t in range(burn_in, frames):
             color, state = step(self.net, packed[:, t], state, reset[:, t])
