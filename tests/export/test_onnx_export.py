@@ -97,6 +97,24 @@ def test_every_architecture_exports_with_parity(tmp_path: Path, config: ModelCon
     assert np.isfinite(check_parity(model, path, 16, 16, frames=2))
 
 
+def test_rule_history_model_exports_with_the_warp_inside_only(tmp_path: Path, sequence: Sequence) -> None:
+    """A history="rule" model's validity-tested taps trace into the graph; its ONNX stream
+    follows torch over a real sequence with a cut, and the warp-outside form is refused."""
+    torch.manual_seed(2)
+    model = SSRNet(ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel", signal="dual",
+                               history="rule")).eval()
+    path = export_onnx(model, tmp_path / "rule.onnx", height=12, width=16, dynamic=True)
+    assert check_parity(model, path, 12, 20, frames=3) < 1e-3
+    torch_stream, onnx_stream = FrameStream(model), OnnxStream(path)
+    for index, (frame, cut) in enumerate(_frames(sequence)):
+        np.testing.assert_allclose(onnx_stream.denoise(frame, cut=cut), torch_stream.denoise(frame, cut=cut),
+                                   rtol=0, atol=1e-4, err_msg=f"frame {index}")
+    with pytest.raises(ValueError, match="history='rule'"):
+        export_onnx(model, tmp_path / "outside.onnx", height=16, width=16, dynamic=True, warp="outside")
+    with pytest.raises(ValueError, match="no native accumulate stage"):
+        export_onnx(model, tmp_path / "native.onnx", height=16, width=16, pixel_stages="native")
+
+
 def test_dynamic_export_matches_torch_at_several_sizes(net: SSRNet, dynamic_onnx: Path) -> None:
     graph = onnx.load(str(dynamic_onnx)).graph
     packed = next(i for i in graph.input if i.name == "packed")
