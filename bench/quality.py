@@ -77,6 +77,10 @@ HEADLINE_METRICS: tuple[str, ...] = ("psnr_srgb", "psnr_gamma", "ssim_srgb", "fl
                                      TEMPORAL_METRIC, VIDEO_METRIC)
 """Metrics shown in the Markdown tables (report.json holds every metric)."""
 CURVE_METRIC = "psnr_gamma"
+WINDOWS: tuple[tuple[int, int | None], ...] = ((0, 4), (4, 8), (8, 16), (16, 24), (24, 32), (32, 64), (64, None))
+"""Windows of frames since the last cut, ``[start, stop)``, of the ``windows`` table: how a
+method's score grows with the history a long stream has gathered."""
+WINDOW_METRICS = ("psnr_srgb", "psnr_gamma")
 LABELS: dict[str, str] = {
     "ssr": "SSR (ours), 1/4 spp",
     "oidn_high": "OIDN high, 1 spp (4x)",
@@ -233,6 +237,22 @@ def _write_history_maps(streams: Mapping[str, Any], out_dir: Path, sequence: str
         write_count_map(plane, config.history_cap if rule else 1.0,
                         out_dir / "figures" / sequence / f"history_{panel_slug(name)}.png",
                         title=f"{sequence} frame {index}, {name}: " + ("samples N" if rule else "A_mask"))
+
+
+def _window_means(entries: Seq[Mapping[str, Any]], method: str, metric: str) -> list[float | None]:
+    """Per :data:`WINDOWS` window, the mean over sequences of each sequence's mean ``metric``
+    over its frames in the window (None where no sequence has one)."""
+    out: list[float | None] = []
+    for start, stop in WINDOWS:
+        means = []
+        for entry in entries:
+            values = [r[method][metric] for r in entry["per_frame"]
+                      if r["frames_since_cut"] >= start and (stop is None or r["frames_since_cut"] < stop)
+                      and r[method].get(metric) is not None and np.isfinite(r[method][metric])]
+            if values:
+                means.append(float(np.mean(values)))
+        out.append(float(np.mean(means)) if means else None)
+    return out
 
 
 def _is_network(name: str) -> bool:
@@ -431,6 +451,8 @@ def quality_report(
                       if r["frame"] == index and CURVE_METRIC in r[method]]
             curve.append(float(np.mean(values)) if values else None)
         curves[method] = curve
+    windows = {metric: {method: _window_means(entries, method, metric) for method in methods}
+               for metric in WINDOW_METRICS if metric in names}
     peer_timing = {name: _median_ms(seconds[1:] if len(seconds) > 1 else seconds)
                    for name, seconds in peers.seconds.items() if name != "input"}
     return {
@@ -459,6 +481,7 @@ def quality_report(
         "bias": {name: pooled[name].table() for name in methods},
         "bias_display": {name: pooled[name].table("display") for name in methods},
         "curves": {"metric": CURVE_METRIC, "by_frame": curves},
+        "windows": {"frames_since_cut": [list(w) for w in WINDOWS], "by_metric": windows},
         "sheets": [e["figures"]["sheet"] for e in entries if e["figures"] and e["figures"]["sheet"]],
         "ssr_minus_oidn": {
             phase: (_difference(average["ssr"][phase], average[PEER_OF_RECORD][phase], names)
@@ -592,6 +615,12 @@ def format_quality_markdown(report: Mapping[str, Any]) -> str:
             f"Display range only: pixels whose reference is <= {DISPLAY_MAX:g} in every channel (what "
             "`clip + gamma 2.2` shows unclipped; the table above is dominated by HDR highlights).",
             report["bias_display"], methods, labels, report["materials"])
+    for metric, rows in report.get("windows", {}).get("by_metric", {}).items():
+        spans = [f"{a}-{b - 1}" if b is not None else f"{a}+" for a, b in report["windows"]["frames_since_cut"]]
+        lines += ["", f"## {COLUMN_TITLES.get(metric, metric)} by frames since the last cut (mean over sequences)", "",
+                  "| Method | " + " | ".join(spans) + " |", "|---|" + "---:|" * len(spans)]
+        for method, values in rows.items():
+            lines.append(f"| {labels[method]} | " + " | ".join("-" if v is None else f"{v:.2f}" for v in values) + " |")
     curve = report["curves"]
     lines += ["", f"## {COLUMN_TITLES.get(curve['metric'], curve['metric'])} by frame index (mean over sequences)",
               "", "| Method | " + " | ".join(str(i) for i in range(len(next(iter(curve["by_frame"].values())))))

@@ -129,6 +129,12 @@ def test_bench_quality_end_to_end(dataset: Path, tmp_path: Path, capsys: pytest.
         figures = out / "figures" / entry["name"]
         assert (figures / "history_ssr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (figures / "history_ssr-again.png").is_file() and not (figures / "history_ssr-base.png").exists()
+    # PSNR by frames since the cut: the first window is the mean of each sequence's frames 0-3
+    windows = report["windows"]["by_metric"]["psnr_srgb"]
+    expected = np.mean([np.mean([r["ssr"]["psnr_srgb"] for r in e["per_frame"] if r["frames_since_cut"] < 4])
+                        for e in report["sequences"]])
+    assert windows["ssr"][0] == pytest.approx(expected) and windows["ssr"][3] is None
+    assert "by frames since the last cut" in table
     # 5-frame sequences have no converged frames (>= 16 since the cut)
     assert average["ssr"]["converged"]["frames"] == 0 and average["ssr"]["steady"]["frames"] > 0
     timing = report["timing"]
