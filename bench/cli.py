@@ -43,57 +43,102 @@ def _sizes(text: str) -> list[tuple[int, int]]:
         raise argparse.ArgumentTypeError(f"sizes must look like 270x480,1024x2048, got {text!r}") from None
 
 
+def _shared_parsers() -> dict[str, argparse.ArgumentParser]:
+    """Parent parsers of the flags several harnesses share (one definition each)."""
+    json_out = argparse.ArgumentParser(add_help=False)
+    json_out.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    device = argparse.ArgumentParser(add_help=False)
+    device.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1 ...; default cpu)")
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--model", default=None,
+                       help="saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
+    out = argparse.ArgumentParser(add_help=False)
+    out.add_argument("--out", type=Path, default=None, help="write report.json, report.md and the figures here")
+    repeat = argparse.ArgumentParser(add_help=False)
+    repeat.add_argument("--repeat", type=int, default=10, help="timed repetitions per case (median reported)")
+    return {"json": json_out, "device": device, "model": model, "out": out, "repeat": repeat}
+
+
+def _size_flag(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--sizes", type=_sizes, default=None, metavar="HxW,...",
+                        help=f"comma-separated frame sizes, height x width (default {default})")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("harness", choices=("fps", "pack", "model", "quality", "training"), help="which harness to run")
-    parser.add_argument("--sizes", type=_sizes, default=None,
-                        help="comma-separated HxW frame sizes (default: fps 720x1280,1080x1920,1024x2048,2160x3840; "
-                             "pack 270x480,540x960,1024x2048; model 256x512)")
-    parser.add_argument("--repeat", type=int, default=10, help="timed repetitions per case (median reported)")
-    parser.add_argument("--threads", type=int, default=0, help="pack: native worker threads (0: automatic)")
-    parser.add_argument("--presets", default="tiny,small,base", help="model: width presets to compare")
-    parser.add_argument("--device", default="cpu", help="model, quality: torch device (cpu, cuda)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
-    fps = parser.add_argument_group("fps")
-    fps.add_argument("--backends", default="torch,onnxruntime", help="fps: backends to time (torch, onnxruntime)")
+    """One subparser per harness (``ssr bench <harness> --help``), each with only its own flags:
+    a flag that does not apply to a harness is an error (exit 2), not silently ignored."""
+    shared = _shared_parsers()
+    harnesses = parser.add_subparsers(dest="harness", required=True, metavar="HARNESS",
+                                      title="harnesses", help="fps, pack, model, training or quality")
+
+    fps = harnesses.add_parser("fps", parents=[shared["model"], shared["device"], shared["out"], shared["json"]],
+                               help="ms per frame of the full streaming path per backend and size, vs OIDN",
+                               description="Milliseconds per frame of the full streaming path (validate, pack, "
+                                           "network, state swap, unpack) per backend and resolution, with Intel OIDN "
+                                           "fast / balanced / high on the same frames (docs/evaluation.md).")
+    _size_flag(fps, "720x1280,1080x1920,1024x2048,2160x3840")
+    fps.add_argument("--backends", default="torch,onnxruntime", help="backends to time (torch, onnxruntime)")
     fps.add_argument("--onnx", default=None,
-                     help="fps: comma-separated ONNX graphs, e.g. fp32 and --int8 exports (default: the model exported dynamic)")
-    fps.add_argument("--ort-threads", type=int, default=None, help="fps: ONNX Runtime intra-op threads")
-    fps.add_argument("--min-frames", type=int, default=5, help="fps: timed frames per case, at least (default 5)")
-    fps.add_argument("--max-seconds", type=float, default=20.0, help="fps: stop a case after this (default 20 s)")
-    fps.add_argument("--warmup", type=int, default=2, help="fps: untimed frames per case first (default 2)")
+                     help="comma-separated ONNX graphs, e.g. fp32 and --int8 exports (default: the model exported dynamic)")
+    fps.add_argument("--ort-threads", type=int, default=None, help="ONNX Runtime intra-op threads")
+    fps.add_argument("--min-frames", type=int, default=5, help="timed frames per case, at least (default 5)")
+    fps.add_argument("--max-seconds", type=float, default=20.0, help="stop a case after this (default 20 s)")
+    fps.add_argument("--warmup", type=int, default=2, help="untimed frames per case first (default 2)")
     fps.add_argument("--rounds", type=int, default=1,
-                     help="fps: time the whole list of cases this many times in turn and pool the samples (a "
-                          "machine whose speed drifts then affects each case and its OIDN ratio alike; default 1)")
-    fps.add_argument("--no-peers", action="store_true", help="fps: skip the OIDN peers")
+                     help="time the whole list of cases this many times in turn and pool the samples (a machine "
+                          "whose speed drifts then affects each case and its OIDN ratio alike; default 1)")
+    fps.add_argument("--no-peers", action="store_true", help="skip the OIDN peers")
     fps.add_argument("--quality", default=None,
-                     help="fps: comma-separated `ssr bench quality` report.json files for the speed-quality plot")
-    fps.add_argument("--plot-size", type=_sizes, default=None, help="fps: resolution of the plot (default 1024x2048)")
-    training = parser.add_argument_group("training")
-    training.add_argument("--runs", default="", metavar="RUN,...", help="training: comma-separated ssr train run folders")
-    quality = parser.add_argument_group("quality")
-    quality.add_argument("--data", default=None, help="a sequence folder or a dataset folder of sequences")
+                     help="comma-separated `ssr bench quality` report.json files for the speed-quality plot")
+    fps.add_argument("--plot-size", type=_sizes, default=None, metavar="HxW",
+                     help="resolution of the plot (default 1024x2048)")
+
+    pack = harnesses.add_parser("pack", parents=[shared["repeat"], shared["json"]],
+                                help="native C++ input packing vs the NumPy reference",
+                                description="Native C++ input packing vs the NumPy reference, same frame, same process.")
+    _size_flag(pack, "270x480,540x960,1024x2048")
+    pack.add_argument("--threads", type=int, default=0, help="native packing worker threads (0: automatic)")
+
+    model = harnesses.add_parser("model", parents=[shared["repeat"], shared["device"], shared["json"]],
+                                 help="one network step per width preset, side by side",
+                                 description="One network step per width preset, side by side.")
+    _size_flag(model, "256x512")
+    model.add_argument("--presets", default="tiny,small,base", help="width presets to compare")
+
+    training = harnesses.add_parser("training", parents=[shared["out"], shared["json"]],
+                                    help="learning curves of ssr train runs side by side",
+                                    description="The learning curves of `ssr train` runs side by side (training "
+                                                "loss and validation PSNR; PNG plots with --out).")
+    training.add_argument("--runs", required=True, metavar="RUN,...", help="comma-separated ssr train run folders")
+
+    quality = harnesses.add_parser(
+        "quality", parents=[shared["model"], shared["device"], shared["out"], shared["json"]],
+        help="image quality of SSR vs OIDN and the other peers",
+        description="Image quality of SSR (1/4 spp) vs Intel OIDN high / fast on the 1-spp colour (4x the samples), "
+                    "OIDN on the half-res traced samples, SVGF and the noisy input, per sequence: metrics, bias by "
+                    "material, curves by frame and by frames since the cut, contact sheets, history maps "
+                    "(docs/evaluation.md).")
+    quality.add_argument("--data", required=True, help="a sequence folder or a dataset folder of sequences")
     quality.add_argument("--split", default=None, help="use <data>/<split>/ (e.g. val, test)")
     quality.add_argument("--skip-incomplete", action="store_true",
-                         help="quality: leave out sequences whose frames are not all written yet (a dataset still rendering)")
-    parser.add_argument("--model", default=None, help="fps, quality: saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
-    parser.add_argument("--out", type=Path, default=None, help="fps, quality: write report.json and report.md here")
+                         help="leave out sequences whose frames are not all written yet (a dataset still rendering)")
     quality.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
     quality.add_argument("--no-progress", action="store_true",
-                         help="quality: no progress bar (default: one per sequence, on a terminal only)")
+                         help="no progress bar (default: one per sequence, on a terminal only)")
     quality.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP (the slowest metric)")
     quality.add_argument("--no-vdp", action="store_true",
-                         help="quality: skip the FovVideoVDP video score (pyfvvdp; a few seconds per sequence and method)")
+                         help="skip the FovVideoVDP video score (pyfvvdp; a few seconds per sequence and method)")
     quality.add_argument("--exposure", type=float, default=1.0, help="tone-mapper exposure for sRGB metrics")
     quality.add_argument("--methods", default=",".join(QUALITY_METHODS), metavar="LIST",
-                         help="quality: comma-separated methods to score (default: all: %(default)s)")
+                         help="comma-separated methods to score (default: all: %(default)s)")
     quality.add_argument("--variants", default="", metavar="NAME=WEIGHTS,...",
-                         help="quality: more models scored in the same run (ablations, other recipes), "
+                         help="more models scored in the same run (ablations, other recipes), "
                               "e.g. spec=runs/b/model,no-tfa=runs/c/model")
     quality.add_argument("--fps-report", type=Path, default=None, metavar="REPORT_JSON",
-                         help="quality: an `ssr bench fps` report.json; its full-path ms per frame become the "
-                              "speed columns of the tables and index.html")
+                         help="an `ssr bench fps` report.json; its full-path ms per frame become the speed columns of "
+                              "the tables and index.html")
     quality.add_argument("--sheet-frame", type=int, default=None,
-                         help="quality: frame of each sequence on its contact sheet (default: the last)")
+                         help="frame of each sequence on its contact sheet (default: the last)")
 
 
 def run(args: argparse.Namespace) -> int:

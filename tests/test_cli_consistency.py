@@ -24,9 +24,24 @@ def _option(parser: argparse.ArgumentParser, flag: str) -> argparse.Action | Non
     return next((a for a in parser._actions if flag in a.option_strings), None)
 
 
-@pytest.mark.parametrize("command", list(COMMANDS))
-def test_shared_flags_mean_the_same_everywhere(command: str) -> None:
+def _leaf_parsers(command: str) -> list[tuple[str, argparse.ArgumentParser]]:
+    """The parsers that take a command's flags: the command's own, or each of its
+    subcommands' (``ssr bench fps``, ...)."""
     parser = _parser(command)
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subparsers:
+        return [(command, parser)]
+    return [(f"{command} {name}", sub) for action in subparsers for name, sub in action.choices.items()]
+
+
+LONG_RUNNING_HARNESSES = ("bench quality",)
+"""Subcommands that stream sequences (a progress bar per sequence)."""
+
+
+@pytest.mark.parametrize("command", [name for command in COMMANDS for name, _ in _leaf_parsers(command)])
+def test_shared_flags_mean_the_same_everywhere(command: str) -> None:
+    top, _, sub = command.partition(" ")
+    parser = dict(_leaf_parsers(top))[command]
     width = _option(parser, "--width")
     if width is not None:  # pixels, never a preset name
         assert width.type is int and width.choices is None, command
@@ -37,8 +52,20 @@ def test_shared_flags_mean_the_same_everywhere(command: str) -> None:
     skip = _option(parser, "--skip-incomplete")
     if skip is not None:  # a switch: leave out sequences still being written
         assert skip.nargs == 0 and "not all written yet" in skip.help, command
-    if command in LONG_RUNNING:
+    if (command in LONG_RUNNING and not sub) or command in LONG_RUNNING_HARNESSES:
         assert _option(parser, "--no-progress") is not None, f"ssr {command} lacks --no-progress"
+
+
+@pytest.mark.parametrize("args", [["bench", "pack", "--runs", "x"], ["bench", "training", "--data", "x"],
+                                  ["bench", "fps", "--runs", "x"], ["bench", "quality", "--presets", "tiny"],
+                                  ["bench", "--sizes", "8x8"]])
+def test_a_flag_of_another_harness_is_refused(args: list[str], capsys) -> None:
+    """Each `ssr bench` harness takes only its own flags: a misapplied one exits 2 and says so."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" in err or "required" in err or "invalid choice" in err
 
 
 def test_existing_run_is_bad_input_exit_2_without_traceback(tmp_path: Path, capsys) -> None:
