@@ -34,7 +34,7 @@ property of the model (``ModelConfig.specular_floor``, default 0: ``albedo' = al
 contract of every model trained before it existed). The G-buffer albedo of a coated
 dielectric is its diffuse reflectance, but its specular coat reflects light that does not
 scale with it; a floor on smooth, non-metallic surfaces keeps a filter in demodulated
-space from multiplying the diffuse texture back onto that light (BENCHMARKS.md section 18).
+space from multiplying the diffuse texture back onto that light (docs/benchmarks-history.md section 18).
 
 **Stream state** between frames: ``acc`` ``float32 [1, 14, H, W]`` (the accumulated state
 ``A_{t-1}``, same plane order as packed planes 0-13) and ``prev_out`` ``float32

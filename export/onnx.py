@@ -409,7 +409,7 @@ def check_parity(
             with the value; and a trained TFA's blend weight is the sigmoid of a difference
             of two dot products, which float32 reordering between runtimes moves by up to
             ~6e-4 relative in the state: 2.9e-4 at 0.51 for the bundled model's one-graph
-            export, BENCHMARKS.md section 13).
+            export, docs/benchmarks-history.md section 13).
         seed: seed of :func:`random_stream_inputs`.
         providers: onnxruntime execution providers (default: CPU).
 

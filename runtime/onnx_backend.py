@@ -193,7 +193,7 @@ class OnnxBackend:
         io_binding: bind preallocated buffers (default); False uses ``session.run``.
         spin: let ONNX Runtime's idle worker threads spin-wait (its default). Off by default
             here: spinning workers took the cores from the native stages that run between
-            graph runs (BENCHMARKS.md section 8) and would from a renderer too.
+            graph runs (docs/benchmarks-history.md section 8) and would from a renderer too.
 
     Raises:
         FileNotFoundError: ``onnx_path`` does not exist.

@@ -5,7 +5,7 @@ warp, as ``ssr denoise`` runs it) and through its native-stage export (the runti
 bilinear warp) and prints, per frame, how many pixels differ by more than 1/255 in display
 (ACES + sRGB, ``ssr.metrics.tonemap_srgb``) and the largest difference. A model whose
 output hinges on 1e-5-scale differences of its warped history shows clusters of differing
-pixels after every reset (BENCHMARKS.md sections 13-14).
+pixels after every reset (docs/benchmarks-history.md sections 13-14).
 
     .venv/bin/python scripts/backend_diff.py --model runs/x/model --data data/v2_box/test/bathroom-truck-s201
 """

@@ -1,6 +1,6 @@
 """Contact sheet of one frame: 1/4-spp input | 1-spp input | SSR (bundled model, streamed) |
 OIDN high on the 1-spp frame | reference, plus 3x zoomed crops (the sheet behind the quality
-numbers in BENCHMARKS.md).
+numbers in docs/benchmarks-history.md).
 
     .venv/bin/python scripts/contact_sheet.py SEQUENCE OUT.png [--frame 12] [--crop y0 y1 x0 x1]
 """

@@ -27,7 +27,7 @@
 #
 # Knobs (environment): VARIANTS ("name:extra ssr train flags", separated by ";"; default: the
 # recipe and 12-frame clips with a counting TFA, two seeds each -- whether long warm clips
-# teach the TFA to keep history, which a CPU cannot afford to train; BENCHMARKS.md section
+# teach the TFA to keep history, which a CPU cannot afford to train; docs/benchmarks-history.md section
 # 20), DATA, OUT, MINUTES (training budget, default 6), BATCH
 # (16), CROP (96), LR (5e-4), DEVICE (cuda), CALIBRATE (40 s), FPS_SIZES. The recipe's
 # other flags are those of scripts/ship_recipe.sh.

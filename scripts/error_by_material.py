@@ -1,5 +1,5 @@
 """Where does the error come from? Squared error by material class, ours vs OIDN high
-(BENCHMARKS.md section 17).
+(docs/benchmarks-history.md section 17).
 
 Streams each sequence through a model (1/4-spp subpixel input, as ``ssr bench quality``) and
 OIDN high (1 spp, 4x the samples), and sums the squared error of the tone-mapped images

@@ -1,5 +1,5 @@
 """How much does reprojected history know? A model-free probe of temporal reuse at 1/4 spp
-(BENCHMARKS.md sections 16 and 21).
+(docs/benchmarks-history.md sections 16 and 21).
 
 For each sequence, accumulates the traced 1/4-spp samples' demodulated irradiance
 ``color / (albedo + ALBEDO_EPS)`` in a per-pixel state ``(num, den)`` that is warped by the

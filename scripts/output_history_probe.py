@@ -1,5 +1,5 @@
 """Would a trained model gain from a longer, age-aware temporal accumulation of its output?
-A model-free post-process probe (BENCHMARKS.md section 17).
+A model-free post-process probe (docs/benchmarks-history.md section 17).
 
 Streams each sequence through a model (1/4-spp subpixel input, as ``ssr bench quality``)
 and, after it, accumulates the model's output over time, SVGF-style, in demodulated space

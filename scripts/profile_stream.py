@@ -1,4 +1,4 @@
-"""Where the time of the streaming path goes (the profile quoted in BENCHMARKS.md).
+"""Where the time of the streaming path goes (the profile quoted in docs/benchmarks-history.md).
 
     .venv/bin/python scripts/profile_stream.py GRAPH.onnx [--height 1024 --width 2048]
 

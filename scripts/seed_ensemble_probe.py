@@ -1,4 +1,4 @@
-"""How much of a model's held-out error is seed-to-seed variance? A probe (BENCHMARKS.md
+"""How much of a model's held-out error is seed-to-seed variance? A probe (docs/benchmarks-history.md
 section 17).
 
 Streams each sequence through several models trained with the same recipe and different

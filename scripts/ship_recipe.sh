@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The shipped recipe (issue 7, BENCHMARKS.md sections 13 and 18): the `fast` layout filtering radiance
+# The shipped recipe (issue 7, docs/benchmarks-history.md sections 13 and 18): the `fast` layout filtering radiance
 # beside irradiance (--signal dual) on box-filtered albedo, demodulated with a specular floor
 # (--specular-floor, section 18), native-pixel-stage capable.
 #
@@ -26,7 +26,7 @@
 # Every training stage resumes from <run>/last.pt; --stop-after via STOP (0: run to the end).
 # The fine-tune keeps the held-out run's losses (ssr train --init carries them over).
 #
-# The bundled model of 2026-12-06 (BENCHMARKS.md section 18): BOX holding the first 10 training
+# The bundled model of 2026-12-06 (docs/benchmarks-history.md section 18): BOX holding the first 10 training
 # sequences of dataset v2 and the 8 test sequences, then
 #   HELDOUT=spec02 ALL=ship_spec STEPS=6000 STOP=3000 STAGE=heldout bash scripts/ship_recipe.sh
 #   HELDOUT=spec02 ALL=ship_spec STAGE=all,install bash scripts/ship_recipe.sh

@@ -1,4 +1,4 @@
-"""How much history does a trained model use? (BENCHMARKS.md section 13)
+"""How much history does a trained model use? (docs/benchmarks-history.md section 13)
 
 Streams one sequence (1/4-spp subpixel input, as trained) through a kernel-output model and
 prints per frame: the TFA's current-frame weight ``beta`` (mean over traced and untraced

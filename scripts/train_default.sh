@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the bundled default model and the two ablations of BENCHMARKS.md.
+# Reproduce the bundled default model and the two ablations of docs/benchmarks-history.md.
 #   DATA: the default dataset (`ssr make-dataset --out $DATA`, config data_tools/render/default_dataset.json)
 #   RUNS: where the three run folders go
 # The three runs share one budget (same steps, batch, crop, seed); on a 2-core CPU they run

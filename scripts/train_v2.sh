@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the issue-7/10 runs of BENCHMARKS.md section 5 on dataset v2 (scene-held-out).
+# Reproduce the issue-7/10 runs of docs/benchmarks-history.md section 5 on dataset v2 (scene-held-out).
 #   DATA: dataset v2 (`ssr make-dataset --config data_tools/render/dataset_v2.json --out $DATA`;
 #         training starts on the finished sequences: --skip-incomplete, and --resume rescans)
 #   RUNS: where the run folders go
@@ -18,7 +18,7 @@ SSR="${SSR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv/bin/ssr}"
 # the shipped recipe (docs/training.md): lean widths, linear accumulation, kernel output, noise2noise relMSE
 RECIPE=(--preset lean --accumulation linear --output kernel --spatial-loss relmse)
 # issue 7, 2026-12-03: the fast layout (native-stage capable but for --signal dual) and the three changes A/B-tested
-# one by one in BENCHMARKS.md section 9
+# one by one in docs/benchmarks-history.md section 9
 RECIPE_V3=(--preset fast --layout fast --levels 4 --signal dual --color-augment --accumulation linear --output kernel
            --spatial-loss relmse)
 COMMON=(--data "$DATA" --batch 4 --crop 64 --lr "${LR:-5e-4}" --seed 0 --val-every 500

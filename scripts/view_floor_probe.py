@@ -1,4 +1,4 @@
-"""Where torch's warp and the runtime's warp make the network's inputs differ (BENCHMARKS.md s14).
+"""Where torch's warp and the runtime's warp make the network's inputs differ (docs/benchmarks-history.md s14).
 
 Streams frame 0 of a sequence through a model (torch), then warps the resulting state by
 frame 1's motion twice: with the network's own ``grid_sample`` warp and with the runtime's

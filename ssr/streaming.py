@@ -211,7 +211,7 @@ class TorchBackend:
             exported with ``warp="outside"`` or native pixel stages receives, so parity
             compares the exported computation on identical inputs (the two warps differ by
             ~1e-4, which a trained network amplifies at a few pixels after a reset:
-            BENCHMARKS.md section 13).
+            docs/benchmarks-history.md section 13).
     """
 
     def __init__(self, model: "SSRNet | str | os.PathLike[str] | None" = None, device: str = "cpu",

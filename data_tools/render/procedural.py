@@ -13,7 +13,7 @@ Names (``--scene builtin[:name]``):
   bitmap textures (tiles with grout, wood grain, mottled plaster) under diffuse, glossy
   (plastic, rough plastic) and metallic coats, plus mirrors on stands: high-variance
   indirect light and textured glossy surfaces, as in sunlit interiors. Measured as training
-  data they hurt held-out quality (BENCHMARKS.md section 17): experiments only.
+  data they hurt held-out quality (docs/benchmarks-history.md section 17): experiments only.
 
 Every room has two moving objects (a cube and a sphere) whose rigid motion is a function of
 the frame index, so object motion vectors are exercised. The scene is Y-up, the floor is

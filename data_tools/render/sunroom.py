@@ -2,7 +2,7 @@
 
 The plain built-in rooms (:mod:`.procedural`) are lit directly by a ceiling light and a point
 light, and their surfaces are untextured or checkered diffuse. The held-out interiors that
-score worst (BENCHMARKS.md section 17) are lit by the sun through a window, so most pixels
+score worst (docs/benchmarks-history.md section 17) are lit by the sun through a window, so most pixels
 see only indirect light, and most of the error sits on textured glossy and metallic
 surfaces. A sunroom has both:
 

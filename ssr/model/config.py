@@ -81,7 +81,7 @@ VIEW_FLOOR = 1e-2
 hold a warped ``A_mask`` below 1e-4: a bilinear tap that barely touches a traced pixel.
 There the ratio is ``irradiance x weight / floor``, linear in a weight that float32
 coordinate rounding moves by ~1e-5 (more at 2K widths), so with a 1e-4 floor two correct
-warps gave features up to 2.4 apart and visibly different frames (BENCHMARKS.md section
+warps gave features up to 2.4 apart and visibly different frames (docs/benchmarks-history.md section
 14). At 1e-2 the same perturbation moves the view by ~1e-3 of the irradiance; ``A_mask``,
 a network input of its own, still tells how much history there is."""
 
@@ -138,7 +138,7 @@ class ModelConfig:
             untraced pixel carries its warped history unchanged and ``beta`` only decides
             how a new sample enters. A frame with no sample at a pixel has nothing to add
             to its history; a learned ``beta`` of ~0.9 there (the ``fast`` models of
-            BENCHMARKS.md section 16) erases the history every frame.
+            docs/benchmarks-history.md section 16) erases the history every frame.
             ``"count"`` (``accumulation="linear"``): the signal channels count samples
             instead of blending (:func:`ssr.model.kernel.count_signal`): ``A_irr`` and
             ``A_mask`` become ``(1 - beta) * history + this frame's traced sample``, capped

@@ -164,7 +164,7 @@ def kernel_weights(logits: Tensor) -> Tensor:
 
     Written as ``exp(x - max) / sum`` over the channel axis rather than ``torch.softmax``: the
     same values, but ONNX Runtime's CPU ``Softmax`` on a non-last axis transposes to rows of
-    K*K values and took half of the exported graph's time at 2048x1024 (BENCHMARKS.md s7).
+    K*K values and took half of the exported graph's time at 2048x1024 (docs/benchmarks-history.md s7).
     """
     shifted = torch.exp(logits - torch.amax(logits, dim=1, keepdim=True))
     return shifted / torch.sum(shifted, dim=1, keepdim=True)

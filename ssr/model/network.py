@@ -80,7 +80,7 @@ def _select_reset(reset: Tensor, fresh: Tensor, history: Tensor) -> Tensor:
     Eager PyTorch uses ``torch.where``, so a reset ignores whatever the state holds (NaN
     included). An exported graph computes ``history * (1 - reset) + fresh * reset``: ONNX
     Runtime's broadcasting ``Where`` was the slowest single node of the graph at 2048x1024
-    (BENCHMARKS.md s7); the values are the same for a finite state, which the runtimes
+    (docs/benchmarks-history.md s7); the values are the same for a finite state, which the runtimes
     guarantee: at a reset they pass the all-zero state pair (``runtime.state_buffers``) or,
     with warps outside the graph, the last warped buffers unchanged, and every state they
     keep is a finite network output."""

@@ -112,7 +112,7 @@ def align_channels(net: SSRNet, multiple: int = 4) -> SSRNet:
     """A copy of ``net`` whose half- and quarter-resolution convs have channel counts that
     are multiples of ``multiple`` (zero weights, zero-padded concatenations; the same
     outputs), for export: ONNX Runtime's CPU INT8 convolutions took about twice as long on
-    27 / 30 input or 26 output channels as on 28 / 32 / 28 (BENCHMARKS.md section 8).
+    27 / 30 input or 26 output channels as on 28 / 32 / 28 (docs/benchmarks-history.md section 8).
     Extra head channels are zero planes that the resolve step never reads."""
     check_native_stages(net)
     aligned = copy.deepcopy(net).eval()

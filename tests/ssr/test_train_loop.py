@@ -211,7 +211,7 @@ def test_a_fine_tune_keeps_the_base_runs_loss_unless_told(tmp_path, capsys) -> N
     """--init without --spatial-loss / --temporal-loss trains with the losses the initial
     weights (or checkpoint) were trained with and says so; explicit flags win; weights that
     record no training run fall back to SPEC.md's smape. (A fine-tune that silently went
-    back to SMAPE darkened noisy materials: BENCHMARKS.md section 15.)"""
+    back to SMAPE darkened noisy materials: docs/benchmarks-history.md section 15.)"""
     from ssr.model import ModelConfig, SSRNet, save_model
 
     write_synthetic_sequence(tmp_path / "ds" / "train" / "pan", frames=5, height=16, width=16, seed=1)
