@@ -59,7 +59,6 @@ __all__ = [
     "GRAPH_INPUTS_PREWARPED",
     "GRAPH_OUTPUTS",
     "GRAPH_OUTPUTS_NATIVE",
-    "HISTORY_CAP",
     "HISTORY_CAP_MIN",
     "HISTORY_DEPTH_REL",
     "HISTORY_DEPTH_SLOPE",
@@ -78,15 +77,17 @@ __all__ = [
     "STAGE_SIGNAL_PLANES",
     "STAGE_FEATURE_PREV",
     "LEGACY_VIEW_FLOOR",
-    "TFA_UNTRACED",
     "STATE_CHANNELS",
     "GRAPH_CHANNELS",
     "Plane",
     "specular_floor_offset",
 ]
 
-CONTRACT_VERSION = 1
-"""Bumped whenever anything below changes meaning; stored with exported graphs."""
+CONTRACT_VERSION = 2
+"""Bumped whenever anything below or the native stages' C interface (``ssr_stages.h``)
+changes meaning; stored with exported graphs. 2: the native stages run ``history="rule"``
+models (``ssr_stage_weights.history_cap`` replaces ``keep_untraced``; a ``history_valid``
+plane between the two stages)."""
 
 ALBEDO_EPS = 0.004
 """Added to albedo before demodulation and again when re-modulating (SPEC.md)."""
@@ -202,17 +203,6 @@ LEGACY_VIEW_FLOOR = 1e-4
 models saved before ``ssr.model.ModelConfig.view_floor`` existed: what their weights, graphs
 (metadata ``ssr.model_config`` without ``view_floor``) and the native stages' weight
 records (``view_floor`` 0) mean (``SSR_STAGE_LEGACY_VIEW_FLOOR``)."""
-
-TFA_UNTRACED = ("learned", "keep", "count")
-"""Values of ``ssr.model.ModelConfig.tfa_untraced``, the TFA's weight at pixels a frame did not
-trace: ``"learned"`` (SPEC.md), ``"keep"`` (0: the warped history stays) or ``"count"`` (the
-signal counts samples: ``ssr.model.kernel.count_signal``). Graph metadata
-``ssr.model_config`` carries it; the native accumulate stage takes ``"learned"`` / ``"keep"``
-as ``ssr_stage_weights.keep_untraced`` (0 / 1) and has no ``"count"``."""
-
-HISTORY_CAP = 8.0
-"""``tfa_untraced="count"``: the most samples a pixel's accumulated signal counts (its
-``A_mask``); a longer history is scaled down to it, numerator and denominator alike."""
 
 HISTORY_MODES = ("learned", "rule")
 """Values of ``ssr.model.ModelConfig.history``: how the state's signal (irradiance and its

@@ -76,26 +76,30 @@ def accumulate(packed: np.ndarray, acc: np.ndarray | None, prev_out: np.ndarray 
                weights: Mapping[str, np.ndarray], kernel_size: int, acc_new: np.ndarray, guide: np.ndarray,
                prev: np.ndarray, down: np.ndarray, prev_half: np.ndarray, signal_half: np.ndarray,
                num_threads: int = 0, signal_planes: int = 4, view_floor: float = LEGACY_VIEW_FLOOR,
-               keep_untraced: bool = False) -> None:
+               history_cap: float = 0.0, history_valid: np.ndarray | None = None) -> None:
     """The pre-graph stage, in place (see the module docstring and ``ssr_stages.h``).
     ``signal_planes``: :data:`ssr.data_tools.contract.STAGE_SIGNAL_PLANES` of the model's
     signal (4, or 7 for ``signal="dual"``: ``signal_half`` then has 7 planes);
     ``view_floor``: the model's ``ModelConfig.view_floor`` (the A_mask floor of the log
-    views; :data:`LEGACY_VIEW_FLOOR` for models saved before it existed); ``keep_untraced``:
-    the model's ``ModelConfig.tfa_untraced == "keep"`` (the TFA weight times the traced mask)."""
+    views; :data:`LEGACY_VIEW_FLOOR` for models saved before it existed); ``history_cap``: 0
+    for the learned TFA history, the model's ``ModelConfig.history_cap`` for a
+    ``history="rule"`` model, which also writes ``history_valid`` ``[1, H, W]`` (each pixel's
+    valid reprojection weight; :func:`resolve` reads it)."""
     from ssr import _native
 
     _native.stage_accumulate(packed, None if reset else acc, None if reset else prev_out, bool(reset), dict(weights),
                              int(kernel_size), acc_new, guide, prev, down, prev_half, signal_half, num_threads,
-                             int(signal_planes), float(view_floor), bool(keep_untraced))
+                             int(signal_planes), float(view_floor), float(history_cap), history_valid)
 
 
 def resolve(coarse: np.ndarray, carry: np.ndarray, guide: np.ndarray, prev: np.ndarray, acc_new: np.ndarray,
             packed: np.ndarray, reset: bool, weights: Mapping[str, np.ndarray], kernel_size: int,
-            out_log: np.ndarray, color: np.ndarray, num_threads: int = 0, signal_planes: int = 4) -> None:
+            out_log: np.ndarray, color: np.ndarray, num_threads: int = 0, signal_planes: int = 4,
+            history_valid: np.ndarray | None = None) -> None:
     """The post-graph stage, in place: ``out_log`` (state) and the cropped ``color`` ``[h, w, 3]``
-    (``signal_planes`` as :func:`accumulate`; ``carry`` has that many planes)."""
+    (``signal_planes`` as :func:`accumulate`; ``carry`` has that many planes; a
+    ``history="rule"`` model passes :func:`accumulate`'s ``history_valid``)."""
     from ssr import _native
 
     _native.stage_resolve(coarse, carry, guide, prev, acc_new, packed, bool(reset), dict(weights), int(kernel_size),
-                          out_log, color, num_threads, int(signal_planes))
+                          out_log, color, num_threads, int(signal_planes), history_valid)

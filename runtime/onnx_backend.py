@@ -59,7 +59,7 @@ from ssr.data_tools.contract import (
     STAGE_CHANNELS,
     STAGE_SIGNAL_PLANES,
     STATE_CHANNELS,
-    TFA_UNTRACED,
+    HISTORY_CAP_MIN,
 )
 from ssr.data_tools import stages
 from ssr.data_tools.pack import unpack_color
@@ -247,9 +247,9 @@ class OnnxBackend:
         """The model's ``ModelConfig.view_floor``, which the native accumulate stage applies
         (metadata ``ssr.model_config``; graphs of models saved before it existed: the legacy
         1e-4)."""
-        self.keep_untraced = False
-        """The model's ``ModelConfig.tfa_untraced == "keep"``, which the native accumulate stage
-        applies (metadata ``ssr.model_config``; False in graphs exported before it existed)."""
+        self.history_cap = 0.0
+        """0 for a learned-history model; a ``history="rule"`` model's ``ModelConfig.history_cap``,
+        which the native accumulate stage applies (metadata ``ssr.model_config``)."""
         self.signal_planes = STAGE_SIGNAL_PLANES["irradiance"]
         """Planes of ``signal_half`` / ``carry`` (7 for a ``signal="dual"`` model; metadata
         ``ssr.signal_planes``, 4 in graphs exported before it existed)."""
@@ -268,7 +268,7 @@ class OnnxBackend:
                 raise ValueError(f"{self.onnx_path}: metadata 'ssr.signal_planes' is {self.signal_planes}, "
                                  f"expected one of {sorted(STAGE_SIGNAL_PLANES.values())}")
             self.view_floor = self._model_view_floor()
-            self.keep_untraced = self._model_keeps_untraced()
+            self.history_cap = self._model_history_cap()
         self._buffers: dict[tuple[int, int], _Buffers] = {}
         self._last_run: Any = None
         self.recorded_feeds: list[dict[str, np.ndarray]] | None = None
@@ -297,16 +297,20 @@ class OnnxBackend:
                              "expected a finite number > 0")
         return float(value)
 
-    def _model_keeps_untraced(self) -> bool:
+    def _model_history_cap(self) -> float:
         config = self._metadata_model_config()
-        value = config.get("tfa_untraced", "learned")
-        if value not in TFA_UNTRACED:
-            raise ValueError(f"{self.onnx_path}: metadata 'ssr.model_config' has tfa_untraced {value!r}, "
-                             f"expected one of {TFA_UNTRACED}")
-        if value == "count":
-            raise ValueError(f"{self.onnx_path}: a native-stage graph of a tfa_untraced='count' model: the native "
-                             "accumulate stage has no sample count (export it with --pixel-stages graph)")
-        return value == "keep"
+        if config.get("tfa_untraced", "learned") != "learned":
+            raise ValueError(f"{self.onnx_path}: metadata 'ssr.model_config' has tfa_untraced "
+                             f"{config['tfa_untraced']!r}, an option this version no longer runs; re-train or "
+                             "re-export a learned-TFA model")
+        history = config.get("history", "learned")
+        if history == "learned":
+            return 0.0
+        cap = config.get("history_cap")
+        if history != "rule" or not isinstance(cap, (int, float)) or not HISTORY_CAP_MIN <= float(cap) < float("inf"):
+            raise ValueError(f"{self.onnx_path}: metadata 'ssr.model_config' has history {history!r} with history_cap "
+                             f"{cap!r}, expected 'learned', or 'rule' with a finite cap >= {HISTORY_CAP_MIN}")
+        return float(cap)
 
     def _model_config(self) -> dict[str, Any]:
         """The model config of the graph's metadata, else of its sidecar (empty without either)."""
@@ -351,6 +355,8 @@ class OnnxBackend:
         assert self.stage_weights is not None
         guide, down = stages.widths(self.stage_weights)
         full = {"guide": guide, "prev": STAGE_CHANNELS["prev"]}
+        if self.history_cap > 0:  # a rule-history model's valid reprojection weight, between the stages
+            full["history_valid"] = 1
         half = {"down": down, "prev_half": STAGE_CHANNELS["prev_half"], "coarse": STAGE_CHANNELS["coarse"],
                 "signal_half": self.signal_planes, "carry": self.signal_planes}
         buffers = {name: np.zeros((1, channels, height, width), np.float32) for name, channels in full.items()}
@@ -425,7 +431,8 @@ class OnnxBackend:
         planes, weights, kernel, session = buffers.native, self.stage_weights, self.kernel_size, self.session
         stages.accumulate(buffers.packed, acc, prev_out, reset, weights, kernel, acc_new, planes["guide"],
                           planes["prev"], planes["down"], planes["prev_half"], planes["signal_half"],
-                          self.native_threads, self.signal_planes, self.view_floor, self.keep_untraced)
+                          self.native_threads, self.signal_planes, self.view_floor, self.history_cap,
+                          planes.get("history_valid"))
         feeds = {name: planes[name] for name in GRAPH_INPUTS_NATIVE}
         if self.recorded_feeds is not None:
             self.recorded_feeds.append({name: array.copy() for name, array in feeds.items()})
@@ -448,7 +455,8 @@ class OnnxBackend:
         self._last_run()
         color = np.empty((height, width, OUTPUT_CHANNELS), np.float32)
         stages.resolve(planes["coarse"], planes["carry"], planes["guide"], planes["prev"], acc_new, buffers.packed,
-                       reset, weights, kernel, out_log, color, self.native_threads, self.signal_planes)
+                       reset, weights, kernel, out_log, color, self.native_threads, self.signal_planes,
+                       planes.get("history_valid"))
         return color
 
 

@@ -26,9 +26,9 @@
 # TensorBoard events) -> $OUT. At most 5 variants (8 files come back).
 #
 # Knobs (environment): VARIANTS ("name:extra ssr train flags", separated by ";"; default: the
-# recipe and 12-frame clips with a counting TFA, two seeds each -- whether long warm clips
-# teach the TFA to keep history, which a CPU cannot afford to train; docs/benchmarks-history.md section
-# 20), DATA, OUT, MINUTES (training budget, default 6), BATCH
+# recipe and the rule-based history with 40 burn-in frames, two seeds each -- the A/B of
+# docs/research-log.md at more steps than a CPU affords; a rule model needs sequences of
+# clip + burn-in frames, data_tools/render/dataset_long.json), DATA, OUT, MINUTES (training budget, default 6), BATCH
 # (16), CROP (96), LR (5e-4), DEVICE (cuda), CALIBRATE (40 s), FPS_SIZES. The recipe's
 # other flags are those of scripts/ship_recipe.sh.
 set -euo pipefail
@@ -42,7 +42,7 @@ LR=${LR:-5e-4}
 DEVICE=${DEVICE:-cuda}
 CALIBRATE=${CALIBRATE:-40}
 FPS_SIZES=${FPS_SIZES:-1080x1920,1024x2048}
-VARIANTS=${VARIANTS:-"recipe:--seed 0;recipe_s1:--seed 1;clip12count:--clip 12 --tfa-untraced count --seed 0;clip12count_s1:--clip 12 --tfa-untraced count --seed 1"}
+VARIANTS=${VARIANTS:-"recipe:--seed 0;recipe_s1:--seed 1;rule:--history rule --burn-in 40 --seed 0;rule_s1:--history rule --burn-in 40 --seed 1"}
 RUNS=/tmp/ssr_device_runs
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"

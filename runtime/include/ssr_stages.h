@@ -25,8 +25,11 @@
  *   acc         [14, H, W]   the committed accumulated state A_{t-1}, NOT warped (the stage
  *                            warps it, bilinear, zeros outside, as ssr_warp_planes): planes
  *                            0-2 LINEAR irradiance blend, 3-12 as x_t, 13 blended traced mask
+ *                            (the rule history's layout: below, ssr_stage_accumulate)
  *   prev_out    [3, H, W]    the previous output y_{t-1}, log1p of demodulated irradiance
  *   acc_new     [14, H, W]   A_t (written by accumulate, read by resolve)
+ *   history_valid [1, H, W]  rule history only (history_cap > 0): each pixel's valid
+ *                            reprojection weight (written by accumulate, read by resolve)
  *   guide       [c0, H, W]   ReLU(1x1 conv) of the U-Net input u = (x_t, log view of A_t,
  *                            transparent, prev): the decoder's full-resolution skip
  *   prev        [3, H, W]    the warped previous output (at a reset the log view of A_t's
@@ -86,6 +89,15 @@ extern "C" {
 #define SSR_STAGE_LOG_MAX 15.0f
 /** Floor of the coverage that undoes the warp's zero padding. */
 #define SSR_STAGE_COVERAGE_FLOOR 1e-3f
+/** Rule history (history_cap > 0): the cap on mirrors and glass (HISTORY_CAP_MIN). */
+#define SSR_STAGE_HISTORY_CAP_MIN 2.0f
+/** Rule history: the microfacet alpha from which a surface keeps the full cap. */
+#define SSR_STAGE_HISTORY_ROUGHNESS_FULL 0.5f
+/** Rule history: a tap is valid only if its normal and the pixel's have a dot product >= this. */
+#define SSR_STAGE_HISTORY_NORMAL_COS 0.9f
+/** Rule history: ... and depths within REL * depth + SLOPE * (the pixel's depth slope). */
+#define SSR_STAGE_HISTORY_DEPTH_REL 0.05f
+#define SSR_STAGE_HISTORY_DEPTH_SLOPE 2.0f
 /** Largest layer width (TFA hidden / embedding, c0, c1) supported. */
 #define SSR_STAGE_MAX_WIDTH 64
 
@@ -122,24 +134,45 @@ typedef struct ssr_stage_weights {
      * (ModelConfig.view_floor), after signal_planes for the same reason: 0 means
      * SSR_STAGE_LEGACY_VIEW_FLOOR; otherwise finite and > 0. */
     float view_floor;
-    /** ModelConfig.tfa_untraced, after view_floor for the same reason: 0 ("learned", SPEC.md):
-     * beta from the TFA scores at every pixel; 1 ("keep"): beta is multiplied by the frame's
-     * traced mask (packed plane 13), so a pixel the frame did not trace keeps its warped
-     * history. Any other value is refused. */
-    int32_t keep_untraced;
+    /** The history rule (ModelConfig.history), after view_floor for the same reason: 0, the
+     * learned TFA blend of the whole state (SPEC, above); > 0 (and >= SSR_STAGE_HISTORY_CAP_MIN):
+     * history="rule" with ModelConfig.history_cap = this value (see "Rule history" below).
+     * Negative or not finite is refused. */
+    float history_cap;
 } ssr_stage_weights;
 
 /**
  * Before the graph: warp the state by the frame's motion, pick the history (x_t at a
  * reset), blend A_t = (1 - beta) * history + beta * x_values with the TFA's weight beta
- * (times the traced mask when keep_untraced is 1)
  * (x_values: x_t with linear irradiance exp(y) - 1), build the U-Net input u and write
  * acc_new, guide, prev, down, prev_half and signal_half. acc and prev_out may be NULL when
  * reset != 0. Outputs must not overlap inputs or each other. H and W must be even.
+ *
+ * Rule history (weights->history_cap > 0; ssr.model.history, docs/training.md "Rule-based
+ * history"): the state keeps 0-2 A_irr, the sum of linear irradiance samples, 3-5 albedo,
+ * 10 roughness, 11 metallic (the TFA's blend), 6-8 / 9 the frame's own normal and depth, 12
+ * M2, the sum of squared sample luminance (Rec. 709), 13 N, the sample count. Each of the
+ * four bilinear taps of p + motion is valid when inside the frame and either both the tap
+ * (state planes 6-9) and the pixel (packed planes 6-9) miss (depth 0), or both hit with
+ * normals' dot >= SSR_STAGE_HISTORY_NORMAL_COS and |depth difference| <= REL * depth +
+ * SLOPE * slope (slope: per axis the smaller one-sided difference of the pixel's depth,
+ * the larger over x and y; edges replicate). history_valid (required, [1, H, W]) gets the
+ * valid taps' bilinear weight v (0 at a reset); where v > 0 the history is the valid taps'
+ * weighted sum / max(v, 1e-6), else none (N = 0). The TFA blends the G-buffer planes with
+ * the history (x_t where there is none) scored by its rule view: log1p(A_irr / max(N,
+ * view_floor)) on 0-2, log1p of the luminance standard deviation sqrt(max(M2 / max(N,
+ * view_floor) - lum(mean)^2, 0) + 1e-12) (0 where N = 0) on 12, N / history_cap on 13, the
+ * rest copied, unclamped. The signal counts samples: the pixel's cap is CAP_MIN +
+ * (history_cap - CAP_MIN) * clamp(roughness / ROUGHNESS_FULL, 0, 1) * (1 - clamp(max
+ * transparent tint, 0, 1)); N' = min(N + traced, max(cap, traced)); the history is scaled
+ * by clamp((N' - traced) / max(N, 1e-6), 0, 1) and the sample (traced: packed plane 13)
+ * added with weight 1, to A_irr and (its luminance squared) to M2. The U-Net input holds
+ * the rule view of A_t; prev is v * (the warped previous output's valid-tap average) where
+ * v > 0, else the rule view's irradiance.
  */
 int ssr_stage_accumulate(const float *packed, const float *acc, const float *prev_out, int reset, int64_t height,
                          int64_t width, const ssr_stage_weights *weights, float *acc_new, float *guide, float *prev,
-                         float *down, float *prev_half, float *signal_half, int num_threads);
+                         float *down, float *prev_half, float *signal_half, float *history_valid, int num_threads);
 
 /**
  * After the graph: the full-resolution decoder on (bilinear x2 of coarse, guide, prev),
@@ -149,15 +182,17 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
  * softplus(history logit) * coverage (0 at a reset); writes out_log = log1p(num /
  * max(den, 1e-4)) and color = max((exp(min(out_log, 15)) - 1) * (albedo + 0.004), 0) for
  * the top-left out_h x out_w pixels. (Bilinear x2: align_corners=False, as PyTorch.)
+ * The coverage is the zero-padded warp's in-frame weight, from the motion; with the rule
+ * history it is ssr_stage_accumulate's history_valid plane (required then, NULL otherwise).
  * Dual signal (signal_planes = 7): the kernel, the carry blend and the history term act on
  * the radiance planes alike (the history's radiance is prev's irradiance times (albedo +
  * 0.004)), and the irradiance is irr + sigmoid(dual logit) * (rad / (albedo + 0.004) - irr)
  * with irr = num / max(den, 1e-4), rad = A_rad / max(den, 1e-4), before the log1p.
  */
 int ssr_stage_resolve(const float *coarse, const float *carry, const float *guide, const float *prev,
-                      const float *acc_new, const float *packed, int reset, int64_t height, int64_t width,
-                      int64_t out_height, int64_t out_width, const ssr_stage_weights *weights, float *out_log,
-                      float *color, int num_threads);
+                      const float *acc_new, const float *packed, const float *history_valid, int reset, int64_t height,
+                      int64_t width, int64_t out_height, int64_t out_width, const ssr_stage_weights *weights,
+                      float *out_log, float *color, int num_threads);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -304,7 +304,7 @@ const float *weight_of(const std::vector<InputArray> &kept, std::size_t index, c
 
 /// The native stages' weights from a dict of float32 arrays (ssr.data_tools.stages.STAGE_WEIGHT_NAMES).
 ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int signal_planes, float view_floor,
-                                bool keep_untraced, std::vector<InputArray> &kept) {
+                                float history_cap, std::vector<InputArray> &kept) {
     static const char *names[] = {"ref_w1", "ref_b1", "ref_w2", "ref_b2", "emb_w1", "emb_b1", "emb_w2", "emb_b2",
                                   "enc0_w", "enc0_b", "down1_w", "down1_b", "dec0_w", "dec0_b", "head_w", "head_b"};
     kept.clear();
@@ -325,6 +325,12 @@ ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int sig
         throw nb::value_error(("stage weights: view_floor must be finite and > 0 (ModelConfig.view_floor), got " +
                                std::to_string(view_floor)).c_str());
     }
+    if (!(history_cap == 0.0f || (history_cap >= SSR_STAGE_HISTORY_CAP_MIN &&
+                                   history_cap <= std::numeric_limits<float>::max()))) {
+        throw nb::value_error(("stage weights: history_cap must be 0 (the learned TFA history) or finite and >= " +
+                               std::to_string(SSR_STAGE_HISTORY_CAP_MIN) + " (history='rule', ModelConfig.history_cap), got " +
+                               std::to_string(history_cap)).c_str());
+    }
     if (kept[0].ndim() != 2 || kept[2].ndim() != 2 || kept[8].ndim() != 2 || kept[10].ndim() != 4) {
         throw nb::value_error("stage weights: ref_w1, ref_w2, enc0_w must be 2-D and down1_w 4-D (PyTorch layouts)");
     }
@@ -344,7 +350,7 @@ ssr_stage_weights stage_weights(const nb::dict &arrays, int kernel_size, int sig
     w.kernel_size = kernel_size;
     w.signal_planes = signal_planes;
     w.view_floor = view_floor;
-    w.keep_untraced = keep_untraced ? 1 : 0;
+    w.history_cap = history_cap;
     w.ref_w1 = weight_of(kept, 0, "ref_w1", {hidden, state + 3});
     w.ref_b1 = weight_of(kept, 1, "ref_b1", {hidden});
     w.ref_w2 = weight_of(kept, 2, "ref_w2", {embed, hidden});
@@ -390,11 +396,11 @@ std::pair<std::size_t, std::size_t> packed_size(const InputArray &packed, const 
 void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_out, bool reset, const nb::dict &weights,
                       int kernel_size, OutputArray &acc_new, OutputArray &guide, OutputArray &prev, OutputArray &down,
                       OutputArray &prev_half, OutputArray &signal_half, int num_threads, int signal_planes,
-                      float view_floor, bool keep_untraced) {
+                      float view_floor, float history_cap, nb::object history_valid) {
     const char *fn = "stage_accumulate";
     const auto [height, width] = packed_size(packed, fn);
     std::vector<InputArray> kept;
-    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, view_floor, keep_untraced, kept);
+    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, view_floor, history_cap, kept);
     const float *acc_data = nullptr, *prev_data = nullptr;
     InputArray acc_array, prev_array;
     if (!reset) {
@@ -414,6 +420,16 @@ void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_
     float *prev_half_data = output_planes(prev_half, fn, "prev_half", 3, half_h, half_w);
     float *signal_data = output_planes(signal_half, fn, "signal_half", static_cast<std::size_t>(w.signal_planes), half_h,
                                        half_w);
+    float *valid_data = nullptr;
+    OutputArray valid_array;
+    if (history_cap > 0.0f) {
+        if (history_valid.is_none()) {
+            throw nb::value_error("stage_accumulate(): a rule-history model (history_cap > 0) needs 'history_valid' "
+                                  "(1, H, W)");
+        }
+        valid_array = nb::cast<OutputArray>(history_valid, false);  // no converted copy: written in place
+        valid_data = output_planes(valid_array, fn, "history_valid", 1, height, width);
+    }
     if (num_threads < 0) {
         throw nb::value_error("stage_accumulate(): argument 'num_threads' must be >= 0 (0 = automatic)");
     }
@@ -422,19 +438,28 @@ void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_
         nb::gil_scoped_release release;
         status = ssr_stage_accumulate(packed.data(), acc_data, prev_data, reset ? 1 : 0, static_cast<int64_t>(height),
                                       static_cast<int64_t>(width), &w, acc_new_data, guide_data, prev_data_out,
-                                      down_data, prev_half_data, signal_data, num_threads);
+                                      down_data, prev_half_data, signal_data, valid_data, num_threads);
     }
     raise_status(fn, status);
 }
 
 void stage_resolve(const InputArray &coarse, const InputArray &carry, const InputArray &guide, const InputArray &prev,
                    const InputArray &acc_new, const InputArray &packed, bool reset, const nb::dict &weights,
-                   int kernel_size, OutputArray &out_log, OutputArray &color, int num_threads, int signal_planes) {
+                   int kernel_size, OutputArray &out_log, OutputArray &color, int num_threads, int signal_planes,
+                   nb::object history_valid) {
     const char *fn = "stage_resolve";
     const auto [height, width] = packed_size(packed, fn);
     std::vector<InputArray> kept;
-    // the resolve reads no log view: the floor is not its input
-    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, SSR_STAGE_LEGACY_VIEW_FLOOR, false, kept);
+    // the resolve reads no log view: the floor is not its input; history_valid says which history
+    const float *valid_data = nullptr;
+    InputArray valid_array;
+    if (!history_valid.is_none()) {
+        valid_array = nb::cast<InputArray>(history_valid);
+        valid_data = planes_of(valid_array, fn, "history_valid", 1, height, width);
+    }
+    // (the cap's value is not the resolve's input either: any valid one marks a rule-history model)
+    const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, SSR_STAGE_LEGACY_VIEW_FLOOR,
+                                              valid_data != nullptr ? SSR_STAGE_HISTORY_CAP_MIN : 0.0f, kept);
     const std::size_t half_h = height / 2, half_w = width / 2;
     const float *coarse_data = planes_of(coarse, fn, "coarse", 3, half_h, half_w);
     const float *carry_data = planes_of(carry, fn, "carry", static_cast<std::size_t>(w.signal_planes), half_h, half_w);
@@ -454,7 +479,7 @@ void stage_resolve(const InputArray &coarse, const InputArray &carry, const Inpu
     int status = SSR_PACK_OK;
     {
         nb::gil_scoped_release release;
-        status = ssr_stage_resolve(coarse_data, carry_data, guide_data, prev_data, acc_data, packed.data(),
+        status = ssr_stage_resolve(coarse_data, carry_data, guide_data, prev_data, acc_data, packed.data(), valid_data,
                                    reset ? 1 : 0, static_cast<int64_t>(height), static_cast<int64_t>(width),
                                    static_cast<int64_t>(color.shape(0)), static_cast<int64_t>(color.shape(1)), &w,
                                    out_log_data, color.data(), num_threads);
@@ -497,25 +522,32 @@ NB_MODULE(_native, m) {
     m.attr("STAGE_LEGACY_VIEW_FLOOR") = SSR_STAGE_LEGACY_VIEW_FLOOR;
     m.attr("STAGE_LOG_MAX") = SSR_STAGE_LOG_MAX;
     m.attr("STAGE_COVERAGE_FLOOR") = SSR_STAGE_COVERAGE_FLOOR;
+    m.attr("STAGE_HISTORY_CAP_MIN") = SSR_STAGE_HISTORY_CAP_MIN;
+    m.attr("STAGE_HISTORY_ROUGHNESS_FULL") = SSR_STAGE_HISTORY_ROUGHNESS_FULL;
+    m.attr("STAGE_HISTORY_NORMAL_COS") = SSR_STAGE_HISTORY_NORMAL_COS;
+    m.attr("STAGE_HISTORY_DEPTH_REL") = SSR_STAGE_HISTORY_DEPTH_REL;
+    m.attr("STAGE_HISTORY_DEPTH_SLOPE") = SSR_STAGE_HISTORY_DEPTH_SLOPE;
 
     m.def("stage_accumulate", &stage_accumulate, "packed"_a, "acc"_a.none(), "prev_out"_a.none(), "reset"_a,
           "weights"_a, "kernel_size"_a, "acc_new"_a.noconvert(), "guide"_a.noconvert(), "prev"_a.noconvert(),
           "down"_a.noconvert(), "prev_half"_a.noconvert(), "signal_half"_a.noconvert(), "num_threads"_a = 0,
           "signal_planes"_a = SSR_STAGE_SIGNAL_PLANES, "view_floor"_a = SSR_STAGE_LEGACY_VIEW_FLOOR,
-          "keep_untraced"_a = false,
+          "history_cap"_a = 0.0f, "history_valid"_a.none() = nb::none(),
           "The fused pre-graph stage of a fast-layout model (ssr_stages.h): warp + reset select + TFA + log views "
           "+ the U-Net's 1x1 guide and 2x2 stride-2 convs, in place. acc / prev_out (the unwarped committed "
           "state) may be None when reset; weights: dict of the stage's float32 arrays; signal_planes: 4 "
           "(irradiance) or 7 (a signal='dual' model); view_floor: the A_mask floor of the log views "
-          "(ModelConfig.view_floor); keep_untraced: ModelConfig.tfa_untraced == 'keep' (beta times the traced "
-          "mask). The GIL is released.");
+          "(ModelConfig.view_floor); history_cap: 0 (the learned TFA history) or, for a history='rule' model, "
+          "ModelConfig.history_cap, which needs history_valid (1, H, W), written with each pixel's valid "
+          "reprojection weight. The GIL is released.");
 
     m.def("stage_resolve", &stage_resolve, "coarse"_a, "carry"_a, "guide"_a, "prev"_a, "acc_new"_a, "packed"_a,
           "reset"_a, "weights"_a, "kernel_size"_a, "out_log"_a.noconvert(), "color"_a.noconvert(),
-          "num_threads"_a = 0, "signal_planes"_a = SSR_STAGE_SIGNAL_PLANES,
+          "num_threads"_a = 0, "signal_planes"_a = SSR_STAGE_SIGNAL_PLANES, "history_valid"_a.none() = nb::none(),
           "The fused post-graph stage (ssr_stages.h): full-resolution decoder + per-pixel kernel filter + carry "
           "blend + history term + remodulation, writing out_log [3, H, W] and the cropped HWC colour [h, w, 3] "
-          "in place; signal_planes as stage_accumulate. The GIL is released.");
+          "in place; signal_planes as stage_accumulate; history_valid: a rule-history model's plane from "
+          "stage_accumulate (None: the warp's coverage). The GIL is released.");
 
     m.def("version", []() { return std::string(SSR_NATIVE_VERSION); },
           "Version of the ssr-engine package this module was built from.");

@@ -274,6 +274,77 @@ SSR_INLINE void upsample_row(const float *half, int64_t half_w, int64_t row0, in
     }
 }
 
+/// Rec. 709 luminance (ssr.model.history.LUMINANCE).
+SSR_INLINE float luminance_of(float r, float g, float b) { return r * 0.2126f + g * 0.7152f + b * 0.0722f; }
+
+/// The rule history's view (ssr.model.history.history_view) of 14 state planes (chunk
+/// rows) into `dst`: 0-2 log1p(A_irr / max(N, floor)), 12 log1p of the luminance standard
+/// deviation (0 where N = 0), 13 N / cap, the rest copied; unclamped.
+SSR_INLINE void rule_view(const float *const *src, float *const *dst, int64_t n, float cap, float floor) {
+    const float *count = src[kMaskPlane], *square = src[SSR_PACK_PLANE_SHADOW];
+    for (int64_t k = 0; k < n; ++k) {
+        const float safe = count[k] > floor ? count[k] : floor;
+        const float r = src[0][k] / safe, g = src[1][k] / safe, b = src[2][k] / safe;
+        const float mean_luminance = luminance_of(r, g, b);
+        const float variance = std::max(square[k] / safe - mean_luminance * mean_luminance, 0.0f);
+        const float deviation = count[k] > 0.0f ? std::sqrt(variance + 1e-12f) : 0.0f;
+        dst[0][k] = fast_log1p(r);
+        dst[1][k] = fast_log1p(g);
+        dst[2][k] = fast_log1p(b);
+        dst[SSR_PACK_PLANE_SHADOW][k] = fast_log1p(deviation);
+        dst[kMaskPlane][k] = count[k] / cap;
+    }
+    for (int c = 3; c < SSR_PACK_PLANE_SHADOW; ++c) {
+        std::copy(src[c], src[c] + n, dst[c]);
+    }
+}
+
+/// The per-pixel depth slope of ssr.model.history.depth_slope at row y, columns x0 .. x0+n-1
+/// of the depth plane (edges replicate): per axis the smaller one-sided difference, the
+/// larger over the two axes.
+SSR_INLINE void depth_slope_row(const float *depth, int64_t height, int64_t width, int64_t y, int64_t x0, int64_t n,
+                                float *slope) {
+    const float *row = depth + y * width;
+    const float *up = depth + std::max<int64_t>(y - 1, 0) * width;
+    const float *below = depth + std::min<int64_t>(y + 1, height - 1) * width;
+    for (int64_t k = 0; k < n; ++k) {
+        const int64_t x = x0 + k;
+        const float centre = row[x];
+        const float left = row[std::max<int64_t>(x - 1, 0)], right = row[std::min<int64_t>(x + 1, width - 1)];
+        const float along_x = std::min(std::fabs(right - centre), std::fabs(centre - left));
+        const float along_y = std::min(std::fabs(below[x] - centre), std::fabs(centre - up[x]));
+        slope[k] = std::max(along_x, along_y);
+    }
+}
+
+/// Zero the bilinear weight of every tap failing ssr.model.history.tap_validity against the
+/// pixel (normal `normal[3]`, depth `depth`, slope) and write the valid weights' sum.
+SSR_INLINE void validate_taps(WarpTaps &taps, const float *prev_state, int64_t plane, const float *const *normal,
+                              const float *depth, const float *slope, int64_t n, float *weight_sum) {
+    const float *prev_nx = prev_state + SSR_PACK_PLANE_NORMAL * plane, *prev_ny = prev_nx + plane,
+                *prev_nz = prev_ny + plane, *prev_depth = prev_state + SSR_PACK_PLANE_DEPTH * plane;
+    for (int64_t k = 0; k < n; ++k) {
+        const std::size_t i = static_cast<std::size_t>(k);
+        const bool hit = depth[k] > 0.0f;
+        const float limit = SSR_STAGE_HISTORY_DEPTH_REL * depth[k] + SSR_STAGE_HISTORY_DEPTH_SLOPE * slope[k];
+        float sum = 0.0f;
+        for (int t = 0; t < 4; ++t) {
+            const int32_t at = taps.index[t][i];
+            const bool tap_hit = prev_depth[at] > 0.0f;
+            bool valid = !hit && !tap_hit;
+            if (hit && tap_hit) {
+                const float facing = prev_nx[at] * normal[0][k] + prev_ny[at] * normal[1][k] + prev_nz[at] * normal[2][k];
+                valid = facing >= SSR_STAGE_HISTORY_NORMAL_COS && std::fabs(prev_depth[at] - depth[k]) <= limit;
+            }
+            if (!valid) {
+                taps.weight[t][i] = 0.0f;
+            }
+            sum += taps.weight[t][i];
+        }
+        weight_sum[k] = sum;
+    }
+}
+
 struct AccumulateArgs {
     const float *packed;
     const float *acc;
@@ -289,6 +360,7 @@ struct AccumulateArgs {
     float *down;
     float *prev_half;
     float *signal_half;
+    float *history_valid;  // rule history only: [1, H, W]
 };
 
 constexpr int kFeatures = SSR_STAGE_FEATURE_PLANES;  // 34
@@ -299,8 +371,9 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
     const int64_t half_w = width / 2, half_plane = (a.height / 2) * half_w;
     const ssr_stage_weights &w = *a.weights;
     const int hidden = w.hidden, embed = w.embed;
+    const bool rule = w.history_cap > 0.0f;
     const std::size_t floats = static_cast<std::size_t>(
-        (3 + 3 * kState + hidden + 3 * embed + 2) * kChunk + 4 * kFeatures * kHalfChunk);
+        (3 + 3 * kState + hidden + 3 * embed + 3) * kChunk + 4 * kFeatures * kHalfChunk);
     std::vector<float> scratch(floats, 0.0f);
     float *x_linear = scratch.data();                 // [3][kChunk]
     float *history = x_linear + 3 * kChunk;           // [14][kChunk]
@@ -312,13 +385,14 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
     float *e_prev = e_cur + embed * kChunk;
     float *beta = e_prev + embed * kChunk;
     float *s_prev = beta + kChunk;
-    float *split = s_prev + kChunk;                   // [row 0/1][even/odd][34][kHalfChunk]
+    float *slope = s_prev + kChunk;                   // the rule history's depth slope
+    float *split = slope + kChunk;                    // [row 0/1][even/odd][34][kHalfChunk]
     WarpTaps taps(static_cast<std::size_t>(kChunk));
     const float *motion_x = a.packed + SSR_PACK_PLANE_MOTION * plane;
     const float *motion_y = motion_x + plane;
     const float *in[kRefInputs];
-    const float *view_in[kState], *history_const[kState], *acc_rows[kState], *hidden_in[SSR_STAGE_MAX_WIDTH];
-    float *history_rows[kState], *view_rows[kState], *acc_view_rows[kState];
+    const float *view_in[kState], *history_const[kState], *hidden_in[SSR_STAGE_MAX_WIDTH];
+    float *history_rows[kState], *view_rows[kState], *acc_view_rows[kState], *acc_rows[kState];
     const float *features[kFeatures];
     const float *split_in[4 * kFeatures];
     for (int c = 0; c < kState; ++c) {
@@ -351,64 +425,139 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                         dst[k] = fast_exp(in[c][k]) - 1.0f;
                     }
                 }
-                if (a.reset) {
-                    for (int c = 0; c < kState; ++c) {
-                        const float *src = c < 3 ? x_linear + c * kChunk : in[c];
-                        std::copy(src, src + n, history_rows[c]);
-                    }
-                } else {
-                    taps.compute(motion_x, motion_y, y, x0, n, a.height, width);
-                    sample<kState>(taps, a.acc, plane, history_rows, n);
-                }
-                log_view(history_const, view_rows, n, view_floor_of(w));
-                // TFA scores: s = <e_ref, e_cur> - <e_ref, e_prev>, beta = sigmoid(s)
-                dense(in, kRefInputs, w.ref_w1, w.ref_b1, hidden, hidden_buf, kChunk, n, true);
-                dense(hidden_in, hidden, w.ref_w2, w.ref_b2, embed, e_ref, kChunk, n, false);
-                dense(in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, kChunk, n, true);
-                dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_cur, kChunk, n, false);
-                dense(view_in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, kChunk, n, true);
-                dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_prev, kChunk, n, false);
-                for (int64_t k = 0; k < n; ++k) {
-                    beta[k] = 0.0f;
-                    s_prev[k] = 0.0f;
-                }
-                for (int e = 0; e < embed; ++e) {
-                    const float *ref = e_ref + e * kChunk, *cur = e_cur + e * kChunk, *pre = e_prev + e * kChunk;
-                    for (int64_t k = 0; k < n; ++k) {
-                        beta[k] += ref[k] * cur[k];
-                        s_prev[k] += ref[k] * pre[k];
-                    }
-                }
-                for (int64_t k = 0; k < n; ++k) {
-                    beta[k] = 1.0f / (1.0f + fast_exp(-(beta[k] - s_prev[k])));
-                }
-                if (w.keep_untraced) {  // tfa_untraced="keep": no sample, no update of the history
-                    const float *traced = in[kMaskPlane];
-                    for (int64_t k = 0; k < n; ++k) {
-                        beta[k] *= traced[k];
-                    }
-                }
-                // A_t = (1 - beta) * history + beta * x_values -> acc_new
-                for (int c = 0; c < kState; ++c) {
-                    const float *x_values = c < 3 ? x_linear + c * kChunk : in[c];
-                    const float *h = history_rows[c];
-                    float *dst = a.acc_new + c * plane + offset;
-                    for (int64_t k = 0; k < n; ++k) {
-                        dst[k] = (1.0f - beta[k]) * h[k] + beta[k] * x_values[k];
-                    }
-                    acc_rows[c] = dst;
-                }
-                log_view(acc_rows, acc_view_rows, n, view_floor_of(w));
                 float *prev_rows[3];
                 for (int c = 0; c < 3; ++c) {
                     prev_rows[c] = a.prev + c * plane + offset;
                 }
-                if (a.reset) {
-                    for (int c = 0; c < 3; ++c) {
-                        std::copy(acc_view_rows[c], acc_view_rows[c] + n, prev_rows[c]);
+                // TFA scores over the view of the history: s = <e_ref, e_cur> - <e_ref, e_prev>, beta = sigmoid(s)
+                auto tfa_weight = [&]() {
+                    dense(in, kRefInputs, w.ref_w1, w.ref_b1, hidden, hidden_buf, kChunk, n, true);
+                    dense(hidden_in, hidden, w.ref_w2, w.ref_b2, embed, e_ref, kChunk, n, false);
+                    dense(in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, kChunk, n, true);
+                    dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_cur, kChunk, n, false);
+                    dense(view_in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, kChunk, n, true);
+                    dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_prev, kChunk, n, false);
+                    for (int64_t k = 0; k < n; ++k) {
+                        beta[k] = 0.0f;
+                        s_prev[k] = 0.0f;
+                    }
+                    for (int e = 0; e < embed; ++e) {
+                        const float *ref = e_ref + e * kChunk, *cur = e_cur + e * kChunk, *pre = e_prev + e * kChunk;
+                        for (int64_t k = 0; k < n; ++k) {
+                            beta[k] += ref[k] * cur[k];
+                            s_prev[k] += ref[k] * pre[k];
+                        }
+                    }
+                    for (int64_t k = 0; k < n; ++k) {
+                        beta[k] = 1.0f / (1.0f + fast_exp(-(beta[k] - s_prev[k])));
+                    }
+                };
+                for (int c = 0; c < kState; ++c) {
+                    acc_rows[c] = a.acc_new + c * plane + offset;
+                }
+                if (rule) {
+                    // validity-tested reprojection of (A_{t-1}, y_{t-1}); v = the valid taps' weight
+                    float *valid = a.history_valid + offset;
+                    if (a.reset) {
+                        for (int c = 0; c < kState; ++c) {
+                            std::fill(history_rows[c], history_rows[c] + n, 0.0f);
+                        }
+                        for (int c = 0; c < 3; ++c) {
+                            std::fill(prev_rows[c], prev_rows[c] + n, 0.0f);
+                        }
+                        std::fill(valid, valid + n, 0.0f);
+                    } else {
+                        taps.compute(motion_x, motion_y, y, x0, n, a.height, width);
+                        depth_slope_row(a.packed + SSR_PACK_PLANE_DEPTH * plane, a.height, width, y, x0, n, slope);
+                        validate_taps(taps, a.acc, plane, in + SSR_PACK_PLANE_NORMAL, in[SSR_PACK_PLANE_DEPTH], slope, n,
+                                      valid);
+                        sample<kState>(taps, a.acc, plane, history_rows, n);
+                        sample<3>(taps, a.prev_out, plane, prev_rows, n);
+                        for (int64_t k = 0; k < n; ++k) {  // renormalised over the valid taps, 0 without any
+                            const float has = valid[k] > 0.0f ? 1.0f : 0.0f;
+                            const float inverse = has / std::max(valid[k], 1e-6f);
+                            for (int c = 0; c < kState; ++c) {
+                                history_rows[c][k] *= inverse;
+                            }
+                            for (int c = 0; c < 3; ++c) {
+                                prev_rows[c][k] *= inverse;
+                            }
+                        }
+                    }
+                    // the signal counts samples up to the pixel's cap -> acc_new 0-2, 12, 13
+                    const float *traced = in[kMaskPlane], *roughness = in[SSR_PACK_PLANE_ROUGHNESS];
+                    const float *tint[3] = {in[kState], in[kState + 1], in[kState + 2]};
+                    for (int64_t k = 0; k < n; ++k) {
+                        const float rough = std::min(std::max(roughness[k] / SSR_STAGE_HISTORY_ROUGHNESS_FULL, 0.0f), 1.0f);
+                        const float opacity =
+                            1.0f - std::min(std::max(std::max(std::max(tint[0][k], tint[1][k]), tint[2][k]), 0.0f), 1.0f);
+                        const float cap = SSR_STAGE_HISTORY_CAP_MIN + (w.history_cap - SSR_STAGE_HISTORY_CAP_MIN) * rough * opacity;
+                        const float count = history_rows[kMaskPlane][k];
+                        const float count_new = std::min(count + traced[k], std::max(cap, traced[k]));
+                        const float keep = std::min(std::max((count_new - traced[k]) / std::max(count, 1e-6f), 0.0f), 1.0f);
+                        const float r = x_linear[k], g = x_linear[kChunk + k], b = x_linear[2 * kChunk + k];
+                        const float sample_luminance = luminance_of(r, g, b);
+                        acc_rows[0][k] = history_rows[0][k] * keep + traced[k] * r;
+                        acc_rows[1][k] = history_rows[1][k] * keep + traced[k] * g;
+                        acc_rows[2][k] = history_rows[2][k] * keep + traced[k] * b;
+                        acc_rows[SSR_PACK_PLANE_SHADOW][k] =
+                            history_rows[SSR_PACK_PLANE_SHADOW][k] * keep + traced[k] * (sample_luminance * sample_luminance);
+                        acc_rows[kMaskPlane][k] = count_new;
+                    }
+                    // the TFA's history: the reprojection, or this frame where there is none
+                    for (int c = 0; c < kState; ++c) {
+                        const float *x_values = c < 3 ? x_linear + c * kChunk : in[c];
+                        float *h = history_rows[c];
+                        for (int64_t k = 0; k < n; ++k) {
+                            h[k] += (valid[k] > 0.0f ? 0.0f : 1.0f) * x_values[k];
+                        }
+                    }
+                    rule_view(history_const, view_rows, n, w.history_cap, view_floor_of(w));
+                    tfa_weight();
+                    for (int c : {3, 4, 5, SSR_PACK_PLANE_ROUGHNESS, SSR_PACK_PLANE_METALLIC}) {
+                        const float *h = history_rows[c];
+                        for (int64_t k = 0; k < n; ++k) {
+                            acc_rows[c][k] = (1.0f - beta[k]) * h[k] + beta[k] * in[c][k];
+                        }
+                    }
+                    for (int c = SSR_PACK_PLANE_NORMAL; c <= SSR_PACK_PLANE_DEPTH; ++c) {  // the next frame's taps test these
+                        std::copy(in[c], in[c] + n, acc_rows[c]);
+                    }
+                    rule_view(acc_rows, acc_view_rows, n, w.history_cap, view_floor_of(w));
+                    for (int c = 0; c < 3; ++c) {  // v * the valid average, else the view's irradiance
+                        for (int64_t k = 0; k < n; ++k) {
+                            prev_rows[c][k] = valid[k] > 0.0f ? valid[k] * prev_rows[c][k] : acc_view_rows[c][k];
+                        }
                     }
                 } else {
-                    sample<3>(taps, a.prev_out, plane, prev_rows, n);
+                    if (a.reset) {
+                        for (int c = 0; c < kState; ++c) {
+                            const float *src = c < 3 ? x_linear + c * kChunk : in[c];
+                            std::copy(src, src + n, history_rows[c]);
+                        }
+                    } else {
+                        taps.compute(motion_x, motion_y, y, x0, n, a.height, width);
+                        sample<kState>(taps, a.acc, plane, history_rows, n);
+                    }
+                    log_view(history_const, view_rows, n, view_floor_of(w));
+                    tfa_weight();
+                    // A_t = (1 - beta) * history + beta * x_values -> acc_new
+                    for (int c = 0; c < kState; ++c) {
+                        const float *x_values = c < 3 ? x_linear + c * kChunk : in[c];
+                        const float *h = history_rows[c];
+                        float *dst = acc_rows[c];
+                        for (int64_t k = 0; k < n; ++k) {
+                            dst[k] = (1.0f - beta[k]) * h[k] + beta[k] * x_values[k];
+                        }
+                    }
+                    log_view(acc_rows, acc_view_rows, n, view_floor_of(w));
+                    if (a.reset) {
+                        for (int c = 0; c < 3; ++c) {
+                            std::copy(acc_view_rows[c], acc_view_rows[c] + n, prev_rows[c]);
+                        }
+                    } else {
+                        sample<3>(taps, a.prev_out, plane, prev_rows, n);
+                    }
                 }
                 // the U-Net input u = (x_t, log view of A_t, transparent, prev)
                 for (int c = 0; c < kState; ++c) {
@@ -476,6 +625,7 @@ struct ResolveArgs {
     const float *prev;
     const float *acc_new;
     const float *packed;
+    const float *history_valid;  // the rule history's valid reprojection weight, else NULL (the warp's coverage)
     bool reset;
     int64_t height;
     int64_t width;
@@ -644,7 +794,7 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
                     const float v = static_cast<float>(y) + motion_y[pixel];
                     const float cover_x = std::min(std::max(std::min(u + 1.0f, fw - u), 0.0f), 1.0f);
                     const float cover_y = std::min(std::max(std::min(v + 1.0f, fh - v), 0.0f), 1.0f);
-                    const float coverage = cover_x * cover_y;
+                    const float coverage = a.history_valid != nullptr ? a.history_valid[pixel] : cover_x * cover_y;
                     const float logit = history_logit[k];
                     const float softplus = logit > 20.0f ? logit : fast_log1p(fast_exp(logit));
                     const float weight = softplus * coverage;
@@ -704,8 +854,8 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
 
 /// SSR_PACK_OK, SSR_PACK_ERROR_NULL_POINTER (no struct, a NULL array) or
 /// SSR_PACK_ERROR_INVALID_SIZE (a width outside 1 .. SSR_STAGE_MAX_WIDTH, a bad kernel size,
-/// signal_planes neither 0, 4 nor 7, a view_floor negative or not finite, keep_untraced
-/// neither 0 nor 1).
+/// signal_planes neither 0, 4 nor 7, a view_floor negative or not finite, a history_cap
+/// neither 0 nor finite and >= SSR_STAGE_HISTORY_CAP_MIN).
 int check_weights(const ssr_stage_weights *w) {
     if (w == nullptr) {
         return SSR_PACK_ERROR_NULL_POINTER;
@@ -729,7 +879,8 @@ int check_weights(const ssr_stage_weights *w) {
     if (!(w->view_floor >= 0.0f && w->view_floor <= std::numeric_limits<float>::max())) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
-    if (w->keep_untraced != 0 && w->keep_untraced != 1) {
+    if (!(w->history_cap == 0.0f || (w->history_cap >= SSR_STAGE_HISTORY_CAP_MIN &&
+                                      w->history_cap <= std::numeric_limits<float>::max()))) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
     return (w->kernel_size >= 1 && w->kernel_size <= 7 && w->kernel_size % 2 == 1) ? SSR_PACK_OK
@@ -770,7 +921,7 @@ extern "C" {
 
 int ssr_stage_accumulate(const float *packed, const float *acc, const float *prev_out, int reset, int64_t height,
                          int64_t width, const ssr_stage_weights *weights, float *acc_new, float *guide, float *prev,
-                         float *down, float *prev_half, float *signal_half, int num_threads) {
+                         float *down, float *prev_half, float *signal_half, float *history_valid, int num_threads) {
     if (height < 0 || width < 0 || height % 2 || width % 2) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
@@ -787,17 +938,22 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
     if (const int status = check_weights(weights); status != SSR_PACK_OK) {
         return status;
     }
+    const bool rule = weights->history_cap > 0.0f;
+    if (rule && history_valid == nullptr) {
+        return SSR_PACK_ERROR_NULL_POINTER;
+    }
     if (static_cast<uint64_t>(height) * static_cast<uint64_t>(width) >= (uint64_t{1} << 31)) {  // int32 plane indices
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
     const std::size_t plane = static_cast<std::size_t>(height * width) * sizeof(float), half = plane / 4;
     const void *inputs[3] = {packed, reset ? nullptr : acc, reset ? nullptr : prev_out};
     const std::size_t input_bytes[3] = {SSR_PACK_PLANES * plane, kState * plane, 3 * plane};
-    const void *outputs[6] = {acc_new, guide, prev, down, prev_half, signal_half};
-    const std::size_t output_bytes[6] = {kState * plane, static_cast<std::size_t>(weights->guide) * plane, 3 * plane,
+    const void *outputs[7] = {acc_new, guide, prev, down, prev_half, signal_half, rule ? history_valid : acc_new};
+    const std::size_t output_bytes[7] = {kState * plane, static_cast<std::size_t>(weights->guide) * plane, 3 * plane,
                                          static_cast<std::size_t>(weights->down) * half, 3 * half,
-                                         static_cast<std::size_t>(signal_planes_of(*weights)) * half};
-    if (any_overlap(outputs, output_bytes, 6, inputs, input_bytes, 3)) {
+                                         static_cast<std::size_t>(signal_planes_of(*weights)) * half,
+                                         rule ? plane : 0};
+    if (any_overlap(outputs, output_bytes, 7, inputs, input_bytes, 3)) {
         return SSR_PACK_ERROR_ALIASING;
     }
     try {
@@ -812,7 +968,8 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
             }
         }
         const AccumulateArgs args{packed, acc,  prev_out, reset != 0, height,    width,      weights,
-                                  down_weights.data(), acc_new, guide, prev, down, prev_half, signal_half};
+                                  down_weights.data(), acc_new, guide, prev, down, prev_half, signal_half,
+                                  rule ? history_valid : nullptr};
         const int thread_count = std::min<int>(ssr_pack_resolve_threads(num_threads, height, width),
                                                static_cast<int>(std::max<int64_t>(height / 2, 1)));
         const std::vector<RowBand> bands = even_bands(height, thread_count);
@@ -825,9 +982,9 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
 }
 
 int ssr_stage_resolve(const float *coarse, const float *carry, const float *guide, const float *prev,
-                      const float *acc_new, const float *packed, int reset, int64_t height, int64_t width,
-                      int64_t out_height, int64_t out_width, const ssr_stage_weights *weights, float *out_log,
-                      float *color, int num_threads) {
+                      const float *acc_new, const float *packed, const float *history_valid, int reset,
+                      int64_t height, int64_t width, int64_t out_height, int64_t out_width,
+                      const ssr_stage_weights *weights, float *out_log, float *color, int num_threads) {
     if (height < 0 || width < 0 || height % 2 || width % 2 || out_height < 0 || out_width < 0 ||
         out_height > height || out_width > width) {
         return SSR_PACK_ERROR_INVALID_SIZE;
@@ -845,20 +1002,23 @@ int ssr_stage_resolve(const float *coarse, const float *carry, const float *guid
     if (const int status = check_weights(weights); status != SSR_PACK_OK) {
         return status;
     }
+    if ((weights->history_cap > 0.0f) != (history_valid != nullptr)) {  // the rule history's plane, only there
+        return SSR_PACK_ERROR_NULL_POINTER;
+    }
     if (static_cast<uint64_t>(height) * static_cast<uint64_t>(width) >= (uint64_t{1} << 31)) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
     const std::size_t plane = static_cast<std::size_t>(height * width) * sizeof(float), half = plane / 4;
-    const void *inputs[6] = {coarse, carry, guide, prev, acc_new, packed};
-    const std::size_t input_bytes[6] = {3 * half, static_cast<std::size_t>(signal_planes_of(*weights)) * half,
+    const void *inputs[7] = {coarse, carry, guide, prev, acc_new, packed, history_valid};
+    const std::size_t input_bytes[7] = {3 * half, static_cast<std::size_t>(signal_planes_of(*weights)) * half,
                                         static_cast<std::size_t>(weights->guide) * plane, 3 * plane, kState * plane,
-                                        SSR_PACK_PLANES * plane};
+                                        SSR_PACK_PLANES * plane, plane};
     const void *outputs[2] = {out_log, color};
     const std::size_t output_bytes[2] = {3 * plane, static_cast<std::size_t>(out_height * out_width) * 3 * sizeof(float)};
-    if (any_overlap(outputs, output_bytes, 2, inputs, input_bytes, 6)) {
+    if (any_overlap(outputs, output_bytes, 2, inputs, input_bytes, 7)) {
         return SSR_PACK_ERROR_ALIASING;
     }
-    const ResolveArgs args{coarse, carry,     guide,     prev,    acc_new, packed, reset != 0,
+    const ResolveArgs args{coarse, carry,     guide,     prev,    acc_new, packed, history_valid, reset != 0,
                            height, width,     out_height, out_width, weights, out_log, color};
     try {
         const int thread_count = ssr_pack_resolve_threads(num_threads, height, width);

@@ -37,10 +37,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
 from ssr.data_tools.contract import (HISTORY_CAP_MIN, HISTORY_MODES, LEGACY_VIEW_FLOOR, RULE_HISTORY_CAP,
-                                     SPECULAR_FLOOR, TFA_UNTRACED)
+                                     SPECULAR_FLOOR)
 
 __all__ = [
-    "ACCUMULATIONS", "ARCHES", "HISTORY_MODES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS", "TFA_UNTRACED",
+    "ACCUMULATIONS", "ARCHES", "HISTORY_MODES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS",
     "WIDTH_PRESETS", "ModelConfig", "WidthPreset",
 ]
 
@@ -132,20 +132,6 @@ class ModelConfig:
             (:data:`VIEW_FLOOR`, 1e-2). Weights saved before this field existed load with
             1e-4 (:data:`ssr.data_tools.contract.LEGACY_VIEW_FLOOR`), the value
             they were trained with. No weights depend on it; a fine-tune may change it.
-        tfa_untraced: the TFA's current-frame weight ``beta`` at pixels this frame did not
-            trace (``arch="ssr"`` with the TFA on): ``"learned"`` (SPEC.md: ``beta`` from the
-            embedding scores at every pixel) or ``"keep"``: ``beta := 0`` there, so an
-            untraced pixel carries its warped history unchanged and ``beta`` only decides
-            how a new sample enters. A frame with no sample at a pixel has nothing to add
-            to its history; a learned ``beta`` of ~0.9 there (the ``fast`` models of
-            docs/benchmarks-history.md section 16) erases the history every frame.
-            ``"count"`` (``accumulation="linear"``): the signal channels count samples
-            instead of blending (:func:`ssr.model.kernel.count_signal`): ``A_irr`` and
-            ``A_mask`` become ``(1 - beta) * history + this frame's traced sample``, capped
-            at :data:`~ssr.data_tools.contract.HISTORY_CAP` samples, so ``A_mask`` is the
-            history length the TFA and the U-Net see (NRD-style accumulation); the other
-            channels blend as ``"learned"``. No native pixel stage yet (torch and one-graph
-            ONNX exports only).
         specular_floor: the demodulation albedo the model's input is packed with,
             ``albedo + specular_floor * (1 - roughness) * (1 - metallic)``
             (:func:`ssr.data_tools.contract.specular_floor_offset`): a floor under the
@@ -157,7 +143,7 @@ class ModelConfig:
             the previous frame's depth and normal, a per-pixel sample count that only traced
             pixels raise, capped per pixel by :attr:`history_cap` and the roughness; the TFA
             still blends albedo, roughness and metallic). Needs ``accumulation="linear"``,
-            ``output="kernel"``, the TFA, and ``tfa_untraced="learned"``.
+            ``output="kernel"`` and the TFA.
         history_cap: ``history="rule"``: the most samples a rough surface's history counts
             (:data:`~ssr.data_tools.contract.RULE_HISTORY_CAP`, 32).
     """
@@ -175,7 +161,6 @@ class ModelConfig:
     deep_width: int = 64
     signal: str = "irradiance"
     view_floor: float = VIEW_FLOOR
-    tfa_untraced: str = "learned"
     specular_floor: float = SPECULAR_FLOOR
     history: str = "learned"
     history_cap: float = RULE_HISTORY_CAP
@@ -219,20 +204,12 @@ class ModelConfig:
         if not 0 <= float(self.specular_floor) < float("inf"):
             raise ValueError(f"ModelConfig.specular_floor must be a finite number >= 0, got {self.specular_floor!r}")
         object.__setattr__(self, "specular_floor", float(self.specular_floor))
-        if self.tfa_untraced not in TFA_UNTRACED:
-            raise ValueError(f"ModelConfig.tfa_untraced must be one of {TFA_UNTRACED}, got {self.tfa_untraced!r}")
-        if self.tfa_untraced != "learned" and (self.arch != "ssr" or not self.use_tfa):
-            raise ValueError(f"ModelConfig: tfa_untraced={self.tfa_untraced!r} changes the TFA; it needs "
-                             'arch="ssr" with use_tfa=True')
-        if self.tfa_untraced == "count" and self.accumulation != "linear":
-            raise ValueError("ModelConfig: tfa_untraced='count' counts linear samples; it needs accumulation='linear'")
         if self.history not in HISTORY_MODES:
             raise ValueError(f"ModelConfig.history must be one of {HISTORY_MODES}, got {self.history!r}")
         if self.history == "rule" and (self.arch != "ssr" or not self.use_tfa or self.accumulation != "linear"
-                                       or self.output != "kernel" or self.tfa_untraced != "learned"):
+                                       or self.output != "kernel"):
             raise ValueError("ModelConfig: history='rule' counts linear samples that the kernels filter; it needs "
-                             "arch='ssr', use_tfa=True, accumulation='linear', output='kernel', "
-                             "tfa_untraced='learned'")
+                             "arch='ssr', use_tfa=True, accumulation='linear', output='kernel'")
         if not HISTORY_CAP_MIN <= float(self.history_cap) < float("inf"):
             raise ValueError(f"ModelConfig.history_cap must be a finite number >= {HISTORY_CAP_MIN}, "
                              f"got {self.history_cap!r}")
@@ -258,6 +235,13 @@ class ModelConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
         known = {f.name for f in fields(cls)}
+        data = dict(data)
+        # tfa_untraced ("keep" / "count") lost its A/B and left (docs/research-log.md): configs
+        # saved with it describe the learned TFA only when it says "learned"
+        legacy = data.pop("tfa_untraced", "learned")
+        if legacy != "learned":
+            raise ValueError(f"ModelConfig: tfa_untraced={legacy!r} is no longer supported (the option was measured, "
+                             "not adopted and removed; only 'learned' models load)")
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"ModelConfig: unknown keys {sorted(unknown)}")

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ssr.data_tools.contract import ALBEDO_EPS, HISTORY_CAP, SLICES
+from ssr.data_tools.contract import ALBEDO_EPS, SLICES
 
 from .config import VIEW_FLOOR
 
@@ -44,7 +44,6 @@ __all__ = [
     "VIEW_BOUND",
     "apply_kernel",
     "blend_signals",
-    "count_signal",
     "dual_signal",
     "kernel_size_of",
     "kernel_weights",
@@ -86,38 +85,6 @@ def signal_radiance(signal: Tensor) -> Tensor:
 def signal_irradiance(signal: Tensor, floor: float = MASK_FLOOR) -> Tensor:
     """``[B, 3, H, W]`` weighted-mean linear irradiance ``num / max(den, floor)``."""
     return signal[:, 0:3] / torch.clamp(signal[:, 3:4], min=floor)
-
-
-def count_signal(blended: Tensor, history: Tensor, current: Tensor, alpha: Tensor,
-                 cap: float = HISTORY_CAP) -> Tensor:
-    """The ``tfa_untraced="count"`` state (``ssr.model.ModelConfig.tfa_untraced``): the signal
-    channels of ``blended`` replaced by a sample count.
-
-    ``A_irr = alpha * history_irr + mask * current_irr`` and ``A_mask = alpha * history_mask +
-    mask``: a traced sample enters with weight 1 and the history keeps ``alpha`` (the TFA's
-    history weight) of its samples, so a static, trusted pixel's ``A_mask`` counts its samples
-    and ``A_irr / A_mask`` is their mean. Where ``A_mask`` exceeds ``cap`` both are scaled to
-    it (the oldest samples fade, as in NRD's history-length clamp). Channels 3-12 (G-buffer)
-    keep ``blended``'s values.
-
-    Args:
-        blended: ``[B, 14, H, W]`` the TFA's blend ``alpha * history + (1 - alpha) * current``.
-        history: ``[B, 14, H, W]`` linear warped history (``current`` at a reset).
-        current: ``[B, 14, H, W]`` this frame's linear state values (irradiance 0 where untraced).
-        alpha: ``[B, 1, H, W]`` the TFA's history weight in [0, 1].
-        cap: the most samples ``A_mask`` holds.
-
-    >>> history = torch.zeros(1, 14, 1, 1); history[:, 0:3] = 6.0; history[:, 13] = 3.0   # 3 samples, mean 2
-    >>> current = torch.zeros(1, 14, 1, 1); current[:, 0:3] = 6.0; current[:, 13] = 1.0   # one sample of 6
-    >>> state = count_signal(current, history, current, torch.ones(1, 1, 1, 1))
-    >>> float(state[0, 13]), float(state[0, 0] / state[0, 13])                          # 4 samples, mean 3
-    (4.0, 3.0)
-    """
-    mask = current[:, _MASK]
-    numerator = alpha * history[:, _IRRADIANCE] + mask * current[:, _IRRADIANCE]
-    denominator = alpha * history[:, _MASK] + mask
-    scale = cap / torch.clamp(denominator, min=cap)
-    return torch.cat((numerator * scale, blended[:, _IRRADIANCE.stop:_MASK.start], denominator * scale), dim=1)
 
 
 VIEW_BOUND = 1e4

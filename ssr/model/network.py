@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from ssr.data_tools.contract import ALBEDO_EPS, OUTPUT_CHANNELS, PACKED_CHANNELS, SIZE_MULTIPLE, SLICES, STATE_CHANNELS
 
 from .config import ModelConfig
-from .kernel import (apply_kernel, blend_signals, count_signal, dual_signal, kernel_weights, linear_irradiance,
+from .kernel import (apply_kernel, blend_signals, dual_signal, kernel_weights, linear_irradiance,
                      log_view, signal_irradiance, signal_of, signal_radiance)
 from .history import assemble_state, history_view, reproject, split_history, update_signal
 from .rae import RecurrentAutoencoder
@@ -215,11 +215,7 @@ class SSRNet(nn.Module):
         if self.tfa is not None:
             history = _select_reset(reset, x_values, warped_acc)
             history_view = log_view(history, self.config.view_floor) if linear else history
-            gate = x_t[:, _MASK] if self.config.tfa_untraced == "keep" else None
-            acc_new, alpha, _ = self.tfa(x_t, transparent, history_view, values=(x_values, history) if linear else None,
-                                         gate=gate)
-            if self.config.tfa_untraced == "count":
-                acc_new = count_signal(acc_new, history, x_values, alpha)
+            acc_new, _, _ = self.tfa(x_t, transparent, history_view, values=(x_values, history) if linear else None)
         else:
             acc_new = x_values
         acc_features = log_view(acc_new, self.config.view_floor) if linear else acc_new

@@ -45,9 +45,9 @@ MAX_NATIVE_KERNEL = 7
 def check_native_stages(net: SSRNet) -> None:
     """Raise ``ValueError`` unless ``net`` can run with native pixel stages: the ``ssr``
     architecture with ``layout="fast"`` (1x1 TFA nets), ``output="kernel"``,
-    ``accumulation="linear"``, TFA and warped previous output on, ``tfa_untraced`` ``"learned"``
-    or ``"keep"``, a full-resolution kernel side of at most 7 (either signal: ``"irradiance"``
-    or ``"dual"``)."""
+    ``accumulation="linear"``, TFA and warped previous output on, a full-resolution kernel
+    side of at most 7 (either signal: ``"irradiance"`` or ``"dual"``; either history:
+    ``"learned"`` or ``"rule"``)."""
     config = net.config
     problems = []
     if config.arch != "ssr":
@@ -60,11 +60,6 @@ def check_native_stages(net: SSRNet) -> None:
         problems.append(f"accumulation={config.accumulation!r} (needs 'linear')")
     if not config.use_tfa or not config.use_warped_prev:
         problems.append("the TFA and the warped previous output must be on")
-    if config.tfa_untraced == "count":
-        problems.append("tfa_untraced='count' (no native accumulate stage for it yet)")
-    if config.history == "rule":
-        problems.append("history='rule' (no native accumulate stage for it yet: export the one-graph form, "
-                        "--pixel-stages graph --warp inside)")
     if config.kernel_sizes[-1] > MAX_NATIVE_KERNEL:
         problems.append(f"full-resolution kernel {config.kernel_sizes[-1]} > {MAX_NATIVE_KERNEL}")
     if problems:

@@ -36,7 +36,7 @@ def _two_convs(in_channels: int, hidden: int, out_channels: int, kernel: int = 3
 
 
 def accumulate(
-    e_ref: Tensor, e_cur: Tensor, e_prev: Tensor, x_t: Tensor, warped_acc: Tensor, gate: Tensor | None = None
+    e_ref: Tensor, e_cur: Tensor, e_prev: Tensor, x_t: Tensor, warped_acc: Tensor
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Blend current state and warped history by embedding similarity.
 
@@ -44,8 +44,6 @@ def accumulate(
         e_ref, e_cur, e_prev: ``[B, k, H, W]`` embeddings.
         x_t: ``[B, C, H, W]`` current state vector.
         warped_acc: ``[B, C, H, W]`` warped accumulated state ``W(A_{t-1})``.
-        gate: optional ``[B, 1, H, W]`` in ``[0, 1]`` that multiplies ``beta``
-            (``ModelConfig.tfa_untraced="keep"`` passes the traced mask: 0 keeps the history).
 
     Returns:
         ``(acc, alpha, beta)``: ``acc = alpha * warped_acc + beta * x_t`` ``[B, C, H, W]``;
@@ -57,8 +55,6 @@ def accumulate(
     # softmax over the two scores, as sigmoid(s_cur - s_prev): the same values, elementwise
     # (ONNX Runtime's Softmax on a 2-wide channel axis is slow on CPU)
     beta = torch.sigmoid(s_cur - s_prev)
-    if gate is not None:
-        beta = beta * gate
     alpha = 1.0 - beta
     return alpha * warped_acc + beta * x_t, alpha, beta
 
@@ -82,7 +78,6 @@ class TemporalFeatureAccumulator(nn.Module):
 
     def forward(
         self, x_t: Tensor, transparent: Tensor, warped_acc: Tensor, values: tuple[Tensor, Tensor] | None = None,
-        gate: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Accumulate one frame.
 
@@ -94,7 +89,6 @@ class TemporalFeatureAccumulator(nn.Module):
             values: ``(x_values, history_values)``, each ``[B, 14, H, W]``, to blend instead
                 of ``(x_t, warped_acc)``, which then only feed the embedding nets (a
                 ``accumulation="linear"`` model blends linear irradiance but scores log views).
-            gate: optional ``[B, 1, H, W]`` multiplier of ``beta`` (:func:`accumulate`).
 
         Returns:
             ``(acc [B, 14, H, W], alpha [B, 1, H, W], beta [B, 1, H, W])``.
@@ -106,4 +100,4 @@ class TemporalFeatureAccumulator(nn.Module):
         e_cur = self.embedding_net(x_t)
         e_prev = self.embedding_net(warped_acc)
         x_values, history_values = values if values is not None else (x_t, warped_acc)
-        return accumulate(e_ref, e_cur, e_prev, x_values, history_values, gate)
+        return accumulate(e_ref, e_cur, e_prev, x_values, history_values)

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from ssr.losses import SPATIAL_LOSSES, TEMPORAL_LOSSES
-from ssr.model.config import (ACCUMULATIONS, ARCHES, HISTORY_MODES, LAYOUTS, LEVELS, OUTPUTS, SIGNALS, TFA_UNTRACED,
+from ssr.model.config import (ACCUMULATIONS, ARCHES, HISTORY_MODES, LAYOUTS, LEVELS, OUTPUTS, SIGNALS,
                               WIDTH_PRESETS)
 
 __all__ = ["add_arguments", "config_from_args", "run"]
@@ -62,11 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "albedo: a floor under smooth dielectrics, whose specular coat does not follow their "
                              "diffuse texture (default 0). Stored with the model; the runtime packs frames with it. "
                              "Not a weight: with --init it overrides the weights' value (docs/training.md)")
-    parser.add_argument("--tfa-untraced", default="learned", choices=TFA_UNTRACED,
-                        help="the TFA's current-frame weight at pixels the frame did not trace: learned (SPEC.md), "
-                             "keep (0: an untraced pixel keeps its warped history) or count (the signal counts "
-                             "samples: each traced sample enters with weight 1, the history keeps the TFA's share; "
-                             "--accumulation linear; no native pixel stage yet; docs/training.md)")
     parser.add_argument("--history", default="learned", choices=HISTORY_MODES,
                         help="how the accumulated signal follows time: learned (the TFA's blend, SPEC) or rule: "
                              "reprojection taps tested against the previous depth and normal, a per-pixel sample "
@@ -126,7 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--init the weight the initial weights were trained with")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
-                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes, --tfa-untraced, --history, --history-cap and the ablation flags are ignored), "
+                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes, --history, --history-cap and the ablation flags are ignored), "
                              "and so are the loss terms unless --spatial-loss / --temporal-loss / --tonemap-weight are given")
     parser.add_argument("--color-augment", action="store_true",
                         help="also recolour training clips: a random RGB channel order and exposure (+-1.5 stops) "
@@ -173,7 +168,7 @@ def config_from_args(args: argparse.Namespace):
         width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp,
         accumulation=args.accumulation, output=args.output, arch=args.arch, layout=args.layout,
         kernel_sizes=_kernel_sizes(args.kernel_sizes), levels=args.levels, deep_width=args.deep_width,
-        signal=args.signal, tfa_untraced=args.tfa_untraced, history=args.history,
+        signal=args.signal, history=args.history,
         **({"history_cap": args.history_cap} if args.history_cap is not None else {}),
     )
     if args.view_floor is not None:

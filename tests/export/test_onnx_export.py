@@ -82,14 +82,11 @@ def test_static_export_matches_torch_over_a_stream(net: SSRNet, tmp_path: Path) 
 @pytest.mark.parametrize("config", [
     ModelConfig(width="lean", accumulation="linear", output="kernel"),
     ModelConfig(width="tiny", arch="rae"),
-    ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel", signal="dual",
-                tfa_untraced="keep"),
-    ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel", signal="dual",
-                tfa_untraced="count"),
-], ids=["kernel", "rae", "fast-keep", "fast-count"])
+    ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel", signal="dual"),
+], ids=["kernel", "rae", "fast-dual"])
 def test_every_architecture_exports_with_parity(tmp_path: Path, config: ModelConfig, warp_mode: str) -> None:
-    """The kernel-predicting output, the RAE baseline and fast dual models whose TFA keeps
-    untraced history or counts samples trace to ONNX and stream like torch."""
+    """The kernel-predicting output, the RAE baseline and a fast dual model trace to ONNX and
+    stream like torch."""
     torch.manual_seed(2)
     model = SSRNet(config).eval()
     path = export_onnx(model, tmp_path / "model.onnx", height=16, width=16, dynamic=True, warp=warp_mode)
@@ -97,9 +94,11 @@ def test_every_architecture_exports_with_parity(tmp_path: Path, config: ModelCon
     assert np.isfinite(check_parity(model, path, 16, 16, frames=2))
 
 
-def test_rule_history_model_exports_with_the_warp_inside_only(tmp_path: Path, sequence: Sequence) -> None:
+def test_rule_history_model_exports_with_its_taps_inside(tmp_path: Path, sequence: Sequence) -> None:
     """A history="rule" model's validity-tested taps trace into the graph; its ONNX stream
-    follows torch over a real sequence with a cut, and the warp-outside form is refused."""
+    follows torch over a real sequence with a cut, and the warp-outside form (a state warped
+    without its taps' tests) is refused; native pixel stages run it
+    (tests/runtime/test_native_stages.py)."""
     torch.manual_seed(2)
     model = SSRNet(ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel", signal="dual",
                                history="rule")).eval()
@@ -111,8 +110,6 @@ def test_rule_history_model_exports_with_the_warp_inside_only(tmp_path: Path, se
                                    rtol=0, atol=1e-4, err_msg=f"frame {index}")
     with pytest.raises(ValueError, match="history='rule'"):
         export_onnx(model, tmp_path / "outside.onnx", height=16, width=16, dynamic=True, warp="outside")
-    with pytest.raises(ValueError, match="no native accumulate stage"):
-        export_onnx(model, tmp_path / "native.onnx", height=16, width=16, pixel_stages="native")
 
 
 def test_dynamic_export_matches_torch_at_several_sizes(net: SSRNet, dynamic_onnx: Path) -> None:

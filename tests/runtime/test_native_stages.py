@@ -17,7 +17,9 @@ import pytest
 import torch
 
 from ssr.data_tools import stages
-from ssr.data_tools.contract import LEGACY_VIEW_FLOOR, STAGE_CHANNELS, STAGE_FEATURE_PREV, STAGE_SIGNAL_PLANES
+from ssr.data_tools.contract import (HISTORY_CAP_MIN, HISTORY_DEPTH_REL, HISTORY_DEPTH_SLOPE, HISTORY_NORMAL_COS,
+                                     HISTORY_ROUGHNESS_FULL, LEGACY_VIEW_FLOOR, STAGE_CHANNELS, STAGE_FEATURE_PREV,
+                                     STAGE_SIGNAL_PLANES)
 from ssr.export.onnx import ParityError, check_parity, export_onnx, random_stream_inputs, write_metadata
 from ssr.model import SSRNet
 from ssr.model.config import VIEW_FLOOR, ModelConfig
@@ -29,12 +31,39 @@ native = pytest.importorskip("ssr._native")
 
 
 def fast_net(seed: int = 0, kernel: int = 3, levels: int = 3, signal: str = "irradiance",
-             view_floor: float = VIEW_FLOOR, tfa_untraced: str = "learned") -> SSRNet:
+             view_floor: float = VIEW_FLOOR, history: str = "learned") -> SSRNet:
     torch.manual_seed(seed)
     config = ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel",
                          kernel_sizes=(5,) * (levels - 1) + (kernel,), levels=levels, signal=signal,
-                         view_floor=view_floor, tfa_untraced=tfa_untraced)
+                         view_floor=view_floor, history=history, history_cap=8.0)
     return SSRNet(config).eval()
+
+
+def coherent_stream(height: int, width: int, frames: int, seed: int = 3) -> list[np.ndarray]:
+    """:func:`random_stream_inputs` whose G-buffer holds still enough for a rule history: a
+    slanted, gently curved surface (normals within the validity cone of their neighbours,
+    depth a ramp) with a nearer box that moves one pixel a frame (taps across its edges
+    fail), a few pixels whose normal flips each frame, a glass patch and roughness from
+    mirror to diffuse, so that valid, partly valid and invalid taps and every history cap
+    occur."""
+    rng = np.random.default_rng(seed)
+    stream = random_stream_inputs(height, width, frames, seed=seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    for index, packed in enumerate(stream):
+        planes = packed[0]
+        normal = np.stack((0.2 * np.sin(x / 5.0), 0.2 * np.cos(y / 4.0), np.ones_like(x)))
+        flip = rng.random((height, width)) < 0.05
+        normal[:, flip] *= -1.0
+        planes[6:9] = normal / np.linalg.norm(normal, axis=0, keepdims=True)
+        depth = 1.0 + 0.02 * x + 0.01 * y
+        box = (np.abs(x - (width / 3 + index)) < 4) & (np.abs(y - height / 2) < 4)
+        depth[box] = 0.5
+        depth[:2, :3] = 0.0  # sky: a miss in every frame
+        planes[9] = depth
+        planes[10] = np.clip(x / width + 0.1 * rng.random((height, width)), 0.0, 1.0)
+        planes[14:17] = 0.0
+        planes[14:17, -4:, :4] = 0.6
+    return stream
 
 
 def stage_buffers(net: SSRNet, height: int, width: int) -> dict[str, np.ndarray]:
@@ -54,19 +83,22 @@ def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray | None, prev: n
     weights, kernel = stage_weight_arrays(net), net.config.kernel_sizes[-1]
     planes = STAGE_SIGNAL_PLANES[net.config.signal]
     b = stage_buffers(net, height, width)
+    rule = net.config.history == "rule"
+    valid = np.full((1, 1, height, width), np.nan, np.float32) if rule else None
     stages.accumulate(packed, acc, prev, reset, weights, kernel, b["acc_new"], b["guide"], b["prev"], b["down"],
                       b["prev_half"], b["signal_half"], num_threads, signal_planes=planes,
-                      view_floor=net.config.view_floor, keep_untraced=net.config.tfa_untraced == "keep")
+                      view_floor=net.config.view_floor, history_cap=net.config.history_cap if rule else 0.0,
+                      history_valid=valid)
     with torch.no_grad():
         coarse, carry = UNetTrunk(net)(*(torch.from_numpy(b[name]) for name in ("down", "prev_half", "signal_half")))
     out_log = np.full((1, 3, height, width), np.nan, np.float32)
     color = np.full((height, width, 3), np.nan, np.float32)
     stages.resolve(coarse.numpy(), carry.numpy(), b["guide"], b["prev"], b["acc_new"], packed, reset, weights, kernel,
-                   out_log, color, num_threads, signal_planes=planes)
+                   out_log, color, num_threads, signal_planes=planes, history_valid=valid)
     return color, b["acc_new"], out_log
 
 
-@pytest.mark.parametrize("kernel, levels, size, signal, view_floor, tfa_untraced",
+@pytest.mark.parametrize("kernel, levels, size, signal, view_floor, history",
                          [(3, 3, (20, 28), "irradiance", VIEW_FLOOR, "learned"),
                           (5, 3, (20, 28), "irradiance", VIEW_FLOOR, "learned"),
                           (3, 4, (20, 36), "irradiance", VIEW_FLOOR, "learned"),
@@ -74,21 +106,25 @@ def native_step(net: SSRNet, packed: np.ndarray, acc: np.ndarray | None, prev: n
                           (3, 4, (20, 36), "dual", VIEW_FLOOR, "learned"),
                           (3, 3, (20, 28), "dual", LEGACY_VIEW_FLOOR, "learned"),
                           (3, 3, (20, 28), "irradiance", 0.3, "learned"),
-                          (3, 3, (20, 28), "dual", VIEW_FLOOR, "keep")],
+                          (3, 3, (20, 28), "irradiance", VIEW_FLOOR, "rule"),
+                          (5, 3, (20, 28), "dual", VIEW_FLOOR, "rule")],
                          ids=["k3", "k5", "levels4-odd-quarter", "dual", "dual-levels4", "dual-legacy-floor",
-                              "floor-0.3", "dual-keep-untraced"])
+                              "floor-0.3", "rule", "dual-rule"])
 def test_native_stages_match_the_torch_model_over_a_stream(kernel: int, levels: int, size: tuple[int, int],
-                                                           signal: str, view_floor: float, tfa_untraced: str) -> None:
+                                                           signal: str, view_floor: float, history: str) -> None:
     """Also with a 1/8 scale in the trunk (``levels=4``; 20 x 36 has a 5 x 9 quarter scale),
     for a ``signal="dual"`` model (7-plane signal, the radiance blend at full resolution), for
-    the legacy and an unusual log-view floor (``ModelConfig.view_floor``) and for a TFA that
-    keeps untraced pixels' history (``ModelConfig.tfa_untraced``)."""
-    net = fast_net(kernel=kernel, levels=levels, signal=signal, view_floor=view_floor, tfa_untraced=tfa_untraced)
+    the legacy and an unusual log-view floor (``ModelConfig.view_floor``) and for the rule
+    history (``ModelConfig.history="rule"``: validity-tested taps, sample counts, caps) over a
+    G-buffer coherent enough to keep some of it."""
+    net = fast_net(kernel=kernel, levels=levels, signal=signal, view_floor=view_floor, history=history)
     height, width = size
     acc_t, prev_t = torch.zeros(1, 14, height, width), torch.zeros(1, 3, height, width)
     acc_n, prev_n = np.zeros((1, 14, height, width), np.float32), np.zeros((1, 3, height, width), np.float32)
-    for index, packed in enumerate(random_stream_inputs(height, width, 6, seed=3)):
-        reset = index in (0, 3)  # stream start and a cut
+    frames = 8 if history == "rule" else 6
+    stream = coherent_stream(height, width, frames) if history == "rule" else random_stream_inputs(height, width, 6, seed=3)
+    for index, packed in enumerate(stream):
+        reset = index in (0, frames // 2)  # stream start and a cut
         with torch.no_grad():
             color_t, acc_t, prev_t = net(torch.from_numpy(packed), acc_t, prev_t,
                                          torch.full((1, 1, 1, 1), float(reset)))
@@ -97,6 +133,9 @@ def test_native_stages_match_the_torch_model_over_a_stream(kernel: int, levels: 
         np.testing.assert_allclose(acc_n, acc_t.numpy(), rtol=1e-4, atol=1e-4, err_msg=f"acc_new, frame {index}")
         np.testing.assert_allclose(prev_n, prev_t.numpy(), rtol=1e-4, atol=1e-4, err_msg=f"out_log, frame {index}")
         np.testing.assert_allclose(color_n, want, rtol=1e-4, atol=1e-4, err_msg=f"color, frame {index}")
+    if history == "rule":  # the stream kept history somewhere and lost it somewhere
+        counts = acc_n[0, 13]
+        assert counts.max() >= 2.0 and (counts == 0).any()
 
 
 def test_native_stages_match_torch_across_column_chunks() -> None:
@@ -174,6 +213,11 @@ def test_native_constants_equal_the_python_contract() -> None:
     assert native.STAGE_VIEW_BOUND == pytest.approx(VIEW_BOUND)
     assert native.STAGE_LEGACY_VIEW_FLOOR == pytest.approx(LEGACY_VIEW_FLOOR)
     assert native.STAGE_LOG_MAX == pytest.approx(LOG_IRRADIANCE_MAX)
+    assert native.STAGE_HISTORY_CAP_MIN == pytest.approx(HISTORY_CAP_MIN)
+    assert native.STAGE_HISTORY_ROUGHNESS_FULL == pytest.approx(HISTORY_ROUGHNESS_FULL)
+    assert native.STAGE_HISTORY_NORMAL_COS == pytest.approx(HISTORY_NORMAL_COS)
+    assert native.STAGE_HISTORY_DEPTH_REL == pytest.approx(HISTORY_DEPTH_REL)
+    assert native.STAGE_HISTORY_DEPTH_SLOPE == pytest.approx(HISTORY_DEPTH_SLOPE)
 
 
 def test_stage_errors_name_the_argument() -> None:
@@ -204,6 +248,15 @@ def test_stage_errors_name_the_argument() -> None:
         stages.resolve(*resolve_args, 3, np.zeros((1, 3, 8, 8), np.float32), np.zeros((9, 8, 3), np.float32))
     with pytest.raises(ValueError, match="'coarse' must have shape \\(3, 4, 4\\)"):
         stages.resolve(half, *resolve_args[1:], 3, np.zeros((1, 3, 8, 8), np.float32), np.zeros((8, 8, 3), np.float32))
+    # the rule history: a cap below the mirrors' one, and its valid plane, required and shaped
+    with pytest.raises(ValueError, match="history_cap must be 0 \\(the learned TFA history\\) or finite and >= 2"):
+        stages.accumulate(packed, None, None, True, weights, 3, *outs, history_cap=1.0,
+                          history_valid=np.zeros((1, 1, 8, 8), np.float32))
+    with pytest.raises(ValueError, match="needs 'history_valid' \\(1, H, W\\)"):
+        stages.accumulate(packed, None, None, True, weights, 3, *outs, history_cap=8.0)
+    with pytest.raises(ValueError, match="'history_valid' must have shape \\(1, 8, 8\\)"):
+        stages.accumulate(packed, None, None, True, weights, 3, *outs, history_cap=8.0,
+                          history_valid=np.zeros((1, 1, 8, 6), np.float32))
 
 
 def test_stage_weight_record_round_trips_and_rejects_garbage() -> None:
@@ -368,26 +421,35 @@ def test_onnx_stream_packs_with_the_model_specular_floor(tmp_path: Path) -> None
         OnnxBackend(path)
 
 
-def test_onnx_backend_applies_the_model_tfa_untraced(tmp_path: Path) -> None:
-    """A native-stage graph carries ``tfa_untraced`` in ``ssr.model_config``; the runtime
-    applies it (parity with torch over a subpixel stream), reads a config without it as
-    ``"learned"`` (graphs exported before it existed) and refuses an unknown value and
-    ``"count"``, which it has no stage for."""
-    from ssr.runtime.onnx_backend import OnnxBackend
+def test_onnx_backend_runs_a_rule_history_model_natively(tmp_path: Path) -> None:
+    """A ``history="rule"`` model exports with native pixel stages; the runtime reads the rule
+    and its cap from ``ssr.model_config`` and follows torch over a coherent stream with a
+    cut; a graph whose config names the removed ``tfa_untraced`` option, or a rule without a
+    valid cap, is refused naming the file."""
+    from ssr.runtime.onnx_backend import OnnxBackend, OnnxStream
+    from ssr.runtime.stream import FrameStream
 
-    net = fast_net(seed=4, signal="dual", tfa_untraced="keep")
-    path = export_onnx(net, tmp_path / "keep.onnx", height=16, width=16, pixel_stages="native")
-    assert OnnxBackend(path).keep_untraced
+    net = fast_net(seed=4, signal="dual", history="rule")
+    path = export_onnx(net, tmp_path / "rule.onnx", height=16, width=16, pixel_stages="native")
+    assert OnnxBackend(path).history_cap == net.config.history_cap == 8.0
     assert check_parity(net, path, 20, 24, frames=5) <= 1e-4
+    height, width = 20, 28
+    torch_stream, onnx_stream = FrameStream(net), OnnxStream(path)
+    for index, packed in enumerate(coherent_stream(height, width, 8, seed=9)):
+        planes = packed[0]
+        albedo = planes[3:6].transpose(1, 2, 0)
+        frame = {"color": (np.expm1(planes[0:3]).transpose(1, 2, 0) * (albedo + 0.004)).astype(np.float32),
+                 "albedo": albedo.copy(), "normal": planes[6:9].transpose(1, 2, 0).copy(),
+                 "depth": planes[9].copy(), "roughness": planes[10][..., None].copy(),
+                 "motion": planes[17:19].transpose(1, 2, 0).copy(), "mask": planes[13].copy(),
+                 "transparent": planes[14:17].transpose(1, 2, 0).copy()}
+        cut = index == 4
+        np.testing.assert_allclose(onnx_stream.denoise(frame, cut=cut), torch_stream.denoise(frame, cut=cut),
+                                   rtol=1e-3, atol=1e-4, err_msg=f"frame {index}")
     config = net.config.to_dict()
-    del config["tfa_untraced"]
-    write_metadata(path, {"ssr.model_config": json.dumps(config)})
-    assert not OnnxBackend(path).keep_untraced
-    with pytest.raises(ParityError, match="onnxruntime differs from torch"):  # the gate matters on this stream
-        check_parity(net, path, 20, 24, frames=5)
-    write_metadata(path, {"ssr.model_config": json.dumps({**config, "tfa_untraced": "drop"})})
-    with pytest.raises(ValueError, match="keep.onnx: metadata 'ssr.model_config' has tfa_untraced 'drop'"):
+    write_metadata(path, {"ssr.model_config": json.dumps({**config, "history_cap": 1.0})})
+    with pytest.raises(ValueError, match="rule.onnx: metadata 'ssr.model_config' has history 'rule' with history_cap 1.0"):
         OnnxBackend(path)
-    write_metadata(path, {"ssr.model_config": json.dumps({**config, "tfa_untraced": "count"})})
-    with pytest.raises(ValueError, match="keep.onnx: a native-stage graph of a tfa_untraced='count' model"):
+    write_metadata(path, {"ssr.model_config": json.dumps({**config, "tfa_untraced": "keep"})})
+    with pytest.raises(ValueError, match="rule.onnx: metadata 'ssr.model_config' has tfa_untraced 'keep'"):
         OnnxBackend(path)

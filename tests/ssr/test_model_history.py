@@ -208,7 +208,6 @@ def test_rule_model_trains_end_to_end() -> None:
 
 @pytest.mark.parametrize("bad", [
     dict(accumulation="log", output="direct", signal="irradiance"),
-    dict(tfa_untraced="keep"),
     dict(use_tfa=False),
     dict(history_cap=1.0),
 ])

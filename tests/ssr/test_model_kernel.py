@@ -7,11 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ssr.data_tools.contract import HISTORY_CAP, SLICES
+from ssr.data_tools.contract import SLICES
 from ssr.model import ModelConfig, SSRNet, initial_state, step
 from ssr.model.cost import conv_macs_per_pixel
-from ssr.model.kernel import apply_kernel, count_signal, kernel_weights, log_view, signal_irradiance, signal_of
-from ssr.model.pixel_stages import check_native_stages
+from ssr.model.kernel import apply_kernel, kernel_weights, log_view, signal_irradiance, signal_of
 from ssr.model.warp import warp, warp_coverage
 
 torch.set_num_threads(1)
@@ -202,73 +201,10 @@ def test_layout_is_validated_and_round_trips() -> None:
     assert ModelConfig.from_dict(old).layout == "spec"
 
 
-def test_tfa_keep_untraced_holds_history_where_nothing_was_traced() -> None:
-    """tfa_untraced="keep": an untraced pixel's state is exactly its warped history (no
-    motion here: the previous state), a traced pixel blends in its sample; "learned"
-    (SPEC.md) changes untraced pixels too. The config validates and round-trips."""
-    torch.manual_seed(3)
-    keep = SSRNet(ModelConfig.from_dict(FAST.to_dict() | {"tfa_untraced": "keep"})).eval()
-    learned = SSRNet(FAST).eval()
-    learned.load_state_dict(keep.state_dict())
-    irradiance = torch.tensor([2.0, 0.5, 1.0])
-    stream = _constant_stream(8, 8, 3, irradiance, 0.0)
-    for t, packed in enumerate(stream):  # two frames with different traced pixels, noisy samples
-        packed[:, SLICES["irradiance"]] = torch.log1p(torch.rand(1, 3, 8, 8) * 4.0) * packed[:, SLICES["mask"]]
-    results = {}
-    with torch.no_grad():
-        for name, model in (("keep", keep), ("learned", learned)):
-            state = initial_state(1, 8, 8)
-            _, state = step(model, stream[0], state, reset=True)
-            before = state.acc.clone()
-            _, state = step(model, stream[1], state, reset=False)
-            results[name] = (before, state.acc)
-    untraced = (stream[1][:, SLICES["mask"]] == 0).expand_as(results["keep"][0])
-    torch.testing.assert_close(results["keep"][1][untraced], results["keep"][0][untraced])
-    assert not torch.allclose(results["learned"][1][untraced], results["learned"][0][untraced])
-    traced = ~untraced
-    assert not torch.allclose(results["keep"][1][traced], results["keep"][0][traced])
-    assert_keeps_constant_colour(keep, 10, 14, 5, 0.7)
-    with pytest.raises(ValueError, match="tfa_untraced must be one of"):
-        ModelConfig(tfa_untraced="drop")
-    with pytest.raises(ValueError, match="needs arch=\"ssr\" with use_tfa=True"):
-        ModelConfig(use_tfa=False, tfa_untraced="keep")
-    assert ModelConfig.from_dict(keep.config.to_dict()) == keep.config
-    assert ModelConfig.from_dict(FAST.to_dict()).tfa_untraced == "learned"  # sidecars written before the field
+def test_removed_tfa_untraced_option_loads_only_as_learned() -> None:
+    """``tfa_untraced`` ("keep" / "count") lost its A/B and left the model: a config saved
+    with ``"learned"`` loads as today's model, any other value is refused by name."""
+    assert ModelConfig.from_dict(FAST.to_dict() | {"tfa_untraced": "learned"}) == FAST
+    with pytest.raises(ValueError, match="tfa_untraced='keep' is no longer supported"):
+        ModelConfig.from_dict(FAST.to_dict() | {"tfa_untraced": "keep"})
 
-
-def test_tfa_count_counts_samples_up_to_the_cap() -> None:
-    """tfa_untraced="count": with the TFA's history weight at 1 the signal is the running
-    sum of the traced samples (A_mask counts them, A_irr / A_mask is their mean) until
-    HISTORY_CAP, where both are scaled down; G-buffer channels keep the blend; a model
-    streams a constant colour; the config needs linear accumulation and has no native stage."""
-    samples = torch.tensor([1.0, 3.0, 8.0, 0.5])
-    history = torch.zeros(1, 14, 1, 1)
-    for index, value in enumerate(samples):
-        current = torch.zeros(1, 14, 1, 1)
-        current[:, SLICES["irradiance"]] = value
-        current[:, SLICES["mask"]] = 1.0
-        current[:, 3:13] = float(index)
-        history = count_signal(current, history, current, torch.ones(1, 1, 1, 1))
-    assert float(history[0, 13]) == pytest.approx(4.0)
-    assert float(history[0, 0] / history[0, 13]) == pytest.approx(float(samples.mean()))
-    assert torch.equal(history[:, 3:13], torch.full((1, 10, 1, 1), 3.0))
-    untraced = torch.zeros(1, 14, 1, 1)
-    kept = count_signal(untraced, history, untraced, torch.full((1, 1, 1, 1), 0.5))
-    assert float(kept[0, 13]) == pytest.approx(2.0) and float(kept[0, 0] / kept[0, 13]) == pytest.approx(3.125)
-    full = history.clone()
-    full[:, SLICES["irradiance"]] *= 10.0
-    full[:, SLICES["mask"]] *= 10.0  # 40 samples of mean 3.125, then one more of 3.125
-    current = torch.zeros(1, 14, 1, 1)
-    current[:, SLICES["irradiance"]] = 3.125
-    current[:, SLICES["mask"]] = 1.0
-    capped = count_signal(current, full, current, torch.ones(1, 1, 1, 1))
-    assert float(capped[0, 13]) == pytest.approx(HISTORY_CAP)
-    assert float(capped[0, 0] / capped[0, 13]) == pytest.approx(3.125)
-    torch.manual_seed(5)
-    count = SSRNet(ModelConfig.from_dict(FAST.to_dict() | {"tfa_untraced": "count"})).eval()
-    assert_keeps_constant_colour(count, 10, 14, 6, 0.7)
-    assert ModelConfig.from_dict(count.config.to_dict()) == count.config
-    with pytest.raises(ValueError, match="needs accumulation='linear'"):
-        ModelConfig(tfa_untraced="count")
-    with pytest.raises(ValueError, match="no native accumulate stage"):
-        check_native_stages(count)

@@ -22,7 +22,7 @@ def test_round_trip_restores_config_and_weights(tmp_path) -> None:
     assert sidecar["model_config"] == {"width": "tiny", "use_tfa": True, "use_warped_prev": False, "subpixel": False,
                                        "accumulation": "log", "output": "direct", "kernel_sizes": [5, 5, 3],
                                        "arch": "ssr", "layout": "spec", "levels": 3, "deep_width": 64, "signal": "irradiance",
-                                       "view_floor": 1e-2, "tfa_untraced": "learned", "specular_floor": 0.0,
+                                       "view_floor": 1e-2, "specular_floor": 0.0,
                                        "history": "learned", "history_cap": 32.0}
     assert sidecar["metadata"] == {"steps": 3}
     loaded = load_model(tmp_path / "run" / "model.safetensors")
