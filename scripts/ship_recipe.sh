@@ -10,8 +10,6 @@
 #          data_tools/render/dataset_v2_extra.json --out $EXTRA`), box-converted to EXTRA_BOX
 #   RUNS   run folders; HELDOUT / ALL name the two runs (default dual_box, dual_box_all)
 #   SPECULAR_FLOOR  --specular-floor of a fresh held-out run (default 0.2; the fine-tune keeps it)
-#   TONEMAP_WEIGHT  --tonemap-weight of the held-out run and the fine-tune (default 0: the recipe;
-#          section 21 measured 30 and 200: +0.2-0.3 dB held out, but reflections and glass up to 25 % dark)
 #   TEMPORAL_LOSS  --temporal-loss of a fresh held-out run (smape or relmse; a fine-tune keeps
 #          its base run's: --init carries the architecture, the loss comes from this variable
 #          only for the heldout stage)
@@ -48,14 +46,13 @@ FT_LR="${FT_LR:-2.5e-4}"
 VIEW_FLOOR="${VIEW_FLOOR:-}"   # empty: the held-out model's own (ssr train --view-floor)
 TEMPORAL_LOSS="${TEMPORAL_LOSS:-smape}"   # ssr train --temporal-loss of a fresh held-out run
 SPECULAR_FLOOR="${SPECULAR_FLOOR:-0.2}"   # ssr train --specular-floor of a fresh held-out run
-TONEMAP_WEIGHT="${TONEMAP_WEIGHT:-0}"   # ssr train --tonemap-weight of both training stages
 STOP="${STOP:-0}"
 THREADS="${THREADS:-1}"
 STAGE="${STAGE:-convert,heldout}"
 SSR="${SSR:-$ROOT/.venv/bin/ssr}"
 PY="${PY:-$ROOT/.venv/bin/python}"
 RECIPE=(--preset fast --layout fast --signal dual --accumulation linear --output kernel --spatial-loss relmse
-        --temporal-loss "$TEMPORAL_LOSS" --specular-floor "$SPECULAR_FLOOR" --tonemap-weight "$TONEMAP_WEIGHT")
+        --temporal-loss "$TEMPORAL_LOSS" --specular-floor "$SPECULAR_FLOOR")
 COMMON=(--batch 4 --crop 64 --val-every 500 --val-frames 8 --checkpoint-every 50 --snapshot-every 1500 --skip-incomplete --no-progress)
 mkdir -p "$RUNS"
 
@@ -84,7 +81,7 @@ for stage in ${STAGE//,/ }; do
       floor=(); if [ -n "$VIEW_FLOOR" ]; then floor=(--view-floor "$VIEW_FLOOR"); fi
       init="$RUNS/$HELDOUT/model"   # a run stopped early (STOP) has no model yet: its last checkpoint
       [ -f "$init.safetensors" ] || init="$RUNS/$HELDOUT/last.pt"
-      train "$ALL" "$BOX_ALL" --init "$init" "${COMMON[@]}" "${floor[@]}" --tonemap-weight "$TONEMAP_WEIGHT" \
+      train "$ALL" "$BOX_ALL" --init "$init" "${COMMON[@]}" "${floor[@]}" \
             --steps "$FT_STEPS" --lr "$FT_LR" --seed 1 ;;
     bench) "$SSR" bench quality --data "$BOX" --split test --skip-incomplete --model "$RUNS/$HELDOUT/model" \
                  --variants "bundled=$ROOT/ssr/weights/default" --methods ssr,oidn_high,input --no-vdp --no-flip \

@@ -17,17 +17,11 @@
 - warped temporal (last two frames) ``l_wt = smape(d_t - W(d_{t-1}), r_t - W(r_{t-1}))``
   (the same choice of SMAPE or relative MSE as ``l_t``);
 - albedo (last frame) ``l_a = smape(albedo_acc_t, reference_albedo_t)``;
-- tone-mapped (not in SPEC.md; off unless ``tonemap_weight > 0``)
-  ``l_tm = mean((T(d_t) - T(r_t))^2)``, ``T`` = the benchmark's headline tone map (ACES fit +
-  sRGB OETF, :func:`tonemap_srgb`): the squared error that PSNR sRGB scores. On a noisy
-  reference it is biased (``T`` is concave, so ``E[T(r)] < T(E[r])``) and it weighs
-  highlights little; the relative MSE beside it pulls towards the mean, but held out the
-  sum still moves material means by up to 25 % (docs/training.md).
 
 :func:`clip_loss` combines them over a clip with frame weights
-``(0.05, 0.25, 0.5, 0.75, 1)`` on ``l_s``, ``l_t``, ``l_e``, ``l_tm`` (a weighted sum over
+``(0.05, 0.25, 0.5, 0.75, 1)`` on ``l_s``, ``l_t``, ``l_e`` (a weighted sum over
 frames, not normalised; ``l_t`` starts at the second frame) and the lambdas
-``0.7 (l_s + w_tm l_tm) + 0.1 l_t + 0.2 l_e + 0.4 l_wt + 5.0 l_a``.
+``0.7 l_s + 0.1 l_t + 0.2 l_e + 0.4 l_wt + 5.0 l_a``.
 """
 
 from __future__ import annotations
@@ -39,7 +33,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .data_tools.imaging import ACES_FIT, ACES_PRE_EXPOSURE, SRGB_LINEAR_LIMIT
 from .model.warp import warp
 
 __all__ = [
@@ -60,8 +53,6 @@ __all__ = [
     "smape_map",
     "spatial_loss",
     "temporal_loss",
-    "tonemap_srgb",
-    "tonemapped_mse",
     "warped_temporal_loss",
 ]
 
@@ -122,28 +113,6 @@ def relmse_n2n(denoised: Tensor, reference: Tensor, eps: float = RELMSE_EPS, sca
     else:
         _check_same("denoised", denoised, "scale", scale)
     return ((denoised - reference) ** 2 / (scale.detach() ** 2 + eps)).mean()
-
-
-def tonemap_srgb(linear: Tensor) -> Tensor:
-    """Differentiable :func:`ssr.metrics.tonemap_srgb` (exposure 1): linear HDR -> display sRGB.
-
-    ``x = 0.6 max(linear, 0)``, the ACES fit ``clamp(x (2.51 x + 0.03) / (x (2.43 x + 0.59) +
-    0.14), 0, 1)``, then the sRGB OETF; any shape, same shape out.
-
-    >>> [round(value, 4) for value in tonemap_srgb(torch.tensor([0.0, 0.18, 1e6])).tolist()]
-    [0.0, 0.4102, 1.0]
-    """
-    x = ACES_PRE_EXPOSURE * linear.clamp_min(0.0)
-    a, b, c, d, e = ACES_FIT
-    mapped = (x * (a * x + b) / (x * (c * x + d) + e)).clamp(0.0, 1.0)
-    curved = 1.055 * mapped.clamp_min(SRGB_LINEAR_LIMIT) ** (1.0 / 2.4) - 0.055  # clamp: no infinite slope at 0
-    return torch.where(mapped <= SRGB_LINEAR_LIMIT, 12.92 * mapped, curved)
-
-
-def tonemapped_mse(denoised: Tensor, reference: Tensor) -> Tensor:
-    """``l_tm = mean((T(d) - T(r))^2)`` with ``T`` = :func:`tonemap_srgb`; ``[B, 3, H, W]`` each, a scalar."""
-    _check_same("denoised", denoised, "reference", reference)
-    return ((tonemap_srgb(denoised) - tonemap_srgb(reference)) ** 2).mean()
 
 
 def spatial_loss(denoised: Tensor, reference: Tensor, kind: str = "smape") -> Tensor:
@@ -274,11 +243,10 @@ class ClipLoss:
     edge: Tensor
     warped_temporal: Tensor
     albedo: Tensor
-    tonemap: Tensor
 
     def scalars(self) -> dict[str, float]:
         """Component values as floats (for logging)."""
-        return {name: float(getattr(self, name).detach()) for name in ("total", *LAMBDAS, "tonemap")}
+        return {name: float(getattr(self, name).detach()) for name in ("total", *LAMBDAS)}
 
 
 def _frame_weights(frames: int, frame_weights: Sequence[float] | None) -> list[float]:
@@ -300,9 +268,8 @@ def clip_loss(
     frame_weights: Sequence[float] | None = None,
     spatial_kind: str = "smape",
     temporal_kind: str = "smape",
-    tonemap_weight: float = 0.0,
 ) -> ClipLoss:
-    """SPEC.md's loss over a clip, plus an optional tone-mapped term.
+    """SPEC.md's loss over a clip.
 
     Args:
         denoised: ``[B, T, 3, H, W]`` network colour (linear HDR).
@@ -315,8 +282,6 @@ def clip_loss(
         spatial_kind: ``"smape"`` (SPEC.md) or ``"relmse"`` (:func:`relmse_n2n`) for ``l_s``.
         temporal_kind: ``"smape"`` (SPEC.md) or ``"relmse"`` for ``l_t`` and ``l_wt``
             (:func:`temporal_loss`).
-        tonemap_weight: ``w_tm``, the weight of :func:`tonemapped_mse` beside ``l_s`` (0: SPEC.md's
-            loss; the term is then not computed and reported as 0).
 
     Returns:
         :class:`ClipLoss`.
@@ -330,17 +295,12 @@ def clip_loss(
         raise ValueError("clip_loss needs at least 2 frames")
     if motion_px.shape[:2] != denoised.shape[:2] or motion_px.shape[2] != 2:
         raise ValueError(f"motion_px must be [B, T, 2, H, W], got {tuple(motion_px.shape)}")
-    if tonemap_weight < 0:
-        raise ValueError(f"clip_loss: tonemap_weight must be >= 0, got {tonemap_weight}")
     weights = _frame_weights(frames, frame_weights)
     spatial = denoised.new_zeros(())
     temporal = denoised.new_zeros(())
     edge = denoised.new_zeros(())
-    tonemap = denoised.new_zeros(())
     for t, weight in enumerate(weights):
         spatial = spatial + weight * spatial_loss(denoised[:, t], reference[:, t], spatial_kind)
-        if tonemap_weight > 0:
-            tonemap = tonemap + weight * tonemapped_mse(denoised[:, t], reference[:, t])
         edge = edge + weight * edge_loss(denoised[:, t], reference[:, t])
         if t > 0:
             temporal = temporal + weight * temporal_loss(
@@ -350,10 +310,10 @@ def clip_loss(
                                   temporal_kind)
     albedo = albedo_loss(albedo_acc, reference_albedo)
     total = (
-        LAMBDAS["spatial"] * (spatial + tonemap_weight * tonemap)
+        LAMBDAS["spatial"] * spatial
         + LAMBDAS["temporal"] * temporal
         + LAMBDAS["edge"] * edge
         + LAMBDAS["warped_temporal"] * warped
         + LAMBDAS["albedo"] * albedo
     )
-    return ClipLoss(total, spatial, temporal, edge, warped, albedo, tonemap)
+    return ClipLoss(total, spatial, temporal, edge, warped, albedo)

@@ -84,7 +84,8 @@ def test_existing_run_is_bad_input_exit_2_without_traceback(tmp_path: Path, caps
 
 @pytest.mark.parametrize("flags, message", [(["--kernel-sizes", "5,x,3"], "--kernel-sizes"),
                                             (["--kernel-sizes", "5,4,3"], "kernel_sizes"),
-                                            (["--layout", "fast", "--arch", "rae"], "layout")])
+                                            (["--recipe", "paper", "--layout", "fast", "--arch", "rae"], "layout"),
+                                            (["--arch", "rae"], "arch=\"rae\" is the RAE baseline")])
 def test_bad_model_flags_exit_2_naming_the_flag(tmp_path: Path, capsys, flags: list[str], message: str) -> None:
     args = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "run"), "--no-progress", *flags]
     assert main(args) == 2

@@ -23,6 +23,8 @@ from ssr.losses import SPATIAL_LOSSES, TEMPORAL_LOSSES
 from ssr.model.config import (ACCUMULATIONS, ARCHES, HISTORY_MODES, LAYOUTS, LEVELS, OUTPUTS, SIGNALS,
                               WIDTH_PRESETS)
 
+from .recipe import BUILTIN_RECIPES, DEFAULT_RECIPE
+
 __all__ = ["add_arguments", "config_from_args", "run"]
 
 
@@ -31,25 +33,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset folder (train/ and val/ sequence folders)")
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument("--val-data", default=None, help="validation dataset when --data has no val/ split")
-    parser.add_argument("--arch", default="ssr", choices=ARCHES,
+    parser.add_argument("--recipe", default=DEFAULT_RECIPE, metavar="NAME|FILE.toml",
+                        help=f"the settings every flag below defaults to: {' or '.join(BUILTIN_RECIPES)} (built in; "
+                             f"default {DEFAULT_RECIPE}: what the bundled model was trained with) or a TOML file of "
+                             "the same shape (ssr/train/recipes/*.toml). An explicit flag overrides the recipe; the "
+                             "run's config.json records the result and the recipe's name and version "
+                             "(docs/training.md)")
+    parser.add_argument("--arch", default=None, choices=ARCHES,
                         help="ssr (TFA + U-Net, SPEC.md) or rae: the recurrent denoising autoencoder baseline "
                              "(Chaitanya et al. 2017; the preset's U-Net widths; docs/training.md)")
-    parser.add_argument("--preset", default="small", choices=sorted(WIDTH_PRESETS),
+    parser.add_argument("--preset", default=None, choices=sorted(WIDTH_PRESETS),
                         help="network width preset (channel widths; docs/training.md)")
-    parser.add_argument("--accumulation", default="log", choices=ACCUMULATIONS,
+    parser.add_argument("--accumulation", default=None, choices=ACCUMULATIONS,
                         help="what the TFA state accumulates: log (SPEC.md) or linear irradiance with the "
                              "traced mask as weight (docs/training.md)")
-    parser.add_argument("--output", default="direct", choices=OUTPUTS,
+    parser.add_argument("--output", default=None, choices=OUTPUTS,
                         help="direct log-irradiance prediction (SPEC.md) or kernel: per-pixel normalised "
                              "multi-scale kernels over the accumulated linear irradiance (needs "
                              "--accumulation linear)")
-    parser.add_argument("--layout", default="spec", choices=LAYOUTS,
+    parser.add_argument("--layout", default=None, choices=LAYOUTS,
                         help="spec: SPEC.md's 3x3 TFA nets and full-resolution U-Net convs; fast: 1x1 TFA nets and "
                              "the U-Net's encoder from 1/2 (about a third of the conv MACs; docs/training.md)")
-    parser.add_argument("--levels", type=int, default=3, choices=LEVELS,
+    parser.add_argument("--levels", type=int, default=None, choices=LEVELS,
                         help="U-Net scales: 3 (SPEC.md: 1, 1/2, 1/4) or 4 (adds a 1/8 scale of --deep-width "
                              "channels; with --output kernel also a 1/8 kernel, 4x the widest footprint)")
-    parser.add_argument("--signal", default="irradiance", choices=SIGNALS,
+    parser.add_argument("--signal", default=None, choices=SIGNALS,
                         help="--output kernel: what the kernels filter: irradiance (demodulated, remodulated by the "
                              "pixel's albedo) or dual: irradiance and radiance alike, blended per pixel (glossy "
                              "surfaces with textured albedo; docs/training.md)")
@@ -62,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "albedo: a floor under smooth dielectrics, whose specular coat does not follow their "
                              "diffuse texture (default 0). Stored with the model; the runtime packs frames with it. "
                              "Not a weight: with --init it overrides the weights' value (docs/training.md)")
-    parser.add_argument("--history", default="learned", choices=HISTORY_MODES,
+    parser.add_argument("--history", default=None, choices=HISTORY_MODES,
                         help="how the accumulated signal follows time: learned (the TFA's blend, SPEC) or rule: "
                              "reprojection taps tested against the previous depth and normal, a per-pixel sample "
                              "count that traced pixels raise, capped by --history-cap and the roughness; the network "
@@ -70,24 +78,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "kernel; pair it with --burn-in so the loss sees warm histories; docs/training.md)")
     parser.add_argument("--history-cap", type=float, default=None, metavar="N",
                         help="--history rule: the most samples a rough surface's history counts (default 32)")
-    parser.add_argument("--deep-width", type=int, default=64, help="--levels 4: feature channels at 1/8")
+    parser.add_argument("--deep-width", type=int, default=None, help="--levels 4: feature channels at 1/8")
     parser.add_argument("--kernel-sizes", default=None, metavar="K4,K2,K1",
                         help="--output kernel: kernel side per U-Net scale, coarsest first: 1/4, 1/2 and full "
                              "resolution (1/8 first with --levels 4); odd; 1 at full resolution blends each "
                              "pixel's own accumulated samples with the coarser scale (default 5 per coarse "
                              "scale, 3 at full resolution)")
-    parser.add_argument("--steps", type=int, default=30000, help="optimisation steps (lr halves at 1/3 and 2/3)")
-    parser.add_argument("--batch", type=int, default=8, help="clips per step over all processes")
-    parser.add_argument("--crop", type=int, default=256, help="square crop size in pixels")
-    parser.add_argument("--clip", type=int, default=5, help="frames per clip")
-    parser.add_argument("--burn-in", type=int, default=0, metavar="N",
+    parser.add_argument("--steps", type=int, default=None, help="optimisation steps (lr halves at 1/3 and 2/3)")
+    parser.add_argument("--batch", type=int, default=None, help="clips per step over all processes")
+    parser.add_argument("--crop", type=int, default=None, help="square crop size in pixels")
+    parser.add_argument("--clip", type=int, default=None, help="frames per clip")
+    parser.add_argument("--burn-in", type=int, default=None, metavar="N",
                         help="stream up to N frames (uniform 0..N per clip) without gradients before each clip, "
                              "so the loss sees warm streams too (default 0: cold clips, as SPEC.md)")
-    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
-    parser.add_argument("--val-every", type=int, default=1000, help="validate every N steps (0: only at the end)")
-    parser.add_argument("--val-frames", type=int, default=0, help="frames per validation sequence (0: all)")
-    parser.add_argument("--checkpoint-every", type=int, default=0, help="write last.pt every N steps (0: at validation)")
-    parser.add_argument("--snapshot-every", type=int, default=0, metavar="N",
+    parser.add_argument("--lr", type=float, default=None, help="Adam learning rate")
+    parser.add_argument("--val-every", type=int, default=None, help="validate every N steps (0: only at the end)")
+    parser.add_argument("--val-frames", type=int, default=None, help="frames per validation sequence (0: all)")
+    parser.add_argument("--checkpoint-every", type=int, default=None, help="write last.pt every N steps (0: at validation)")
+    parser.add_argument("--snapshot-every", type=int, default=None, metavar="N",
                         help="also keep every N-th step's checkpoint as snap_<step>.pt (0: none), for "
                              "model selection on held-out scenes after the run")
     parser.add_argument("--log-every", type=int, default=10, help="TensorBoard scalar interval")
@@ -113,19 +121,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(noise2noise relative MSE of the differences: SMAPE gives a static region no pull "
                              "towards a stable output when the references are noisy; docs/training.md). "
                              "Default as --spatial-loss")
-    parser.add_argument("--tonemap-weight", type=float, default=None, metavar="W",
-                        help="add W x the squared error on the benchmark's tone map (ACES + sRGB, what PSNR sRGB "
-                             "scores) to the spatial term: 0.2-0.3 dB more PSNR sRGB held out at 30-200, but material means "
-                             "shift (reflections and glass up to 25 %% dark in linear terms; not in the recipe, "
-                             "docs/training.md). Default: 0, or with "
-                             "--init the weight the initial weights were trained with")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
-                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes, --history, --history-cap and the ablation flags are ignored), "
-                             "and so are the loss terms unless --spatial-loss / --temporal-loss / --tonemap-weight are given")
-    parser.add_argument("--color-augment", action="store_true",
-                        help="also recolour training clips: a random RGB channel order and exposure (+-1.5 stops) "
-                             "per clip, on top of the flips and rotations (docs/training.md)")
+                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes and the ablation flags are ignored; --history, --history-cap, --view-floor and --specular-floor, which no weight depends on, apply), "
+                             "and so are the loss terms unless --spatial-loss / --temporal-loss are given")
     parser.add_argument("--skip-incomplete", action="store_true",
                         help="leave out sequences whose frames are not all written yet (train while the "
                              "dataset renders; --resume rescans)")
@@ -142,14 +141,33 @@ def _kernel_sizes(text: str | None) -> tuple[int, ...]:
                          f"got {text!r}") from None
 
 
+_MODEL_FLAGS = {"arch": "arch", "preset": "width", "accumulation": "accumulation", "output": "output",
+                "layout": "layout", "levels": "levels", "deep_width": "deep_width", "signal": "signal",
+                "history": "history", "history_cap": "history_cap", "view_floor": "view_floor",
+                "specular_floor": "specular_floor"}
+"""``ssr train`` flag (argparse dest) -> the ModelConfig field it sets over the recipe's."""
+_NOT_WEIGHTS = ("history", "history_cap", "view_floor", "specular_floor")
+"""ModelConfig fields no weight depends on: with ``--init`` an explicit flag still applies."""
+_TRAIN_FLAGS = ("steps", "batch", "crop", "clip", "lr", "burn_in", "spatial_loss", "temporal_loss", "val_every",
+                "val_frames", "checkpoint_every", "snapshot_every")
+"""``ssr train`` flags (argparse dest) that set the TrainConfig field of their name over the recipe's."""
+
+
 def config_from_args(args: argparse.Namespace):
-    """The :class:`~ssr.train.config.TrainConfig` described by parsed arguments."""
+    """The :class:`~ssr.train.config.TrainConfig` described by parsed arguments: the recipe
+    (``--recipe``, :mod:`ssr.train.recipe`), each explicit flag over it; with ``--init`` the
+    architecture of the initial weights (and their losses, unless given)."""
     from ssr.model.config import ModelConfig
 
     from .config import TrainConfig
+    from .recipe import load_recipe
 
-    losses = {"spatial_loss": args.spatial_loss, "temporal_loss": args.temporal_loss,
-              "tonemap_weight": args.tonemap_weight}
+    recipe = load_recipe(args.recipe)
+    explicit = {dest: getattr(args, dest) for dest in _MODEL_FLAGS if getattr(args, dest, None) is not None}
+    if args.kernel_sizes is not None:
+        explicit["kernel_sizes"] = _kernel_sizes(args.kernel_sizes)
+    train = dict(recipe.train)
+    train.update({dest: getattr(args, dest) for dest in _TRAIN_FLAGS if getattr(args, dest) is not None})
     if args.init:
         from ssr.model.weights import load_model, load_training_config
 
@@ -158,49 +176,32 @@ def config_from_args(args: argparse.Namespace):
             base = load_training_config(args.init) or {}
         except (OSError, ValueError, KeyError) as error:
             raise ValueError(f"--init {args.init}: cannot read the model config: {error}") from None
-        for name, value in losses.items():  # a fine-tune keeps the base run's objective unless told
-            if value is None and base.get(name) is not None:
-                losses[name] = base[name]
+        for name in ("spatial_loss", "temporal_loss"):  # a fine-tune keeps the base run's objective unless told
+            if getattr(args, name) is None and base.get(name) is not None:
+                train[name] = base[name]
                 print(f"ssr train: --{name.replace('_', '-')} {base[name]} (from --init {args.init})", file=sys.stderr)
+        overrides = {_MODEL_FLAGS[dest]: value for dest, value in explicit.items() if dest in _NOT_WEIGHTS}
     else:
-        model = None
-    model = model or ModelConfig(
-        width=args.preset, use_tfa=not args.no_tfa, use_warped_prev=not args.no_warped_prev, subpixel=not args.full_spp,
-        accumulation=args.accumulation, output=args.output, arch=args.arch, layout=args.layout,
-        kernel_sizes=_kernel_sizes(args.kernel_sizes), levels=args.levels, deep_width=args.deep_width,
-        signal=args.signal, history=args.history,
-        **({"history_cap": args.history_cap} if args.history_cap is not None else {}),
-    )
-    if args.view_floor is not None:
-        model = dataclasses.replace(model, view_floor=args.view_floor)
-    if args.specular_floor is not None:
-        model = dataclasses.replace(model, specular_floor=args.specular_floor)
+        model = ModelConfig.from_dict({"view_floor": ModelConfig.view_floor, **recipe.model})
+        overrides = {_MODEL_FLAGS.get(dest, dest): value for dest, value in explicit.items()}
+    ablations = {"use_tfa": not args.no_tfa, "use_warped_prev": not args.no_warped_prev, "subpixel": not args.full_spp}
+    if not args.init:
+        overrides.update({name: False for name, on in ablations.items() if not on})
+    model = dataclasses.replace(model, **overrides)
     return TrainConfig(
         data=args.data,
         out=args.out,
         model=model,
         val_data=args.val_data,
-        steps=args.steps,
-        batch=args.batch,
-        crop=args.crop,
-        clip=args.clip,
-        lr=args.lr,
-        val_every=args.val_every,
-        val_frames=args.val_frames,
-        checkpoint_every=args.checkpoint_every,
-        snapshot_every=args.snapshot_every,
         log_every=args.log_every,
         seed=args.seed,
         scenes=[s.strip() for s in args.scenes.split(",") if s.strip()],
         device=args.device,
         num_workers=args.num_workers,
         skip_incomplete=args.skip_incomplete,
-        spatial_loss=losses["spatial_loss"] or "smape",
-        temporal_loss=losses["temporal_loss"] or "smape",
-        tonemap_weight=float(losses["tonemap_weight"] or 0.0),
         init=args.init,
-        color_augment=args.color_augment,
-        burn_in=args.burn_in,
+        recipe=f"{recipe.name}@{recipe.version}",
+        **train,
     )
 
 

@@ -8,9 +8,7 @@ Every frame is read with :class:`ssr.data_tools.Sequence` and packed once with
 
 The :class:`ClipSampler` draws clips of consecutive frames with random square crops and
 one of the 8 flips/rotations of the square, applied consistently to every plane and to
-the motion vectors; with ``color=True`` also a random order of the RGB channels and an
-exposure scale (:func:`recolor_clip`: the same scene with other colours and light levels,
-exact for linear light). Its only randomness is its own ``numpy.random.Generator``, whose
+the motion vectors. Its only randomness is its own ``numpy.random.Generator``, whose
 state is checkpointed so resumed training samples the same clips.
 """
 
@@ -30,13 +28,11 @@ from ssr.data_tools.compact import CompactSequence, is_compact, list_compact
 from ssr.data_tools.format import drop_incomplete
 
 __all__ = [
-    "EXPOSURE_STOPS",
     "ClipBatch",
     "ClipSampler",
     "PackedSequence",
     "PrefetchingSampler",
     "augment_planes",
-    "recolor_clip",
     "find_sequences",
     "load_packed_sequence",
     "load_sequences",
@@ -187,39 +183,6 @@ def rotate_motion(motion: np.ndarray, quarter_turns: int) -> np.ndarray:
     return np.stack((mx, my), axis=-3)
 
 
-EXPOSURE_STOPS = 1.5
-"""``ClipSampler(color=True)`` scales radiance by ``2 ** u``, ``u`` uniform in +-this."""
-
-_IRRADIANCE, _ALBEDO, _TRANSPARENT = SLICES["irradiance"], SLICES["albedo"], SLICES["transparent"]
-
-
-def recolor_clip(packed: np.ndarray, reference: np.ndarray, reference_albedo: np.ndarray,
-                 channel_order: np.ndarray, exposure: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The clip of a recoloured, re-exposed scene: RGB channels in ``channel_order`` for every
-    colour plane (irradiance, albedo, transparent tint, the references) and radiance times
-    ``exposure``. Exact for linear light: the demodulated irradiance ``log1p(c / (a + eps))``
-    becomes ``log1p(exposure * expm1(x))`` (0 stays 0 at untraced pixels).
-
-    Args:
-        packed: ``[T, 19, S, S]`` packed planes.
-        reference, reference_albedo: ``[T, 3, S, S]``.
-        channel_order: a permutation of ``(0, 1, 2)``.
-        exposure: radiance scale, > 0.
-
-    Returns:
-        New ``(packed, reference, reference_albedo)`` arrays (float32).
-    """
-    order = np.asarray(channel_order)
-    if sorted(order.tolist()) != [0, 1, 2] or not exposure > 0:
-        raise ValueError(f"recolor_clip: channel_order must permute (0, 1, 2) and exposure be > 0, "
-                         f"got {order.tolist()}, {exposure}")
-    packed = packed.copy()
-    for planes in (_IRRADIANCE, _ALBEDO, _TRANSPARENT):
-        packed[:, planes] = packed[:, planes][:, order]
-    irradiance = np.expm1(packed[:, _IRRADIANCE].astype(np.float64)) * exposure
-    packed[:, _IRRADIANCE] = np.log1p(irradiance).astype(np.float32)
-    return (packed, (reference[:, order] * np.float32(exposure)).astype(np.float32),
-            np.ascontiguousarray(reference_albedo[:, order]))
 
 
 def augment_planes(planes: np.ndarray, quarter_turns: int, flip_x: bool, motion: slice | None = None,
@@ -281,8 +244,6 @@ class ClipSampler:
         crop: square crop size (clamped to the smallest sequence side).
         seed: base seed; ``rank`` gives each distributed process its own stream.
         augment: apply random flips/rotations.
-        color: also a random RGB channel order and exposure (:func:`recolor_clip`; drawn
-            after the geometry, so ``color=False`` samples exactly the clips it always did).
         burn_in: up to this many frames before each clip, streamed without gradients
             (:class:`ClipBatch`); each clip draws its count uniform in ``0..burn_in``, before
             anything else of the batch, so ``burn_in=0`` samples exactly the clips it always did.
@@ -290,7 +251,7 @@ class ClipSampler:
 
     def __init__(
         self, sequences: SequenceT[PackedSequence], clip: int, crop: int, seed: int, rank: int = 0, augment: bool = True,
-        color: bool = False, burn_in: int = 0,
+        burn_in: int = 0,
     ) -> None:
         if burn_in < 0:
             raise ValueError(f"ClipSampler: burn_in must be >= 0, got {burn_in}")
@@ -304,7 +265,6 @@ class ClipSampler:
         self.burn_in = burn_in
         self.crop = min(crop, *(min(s.height, s.width) for s in usable))
         self.augment = augment
-        self.color = color
         starts = np.array([s.frame_count - window + 1 for s in usable], np.float64)
         self._probabilities = starts / starts.sum()
         self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, rank])))
@@ -336,11 +296,6 @@ class ClipSampler:
             augment_planes(seq.packed[window], turns, flip, motion=_MOTION, out=packed[b])
             augment_planes(seq.reference[window], turns, flip, out=reference[b])
             augment_planes(seq.reference_albedo[window], turns, flip, out=reference_albedo[b])
-            if self.color:
-                order = self.rng.permutation(3)
-                exposure = float(2.0 ** self.rng.uniform(-EXPOSURE_STOPS, EXPOSURE_STOPS))
-                packed[b], reference[b], reference_albedo[b] = recolor_clip(
-                    packed[b], reference[b], reference_albedo[b], order, exposure)
             reset[b] = seq.cuts[start : start + frames]
             reset[b, 0] = 1.0
             reset[b, lead - int(counts[b])] = 1.0  # the stream starts here; frames before it are unused

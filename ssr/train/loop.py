@@ -248,7 +248,7 @@ def _train(
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=config.milestones, gamma=0.5)
     sampler = ClipSampler(train_sequences, config.clip, config.crop, config.seed, rank=ctx.rank,
-                          color=config.color_augment, burn_in=config.burn_in)
+                          burn_in=config.burn_in)
     per_rank_batch = max(1, math.ceil(config.batch / ctx.world_size))
 
     global_step = 0
@@ -268,8 +268,9 @@ def _train(
     else:
         if config.init is not None:
             initial = load_model(config.init)
-            # the view and specular floors are not weights: a fine-tune may change them
-            floors = {"view_floor": config.model.view_floor, "specular_floor": config.model.specular_floor}
+            # the view and specular floors and the history rule are not weights: a fine-tune may change them
+            floors = {"view_floor": config.model.view_floor, "specular_floor": config.model.specular_floor,
+                      "history": config.model.history, "history_cap": config.model.history_cap}
             if dataclasses.replace(initial.config, **floors) != config.model:
                 raise ValueError(f"--init {config.init}: the weights are a {initial.config.to_dict()} model, "
                                  f"the run trains {config.model.to_dict()}")
@@ -338,7 +339,7 @@ def _train(
         colors, albedo_acc = unroller(packed, reset, lead)
         losses = clip_loss(colors, reference[:, lead:], packed[:, lead:, SLICES["motion"]], albedo_acc,
                            reference_albedo[:, -1], spatial_kind=config.spatial_loss,
-                           temporal_kind=config.temporal_loss, tonemap_weight=config.tonemap_weight)
+                           temporal_kind=config.temporal_loss)
         optimizer.zero_grad(set_to_none=True)
         losses.total.backward()
         optimizer.step()

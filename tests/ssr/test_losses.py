@@ -15,8 +15,6 @@ from ssr.losses import (
     smape,
     spatial_loss,
     temporal_loss,
-    tonemap_srgb,
-    tonemapped_mse,
     warped_temporal_loss,
 )
 
@@ -122,8 +120,7 @@ def test_clip_loss_weights_and_lambdas() -> None:
     changed = clip_loss(denoised, reference, motion, albedo_acc, reference_albedo)
     assert changed.temporal.item() == pytest.approx(1.0 / 1.01, rel=1e-5)
     assert changed.warped_temporal.item() == pytest.approx(1.0 / 1.01, rel=1e-5)
-    assert set(changed.scalars()) == {"total", "spatial", "temporal", "edge", "warped_temporal", "albedo", "tonemap"}
-    assert changed.tonemap.item() == 0.0  # off by default
+    assert set(changed.scalars()) == {"total", "spatial", "temporal", "edge", "warped_temporal", "albedo"}
 
 
 def test_clip_loss_is_differentiable_and_checks_shapes() -> None:
@@ -202,31 +199,3 @@ def test_clip_loss_temporal_kind_changes_both_temporal_terms_only() -> None:
         clip_loss(denoised, *args, temporal_kind="l1")
 
 
-def test_torch_tone_map_is_the_benchmarks_and_has_finite_gradients() -> None:
-    """The training loss's tone map equals the one PSNR sRGB is scored on (ssr.metrics), from
-    black through the sRGB toe to clipped highlights, and its gradient stays finite at 0."""
-    import numpy as np
-
-    from ssr.metrics import tonemap_srgb as scored
-
-    values = torch.tensor([-1.0, 0.0, 1e-4, 3e-3, 0.02, 0.18, 1.0, 4.0, 50.0, 1e5], dtype=torch.float64)
-    expected = scored(values.numpy().reshape(1, -1, 1))[0, :, 0]
-    np.testing.assert_allclose(tonemap_srgb(values).numpy(), expected, atol=1e-6)
-    linear = torch.tensor([0.0, 1e-6, 0.5, 1e4], requires_grad=True)
-    tonemap_srgb(linear).sum().backward()
-    assert torch.isfinite(linear.grad).all() and linear.grad[1] > 0
-
-
-def test_clip_loss_tonemap_weight_adds_the_weighted_tone_mapped_error() -> None:
-    """w_tm > 0 adds 0.7 * w_tm * sum_t(frame weight * mean((T(d) - T(r))^2)) to the total and
-    leaves SPEC.md's terms alone; a negative weight is refused."""
-    denoised, reference, motion, albedo_acc, reference_albedo = _static_clip()
-    plain = clip_loss(denoised, reference, motion, albedo_acc, reference_albedo)
-    weighted = clip_loss(denoised, reference, motion, albedo_acc, reference_albedo, tonemap_weight=200.0)
-    per_frame = float((tonemap_srgb(torch.tensor(2.0)) - tonemap_srgb(torch.tensor(1.0))) ** 2)
-    assert tonemapped_mse(denoised[:, 0], reference[:, 0]).item() == pytest.approx(per_frame, rel=1e-5)
-    assert weighted.tonemap.item() == pytest.approx(sum(FRAME_WEIGHTS) * per_frame, rel=1e-5)
-    assert weighted.spatial.item() == pytest.approx(plain.spatial.item())
-    assert weighted.total.item() == pytest.approx(plain.total.item() + 0.7 * 200.0 * weighted.tonemap.item(), rel=1e-5)
-    with pytest.raises(ValueError, match="tonemap_weight must be >= 0"):
-        clip_loss(denoised, reference, motion, albedo_acc, reference_albedo, tonemap_weight=-1.0)

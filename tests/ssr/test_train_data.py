@@ -87,46 +87,6 @@ def test_reads_and_packs_sequences_from_disk(tmp_path) -> None:
     assert find_sequences(tmp_path / "ds" / "val", "val") == []
 
 
-def test_recolor_equals_packing_the_recoloured_frame() -> None:
-    """recolor_clip on packed planes == pack_frame of the frame with permuted channels and
-    scaled radiance (exact for linear light), transparent tint included; references alike."""
-    from ssr.data_tools import pack_frame
-    from ssr.data_tools.synthetic import synthetic_frame
-    from ssr.train.data import recolor_clip
-
-    frame = synthetic_frame(2, 8, 12)
-    rng = np.random.default_rng(0)
-    frame["transparent"] = rng.random((8, 12, 3)).astype(np.float32)
-    frame["mask"] = np.zeros((8, 12, 1), np.float32)
-    frame["mask"][1::2, 0::2] = 1.0  # 1/4 spp
-    frame["color"] = (frame["color"] * rng.uniform(0.2, 3.0, (1, 1, 3))).astype(np.float32)
-    order, exposure = np.array([2, 0, 1]), 2.5
-    recoloured = dict(frame)
-    for name in ("color", "albedo", "transparent"):
-        recoloured[name] = np.ascontiguousarray(frame[name][..., order])
-    recoloured["color"] = recoloured["color"] * np.float32(exposure)
-    packed = pack_frame(frame)[None]
-    reference = rng.random((1, 3, 8, 12)).astype(np.float32)
-    albedo = rng.random((1, 3, 8, 12)).astype(np.float32)
-    got_packed, got_reference, got_albedo = recolor_clip(packed, reference, albedo, order, exposure)
-    np.testing.assert_allclose(got_packed[0], pack_frame(recoloured), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(got_reference, reference[:, order] * exposure, rtol=1e-6)
-    np.testing.assert_array_equal(got_albedo, albedo[:, order])
-    with pytest.raises(ValueError, match="permute"):
-        recolor_clip(packed, reference, albedo, np.array([0, 0, 1]), 1.0)
-
-
-def test_color_sampler_keeps_geometry_and_varies_colour() -> None:
-    sequences = [synthetic_packed_sequence(7, 16, 16, seed=1, name="s1")]
-    plain = ClipSampler(sequences, clip=5, crop=8, seed=3).sample(6)
-    colour = ClipSampler(sequences, clip=5, crop=8, seed=3, color=True).sample(1)
-    first = ClipSampler(sequences, clip=5, crop=8, seed=3).sample(1)
-    # the first clip's crop and flips are the plain sampler's; only colour planes differ
-    np.testing.assert_array_equal(colour.packed[:, :, 6:], first.packed[:, :, 6:])
-    assert not np.array_equal(colour.reference, first.reference)
-    assert plain.packed.shape == (6, 5, 19, 8, 8)
-
-
 def test_burn_in_sampler_leads_each_clip_with_its_own_count() -> None:
     """Each clip gets 0..burn_in frames before its loss frames: the batch carries the
     largest count, each clip's stream starts (reset) where its own count begins, and the

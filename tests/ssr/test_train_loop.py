@@ -81,11 +81,12 @@ def test_cli_trains_exports_and_loads(tmp_path) -> None:
     add_arguments(parser)
     out = tmp_path / "run"
     args = parser.parse_args(
-        ["--data", str(tmp_path / "ds"), "--out", str(out), "--preset", "tiny", "--steps", "3", "--batch", "2",
-         "--crop", "16", "--val-every", "2", "--device", "cpu", "--no-warped-prev", "--no-progress"]
+        ["--data", str(tmp_path / "ds"), "--out", str(out), "--recipe", "paper", "--preset", "tiny", "--steps", "3",
+         "--batch", "2", "--crop", "16", "--val-every", "2", "--device", "cpu", "--no-warped-prev", "--no-progress"]
     )
     assert run(args) == 0
     config = json.loads((out / "config.json").read_text())
+    assert config["recipe"] == "paper@1" and config["lr"] == 1e-4 and config["clip"] == 5
     assert config["model"] == {"width": "tiny", "use_tfa": True, "use_warped_prev": False, "subpixel": True,
                                "accumulation": "log", "output": "direct", "kernel_sizes": [5, 5, 3], "arch": "ssr",
                                "layout": "spec", "levels": 3, "deep_width": 64, "signal": "irradiance",
@@ -98,6 +99,37 @@ def test_cli_trains_exports_and_loads(tmp_path) -> None:
     assert model.config.use_warped_prev is False and not model.training
     metadata = json.loads((out / "model.json").read_text())["metadata"]
     assert metadata["steps"] == 3 and "psnr" in metadata["validation"]
+
+
+def test_the_shipped_recipe_is_the_default_and_flags_override_it(tmp_path) -> None:
+    """Without --recipe ``ssr train`` trains the shipped recipe (the bundled model's
+    architecture and optimisation); an explicit flag wins over the recipe; a recipe file of
+    the same shape works; a bad recipe names the file and the key."""
+    from ssr.model.weights import load_model
+    from ssr.train.cli import config_from_args
+    from ssr.train.recipe import load_recipe
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    default = config_from_args(parser.parse_args(["--data", "d", "--out", "o"]))
+    bundled = load_model().config
+    assert default.recipe == "shipped@1" and default.model == bundled
+    shipped = load_recipe("shipped").train
+    assert (default.steps, default.crop, default.lr, default.spatial_loss) == (
+        shipped["steps"], shipped["crop"], shipped["lr"], shipped["spatial_loss"])
+    told = config_from_args(parser.parse_args(["--data", "d", "--out", "o", "--crop", "32", "--signal", "irradiance",
+                                               "--history", "rule", "--burn-in", "8"]))
+    assert (told.crop, told.model.signal, told.model.history, told.burn_in) == (32, "irradiance", "rule", 8)
+    assert told.model.layout == "fast" and told.steps == shipped["steps"]
+    mine = tmp_path / "mine.toml"
+    mine.write_text('name = "mine"\nversion = 3\n[model]\nwidth = "tiny"\n[train]\nsteps = 7\n')
+    custom = config_from_args(parser.parse_args(["--data", "d", "--out", "o", "--recipe", str(mine)]))
+    assert (custom.recipe, custom.model.width, custom.model.layout, custom.steps) == ("mine@3", "tiny", "spec", 7)
+    mine.write_text('name = "mine"\nversion = 3\n[train]\nstep = 7\n')
+    with pytest.raises(ValueError, match="mine.toml: \\[train\\] has unknown keys \\['step'\\]"):
+        config_from_args(parser.parse_args(["--data", "d", "--out", "o", "--recipe", str(mine)]))
+    with pytest.raises(ValueError, match="--recipe 'nope': not a built-in recipe"):
+        config_from_args(parser.parse_args(["--data", "d", "--out", "o", "--recipe", "nope"]))
 
 
 def test_cli_fine_tunes_from_weights_and_skips_incomplete_sequences(tmp_path, capsys) -> None:
@@ -203,14 +235,16 @@ def test_temporal_loss_flag_reaches_the_config_and_trains(tmp_path) -> None:
     assert TrainConfig.from_dict(saved).temporal_loss == "smape"
     with pytest.raises(ValueError, match="temporal_loss must be smape or relmse"):
         TrainConfig(data="d", out="o", temporal_loss="l2")
-    with pytest.raises(ValueError, match="tonemap_weight must be >= 0"):
-        TrainConfig(data="d", out="o", tonemap_weight=-1.0)
+    # options that were measured, not adopted and removed load only where they were off
+    assert TrainConfig.from_dict({**saved, "tonemap_weight": 0.0, "color_augment": False}).steps == config.steps
+    with pytest.raises(ValueError, match="tonemap_weight=50.0 is no longer supported"):
+        TrainConfig.from_dict({**saved, "tonemap_weight": 50.0})
 
 
 def test_a_fine_tune_keeps_the_base_runs_loss_unless_told(tmp_path, capsys) -> None:
     """--init without --spatial-loss / --temporal-loss trains with the losses the initial
     weights (or checkpoint) were trained with and says so; explicit flags win; weights that
-    record no training run fall back to SPEC.md's smape. (A fine-tune that silently went
+    record no training run fall back to the recipe's. (A fine-tune that silently went
     back to SMAPE darkened noisy materials: docs/benchmarks-history.md section 15.)"""
     from ssr.model import ModelConfig, SSRNet, save_model
 
@@ -220,22 +254,22 @@ def test_a_fine_tune_keeps_the_base_runs_loss_unless_told(tmp_path, capsys) -> N
     common = ["--data", str(tmp_path / "ds"), "--steps", "1", "--batch", "1", "--crop", "16", "--device", "cpu",
               "--no-progress", "--preset", "tiny", "--accumulation", "linear", "--output", "kernel"]
 
-    def losses(run_name: str) -> tuple[str, str, float]:
+    def losses(run_name: str) -> tuple[str, str]:
         config = json.loads((tmp_path / run_name / "config.json").read_text())
-        return config["spatial_loss"], config["temporal_loss"], config["tonemap_weight"]
+        return config["spatial_loss"], config["temporal_loss"]
 
-    assert run(parser.parse_args(common + ["--out", str(tmp_path / "base"), "--spatial-loss", "relmse",
-                                           "--temporal-loss", "relmse", "--tonemap-weight", "50"])) == 0
+    assert run(parser.parse_args(common + ["--out", str(tmp_path / "base"), "--spatial-loss", "smape",
+                                           "--temporal-loss", "relmse"])) == 0
     for init in ("base/model", "base/last.pt"):
         capsys.readouterr()
         name = "ft_" + init.replace("/", "_").replace(".", "_")
         assert run(parser.parse_args(common + ["--out", str(tmp_path / name), "--init", str(tmp_path / init)])) == 0
-        assert losses(name) == ("relmse", "relmse", 50.0)
+        assert losses(name) == ("smape", "relmse")
         err = capsys.readouterr().err
-        assert "--spatial-loss relmse (from --init" in err and "--tonemap-weight 50.0 (from --init" in err
+        assert "--spatial-loss smape (from --init" in err and "--temporal-loss relmse (from --init" in err
     assert run(parser.parse_args(common + ["--out", str(tmp_path / "told"), "--init", str(tmp_path / "base/model"),
-                                           "--spatial-loss", "smape", "--tonemap-weight", "0"])) == 0
-    assert losses("told") == ("smape", "relmse", 0.0)
+                                           "--spatial-loss", "relmse"])) == 0
+    assert losses("told") == ("relmse", "relmse")
     save_model(SSRNet(ModelConfig(width="tiny", accumulation="linear", output="kernel")), tmp_path / "bare")
     assert run(parser.parse_args(common + ["--out", str(tmp_path / "from_bare"), "--init", str(tmp_path / "bare")])) == 0
-    assert losses("from_bare") == ("smape", "smape", 0.0)
+    assert losses("from_bare") == ("relmse", "smape")  # the shipped recipe's
