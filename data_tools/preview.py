@@ -96,6 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overview", action="store_true",
                         help="one sheet of the whole dataset instead: <out>/overview.png, one row per sequence "
                              "(its middle frame: 1/4 spp, 1 spp, reference, albedo, normals)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,11 +107,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"ssr preview: no sequence found under {args.path}")
         return 1
     if args.overview:
-        path = write_overview(sequences, args.out / "overview.png", exposure=args.exposure)
+        path = write_overview(sequences, args.out / "overview.png", exposure=args.exposure,
+                              progress=not args.no_progress)
         print(f"{args.path}: overview of {len(sequences)} sequence(s) in {path}")
         return 0
     for seq_path in sequences:
         out_dir = args.out if len(sequences) == 1 else args.out / seq_path.relative_to(args.path)
-        paths = preview_sequence(seq_path, out_dir, exposure=args.exposure, full_spp=args.full_spp, every=args.every)
+        paths = preview_sequence(seq_path, out_dir, exposure=args.exposure, full_spp=args.full_spp, every=args.every,
+                                 progress=not args.no_progress)
         print(f"{seq_path}: {len(paths)} contact sheets in {out_dir}")
     return 0
