@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..format import FormatError
-from .camera import CameraTrack
+from .channel_map import MapOverrides
 from .frames import cuts_from_numbers, pattern_regex
 from .options import ImportOptions, apply_overrides, camera_for
 from .pipeline import SequenceJob
@@ -23,7 +23,8 @@ __all__ = ["discover"]
 def discover(src: Path, options: ImportOptions) -> list[SequenceJob]:
     if options.overrides is None:
         raise FormatError(src, None, "--from custom needs a channel map: --map map.toml")
-    cmap = options.overrides
+    overrides = options.overrides
+    cmap = overrides.channel_map() if isinstance(overrides, MapOverrides) else overrides
     if not src.is_dir():
         raise FormatError(src, None, "source folder not found")
     key = "main" if "main" in cmap.files else sorted(cmap.files)[0]
@@ -36,15 +37,8 @@ def discover(src: Path, options: ImportOptions) -> list[SequenceJob]:
     if not numbers:
         raise FormatError(src, None, f"no file matches [files] {key} = {cmap.files[key]!r}")
     frames = [{k: src / pattern.format(frame=number) for k, pattern in cmap.files.items()} for number in numbers]
-    settings = cmap.settings
-    camera_options = options
-    if settings.camera is not None and options.camera is None:
-        camera_options = replace(options, camera=src / settings.camera)
-    camera = camera_for(camera_options, src, len(frames))
-    if settings.fov_y_deg is not None and camera.fov_y_deg is None:
-        camera = CameraTrack(float(settings.fov_y_deg), camera.to_world)
-    final = apply_overrides(cmap, type(options)(spp=options.spp, reference_spp=options.reference_spp,
-                                                static_camera=options.static_camera))
+    camera = camera_for(replace(options, overrides=cmap), src, len(frames))
+    final = apply_overrides(cmap, replace(options, overrides=None), "custom")
     detect = bool(options.detect_motion)
     return [SequenceJob(src.name, frames, final, camera, cuts_from_numbers(numbers), "custom", str(src),
                         [], detect_motion=detect)]

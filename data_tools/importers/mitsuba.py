@@ -89,6 +89,6 @@ def discover(src: Path, options: ImportOptions) -> list[SequenceJob]:
         for frame, number in zip(frames, numbers):
             frame["reference"] = reference[number]
     settings = SequenceSettings(sampling="full", spp=1, scene=src.name, renderer="Mitsuba 3 (aov integrator)")
-    cmap = apply_overrides(ChannelMap(sources, settings), options)
+    cmap = apply_overrides(ChannelMap(sources, settings), options, "mitsuba")
     camera = camera_for(options, src, len(frames))
     return [SequenceJob(src.name, frames, cmap, camera, cuts_from_numbers(numbers), "mitsuba", str(src), notes)]

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from ..format import FormatError
 from .camera import CameraTrack, load_camera_sidecar
-from .channel_map import ChannelMap
+from .channel_map import ChannelMap, MapOverrides
 
-__all__ = ["ImportOptions", "apply_overrides", "camera_for"]
+__all__ = ["ImportOptions", "apply_overrides", "camera_for", "sidecar_candidates"]
+
+SIDECAR_NAME = "camera.json"
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,9 @@ class ImportOptions:
     """Flags of ``ssr import`` (``None`` = the layout's default / read from the files).
 
     Attributes:
-        camera: camera sidecar file (default: ``camera.json`` in the source folder, if any).
+        camera: camera sidecar file (default: ``camera.json`` in the source folder, if any;
+            for Blender also in its parent folder, where the docs' snippet writes it next
+            to the ``.blend`` when frames render to a sub-folder).
         fov_y_deg: vertical field of view where no sidecar gives it.
         static_camera: the camera does not move (zero camera motion, history kept).
         reference: folder of converged renders of the same frames (Blender, Mitsuba).
@@ -28,7 +32,11 @@ class ImportOptions:
             start on the near plane).
         spp_dir: SSR-paper layout: the noisy-frame folder of a scene (``images``: 1/4 spp).
         detect_motion: pick the motion convention that best aligns consecutive G-buffers.
-        overrides: a TOML channel map whose tables replace the layout's sources/settings.
+        overrides: a TOML channel map: the whole map of ``--from custom``; for the other
+            layouts merged over theirs (:meth:`MapOverrides.merge_over`). A
+            :class:`ChannelMap` given instead replaces whole sources.
+        camera_in_parent: Blender: also look for ``camera.json`` in the parent of the
+            frame folder (off for the shots of a folder of shots, which each need their own).
     """
 
     camera: Path | None = None
@@ -42,37 +50,72 @@ class ImportOptions:
     near_clip: float = 0.01
     spp_dir: str = "images"
     detect_motion: bool | None = None
-    overrides: ChannelMap | None = None
+    overrides: MapOverrides | ChannelMap | None = None
+    camera_in_parent: bool = True
 
 
-def camera_for(options: ImportOptions, folder: Path, frame_count: int) -> CameraTrack:
-    """The camera of a sequence: the sidecar (``--camera``, else ``<folder>/camera.json``)
-    and ``--fov-y-deg`` (which wins over the sidecar's)."""
-    sidecar = options.camera if options.camera is not None else folder / "camera.json"
+def sidecar_candidates(options: ImportOptions, folder: Path, *, search_parent: bool = False) -> list[Path]:
+    """Where the camera sidecar of ``folder`` is looked for, in order: ``--camera``; the
+    map's ``[sequence] camera`` (relative to ``folder``); ``folder/camera.json``; with
+    ``search_parent``, ``folder/../camera.json``."""
+    if options.camera is not None:
+        return [options.camera]
+    mapped = _map_settings(options).get("camera")
+    if mapped is not None:
+        return [folder / mapped]
+    candidates = [folder / SIDECAR_NAME]
+    if search_parent and options.camera_in_parent:
+        candidates.append(folder.parent / SIDECAR_NAME)
+    return candidates
+
+
+def _map_settings(options: ImportOptions) -> dict:
+    overrides = options.overrides
+    if isinstance(overrides, MapOverrides):
+        return overrides.settings
+    if isinstance(overrides, ChannelMap):
+        return {"camera": overrides.settings.camera, "fov_y_deg": overrides.settings.fov_y_deg}
+    return {}
+
+
+def camera_for(options: ImportOptions, folder: Path, frame_count: int, *, search_parent: bool = False,
+               image_size: tuple[int, int] | None = None) -> CameraTrack:
+    """The camera of a sequence: the first sidecar of :func:`sidecar_candidates` that
+    exists (an explicit ``--camera`` or map ``camera`` must), then ``--fov-y-deg`` (which
+    wins over the sidecar's) or the map's ``fov_y_deg`` (where the sidecar has none).
+    ``image_size`` = ``(height, width)`` of the frames, checked against a sidecar's
+    ``resolution``."""
+    candidates = sidecar_candidates(options, folder, search_parent=search_parent)
+    explicit = options.camera is not None or _map_settings(options).get("camera") is not None
     track = CameraTrack()
-    if options.camera is not None or sidecar.is_file():
-        track = load_camera_sidecar(sidecar, frame_count)
+    for sidecar in candidates:
+        if explicit or sidecar.is_file():
+            track = load_camera_sidecar(sidecar, frame_count, image_size=image_size)
+            break
     if options.fov_y_deg is not None:
         if not 0 < options.fov_y_deg < 180:
             raise FormatError(folder, None, f"--fov-y-deg {options.fov_y_deg} must be in (0, 180)")
-        track = CameraTrack(float(options.fov_y_deg), track.to_world)
+        track = replace(track, fov_y_deg=float(options.fov_y_deg))
+    elif track.fov_y_deg is None and _map_settings(options).get("fov_y_deg") is not None:
+        track = replace(track, fov_y_deg=float(_map_settings(options)["fov_y_deg"]))
     return track
 
 
-def apply_overrides(cmap: ChannelMap, options: ImportOptions) -> ChannelMap:
-    """The layout's map with ``--map`` tables, ``--spp``/``--reference-spp`` and
+def apply_overrides(cmap: ChannelMap, options: ImportOptions, layout: str = "") -> ChannelMap:
+    """The layout's map with ``--map`` (merged over it), ``--spp``/``--reference-spp`` and
     ``--static-camera`` applied."""
-    sources = dict(cmap.sources)
+    overrides = options.overrides
+    if isinstance(overrides, MapOverrides):
+        cmap = overrides.merge_over(cmap, layout or "this layout")
+    elif isinstance(overrides, ChannelMap):
+        defaults = type(cmap.settings)()
+        changed = {k: v for k, v in vars(overrides.settings).items() if v != getattr(defaults, k)}
+        cmap = ChannelMap({**cmap.sources, **overrides.sources}, replace(cmap.settings, **changed), cmap.files)
     settings = cmap.settings
-    if options.overrides is not None:
-        sources.update(options.overrides.sources)
-        defaults = type(settings)()
-        changed = {k: v for k, v in vars(options.overrides.settings).items() if v != getattr(defaults, k)}
-        settings = replace(settings, **changed)
     if options.spp is not None:
         settings = replace(settings, spp=options.spp)
     if options.reference_spp is not None:
         settings = replace(settings, reference_spp=options.reference_spp)
     if options.static_camera:
         settings = replace(settings, static_camera=True)
-    return ChannelMap(sources, settings, cmap.files)
+    return ChannelMap(cmap.sources, settings, cmap.files)

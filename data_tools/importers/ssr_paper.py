@@ -116,7 +116,7 @@ def discover(src: Path, options: ImportOptions) -> list[SequenceJob]:
             notes.append(f"no ground_truth/{folder.name}: imported without reference")
         settings = SequenceSettings(sampling="full", spp=1, scene=f"{folder.parent.parent.name}/{folder.name}",
                                     renderer="SSR paper dataset (Vulkan hybrid ray tracer)")
-        cmap = apply_overrides(ChannelMap(sources, settings), options)
+        cmap = apply_overrides(ChannelMap(sources, settings), options, "ssr-paper")
         camera = camera_for(options, folder, len(frames))
         detect = True if options.detect_motion is None else options.detect_motion
         jobs.append(SequenceJob(folder.name, frames, cmap, camera, cuts_from_numbers(numbers), "ssr-paper",

@@ -136,7 +136,8 @@ def test_custom_map_converts_view_normals_depth_and_velocity(tmp_path: Path) -> 
     (lambda m: m.replace('channels = ["MV.X", "MV.Y"]', 'channels = ["MV.X"]'), "must list 2 channel name(s) for layer 'motion'"),
     (lambda m: m.replace('units = "uv"', 'units = "furlongs"'), "'units' = 'furlongs'"),
     (lambda m: m.replace('file = "reference"', 'file = "ref"'), "file = 'ref' is not a key of [files]"),
-    (lambda m: m.replace("[files]", "[filez]"), "[files] must map file keys"),
+    (lambda m: m.replace("[files]", "[filez]"), "unknown layer 'filez'"),
+    (lambda m: m.split("[sequence]")[1].join(["[sequence]", ""]), "[files] must map file keys"),
     (lambda m: m.replace("[albedo]", "[albedoo]"), "unknown layer 'albedoo'"),
     (lambda m: m + "\n[color\n", "not valid TOML"),
 ])
