@@ -23,13 +23,17 @@ The camera sidecar (``camera.json``) an importer reads::
     }
 
 ``fov_y_deg`` may also be given per frame as a list (constant focal length is assumed by
-the format; a varying one is refused).
+the format; a varying one is refused). Optional keys (the Blender snippet of
+``docs/import.md`` writes them): ``resolution`` (``[width, height]`` the fov was computed
+for: a frame size of another aspect ratio is refused, since Blender's ``sensor_fit``
+makes the vertical fov depend on it), ``blend_file`` and ``blender_version`` (recorded
+as the scene name and the renderer). Other keys are ignored.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +87,14 @@ class CameraTrack:
     Attributes:
         fov_y_deg: full vertical field of view, or None where unknown.
         to_world: ``float64 [T, 4, 4]`` camera-to-world per frame, or None where unknown.
+        path: the sidecar it was read from, None without one.
+        info: the sidecar's free-text keys (``blend_file``, ``blender_version``).
     """
 
     fov_y_deg: float | None = None
     to_world: np.ndarray | None = None
+    path: Path | None = None
+    info: dict[str, str] = field(default_factory=dict)
 
     def pinhole(self, height: int, width: int) -> PinholeCamera | None:
         return None if self.fov_y_deg is None else PinholeCamera(width, height, self.fov_y_deg)
@@ -98,15 +106,40 @@ class CameraTrack:
         return {"fov_y_deg": float(self.fov_y_deg), "to_world": self.to_world.tolist()}
 
 
-def load_camera_sidecar(path: str | os.PathLike[str], frame_count: int | None = None) -> CameraTrack:
+INFO_KEYS = ("blend_file", "blender_version")
+
+
+def _check_resolution(file_path: Path, value: Any, image_size: tuple[int, int] | None) -> None:
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in value)):
+        raise FormatError(file_path, None, f"'resolution' = {value!r} must be [width, height]")
+    if image_size is None:
+        return
+    height, width = image_size
+    if abs(value[0] / value[1] - width / height) > 1e-3 * width / height:
+        raise FormatError(file_path, None, f"'resolution' {value[0]:g}x{value[1]:g} (aspect {value[0] / value[1]:.4f}) "
+                          f"differs from the frames' {width}x{height} (aspect {width / height:.4f}): the field of "
+                          "view was computed for another image shape; write the sidecar again for this render")
+
+
+def load_camera_sidecar(path: str | os.PathLike[str], frame_count: int | None = None, *,
+                        image_size: tuple[int, int] | None = None) -> CameraTrack:
     """Read a camera sidecar (see the module docstring) into a :class:`CameraTrack`.
+
+    Args:
+        path: the sidecar.
+        frame_count: the number of frames, which must equal the number of matrices.
+        image_size: ``(height, width)`` of the frames, checked against ``resolution``.
 
     Raises:
         FormatError: unreadable JSON, unknown convention, matrices that are not 4x4, a
-            matrix count different from ``frame_count``, a varying field of view.
+            matrix count different from ``frame_count``, a varying field of view, a
+            ``resolution`` of another aspect ratio than the frames.
     """
     file_path = Path(path)
     data = read_json_object(file_path, "camera sidecar")
+    if "resolution" in data:
+        _check_resolution(file_path, data["resolution"], image_size)
+    info = {key: str(data[key]) for key in INFO_KEYS if isinstance(data.get(key), str) and data[key]}
     convention = data.get("convention", "mitsuba")
     if convention not in CONVENTIONS:
         raise FormatError(file_path, None, f"'convention' = {convention!r} is unknown (known: {', '.join(CONVENTIONS)})")
@@ -138,7 +171,7 @@ def load_camera_sidecar(path: str | os.PathLike[str], frame_count: int | None = 
         if np.any(np.abs(gram - np.eye(3)) > 1e-3):
             raise FormatError(file_path, None, "'to_world' matrices must be rigid (rotation + translation, no scale)")
         matrices = to_mitsuba_to_world(matrices, convention)
-    return CameraTrack(fov, matrices)
+    return CameraTrack(fov, matrices, file_path, info)
 
 
 def pixel_ray_cosines(height: int, width: int, fov_y_deg: float) -> np.ndarray:

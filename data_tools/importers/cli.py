@@ -11,9 +11,12 @@ Layouts (--from):
   custom      any engine's dump, described by a TOML channel map (--map; docs/import.md)
 
 DST is the output sequence folder when SRC holds one sequence, and a dataset folder with one
-sequence folder per sequence otherwise. Every problem is reported with the file, the channel
+sequence folder per sequence otherwise (a render folder holding noisy/ and reference/ is one
+sequence with that reference). Every problem is reported with the file, the channel
 and what is wrong; the written sequences are checked like `ssr check` does, and a motion check
-tells whether the imported motion vectors really align consecutive frames.
+tells whether the imported motion vectors really align consecutive frames. Where both motion
+vectors and a camera are given, they must agree on static geometry (camera check, exit 2
+otherwise). Warnings (no camera found, ...) are repeated on stderr.
 
 examples:
   ssr import --from blender renders/shot010 data/shot010 --reference renders/shot010_ref
@@ -48,9 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dst", type=Path, metavar="DST", help="output sequence (or dataset) folder")
     parser.add_argument("--from", dest="layout", required=True, choices=list(LAYOUTS), help="source layout")
     parser.add_argument("--map", type=Path, default=None, metavar="MAP.toml",
-                        help="TOML channel map: required for custom; for other layouts its tables override the layout's")
+                        help="TOML channel map: required for custom; for other layouts merged over the layout's "
+                             "(a table's keys replace only those keys)")
     parser.add_argument("--camera", type=Path, default=None, metavar="CAMERA.json",
-                        help="camera sidecar (convention, fov_y_deg, to_world per frame); default SRC/camera.json if present")
+                        help="camera sidecar (convention, fov_y_deg, to_world per frame); default SRC/camera.json "
+                             "if present (blender: also SRC/../camera.json)")
     parser.add_argument("--fov-y-deg", type=float, default=None, help="vertical field of view where no sidecar gives it")
     parser.add_argument("--static-camera", action="store_true",
                         help="the camera does not move: keep history without motion vectors or a sidecar")
@@ -67,9 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spp-dir", default="images", help="ssr-paper: folder of the noisy frames (default images)")
     detect = parser.add_mutually_exclusive_group()
     detect.add_argument("--detect-motion", dest="detect_motion", action="store_true", default=None,
-                        help="measure the motion convention from the data (default for ssr-paper)")
+                        help="measure the motion convention from the data (default for ssr-paper; refused "
+                             "where the source has no motion vectors)")
     detect.add_argument("--no-detect-motion", dest="detect_motion", action="store_false",
                         help="trust the layout's / map's motion convention")
+    parser.add_argument("--no-camera-check", action="store_true",
+                        help="do not compare the motion vectors with the camera's reprojection of static geometry "
+                             "(for shots where most of the visible surface moves)")
     parser.add_argument("--sanitize", action="store_true",
                         help="zero NaN/Inf/negative colour and reference values instead of failing")
     parser.add_argument("--overwrite", action="store_true", help="replace sequences that already exist in DST")
@@ -90,11 +99,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..format import FormatError, frame_filename
-    from . import discover, import_sequence, load_channel_map
+    from . import discover, import_sequence, read_map
     from .options import ImportOptions
 
     try:
-        overrides = load_channel_map(args.map) if args.map is not None else None
+        overrides = read_map(args.map) if args.map is not None else None
         options = ImportOptions(
             camera=args.camera, fov_y_deg=args.fov_y_deg, static_camera=args.static_camera,
             reference=args.reference, spp=args.spp, reference_spp=args.reference_spp,
@@ -110,13 +119,16 @@ def run(args: argparse.Namespace) -> int:
                 shutil.rmtree(out)
         total = sum(len(job.frames) for job in jobs)
         with tqdm(total=total, desc="ssr import", unit="frame", disable=args.no_progress, file=sys.stderr) as bar:
-            results = [import_sequence(job, out, sanitize=args.sanitize, progress=bar)
+            results = [import_sequence(job, out, sanitize=args.sanitize, progress=bar,
+                                       check_camera=not args.no_camera_check)
                        for job, out in zip(jobs, destinations)]
     except (FormatError, ValueError) as exc:
         print(f"ssr import: error: {exc}", file=sys.stderr)
         return 2
     for result in results:
         print(result.summary())
+        for warning in result.all_warnings():
+            print(f"ssr import: WARNING: {result.path}: {warning}", file=sys.stderr)
     print(f"imported {len(results)} sequence(s), {total} frame(s) into {args.dst} (layout {args.layout}); "
           f"all pass `ssr check`")
     return 0

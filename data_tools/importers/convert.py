@@ -28,9 +28,9 @@ from ..format import FormatError
 from ..render.camera import PinholeCamera
 from ..render.motion import motion_vectors
 from .camera import CameraTrack, axes_to_mitsuba, pixel_ray_cosines
-from .channel_map import ChannelMap, DepthSource, MotionSource, NormalSource, Source
+from .channel_map import ChannelMap, DepthSource, MotionSource, NormalSource, RoughnessSource, Source
 
-__all__ = ["FrameContext", "convert_frame", "frame_paths_exist", "motion_to_format", "read_source"]
+__all__ = ["FrameContext", "camera_motion", "convert_frame", "frame_paths_exist", "motion_to_format", "read_source"]
 
 _MIN_NORMAL_LENGTH = 1e-3
 
@@ -47,6 +47,8 @@ class FrameContext:
         notes: counts of what was fixed, shared over the sequence (message -> pixels).
         mask: ``float32 [H, W, 1]`` traced pixels when the layout derived them (1/4-spp
             data without a mask channel), else None.
+        warnings: counts of what FORMAT.md asks for but could not be done (message ->
+            pixels), e.g. facing flips without a camera.
     """
 
     index: int
@@ -55,6 +57,11 @@ class FrameContext:
     sanitize: bool = False
     notes: Counter = field(default_factory=Counter)
     mask: np.ndarray | None = None
+    warnings: Counter = field(default_factory=Counter)
+
+    def camera_moves_known(self) -> bool:
+        """Both this frame's and the previous frame's camera, and the fov, are known."""
+        return self.camera.fov_y_deg is not None and self.to_world() is not None and self.to_world(-1) is not None
 
     def to_world(self, offset: int = 0) -> np.ndarray | None:
         matrices = self.camera.to_world
@@ -171,7 +178,7 @@ def _facing_flip(normal: np.ndarray, hit: np.ndarray, context: FrameContext, hei
     to_world = context.to_world()
     pinhole = context.camera.pinhole(height, width)
     if to_world is None or pinhole is None:
-        context.notes["normals: not flipped towards the camera (camera unknown)"] += int(hit.sum())
+        context.warnings["normals: NOT flipped towards the camera (camera unknown)"] += int(hit.sum())
         return normal
     directions = pinhole.pixel_directions(to_world, pinhole.pixel_centres())
     away = hit & (np.sum(normal * directions, axis=-1) > 0)
@@ -180,8 +187,10 @@ def _facing_flip(normal: np.ndarray, hit: np.ndarray, context: FrameContext, hei
     return np.where(away[..., None], -normal, normal)
 
 
-def _camera_motion(depth: np.ndarray, context: FrameContext, pinhole: PinholeCamera) -> np.ndarray:
-    """Motion of static geometry (and of misses) from the two cameras and the depth."""
+def camera_motion(depth: np.ndarray, context: FrameContext, pinhole: PinholeCamera) -> np.ndarray:
+    """``float32 [H, W, 2]``: the motion of static geometry (and of misses, where
+    ``depth`` is 0) implied by this frame's and the previous frame's cameras and the
+    view depth ``[H, W]``."""
     to_world, previous = context.to_world(), context.to_world(-1)
     assert to_world is not None and previous is not None
     height, width = depth.shape
@@ -200,12 +209,13 @@ def _motion(
     if context.is_cut:
         return zero
     pinhole = context.camera.pinhole(height, width)
-    camera_known = pinhole is not None and context.to_world() is not None and context.to_world(-1) is not None
+    camera_known = context.camera_moves_known()
     source = cmap.sources.get("motion")
     if source is None:
         if camera_known:
+            assert pinhole is not None
             context.notes["motion: from the camera (reprojection of static geometry)"] += height * width
-            return _camera_motion(depth, context, pinhole)
+            return camera_motion(depth, context, pinhole)
         return zero  # the caller makes every frame a cut, or the camera is static
     assert isinstance(source, MotionSource)
     raw, image = read_source(images, source)
@@ -216,9 +226,13 @@ def _motion(
     motion = motion_to_format(raw, source, height, width)
     miss_unset = (depth <= 0) & np.all(motion == 0, axis=-1)
     if camera_known and miss_unset.any():
-        from_camera = _camera_motion(np.zeros_like(depth), context, pinhole)
+        assert pinhole is not None
+        from_camera = camera_motion(np.zeros_like(depth), context, pinhole)
         motion = np.where(miss_unset[..., None], from_camera, motion)
         context.notes["motion: misses given the motion of the direction at infinity"] += int(miss_unset.sum())
+    elif miss_unset.any() and not cmap.settings.static_camera:
+        context.warnings["motion: misses (sky) keep motion 0, NOT the motion of the direction at infinity "
+                         "(camera unknown)"] += int(miss_unset.sum())
     return motion.astype(np.float32)
 
 
@@ -254,7 +268,10 @@ def convert_frame(images: dict[str, ExrImage], cmap: ChannelMap, context: FrameC
     for name in ("roughness", "metallic", "transparent"):
         if name in sources:
             values, _ = read_source(images, sources[name])
-            frame[name] = np.where(hit[..., None], np.clip(np.nan_to_num(values), 0, 1), 0.0).astype(np.float32)
+            values = np.clip(np.nan_to_num(values), 0, 1)
+            if isinstance(sources[name], RoughnessSource) and sources[name].kind == "perceptual":
+                values = values * values  # alpha = r^2 (Blender's Principled BSDF, Unreal, glTF)
+            frame[name] = np.where(hit[..., None], values, 0.0).astype(np.float32)
     if "shadow" in sources:
         values, _ = read_source(images, sources["shadow"])
         frame["shadow"] = np.clip(np.nan_to_num(values), 0, 1).astype(np.float32)

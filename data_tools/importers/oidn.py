@@ -61,7 +61,8 @@ def discover(src: Path, options: ImportOptions) -> list[SequenceJob]:
             "albedo": Source(_channels(files["albedo"], ("RGB",)), file="albedo"),
             "normal": NormalSource(_channels(files["normal"]), file="normal", space="world"),
         }
-        notes = ["OIDN images are single frames: depth 1 on surfaces (normal non-zero), motion 0"]
+        notes = ["OIDN images are single frames: depth 1 on surfaces (normal non-zero), motion 0, normals not "
+                 "flipped (no camera)"]
         reference = noisy.parent / f"{name}_ref.hdr.exr"
         if reference.is_file():
             files["reference"] = reference
@@ -76,9 +77,9 @@ def discover(src: Path, options: ImportOptions) -> list[SequenceJob]:
         else:
             notes.append("no _ref.hdr.exr: imported without reference")
         settings = SequenceSettings(sampling="full", spp=spp, scene=name, renderer="OIDN training layout")
-        cmap = apply_overrides(ChannelMap(sources, settings), options)
+        cmap = apply_overrides(ChannelMap(sources, settings), options, "oidn")
         jobs.append(SequenceJob(f"{name}_{match.group('spp')}spp", [files], cmap, CameraTrack(), set(), "oidn",
-                                str(noisy), notes))
+                                str(noisy), notes, camera_expected=False))
     if not jobs:
         raise FormatError(src, None, "no '<name>_<spp>spp.hdr.exr' images found"
                           + (f" with {options.spp:g} spp" if options.spp is not None else ""))

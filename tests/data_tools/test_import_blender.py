@@ -29,27 +29,40 @@ LAYER = "ViewLayer"
 
 
 def write_blender_sequence(folder: Path, *, world_normals: bool = True, first_number: int = 1,
-                           numbers: list[int] | None = None, spp: int = 16) -> dict:
-    camera = GLCamera(WIDTH, HEIGHT, FOV)
+                           numbers: list[int] | None = None, spp: int = 16, fov: float = FOV,
+                           size: tuple[int, int] = (WIDTH, HEIGHT), sidecar: Path | None = None,
+                           sidecar_fov: float | None = None, vector: bool = True,
+                           header: dict | None = None, extra: dict | None = None) -> dict:
+    """Frames ``frame_NNNN.exr`` of the analytic scene in Cycles' multilayer conventions,
+    rendered at ``fov`` (the effective vertical field of view) and ``size`` = (width,
+    height), and a camera sidecar at ``sidecar`` (default ``folder/camera.json``) that
+    records ``sidecar_fov`` (default ``fov``). ``extra``: channel name -> function of the
+    frame's :class:`SceneFrame` and camera-to-world matrix giving more (or replacing)
+    passes."""
+    width, height = size
+    camera = GLCamera(width, height, fov)
     cameras, centres = camera_track(FRAMES), sphere_centres(FRAMES)
-    truth = {"motion": [], "normal": [], "view_z": [], "hit": []}
+    truth = {"motion": [], "normal": [], "view_z": [], "hit": [], "frames": []}
     numbers = numbers or list(range(first_number, first_number + FRAMES))
     for k, number in enumerate(numbers):
         frame = render_frame(camera, cameras[k], centres[k])
         # Blender's Vector.XY: previous position - current position, pixels, y up
-        motion = true_motion(camera, frame, cameras[k - 1], centres[k], centres[k - 1]) if k else np.zeros((HEIGHT, WIDTH, 2))
-        vector = np.stack([motion[..., 0], -motion[..., 1]], axis=-1)
-        vector = np.where(frame.hit[..., None], vector, 0.0)  # Blender leaves misses at 0
+        motion = true_motion(camera, frame, cameras[k - 1], centres[k], centres[k - 1]) if k else np.zeros((height, width, 2))
+        vectors = np.stack([motion[..., 0], -motion[..., 1]], axis=-1)
+        vectors = np.where(frame.hit[..., None], vectors, 0.0)  # Blender leaves misses at 0
         channels = {
             f"{LAYER}.Combined.R": frame.color[..., 0], f"{LAYER}.Combined.G": frame.color[..., 1],
-            f"{LAYER}.Combined.B": frame.color[..., 2], f"{LAYER}.Combined.A": np.ones((HEIGHT, WIDTH)),
+            f"{LAYER}.Combined.B": frame.color[..., 2], f"{LAYER}.Combined.A": np.ones((height, width)),
             f"{LAYER}.Denoising Albedo.R": np.where(frame.hit, frame.albedo[..., 0], 0.025),
             f"{LAYER}.Denoising Albedo.G": np.where(frame.hit, frame.albedo[..., 1], 0.025),
             f"{LAYER}.Denoising Albedo.B": np.where(frame.hit, frame.albedo[..., 2], 0.025),
             f"{LAYER}.Depth.Z": np.where(frame.hit, frame.view_z, 1e10),
-            f"{LAYER}.Vector.X": vector[..., 0], f"{LAYER}.Vector.Y": vector[..., 1],
-            f"{LAYER}.Vector.Z": np.zeros((HEIGHT, WIDTH)), f"{LAYER}.Vector.W": np.zeros((HEIGHT, WIDTH)),
         }
+        if vector:
+            channels.update({
+                f"{LAYER}.Vector.X": vectors[..., 0], f"{LAYER}.Vector.Y": vectors[..., 1],
+                f"{LAYER}.Vector.Z": np.zeros((height, width)), f"{LAYER}.Vector.W": np.zeros((height, width)),
+            })
         if world_normals:
             for index, axis in enumerate("XYZ"):
                 channels[f"{LAYER}.Normal.{axis}"] = frame.normal[..., index]
@@ -58,13 +71,20 @@ def write_blender_sequence(folder: Path, *, world_normals: bool = True, first_nu
             cycles = camera_normal * np.array([1.0, 1.0, -1.0])  # +z forward
             for index, axis in enumerate("XYZ"):
                 channels[f"{LAYER}.Denoising Normal.{axis}"] = np.where(frame.hit, cycles[..., index], 0.0)
-        write_exr(folder / f"frame_{number:04d}.exr", channels, {f"cycles.{LAYER}.samples": str(spp)})
+        for name, make in (extra or {}).items():
+            channels[name] = make(frame, cameras[k])
+        write_exr(folder / f"frame_{number:04d}.exr", channels,
+                  {"BlenderMultiChannel": "Blender V2.55.1 and newer", f"cycles.{LAYER}.samples": str(spp),
+                   **(header or {})})
         truth["motion"].append(motion)
         truth["normal"].append(frame.normal)
         truth["view_z"].append(frame.view_z)
         truth["hit"].append(frame.hit)
-    (folder / "camera.json").write_text(json.dumps(
-        {"convention": "blender", "fov_y_deg": FOV, "to_world": [m.tolist() for m in cameras]}))
+        truth["frames"].append(frame)
+    sidecar = sidecar or folder / "camera.json"
+    sidecar.parent.mkdir(parents=True, exist_ok=True)
+    sidecar.write_text(json.dumps({"convention": "blender", "fov_y_deg": fov if sidecar_fov is None else sidecar_fov,
+                                   "to_world": [m.tolist() for m in cameras]}))
     return truth
 
 
