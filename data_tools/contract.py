@@ -64,6 +64,7 @@ __all__ = [
     "HISTORY_DEPTH_SLOPE",
     "HISTORY_MODES",
     "HISTORY_NORMAL_COS",
+    "HISTORY_VARIANCE_REL",
     "HISTORY_ROUGHNESS_FULL",
     "RULE_HISTORY_CAP",
     "OUTPUT_CHANNELS",
@@ -216,6 +217,12 @@ HISTORY_CAP_MIN = 2.0
 """The cap on mirrors and glass (:func:`ssr.model.history.history_cap_map`)."""
 HISTORY_ROUGHNESS_FULL = 0.5
 """Microfacet alpha from which a surface keeps the full cap; below it the cap falls linearly."""
+HISTORY_VARIANCE_REL = 1e-3
+"""The rule history's view subtracts this times the squared mean luminance from the samples'
+luminance variance before its square root (``ssr.model.history.history_view``): spreads
+below ~3 % of the mean read 0. Without it a pixel whose samples agree (one sample, or a
+constant one) sits where ``sqrt(M2 / N - mean^2)`` is float32 cancellation noise, which
+differs between runtimes and which a trained TFA amplifies."""
 HISTORY_NORMAL_COS = 0.9
 """A reprojection tap is valid only if its normal and the pixel's have a dot product >= this."""
 HISTORY_DEPTH_REL = 0.05

@@ -196,12 +196,21 @@ def _prewarped_module(net: Any) -> Any:
     return Prewarped()
 
 
-def random_stream_inputs(height: int, width: int, frames: int, seed: int = 0) -> list[np.ndarray]:
+def random_stream_inputs(height: int, width: int, frames: int, seed: int = 0,
+                         coherent: bool = False) -> list[np.ndarray]:
     """Plausible random packed frames for tests: ``frames`` arrays ``float32 [1, 19, H, W]``.
 
     Log irradiance in [0, 2], albedo in [0.1, 1], unit normals, depth/roughness/metallic in
     [0, 1], a 2x2 subpixel mask and matching shadow, no transparency, motion in [-1.5, 1.5]
     pixels (so warps sample across the frame border too).
+
+    ``coherent=True`` gives the stream a G-buffer that holds still enough for a
+    ``history="rule"`` model's validity tests to keep history somewhere and drop it
+    elsewhere: a slanted, gently curved surface (normals within the validity cone of their
+    neighbours, depth a ramp) with a nearer box moving one pixel a frame, a few pixels whose
+    normal flips each frame, a sky corner (misses), a glass patch and roughness from mirror
+    to diffuse. (Random normals and depths per frame leave a rule model no valid tap and
+    feed its TFA views no real history has.)
     """
     rng = np.random.default_rng(seed)
     stream = []
@@ -218,8 +227,26 @@ def random_stream_inputs(height: int, width: int, frames: int, seed: int = 0) ->
         planes[SLICES["shadow"]] = mask * (rng.uniform(size=(height, width)) > 0.3)
         planes[SLICES["mask"]] = mask
         planes[SLICES["motion"]] = rng.uniform(-1.5, 1.5, (2, height, width))
+        if coherent:
+            _hold_gbuffer(planes, index, rng)
         stream.append(packed)
     return stream
+
+
+def _hold_gbuffer(planes: np.ndarray, index: int, rng: np.random.Generator) -> None:
+    """The coherent G-buffer of :func:`random_stream_inputs` for frame ``index``, in place."""
+    height, width = planes.shape[-2:]
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    normal = np.stack((0.2 * np.sin(x / 5.0), 0.2 * np.cos(y / 4.0), np.ones_like(x)))
+    normal[:, rng.random((height, width)) < 0.05] *= -1.0
+    planes[SLICES["normal"]] = normal / np.linalg.norm(normal, axis=0, keepdims=True)
+    depth = 1.0 + 0.02 * x + 0.01 * y
+    depth[(np.abs(x - (width / 3 + index)) < 4) & (np.abs(y - height / 2) < 4)] = 0.5
+    depth[:2, :3] = 0.0
+    planes[SLICES["depth"]] = depth
+    planes[SLICES["roughness"]] = np.clip(x / width + 0.1 * rng.random((height, width)), 0.0, 1.0)
+    planes[SLICES["transparent"]] = 0.0
+    planes[SLICES["transparent"].start:SLICES["transparent"].stop, -4:, :4] = 0.6
 
 
 def export_onnx(
@@ -393,7 +420,8 @@ def check_parity(
 
     Each backend carries its own state (``acc_new``/``out_log`` fed back as
     ``acc``/``prev_out``); frame 0 is a reset. All three outputs of every frame are
-    compared. For a graph that takes its state pre-warped (``warp="outside"``, native pixel
+    compared (a ``history="rule"`` model gets the coherent stream, whose G-buffer keeps some
+    history valid). For a graph that takes its state pre-warped (``warp="outside"``, native pixel
     stages) torch is stepped with :meth:`SSRNet.forward_prewarped` on the runtime's warp of
     its own state, so the check measures the graph, not torch's ``grid_sample`` against the
     exact bilinear warp.
@@ -440,7 +468,8 @@ def check_parity(
     worst = 0.0
     failure: tuple[float, float, float, int, str] | None = None  # (excess, difference, torch value, frame, output)
     try:
-        for index, packed in enumerate(random_stream_inputs(height, width, frames, seed=seed)):
+        stream = random_stream_inputs(height, width, frames, seed=seed, coherent=net.config.history == "rule")
+        for index, packed in enumerate(stream):
             want_color = torch_loop.step(packed[0], cut=index == 0)
             have_color = onnx_loop.step(packed[0], cut=index == 0)
             torch_state = torch_loop.state

@@ -98,6 +98,9 @@ extern "C" {
 /** Rule history: ... and depths within REL * depth + SLOPE * (the pixel's depth slope). */
 #define SSR_STAGE_HISTORY_DEPTH_REL 0.05f
 #define SSR_STAGE_HISTORY_DEPTH_SLOPE 2.0f
+/** Rule history: the view's variance is M2 / N - (1 + this) * mean luminance^2 (agreeing
+ * samples read 0, not float32 cancellation noise). */
+#define SSR_STAGE_HISTORY_VARIANCE_REL 1e-3f
 /** Largest layer width (TFA hidden / embedding, c0, c1) supported. */
 #define SSR_STAGE_MAX_WIDTH 64
 
@@ -161,7 +164,7 @@ typedef struct ssr_stage_weights {
  * weighted sum / max(v, 1e-6), else none (N = 0). The TFA blends the G-buffer planes with
  * the history (x_t where there is none) scored by its rule view: log1p(A_irr / max(N,
  * view_floor)) on 0-2, log1p of the luminance standard deviation sqrt(max(M2 / max(N,
- * view_floor) - lum(mean)^2, 0) + 1e-12) (0 where N = 0) on 12, N / history_cap on 13, the
+ * view_floor) - (1 + VARIANCE_REL) * lum(mean)^2, 0) + 1e-12) (0 where N = 0) on 12, N / history_cap on 13, the
  * rest copied, unclamped. The signal counts samples: the pixel's cap is CAP_MIN +
  * (history_cap - CAP_MIN) * clamp(roughness / ROUGHNESS_FULL, 0, 1) * (1 - clamp(max
  * transparent tint, 0, 1)); N' = min(N + traced, max(cap, traced)); the history is scaled

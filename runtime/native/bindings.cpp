@@ -527,6 +527,7 @@ NB_MODULE(_native, m) {
     m.attr("STAGE_HISTORY_NORMAL_COS") = SSR_STAGE_HISTORY_NORMAL_COS;
     m.attr("STAGE_HISTORY_DEPTH_REL") = SSR_STAGE_HISTORY_DEPTH_REL;
     m.attr("STAGE_HISTORY_DEPTH_SLOPE") = SSR_STAGE_HISTORY_DEPTH_SLOPE;
+    m.attr("STAGE_HISTORY_VARIANCE_REL") = SSR_STAGE_HISTORY_VARIANCE_REL;
 
     m.def("stage_accumulate", &stage_accumulate, "packed"_a, "acc"_a.none(), "prev_out"_a.none(), "reset"_a,
           "weights"_a, "kernel_size"_a, "acc_new"_a.noconvert(), "guide"_a.noconvert(), "prev"_a.noconvert(),

@@ -286,7 +286,8 @@ SSR_INLINE void rule_view(const float *const *src, float *const *dst, int64_t n,
         const float safe = count[k] > floor ? count[k] : floor;
         const float r = src[0][k] / safe, g = src[1][k] / safe, b = src[2][k] / safe;
         const float mean_luminance = luminance_of(r, g, b);
-        const float variance = std::max(square[k] / safe - mean_luminance * mean_luminance, 0.0f);
+        const float variance =
+            std::max(square[k] / safe - (1.0f + SSR_STAGE_HISTORY_VARIANCE_REL) * (mean_luminance * mean_luminance), 0.0f);
         const float deviation = count[k] > 0.0f ? std::sqrt(variance + 1e-12f) : 0.0f;
         dst[0][k] = fast_log1p(r);
         dst[1][k] = fast_log1p(g);
@@ -299,11 +300,25 @@ SSR_INLINE void rule_view(const float *const *src, float *const *dst, int64_t n,
     }
 }
 
+// The validity tests compare against thresholds, so they must round as the torch reference
+// does (separate multiplies and adds): out of line, compiled for the baseline target and
+// without floating-point contraction (an FMA would move a tap across a threshold).
+#if defined(__GNUC__) && !defined(__clang__)
+#define SSR_EXACT __attribute__((noinline, optimize("fp-contract=off")))
+#elif defined(__clang__)
+#define SSR_EXACT __attribute__((noinline))
+#else
+#define SSR_EXACT
+#endif
+
 /// The per-pixel depth slope of ssr.model.history.depth_slope at row y, columns x0 .. x0+n-1
 /// of the depth plane (edges replicate): per axis the smaller one-sided difference, the
 /// larger over the two axes.
-SSR_INLINE void depth_slope_row(const float *depth, int64_t height, int64_t width, int64_t y, int64_t x0, int64_t n,
+SSR_EXACT void depth_slope_row(const float *depth, int64_t height, int64_t width, int64_t y, int64_t x0, int64_t n,
                                 float *slope) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
     const float *row = depth + y * width;
     const float *up = depth + std::max<int64_t>(y - 1, 0) * width;
     const float *below = depth + std::min<int64_t>(y + 1, height - 1) * width;
@@ -319,8 +334,11 @@ SSR_INLINE void depth_slope_row(const float *depth, int64_t height, int64_t widt
 
 /// Zero the bilinear weight of every tap failing ssr.model.history.tap_validity against the
 /// pixel (normal `normal[3]`, depth `depth`, slope) and write the valid weights' sum.
-SSR_INLINE void validate_taps(WarpTaps &taps, const float *prev_state, int64_t plane, const float *const *normal,
+SSR_EXACT void validate_taps(WarpTaps &taps, const float *prev_state, int64_t plane, const float *const *normal,
                               const float *depth, const float *slope, int64_t n, float *weight_sum) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
     const float *prev_nx = prev_state + SSR_PACK_PLANE_NORMAL * plane, *prev_ny = prev_nx + plane,
                 *prev_nz = prev_ny + plane, *prev_depth = prev_state + SSR_PACK_PLANE_DEPTH * plane;
     for (int64_t k = 0; k < n; ++k) {

@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ssr.data_tools.contract import (HISTORY_CAP_MIN, HISTORY_DEPTH_REL, HISTORY_DEPTH_SLOPE, HISTORY_NORMAL_COS,
-                                     HISTORY_ROUGHNESS_FULL, SLICES)
+                                     HISTORY_ROUGHNESS_FULL, HISTORY_VARIANCE_REL, SLICES)
 
 from .warp import _check_4d
 
@@ -204,13 +204,15 @@ def accumulate_samples(total: Tensor, count: Tensor, square: Tensor, sample: Ten
 def history_view(state: Tensor, cap: float, floor: float) -> Tensor:
     """The network's view ``[B, 14, H, W]`` of a rule state ``[B, 14, H, W]`` (module
     docstring): irradiance -> ``log1p(A_irr / max(N, floor))``, plane 12 -> ``log1p`` of the
-    samples' luminance standard deviation ``sqrt(max(M2 / N - mean^2, 0))``, plane 13 ->
-    ``N / cap``; the G-buffer planes unchanged.
+    samples' luminance standard deviation ``sqrt(max(M2 / N - (1 + r) mean^2, 0))`` (``r`` =
+    :data:`~ssr.data_tools.contract.HISTORY_VARIANCE_REL`: agreeing samples read 0, not
+    float32 cancellation noise), plane 13 -> ``N / cap``; the G-buffer planes unchanged.
     """
     count = state[:, _MASK]
     safe = torch.clamp(count, min=floor)
     mean = state[:, _IRRADIANCE] / safe
-    variance = torch.clamp(state[:, _SHADOW] / safe - luminance(mean) ** 2, min=0.0)
+    mean_square = luminance(mean) ** 2
+    variance = torch.clamp(state[:, _SHADOW] / safe - (1.0 + HISTORY_VARIANCE_REL) * mean_square, min=0.0)
     std = torch.sqrt(variance + 1e-12) * (count > 0).float()
     return torch.cat((torch.log1p(mean), state[:, _IRRADIANCE.stop:_SHADOW.start], torch.log1p(std),
                       count / cap), dim=1)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ssr.data_tools.contract import (HISTORY_CAP_MIN, HISTORY_DEPTH_REL, HISTORY_NORMAL_COS, PATTERN,
-                                     RULE_HISTORY_CAP)
+from ssr.data_tools.contract import (HISTORY_CAP_MIN, HISTORY_DEPTH_REL, HISTORY_NORMAL_COS, HISTORY_VARIANCE_REL,
+                                     PATTERN, RULE_HISTORY_CAP)
 from ssr.model import ModelConfig, SSRNet, initial_state, step
 from ssr.model.history import (accumulate_samples, core_step, depth_slope, history_cap_map, history_view, luminance,
                                reproject, tap_validity)
@@ -138,7 +138,14 @@ def test_history_view_gives_mean_spread_and_count() -> None:
     state[:, 13] = 4.0
     view = history_view(state, 32.0, 1e-2)
     assert float(view[0, 0]) == pytest.approx(float(torch.log1p(torch.tensor(2.0))))
-    assert float(view[0, 12]) == pytest.approx(float(torch.log1p(torch.tensor(1.0))), rel=1e-4)
+    spread = (1.0 - HISTORY_VARIANCE_REL * 4.0) ** 0.5  # variance 1 less the relative floor of mean^2 = 4
+    assert float(view[0, 12]) == pytest.approx(float(torch.log1p(torch.tensor(spread))), rel=1e-4)
+    # agreeing samples (one, or a constant one) read a spread of 0, not float32 cancellation noise
+    agreeing = state.clone()
+    agreeing[:, 0:3] = torch.tensor([0.37, 11.3, 2.9]).view(1, 3, 1, 1) * 3.0
+    agreeing[:, 12] = luminance(agreeing[:, 0:3] / 3.0) ** 2 * 3.0 * (1.0 + 1e-5)
+    agreeing[:, 13] = 3.0
+    assert float(history_view(agreeing, 32.0, 1e-2)[0, 12]) == pytest.approx(1e-6, abs=1e-9)
     assert float(view[0, 13]) == pytest.approx(4.0 / 32.0)
     assert float(luminance(torch.ones(1, 3, 1, 1))) == pytest.approx(1.0)
 
