@@ -2,7 +2,7 @@
 
 Skipped unless ``SSR_BLENDER_PYTHON`` names a Python that can ``import bpy`` (Blender is
 not a dependency: ``python -m venv bpyenv && bpyenv/bin/pip install bpy==4.2.0``). The
-probe (``scripts/blender_conventions_probe.py``) renders a floor, a cube and a moving
+probe (``research/blender_conventions_probe.py``) renders a floor, a cube and a moving
 sphere under a moving camera; the imported G-buffers must agree with that known geometry:
 this is where the Blender conventions the importer uses were measured.
 """
@@ -23,7 +23,7 @@ from ssr.data_tools.importers.camera import pixel_ray_cosines
 from ssr.data_tools.render.camera import PinholeCamera
 
 BLENDER_PYTHON = os.environ.get("SSR_BLENDER_PYTHON")
-PROBE = Path(__file__).resolve().parents[2] / "scripts" / "blender_conventions_probe.py"
+PROBE = Path(__file__).resolve().parents[2] / "research" / "blender_conventions_probe.py"
 pytestmark = pytest.mark.skipif(not BLENDER_PYTHON, reason="set SSR_BLENDER_PYTHON to a Python with bpy to run")
 
 

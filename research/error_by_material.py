@@ -9,7 +9,7 @@ OIDN high (1 spp, 4x the samples), and sums the squared error of the tone-mapped
 error there, and each method's share of its own total squared error, then the PSNR the
 model would have if one class's error were OIDN's (the dB that class costs).
 
-    .venv/bin/python scripts/error_by_material.py SEQUENCE [SEQUENCE ...] --model WEIGHTS [--from-frame 4]
+    .venv/bin/python research/error_by_material.py SEQUENCE [SEQUENCE ...] --model WEIGHTS [--from-frame 4]
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ bias of each space (``bench.materials``: mean output / mean reference per class,
 over RGB), then for all sequences together the PSNR of the blurred reference against the
 reference, per class, in the ``psnr_srgb`` tone map (``ssr.metrics.tonemap_srgb``).
 
-    .venv/bin/python scripts/demod_oracle.py /work/data/v2_box/test/* [--box 5] [--floors 0.1,0.2]
+    .venv/bin/python research/demod_oracle.py DATA/test/* [--box 5] [--floors 0.1,0.2]
 """
 
 from __future__ import annotations

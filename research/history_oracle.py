@@ -28,7 +28,7 @@ whole frames are scored on the benchmark's headline tone map (``ssr.metrics.tone
 OIDN was not trained on these streams, so this bounds nothing; it says which stream is
 easier to filter.
 
-    .venv/bin/python scripts/history_oracle.py SEQUENCE [SEQUENCE ...] [--from-frame 4]
+    .venv/bin/python research/history_oracle.py SEQUENCE [SEQUENCE ...] [--from-frame 4]
         [--warp bilinear|nearest] [--filter none|oidn]
 """
 

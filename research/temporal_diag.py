@@ -9,7 +9,7 @@ resolve (before the warp coverage), and PSNR on ``clip(x, 0, 1) ** (1/2.2)``, th
 mean PSNR of the last 4 frames. ``--beta-scale S`` / ``--history-scale M`` multiply both
 weights at inference (a probe: does the trained model gain from more history?).
 
-    .venv/bin/python scripts/temporal_diag.py SEQUENCE [--model WEIGHTS] [--beta-scale S] [--history-scale M]
+    .venv/bin/python research/temporal_diag.py SEQUENCE [--model WEIGHTS] [--beta-scale S] [--history-scale M]
 """
 
 from __future__ import annotations

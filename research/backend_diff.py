@@ -7,7 +7,7 @@ bilinear warp) and prints, per frame, how many pixels differ by more than 1/255 
 output hinges on 1e-5-scale differences of its warped history shows clusters of differing
 pixels after every reset (docs/benchmarks-history.md sections 13-14).
 
-    .venv/bin/python scripts/backend_diff.py --model runs/x/model --data data/v2_box/test/bathroom-truck-s201
+    .venv/bin/python research/backend_diff.py --model runs/x/model --data data/v2_box/test/bathroom-truck-s201
 """
 
 from __future__ import annotations

@@ -3,15 +3,15 @@
 # model trained on clean (256-spp) references beat one trained on noisy (32-spp) references
 # with the noise2noise loss, at the same steps? Both are scored on a held-out bathroom
 # sequence with a 512-spp reference.
-#   DATA: where the two small datasets go (default /work/data/refstudy)
-#   RUNS: where the two runs and the report go (default /work/runs/refstudy)
+#   DATA: where the two small datasets go (default ../data/refstudy, beside the checkout)
+#   RUNS: where the two runs and the report go (default ../runs/refstudy)
 #   STEPS: training steps per run (default 1000)
 # Resumable: finished frames are not re-rendered, a run with a last.pt resumes.
 # Render cost per frame: the logs (<DATA>/*.log) print seconds per sequence.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DATA="${DATA:-/work/data/refstudy}"
-RUNS="${RUNS:-/work/runs/refstudy}"
+DATA="${DATA:-$ROOT/../data/refstudy}"
+RUNS="${RUNS:-$ROOT/../runs/refstudy}"
 STEPS="${STEPS:-1000}"
 SSR="${SSR:-$ROOT/.venv/bin/ssr}"
 mkdir -p "$DATA" "$RUNS"

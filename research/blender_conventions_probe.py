@@ -2,7 +2,7 @@
 
 Runs inside Blender's Python (the `bpy` module from PyPI, or `blender -b -P this.py -- OUT`):
 
-    python scripts/blender_conventions_probe.py OUT_DIR [--reference]
+    python research/blender_conventions_probe.py OUT_DIR [--reference]
 
 Writes OUT_DIR/frame_0001.exr ... (OpenEXR MultiLayer: Combined, Depth, Normal, Vector,
 Denoising Data), OUT_DIR/camera.json (the ssr import camera sidecar, Blender convention)
