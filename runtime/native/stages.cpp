@@ -283,11 +283,11 @@ SSR_INLINE float luminance_of(float r, float g, float b) { return r * 0.2126f + 
 SSR_INLINE void rule_view(const float *const *src, float *const *dst, int64_t n, float cap, float floor) {
     const float *count = src[kMaskPlane], *square = src[SSR_PACK_PLANE_SHADOW];
     for (int64_t k = 0; k < n; ++k) {
-        const float safe = count[k] > floor ? count[k] : floor;
-        const float r = src[0][k] / safe, g = src[1][k] / safe, b = src[2][k] / safe;
+        const float safe = count[k] > floor ? count[k] : floor, inverse = 1.0f / safe;
+        const float r = src[0][k] * inverse, g = src[1][k] * inverse, b = src[2][k] * inverse;
         const float mean_luminance = luminance_of(r, g, b);
         const float variance =
-            std::max(square[k] / safe - (1.0f + SSR_STAGE_HISTORY_VARIANCE_REL) * (mean_luminance * mean_luminance), 0.0f);
+            std::max(square[k] * inverse - (1.0f + SSR_STAGE_HISTORY_VARIANCE_REL) * (mean_luminance * mean_luminance), 0.0f);
         const float deviation = count[k] > 0.0f ? std::sqrt(variance + 1e-12f) : 0.0f;
         dst[0][k] = fast_log1p(r);
         dst[1][k] = fast_log1p(g);
@@ -301,24 +301,24 @@ SSR_INLINE void rule_view(const float *const *src, float *const *dst, int64_t n,
 }
 
 // The validity tests compare against thresholds, so they must round as the torch reference
-// does (separate multiplies and adds): out of line, compiled for the baseline target and
-// without floating-point contraction (an FMA would move a tap across a threshold).
-#if defined(__GNUC__) && !defined(__clang__)
-#define SSR_EXACT __attribute__((noinline, optimize("fp-contract=off")))
-#elif defined(__clang__)
-#define SSR_EXACT __attribute__((noinline))
+// does (each multiply and add rounded on its own): an FMA would move a tap across a
+// threshold. SSR_ROUNDED(v) pins a product in a register, which keeps the compiler from
+// fusing it into the next add (GNU C's default -ffp-contract=fast fuses across statements).
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define SSR_ROUNDED(v) __asm__("" : "+x"(v))
+#elif defined(__GNUC__) && defined(__aarch64__)
+#define SSR_ROUNDED(v) __asm__("" : "+w"(v))
+#elif defined(__GNUC__)
+#define SSR_ROUNDED(v) __asm__ volatile("" : "+m"(v))
 #else
-#define SSR_EXACT
+#define SSR_ROUNDED(v) (void)(v)
 #endif
 
 /// The per-pixel depth slope of ssr.model.history.depth_slope at row y, columns x0 .. x0+n-1
 /// of the depth plane (edges replicate): per axis the smaller one-sided difference, the
 /// larger over the two axes.
-SSR_EXACT void depth_slope_row(const float *depth, int64_t height, int64_t width, int64_t y, int64_t x0, int64_t n,
+SSR_INLINE void depth_slope_row(const float *depth, int64_t height, int64_t width, int64_t y, int64_t x0, int64_t n,
                                 float *slope) {
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
     const float *row = depth + y * width;
     const float *up = depth + std::max<int64_t>(y - 1, 0) * width;
     const float *below = depth + std::min<int64_t>(y + 1, height - 1) * width;
@@ -334,24 +334,28 @@ SSR_EXACT void depth_slope_row(const float *depth, int64_t height, int64_t width
 
 /// Zero the bilinear weight of every tap failing ssr.model.history.tap_validity against the
 /// pixel (normal `normal[3]`, depth `depth`, slope) and write the valid weights' sum.
-SSR_EXACT void validate_taps(WarpTaps &taps, const float *prev_state, int64_t plane, const float *const *normal,
+SSR_INLINE void validate_taps(WarpTaps &taps, const float *prev_state, int64_t plane, const float *const *normal,
                               const float *depth, const float *slope, int64_t n, float *weight_sum) {
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
     const float *prev_nx = prev_state + SSR_PACK_PLANE_NORMAL * plane, *prev_ny = prev_nx + plane,
                 *prev_nz = prev_ny + plane, *prev_depth = prev_state + SSR_PACK_PLANE_DEPTH * plane;
     for (int64_t k = 0; k < n; ++k) {
         const std::size_t i = static_cast<std::size_t>(k);
         const bool hit = depth[k] > 0.0f;
-        const float limit = SSR_STAGE_HISTORY_DEPTH_REL * depth[k] + SSR_STAGE_HISTORY_DEPTH_SLOPE * slope[k];
+        float relative = SSR_STAGE_HISTORY_DEPTH_REL * depth[k];
+        SSR_ROUNDED(relative);
+        const float limit = relative + SSR_STAGE_HISTORY_DEPTH_SLOPE * slope[k];  // x 2: exact
         float sum = 0.0f;
         for (int t = 0; t < 4; ++t) {
             const int32_t at = taps.index[t][i];
             const bool tap_hit = prev_depth[at] > 0.0f;
             bool valid = !hit && !tap_hit;
             if (hit && tap_hit) {
-                const float facing = prev_nx[at] * normal[0][k] + prev_ny[at] * normal[1][k] + prev_nz[at] * normal[2][k];
+                float along_x = prev_nx[at] * normal[0][k], along_y = prev_ny[at] * normal[1][k],
+                      along_z = prev_nz[at] * normal[2][k];
+                SSR_ROUNDED(along_x);
+                SSR_ROUNDED(along_y);
+                SSR_ROUNDED(along_z);
+                const float facing = (along_x + along_y) + along_z;
                 valid = facing >= SSR_STAGE_HISTORY_NORMAL_COS && std::fabs(prev_depth[at] - depth[k]) <= limit;
             }
             if (!valid) {
@@ -360,6 +364,34 @@ SSR_EXACT void validate_taps(WarpTaps &taps, const float *prev_state, int64_t pl
             sum += taps.weight[t][i];
         }
         weight_sum[k] = sum;
+    }
+}
+
+/// The TFA's current-frame weight beta = sigmoid(<e_ref, e_cur> - <e_ref, e_prev>) of n pixels:
+/// e_ref from the packed planes `in` (x_t, transparent), e_cur from x_t, e_prev from `view`.
+SSR_INLINE void tfa_weight(const float *const *in, const float *const *view, const float *const *hidden_in,
+                           const ssr_stage_weights &w, float *hidden_buf, float *e_ref, float *e_cur, float *e_prev,
+                           float *beta, float *s_prev, int64_t n) {
+    const int hidden = w.hidden, embed = w.embed;
+    dense(in, kRefInputs, w.ref_w1, w.ref_b1, hidden, hidden_buf, kChunk, n, true);
+    dense(hidden_in, hidden, w.ref_w2, w.ref_b2, embed, e_ref, kChunk, n, false);
+    dense(in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, kChunk, n, true);
+    dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_cur, kChunk, n, false);
+    dense(view, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, kChunk, n, true);
+    dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_prev, kChunk, n, false);
+    for (int64_t k = 0; k < n; ++k) {
+        beta[k] = 0.0f;
+        s_prev[k] = 0.0f;
+    }
+    for (int e = 0; e < embed; ++e) {
+        const float *ref = e_ref + e * kChunk, *cur = e_cur + e * kChunk, *pre = e_prev + e * kChunk;
+        for (int64_t k = 0; k < n; ++k) {
+            beta[k] += ref[k] * cur[k];
+            s_prev[k] += ref[k] * pre[k];
+        }
+    }
+    for (int64_t k = 0; k < n; ++k) {
+        beta[k] = 1.0f / (1.0f + fast_exp(-(beta[k] - s_prev[k])));
     }
 }
 
@@ -447,29 +479,6 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                 for (int c = 0; c < 3; ++c) {
                     prev_rows[c] = a.prev + c * plane + offset;
                 }
-                // TFA scores over the view of the history: s = <e_ref, e_cur> - <e_ref, e_prev>, beta = sigmoid(s)
-                auto tfa_weight = [&]() {
-                    dense(in, kRefInputs, w.ref_w1, w.ref_b1, hidden, hidden_buf, kChunk, n, true);
-                    dense(hidden_in, hidden, w.ref_w2, w.ref_b2, embed, e_ref, kChunk, n, false);
-                    dense(in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, kChunk, n, true);
-                    dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_cur, kChunk, n, false);
-                    dense(view_in, kState, w.emb_w1, w.emb_b1, hidden, hidden_buf, kChunk, n, true);
-                    dense(hidden_in, hidden, w.emb_w2, w.emb_b2, embed, e_prev, kChunk, n, false);
-                    for (int64_t k = 0; k < n; ++k) {
-                        beta[k] = 0.0f;
-                        s_prev[k] = 0.0f;
-                    }
-                    for (int e = 0; e < embed; ++e) {
-                        const float *ref = e_ref + e * kChunk, *cur = e_cur + e * kChunk, *pre = e_prev + e * kChunk;
-                        for (int64_t k = 0; k < n; ++k) {
-                            beta[k] += ref[k] * cur[k];
-                            s_prev[k] += ref[k] * pre[k];
-                        }
-                    }
-                    for (int64_t k = 0; k < n; ++k) {
-                        beta[k] = 1.0f / (1.0f + fast_exp(-(beta[k] - s_prev[k])));
-                    }
-                };
                 for (int c = 0; c < kState; ++c) {
                     acc_rows[c] = a.acc_new + c * plane + offset;
                 }
@@ -491,14 +500,14 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                                       valid);
                         sample<kState>(taps, a.acc, plane, history_rows, n);
                         sample<3>(taps, a.prev_out, plane, prev_rows, n);
-                        for (int64_t k = 0; k < n; ++k) {  // renormalised over the valid taps, 0 without any
-                            const float has = valid[k] > 0.0f ? 1.0f : 0.0f;
-                            const float inverse = has / std::max(valid[k], 1e-6f);
-                            for (int c = 0; c < kState; ++c) {
-                                history_rows[c][k] *= inverse;
-                            }
-                            for (int c = 0; c < 3; ++c) {
-                                prev_rows[c][k] *= inverse;
+                        float *inverse = s_prev;  // scratch until the TFA: 1 / v where v > 0, else 0
+                        for (int64_t k = 0; k < n; ++k) {
+                            inverse[k] = valid[k] > 0.0f ? 1.0f / std::max(valid[k], 1e-6f) : 0.0f;
+                        }
+                        for (int c = 0; c < kState + 3; ++c) {  // renormalised over the valid taps, 0 without any
+                            float *row = c < kState ? history_rows[c] : prev_rows[c - kState];
+                            for (int64_t k = 0; k < n; ++k) {
+                                row[k] *= inverse[k];
                             }
                         }
                     }
@@ -531,7 +540,8 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                         }
                     }
                     rule_view(history_const, view_rows, n, w.history_cap, view_floor_of(w));
-                    tfa_weight();
+                    // the TFA weight (an always-inline helper, not a lambda: lambdas are not target-cloned)
+                    tfa_weight(in, view_in, hidden_in, w, hidden_buf, e_ref, e_cur, e_prev, beta, s_prev, n);
                     for (int c : {3, 4, 5, SSR_PACK_PLANE_ROUGHNESS, SSR_PACK_PLANE_METALLIC}) {
                         const float *h = history_rows[c];
                         for (int64_t k = 0; k < n; ++k) {
@@ -558,7 +568,8 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                         sample<kState>(taps, a.acc, plane, history_rows, n);
                     }
                     log_view(history_const, view_rows, n, view_floor_of(w));
-                    tfa_weight();
+                    // the TFA weight (an always-inline helper, not a lambda: lambdas are not target-cloned)
+                    tfa_weight(in, view_in, hidden_in, w, hidden_buf, e_ref, e_cur, e_prev, beta, s_prev, n);
                     // A_t = (1 - beta) * history + beta * x_values -> acc_new
                     for (int c = 0; c < kState; ++c) {
                         const float *x_values = c < 3 ? x_linear + c * kChunk : in[c];
