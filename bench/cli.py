@@ -131,9 +131,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     quality.add_argument("--exposure", type=float, default=1.0, help="tone-mapper exposure for sRGB metrics")
     quality.add_argument("--methods", default=",".join(QUALITY_METHODS), metavar="LIST",
                          help="comma-separated methods to score (default: all: %(default)s)")
-    quality.add_argument("--variants", default="", metavar="NAME=WEIGHTS,...",
+    quality.add_argument("--variants", default="", metavar="NAME=WEIGHTS|GRAPH.onnx,...",
                          help="more models scored in the same run (ablations, other recipes), "
-                              "e.g. spec=runs/b/model,no-tfa=runs/c/model")
+                              "e.g. spec=runs/b/model,no-tfa=runs/c/model; a .onnx graph from `ssr export` is "
+                              "streamed through ONNX Runtime, the deployed path (e.g. int8=ssr.int8.onnx from "
+                              "--pixel-stages native --int8)")
     quality.add_argument("--fps-report", type=Path, default=None, metavar="REPORT_JSON",
                          help="an `ssr bench fps` report.json; its full-path ms per frame become the speed columns of "
                               "the tables and index.html")

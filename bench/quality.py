@@ -58,6 +58,30 @@ from .figures import SequenceFigures
 from .materials import DISPLAY_MAX, MATERIALS, BiasAccumulator, material_classes
 from .svgf import SvgfDenoiser
 
+
+class ExportedGraph:
+    """A variant scored through ONNX Runtime, the path users deploy (``ssr bench quality
+    --variants name=model.onnx``: an ``ssr export`` graph, e.g. ``--pixel-stages native
+    --int8``), streamed on the same frames as the torch models.
+
+    Attributes:
+        path: the graph.
+        backend: its :class:`ssr.runtime.onnx_backend.OnnxBackend` (one session for every sequence).
+        config: the model config the graph's metadata records.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        from ssr.model.config import ModelConfig
+        from ssr.runtime.onnx_backend import OnnxBackend
+
+        self.path = Path(path)
+        self.backend = OnnxBackend(self.path)
+        recorded = self.backend._metadata_model_config()
+        if not recorded:
+            raise ValueError(f"{self.path}: the graph carries no 'ssr.model_config' metadata (re-export it with "
+                             "`ssr export`)")
+        self.config = ModelConfig.from_dict(recorded)
+
 __all__ = [
     "CURVE_METRIC",
     "HEADLINE_METRICS",
@@ -218,7 +242,8 @@ def _sheet_panels(frame: Mapping[str, np.ndarray], index: int, outputs: Mapping[
     return panels + [("reference", frame["reference"])]
 
 
-def _write_history_maps(streams: Mapping[str, Any], out_dir: Path, sequence: str, index: int) -> None:
+def _write_history_maps(streams: Mapping[str, Any], out_dir: Path, sequence: str, index: int,
+                        configs: Mapping[str, Any], size: tuple[int, int]) -> None:
     """``figures/<sequence>/history_<method>.png``: each network's per-pixel history length at
     the sheet frame: the sample count ``N`` of a ``history="rule"`` model (0 .. its cap), the
     TFA's blended traced mask ``A_mask`` (0 .. 1) of a ``history="learned"`` one."""
@@ -229,10 +254,16 @@ def _write_history_maps(streams: Mapping[str, Any], out_dir: Path, sequence: str
 
     for name, stream in streams.items():
         state, backend = stream.state, stream.backend
+        graph = hasattr(backend, "state_arrays")  # ONNX Runtime: the state lives in its padded buffers
         config = getattr(getattr(backend, "model", None), "config", None)
+        if graph:
+            config = configs.get(name)
         if state is None or config is None or config.arch != "ssr":
             continue
-        plane = state.acc[0, SLICES["mask"]][0].float().cpu().numpy()
+        if graph:
+            plane = backend.state_arrays(state)[0][0, SLICES["mask"].start, :size[0], :size[1]].copy()
+        else:
+            plane = state.acc[0, SLICES["mask"]][0].float().cpu().numpy()
         rule = config.history == "rule"
         write_count_map(plane, config.history_cap if rule else 1.0,
                         out_dir / "figures" / sequence / f"history_{panel_slug(name)}.png",
@@ -278,7 +309,8 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
     figures = SequenceFigures(out_dir, sequence.name, crop_size=SHEET_CROP) if out_dir is not None else None
     names = metrics.names() + (TEMPORAL_METRIC,)
     videos: dict[str, list[np.ndarray]] | None = {name: [] for name in (*methods, "reference")} if metrics.video else None
-    streams = {name: StreamLoop(TorchBackend(net, device=device)) for name, net in nets.items()}
+    streams = {name: StreamLoop(net.backend if isinstance(net, ExportedGraph) else TorchBackend(net, device=device))
+               for name, net in nets.items()}
     svgf = SvgfDenoiser() if "svgf" in methods else None
     bias = {name: BiasAccumulator() for name in methods}
     records: list[dict[str, Any]] = []
@@ -315,7 +347,8 @@ def _score_sequence(path: Path, nets: Mapping[str, Any], device: str, methods: S
             for name, image in previous.items():
                 videos[name].append(np.clip(image, 0.0, 6.0e4).astype(np.float16))  # display only
         if figures is not None and index == chosen_sheet and out_dir is not None:
-            _write_history_maps(streams, out_dir, sequence.name, index)
+            _write_history_maps(streams, out_dir, sequence.name, index, {n: net.config for n, net in nets.items()},
+                                reference.shape[:2])
         if figures is not None:
             figures.add(_sheet_panels(frame, index, outputs, labels), sheet=index == chosen_sheet,
                         ours=outputs.get("ssr", frame["color"]), peer=outputs.get(PEER_OF_RECORD, frame["color"]))
@@ -416,8 +449,12 @@ def quality_report(
         net = model
     nets = {"ssr": net}
     for name, variant in (variants or {}).items():
-        variant_net = (load_model(variant, device=torch_device)
-                       if variant is None or isinstance(variant, (str, os.PathLike)) else variant)
+        if isinstance(variant, (str, os.PathLike)) and str(variant).endswith(".onnx"):
+            variant_net: Any = ExportedGraph(variant)
+            labels[f"ssr:{name}"] = f"SSR {name} (ONNX Runtime), 1/4 spp"
+        else:
+            variant_net = (load_model(variant, device=torch_device)
+                           if variant is None or isinstance(variant, (str, os.PathLike)) else variant)
         nets[f"ssr:{name}"] = variant_net
         if variant_net.config.arch != "ssr":  # a baseline architecture, e.g. the RAE
             labels[f"ssr:{name}"] = f"{variant_net.config.arch.upper()} {name}, 1/4 spp"

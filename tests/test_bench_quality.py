@@ -274,3 +274,31 @@ def _check_figures_and_page(out: Path, report: dict) -> None:
     assert not missing, missing
     assert "<th>PSNR sRGB (dB)</th>" in text and ">Average<" in text
     assert "ms / frame 1920x1080 (bench fps)" in text and "<td>1350.0</td>" in text
+
+
+def test_bench_quality_scores_an_exported_graph_beside_torch(dataset: Path, tmp_path: Path) -> None:
+    """``--variants name=graph.onnx`` streams an ``ssr export`` graph (here the native-stage
+    form, with the rule history) through ONNX Runtime on the same frames as the torch model:
+    the deployed path on the quality protocol, within export parity of torch, with its
+    history map."""
+    import torch
+
+    from ssr.bench.quality import quality_report
+    from ssr.export.onnx import export_onnx
+    from ssr.metrics import MetricSet
+    from ssr.model import ModelConfig, SSRNet, save_model
+
+    torch.manual_seed(1)
+    net = SSRNet(ModelConfig(width="fast", layout="fast", accumulation="linear", output="kernel", signal="dual",
+                             history="rule")).eval()
+    save_model(net, tmp_path / "model")
+    graph = export_onnx(net, tmp_path / "native.onnx", height=24, width=24, dynamic=True, pixel_stages="native")
+    report = quality_report(tmp_path / "model", [dataset / "ds" / "val" / "seq_b"], methods=["ssr", "input"],
+                            variants={"native": graph}, metrics=MetricSet(flip=False, video=False),
+                            out_dir=tmp_path / "out")
+    assert report["methods"] == ["ssr", "ssr:native", "input"]
+    assert report["labels"]["ssr:native"] == "SSR native (ONNX Runtime), 1/4 spp"
+    assert report["variants"]["ssr:native"]["model_config"]["history"] == "rule"
+    entry = report["sequences"][0]
+    assert entry["ssr:native"]["all"]["psnr_srgb"] == pytest.approx(entry["ssr"]["all"]["psnr_srgb"], abs=0.01)
+    assert (tmp_path / "out" / "figures" / "seq_b" / "history_ssr-native.png").is_file()
