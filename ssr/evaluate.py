@@ -42,6 +42,7 @@ __all__ = [
     "CutClock",
     "INPUT_LABEL",
     "PHASES",
+    "SELECTION_METRIC",
     "add_arguments",
     "average_over_sequences",
     "evaluate",
@@ -105,6 +106,11 @@ class CutClock:
         since_cut = index - self.last_cut
         return {"frame": index, "frames_since_cut": since_cut,
                 "phase": "after_cut" if since_cut < AFTER_CUT_FRAMES else "steady"}
+
+
+SELECTION_METRIC = "psnr_srgb"
+"""The metric models are ranked by: ``ssr bench quality``'s headline and training's ``best.pt``
+selection (PSNR on the ACES + sRGB tone map, docs/evaluation.md)."""
 
 
 def score_frame(

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ssr.data_tools import list_sequences
+from ssr.evaluate import SELECTION_METRIC
 from ssr.losses import clip_loss
 from ssr.model import SSRNet, StreamState, initial_state, load_model, save_model, step
 from ssr.model.history import core_step
@@ -110,40 +111,50 @@ def noisy_color(packed: Tensor) -> Tensor:
 def validate(
     net: SSRNet, sequences: Sequence[PackedSequence], device: torch.device, max_frames: int = 0
 ) -> tuple[dict[str, float], np.ndarray | None]:
-    """Stream full validation sequences; mean PSNR/SSIM over frames (linear HDR).
+    """Stream full validation sequences and score every frame as the benchmark does
+    (:func:`ssr.evaluate.score_frame`, HDR-FLIP left out for speed): the mean over frames of
+    each metric. ``best.pt`` is chosen by :data:`ssr.evaluate.SELECTION_METRIC` (PSNR on the
+    benchmark's tone map, what ``ssr bench quality`` ranks by).
 
     Returns:
-        ``({"psnr": .., "ssim": .., "frames": n}, preview)`` where ``preview`` is a
-        tone-mapped ``float32 [H, 3W, 3]`` (noisy | denoised | reference) of the first
-        sequence's last validated frame, or None without sequences.
+        ``({metric: mean, ..., "frames": n}, preview)`` where ``preview`` is a tone-mapped
+        ``float32 [H, 3W, 3]`` (noisy | denoised | reference) of the first sequence's last
+        validated frame, or None without sequences.
     """
-    from ssr.metrics import psnr, ssim, tonemap_srgb
+    from ssr.evaluate import score_frame
+    from ssr.metrics import MetricSet, tonemap_srgb
 
+    chosen = MetricSet(flip=False, video=False)
     was_training = net.training
     net.eval()
-    psnrs: list[float] = []
-    ssims: list[float] = []
+    values: dict[str, list[float]] = {}
+    frames_scored = 0
     preview: np.ndarray | None = None
     stream = StreamLoop(TorchBackend(net, device=str(device)))
     for index, seq in enumerate(sequences):
         frames = seq.frame_count if max_frames <= 0 else min(max_frames, seq.frame_count)
         stream.reset()  # every sequence starts a stream
+        previous: tuple[np.ndarray, np.ndarray] | None = None
         for t in range(frames):
-            denoised = stream.step(seq.packed[t], cut=bool(seq.cuts[t]))
+            cut = bool(seq.cuts[t])
+            denoised = stream.step(seq.packed[t], cut=cut)
             reference = seq.reference[t].transpose(1, 2, 0)
-            value = psnr(denoised, reference)
-            psnrs.append(value if math.isfinite(value) else 100.0)
-            if min(seq.height, seq.width) >= 11:  # SSIM's 11x11 window
-                ssims.append(ssim(denoised, reference))
+            motion = seq.packed[t, SLICES["motion"]].transpose(1, 2, 0)
+            scores = score_frame(denoised, reference, chosen, motion=motion,
+                                 history=None if cut or previous is None else previous)
+            for name, value in scores.items():
+                if value is not None and math.isfinite(value):
+                    values.setdefault(name, []).append(float(value))
+            frames_scored += 1
+            previous = (denoised, reference)
             if index == 0 and t == frames - 1:
                 noisy = noisy_color(torch.from_numpy(seq.packed[t : t + 1]))[0].permute(1, 2, 0).numpy()
                 preview = np.concatenate([tonemap_srgb(img) for img in (noisy, denoised, reference)], axis=1)
     net.train(was_training)
-    if not psnrs:
+    if not frames_scored:
         return {}, None
-    metrics = {"psnr": float(np.mean(psnrs)), "frames": float(len(psnrs))}
-    if ssims:
-        metrics["ssim"] = float(np.mean(ssims))
+    metrics = {name: float(np.mean(scores)) for name, scores in values.items()}
+    metrics["frames"] = float(frames_scored)
     return metrics, preview
 
 
@@ -320,9 +331,9 @@ def _train(
         if not ctx.is_main or not val_sequences:
             return {}, False
         metrics, preview = validate(net, val_sequences, device, config.val_frames)
-        improved = metrics.get("psnr", -math.inf) > best_psnr
+        improved = metrics.get(SELECTION_METRIC, -math.inf) > best_psnr  # best_psnr: of SELECTION_METRIC
         if improved:
-            best_psnr = metrics["psnr"]
+            best_psnr = metrics[SELECTION_METRIC]
         assert writer is not None
         for name, value in metrics.items():
             writer.add_scalar(f"val/{name}", value, global_step)

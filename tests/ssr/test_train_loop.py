@@ -98,7 +98,7 @@ def test_cli_trains_exports_and_loads(tmp_path) -> None:
     model = load_model(out / "model")
     assert model.config.use_warped_prev is False and not model.training
     metadata = json.loads((out / "model.json").read_text())["metadata"]
-    assert metadata["steps"] == 3 and "psnr" in metadata["validation"]
+    assert metadata["steps"] == 3 and "psnr_srgb" in metadata["validation"] and "temporal_srgb" in metadata["validation"]
 
 
 def test_the_shipped_recipe_is_the_default_and_flags_override_it(tmp_path) -> None:
