@@ -279,7 +279,8 @@ SSR_INLINE float luminance_of(float r, float g, float b) { return r * 0.2126f + 
 
 /// The rule history's view (ssr.model.history.history_view) of 14 state planes (chunk
 /// rows) into `dst`: 0-2 log1p(A_irr / max(N, floor)), 12 log1p of the luminance standard
-/// deviation (0 where N = 0), 13 N / cap, the rest copied; unclamped.
+/// deviation (0 where N = 0), 13 N / cap; unclamped. Planes 3-11 are the state's own, which
+/// callers read from `src` (not copied).
 SSR_INLINE void rule_view(const float *const *src, float *const *dst, int64_t n, float cap, float floor) {
     const float *count = src[kMaskPlane], *square = src[SSR_PACK_PLANE_SHADOW];
     for (int64_t k = 0; k < n; ++k) {
@@ -294,9 +295,6 @@ SSR_INLINE void rule_view(const float *const *src, float *const *dst, int64_t n,
         dst[2][k] = fast_log1p(b);
         dst[SSR_PACK_PLANE_SHADOW][k] = fast_log1p(deviation);
         dst[kMaskPlane][k] = count[k] / cap;
-    }
-    for (int c = 3; c < SSR_PACK_PLANE_SHADOW; ++c) {
-        std::copy(src[c], src[c] + n, dst[c]);
     }
 }
 
@@ -455,6 +453,10 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
     for (int j = 0; j < hidden; ++j) {
         hidden_in[j] = hidden_buf + j * kChunk;
     }
+    const float *rule_view_in[kState];  // the rule view of the history: planes 3-11 are the history's own
+    for (int c = 0; c < kState; ++c) {
+        rule_view_in[c] = (c >= 3 && c < SSR_PACK_PLANE_SHADOW) ? history_rows[c] : view_rows[c];
+    }
     for (int t = 0; t < 4; ++t) {  // (row, column parity) of the 2x2 tap, in down_weights order
         for (int i = 0; i < kFeatures; ++i) {
             split_in[t * kFeatures + i] = split + (t * kFeatures + i) * kHalfChunk;
@@ -541,7 +543,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                     }
                     rule_view(history_const, view_rows, n, w.history_cap, view_floor_of(w));
                     // the TFA weight (an always-inline helper, not a lambda: lambdas are not target-cloned)
-                    tfa_weight(in, view_in, hidden_in, w, hidden_buf, e_ref, e_cur, e_prev, beta, s_prev, n);
+                    tfa_weight(in, rule_view_in, hidden_in, w, hidden_buf, e_ref, e_cur, e_prev, beta, s_prev, n);
                     for (int c : {3, 4, 5, SSR_PACK_PLANE_ROUGHNESS, SSR_PACK_PLANE_METALLIC}) {
                         const float *h = history_rows[c];
                         for (int64_t k = 0; k < n; ++k) {
@@ -591,7 +593,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                 // the U-Net input u = (x_t, log view of A_t, transparent, prev)
                 for (int c = 0; c < kState; ++c) {
                     features[c] = in[c];
-                    features[kState + c] = acc_view_rows[c];
+                    features[kState + c] = (rule && c >= 3 && c < SSR_PACK_PLANE_SHADOW) ? acc_rows[c] : acc_view_rows[c];
                 }
                 for (int c = 0; c < kTransparent; ++c) {
                     features[2 * kState + c] = in[kState + c];
