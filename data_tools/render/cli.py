@@ -17,7 +17,7 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``ssr render`` options."""
     parser.add_argument("--scene", required=True,
-                        help="Mitsuba 3 scene file (or its folder), or builtin, builtin:room, builtin:<seed>, builtin:sun<seed>")
+                        help="Mitsuba 3 scene file (or its folder), or builtin, builtin:room, builtin:<seed>")
     parser.add_argument("--out", required=True, type=Path, help="output sequence folder")
     parser.add_argument("--width", type=int, default=128, help="image width in pixels (default 128)")
     parser.add_argument("--height", type=int, default=128, help="image height in pixels (default 128)")

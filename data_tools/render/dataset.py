@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .procedural import parse_builtin_name
 from .sequence import DEFAULT_ALBEDO_FILTER, RenderConfig
 from .sharding import parse_shard, shard_items
 
@@ -119,6 +120,7 @@ def _scene_family(scene: str) -> str:
 
 def _resolve_scene(scene: str, config_dir: Path, scenes_dir: Path | None) -> str:
     if scene == "builtin" or scene.startswith("builtin:"):
+        parse_builtin_name(scene)  # a ValueError listing the accepted names
         return scene
     candidates = [Path(scene)] if Path(scene).is_absolute() else [config_dir / scene]
     if scenes_dir is not None:

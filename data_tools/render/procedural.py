@@ -7,13 +7,6 @@ Names (``--scene builtin[:name]``):
   primitives (spheres, cubes, cylinders, rectangles), their materials (diffuse, checkerboard
   and grid textures, rough plastic, plastic, metal, rough metal, glass, rough glass) and
   the lights (a rectangular ceiling area light and a point light) all follow the seed.
-* ``builtin:sun<int>`` - a random *sunroom* from that seed: the light enters through a
-  window in one wall (a directional sun and a constant sky outside; sometimes a dim ceiling
-  light too), so most of the room is lit indirectly, and the surfaces carry procedural
-  bitmap textures (tiles with grout, wood grain, mottled plaster) under diffuse, glossy
-  (plastic, rough plastic) and metallic coats, plus mirrors on stands: high-variance
-  indirect light and textured glossy surfaces, as in sunlit interiors. Measured as training
-  data they hurt held-out quality (docs/benchmarks-history.md section 17): experiments only.
 
 Every room has two moving objects (a cube and a sphere) whose rigid motion is a function of
 the frame index, so object motion vectors are exercised. The scene is Y-up, the floor is
@@ -35,6 +28,8 @@ __all__ = ["MovingObject", "ProceduralScene", "builtin_scene", "parse_builtin_na
 
 BUILTIN_NAMES = ("room",)
 """Named built-in variants (plus any non-negative integer seed)."""
+ACCEPTED_FORMS = "use 'builtin', 'builtin:room' or 'builtin:<seed>' with a non-negative integer seed"
+"""What :func:`parse_builtin_name`'s errors list."""
 
 
 def _translate(offset: np.ndarray) -> np.ndarray:
@@ -103,8 +98,6 @@ def _materialise(mi: Any, value: Any) -> Any:
                 out[key] = mi.ScalarTransform4f(item.tolist())
             elif key == "to_uv" and isinstance(item, np.ndarray):
                 out[key] = mi.ScalarTransform4f(item.tolist())
-            elif key == "data" and isinstance(item, np.ndarray):  # a bitmap texture's texels
-                out[key] = mi.TensorXf(np.ascontiguousarray(item, dtype=np.float32))
             else:
                 out[key] = _materialise(mi, item)
         return out
@@ -114,23 +107,20 @@ def _materialise(mi: Any, value: Any) -> Any:
 
 
 def parse_builtin_name(spec: str) -> tuple[str, int]:
-    """``"builtin"``, ``"builtin:room"``, ``"builtin:<seed>"`` or ``"builtin:sun<seed>"`` ->
-    (canonical name, seed)."""
+    """``"builtin"``, ``"builtin:room"`` or ``"builtin:<seed>"`` -> (canonical name, seed).
+
+    Anything else is a ``ValueError`` that lists the accepted forms (the ``builtin:sun<seed>``
+    sunrooms were removed: docs/research-log.md)."""
     if spec == "builtin":
         return "room", 0
     if not spec.startswith("builtin:"):
-        raise ValueError(f"not a built-in scene name: {spec!r} (use builtin, builtin:room or builtin:<seed>)")
+        raise ValueError(f"not a built-in scene name: {spec!r} ({ACCEPTED_FORMS})")
     variant = spec.split(":", 1)[1].strip()
     if variant in ("", "room"):
         return "room", 0
     if variant.isdigit():
         return variant, int(variant)
-    if variant.startswith("sun") and variant[3:].isdigit():
-        return f"sun{int(variant[3:])}", int(variant[3:])
-    raise ValueError(
-        f"unknown built-in scene {spec!r}: use 'builtin', 'builtin:room', 'builtin:<seed>' or "
-        "'builtin:sun<seed>' with a non-negative integer seed"
-    )
+    raise ValueError(f"unknown built-in scene {spec!r}: {ACCEPTED_FORMS}")
 
 
 # ----------------------------------------------------------------------------- materials
@@ -313,10 +303,6 @@ def _moving_objects(rng: np.random.Generator, size: tuple[float, float, float], 
 def builtin_scene(spec: str = "builtin") -> ProceduralScene:
     """Build the procedural scene named by ``spec`` (see the module docstring)."""
     name, seed = parse_builtin_name(spec)
-    if name.startswith("sun"):
-        from .sunroom import sunroom_scene
-
-        return sunroom_scene(name, seed)
     curated = name == "room"
     rng = np.random.default_rng(np.random.SeedSequence([0x55A, seed]))
     size = (6.0, 3.0, 7.0) if curated else (float(rng.uniform(5.0, 8.0)), float(rng.uniform(2.6, 3.6)), float(rng.uniform(5.5, 9.0)))

@@ -42,6 +42,18 @@ def test_builtin_names() -> None:
     assert len(moving) == 2 and not np.allclose(moving[0].transform(0), moving[0].transform(3))
 
 
+def test_removed_sunroom_names_are_refused_with_the_accepted_forms(tmp_path: Path) -> None:
+    """``builtin:sun<seed>`` was removed (docs/research-log.md): the parser and a dataset plan
+    refuse it before any renderer is needed, naming what is accepted."""
+    accepted = r"'builtin', 'builtin:room' or 'builtin:<seed>'"
+    for bad in ("builtin:sun3", "builtin:sun", "builtin:x"):
+        with pytest.raises(ValueError, match=accepted):
+            parse_builtin_name(bad)
+    config = {"scenes": [{"scene": "builtin:sun3", "train": [{"path": "pan", "seed": 1}]}]}
+    with pytest.raises(ValueError, match=accepted):
+        plan_dataset(config, config_dir=tmp_path, scenes_dir=tmp_path)
+
+
 def _plain(value):
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
