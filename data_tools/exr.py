@@ -27,17 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from .errors import FormatError
+
 __all__ = ["EXR_MAGIC", "MAX_IMAGE_SIDE", "ExrImage", "read_exr", "read_exr_header"]
 
 EXR_MAGIC = b"\x76\x2f\x31\x01"
 MAX_IMAGE_SIDE = 16384
 """Largest width/height a reader accepts (guards against hostile headers)."""
-
-
-def _format_error(file: Path, channel: str | None, problem: str) -> Exception:
-    from .format import FormatError  # format imports this module: import late
-
-    return FormatError(file, channel, problem)
 
 
 @dataclass
@@ -63,20 +59,20 @@ class ExrImage:
         """One channel, or a :class:`FormatError` listing the channels the file has."""
         if name not in self.channels:
             available = ", ".join(sorted(self.channels)) or "none"
-            raise _format_error(self.path, name, f"channel not found (the file has: {available})")
+            raise FormatError(self.path, name, f"channel not found (the file has: {available})")
         return self.channels[name]
 
 
 def _check_magic(file_path: Path) -> None:
     if not file_path.is_file():
-        raise _format_error(file_path, None, "file is missing")
+        raise FormatError(file_path, None, "file is missing")
     try:
         with open(file_path, "rb") as handle:
             magic = handle.read(4)
     except OSError as exc:
-        raise _format_error(file_path, None, f"cannot open file: {exc.strerror}") from None
+        raise FormatError(file_path, None, f"cannot open file: {exc.strerror}") from None
     if magic != EXR_MAGIC:
-        raise _format_error(file_path, None, "not an OpenEXR file (bad magic number)")
+        raise FormatError(file_path, None, "not an OpenEXR file (bad magic number)")
 
 
 def _part_size(file_path: Path, header: dict[str, Any]) -> tuple[int, int]:
@@ -84,9 +80,9 @@ def _part_size(file_path: Path, header: dict[str, Any]) -> tuple[int, int]:
         (x_min, y_min), (x_max, y_max) = (np.array(v) for v in header["dataWindow"])
         height, width = int(y_max - y_min + 1), int(x_max - x_min + 1)
     except (KeyError, TypeError, ValueError):
-        raise _format_error(file_path, None, "EXR header has no valid dataWindow") from None
+        raise FormatError(file_path, None, "EXR header has no valid dataWindow") from None
     if not (1 <= width <= MAX_IMAGE_SIDE and 1 <= height <= MAX_IMAGE_SIDE):
-        raise _format_error(file_path, None, f"EXR declares an implausible size {width}x{height}")
+        raise FormatError(file_path, None, f"EXR declares an implausible size {width}x{height}")
     return height, width
 
 
@@ -95,16 +91,16 @@ def _check_part_header(file_path: Path, header: dict[str, Any], part_label: str)
 
     storage = header.get("type")
     if storage in (OpenEXR.deepscanline, OpenEXR.deeptile):
-        raise _format_error(file_path, None, f"{part_label}is a deep image (several samples per pixel); "
+        raise FormatError(file_path, None, f"{part_label}is a deep image (several samples per pixel); "
                             "flatten it first (e.g. with Nuke's DeepToImage or oiiotool --flatten)")
     if storage == OpenEXR.tiledimage:
         tiles = header.get("tiles")
         if tiles is not None and getattr(tiles, "mode", OpenEXR.ONE_LEVEL) != OpenEXR.ONE_LEVEL:
-            raise _format_error(file_path, None, f"{part_label}is a mip/rip-mapped tiled image (a texture); "
+            raise FormatError(file_path, None, f"{part_label}is a mip/rip-mapped tiled image (a texture); "
                                 "write single-level tiles or scanlines")
     for channel in header.get("channels", []) or []:
         if getattr(channel, "xSampling", 1) != 1 or getattr(channel, "ySampling", 1) != 1:
-            raise _format_error(file_path, getattr(channel, "name", None),
+            raise FormatError(file_path, getattr(channel, "name", None),
                                 f"{part_label}channel is sub-sampled ({channel.xSampling}x{channel.ySampling}); "
                                 "only full-resolution channels are supported")
 
@@ -129,9 +125,9 @@ def read_exr_header(path: str | os.PathLike[str]) -> tuple[int, int, list[dict[s
             headers = [dict(part.header) for part in exr.parts]
             names = [part.name() for part in exr.parts]
     except Exception as exc:  # the bindings raise RuntimeError for every kind of damage
-        raise _format_error(file_path, None, f"corrupt or truncated EXR header: {exc}") from None
+        raise FormatError(file_path, None, f"corrupt or truncated EXR header: {exc}") from None
     if not headers:
-        raise _format_error(file_path, None, "EXR file has no image part")
+        raise FormatError(file_path, None, "EXR file has no image part")
     size: tuple[int, int] | None = None
     for index, header in enumerate(headers):
         label = f"part {index} ('{names[index]}') " if len(headers) > 1 else ""
@@ -140,7 +136,7 @@ def read_exr_header(path: str | os.PathLike[str]) -> tuple[int, int, list[dict[s
         if size is None:
             size = part_size
         elif part_size != size:
-            raise _format_error(file_path, None, f"{label}has size {part_size[1]}x{part_size[0]}, "
+            raise FormatError(file_path, None, f"{label}has size {part_size[1]}x{part_size[0]}, "
                                 f"part 0 has {size[1]}x{size[0]}: parts must share one data window")
     assert size is not None
     for header, name in zip(headers, names):
@@ -167,7 +163,7 @@ def read_exr(
     file_path = Path(path)
     height, width, headers = read_exr_header(file_path)
     if expected_size is not None and (height, width) != tuple(expected_size):
-        raise _format_error(
+        raise FormatError(
             file_path, None,
             f"frame size {width}x{height} differs from the expected {expected_size[1]}x{expected_size[0]}",
         )
@@ -180,17 +176,17 @@ def read_exr(
                 for part in exr.parts
             ]
     except Exception as exc:
-        raise _format_error(file_path, None, f"corrupt or truncated EXR pixel data: {exc}") from None
+        raise FormatError(file_path, None, f"corrupt or truncated EXR pixel data: {exc}") from None
     if len(per_part) != len(headers):
-        raise _format_error(file_path, None, "corrupt or truncated EXR pixel data (a part could not be decoded)")
+        raise FormatError(file_path, None, "corrupt or truncated EXR pixel data (a part could not be decoded)")
     channels: dict[str, np.ndarray] = {}
     for part_name, part_channels in per_part:
         for name, pixels in part_channels.items():
             if not isinstance(pixels, np.ndarray) or pixels.dtype not in (np.float16, np.float32, np.uint32):
                 kind = getattr(pixels, "dtype", type(pixels).__name__)
-                raise _format_error(file_path, name, f"channel type {kind} is not HALF, FLOAT or UINT")
+                raise FormatError(file_path, name, f"channel type {kind} is not HALF, FLOAT or UINT")
             if pixels.shape != (height, width):
-                raise _format_error(file_path, name, f"channel has shape {pixels.shape}, expected {(height, width)}")
+                raise FormatError(file_path, name, f"channel has shape {pixels.shape}, expected {(height, width)}")
     if len(per_part) == 1:
         channels = dict(per_part[0][1])
     else:

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from .contract import PATTERN
+from .errors import FormatError
 from .exr import MAX_IMAGE_SIDE, read_exr
 
 __all__ = [
@@ -107,17 +108,6 @@ REQUIRED_META_KEYS: dict[str, type | tuple[type, ...]] = {
 }
 SAMPLING_MODES = ("full", "subpixel-2x2")
 _FRAME_RE = re.compile(r"^frame_(\d{5,})\.exr$")
-
-
-class FormatError(ValueError):
-    """Invalid ssr-seq data. ``str()`` names the file, the channel and the problem."""
-
-    def __init__(self, file: str | os.PathLike[str], channel: str | None, problem: str) -> None:
-        self.file = str(file)
-        self.channel = channel
-        self.problem = problem
-        where = f"{self.file}" + (f" [channel {channel}]" if channel else "")
-        super().__init__(f"{where}: {problem}")
 
 
 def frame_filename(index: int) -> str:
