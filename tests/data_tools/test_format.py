@@ -284,3 +284,28 @@ def test_list_sequences(tmp_path: Path) -> None:
     write_synthetic_sequence(tmp_path / "ds" / "train" / "a", width=4, height=4, frames=1)
     write_synthetic_sequence(tmp_path / "ds" / "val" / "b", width=4, height=4, frames=1)
     assert [p.name for p in fmt.list_sequences(tmp_path / "ds")] == ["a", "b"]
+
+
+def test_validation_reads_each_frame_file_once(sequence_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``validate_sequence`` decodes every EXR once: its statistics and the reader's checks
+    share the read (and still catch a bad frame)."""
+    from ssr.data_tools import reader
+
+    calls: list[str] = []
+    real = reader.read_exr
+
+    def counting(path, **kwargs):
+        calls.append(Path(path).name)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(reader, "read_exr", counting)
+    report = validate_sequence(sequence_dir)
+    assert report.ok and report.frames_checked == 5
+    assert sorted(calls) == [fmt.frame_filename(t) for t in range(5)]
+    assert set(report.channels) >= {"color.R", "normal.Z", "reference.B"}
+    depth = synthetic_frame(1, 7, 10)["depth"]
+    depth[0, 0] = np.nan
+    _rewrite(sequence_dir, 1, depth=depth)
+    calls.clear()
+    _expect_error(sequence_dir, "depth.Z", "1 NaN/Inf values")
+    assert len(calls) == 5
