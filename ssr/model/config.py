@@ -40,7 +40,7 @@ from ssr.data_tools.contract import (HISTORY_CAP_MIN, HISTORY_MODES, LEGACY_VIEW
                                      SPECULAR_FLOOR)
 
 __all__ = [
-    "ACCUMULATIONS", "ARCHES", "HISTORY_MODES", "LAYOUTS", "LEVELS", "OUTPUTS", "SIGNALS",
+    "ACCUMULATIONS", "ARCHES", "HISTORY_MODES", "LAYOUTS", "OUTPUTS", "SIGNALS",
     "WIDTH_PRESETS", "ModelConfig", "WidthPreset",
 ]
 
@@ -72,7 +72,6 @@ ACCUMULATIONS = ("log", "linear")
 OUTPUTS = ("direct", "kernel")
 ARCHES = ("ssr", "rae")
 LAYOUTS = ("spec", "fast")
-LEVELS = (3, 4)
 SIGNALS = ("irradiance", "dual")
 
 VIEW_FLOOR = 1e-2
@@ -84,6 +83,10 @@ coordinate rounding moves by ~1e-5 (more at 2K widths), so with a 1e-4 floor two
 warps gave features up to 2.4 apart and visibly different frames (docs/benchmarks-history.md section
 14). At 1e-2 the same perturbation moves the view by ~1e-3 of the irradiance; ``A_mask``,
 a network input of its own, still tells how much history there is."""
+
+
+_REMOVED_FIELDS = {"tfa_untraced": "learned", "levels": 3, "deep_width": 64}
+"""ModelConfig fields that left with their option, and the value today's model equals."""
 
 
 @dataclass(frozen=True)
@@ -107,19 +110,14 @@ class ModelConfig:
             (it predicts per-pixel normalised kernels applied at 1/4, 1/2 and full
             resolution to the accumulated linear irradiance, blended across scales and
             with the warped previous output; needs ``accumulation="linear"``).
-        kernel_sizes: kernel side at every U-Net scale, coarsest first: 1/4, 1/2, 1 (or
-            1/8, 1/4, 1/2, 1 with ``levels=4``; ``output="kernel"`` only). Empty (the default):
+        kernel_sizes: kernel side at every U-Net scale, coarsest first: 1/4, 1/2, 1
+            (``output="kernel"`` only). Empty (the default):
             5 at every coarse scale and 3 at full resolution.
         arch: ``"ssr"`` (TFA + reconstruction U-Net, SPEC.md) or ``"rae"``: the recurrent
             denoising autoencoder baseline (:mod:`ssr.model.rae`; uses the preset's U-Net
             widths, has no TFA, no warped previous output, a direct output).
         layout: ``"spec"`` (SPEC.md's full-resolution convs) or ``"fast"`` (1x1 TFA nets,
             the U-Net's encoder from 1/2; see the module docstring). ``arch="ssr"`` only.
-        levels: U-Net scales: 3 (SPEC.md: 1, 1/2, 1/4) or 4 (adds 1/8, with
-            :attr:`deep_width` channels; a kernel output then also filters at 1/8, which
-            quadruples the widest kernel's footprint). ``arch="ssr"`` only.
-        deep_width: feature channels at 1/8 (``levels=4``); 1/64 of the pixels, so a wide
-            scale costs little per output pixel.
         signal: what the kernels of an ``output="kernel"`` model filter: ``"irradiance"``
             (the accumulated demodulated irradiance, remodulated by the pixel's albedo) or
             ``"dual"``: that and, with the same kernels, the radiance (irradiance times
@@ -157,8 +155,6 @@ class ModelConfig:
     kernel_sizes: tuple[int, ...] = ()
     arch: str = "ssr"
     layout: str = "spec"
-    levels: int = 3
-    deep_width: int = 64
     signal: str = "irradiance"
     view_floor: float = VIEW_FLOOR
     specular_floor: float = SPECULAR_FLOOR
@@ -191,13 +187,6 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.signal must be one of {SIGNALS}, got {self.signal!r}")
         if self.signal != "irradiance" and self.output != "kernel":
             raise ValueError('ModelConfig: signal="dual" chooses what the kernels filter; it needs output="kernel"')
-        if self.levels not in LEVELS:
-            raise ValueError(f"ModelConfig.levels must be one of {LEVELS}, got {self.levels!r}")
-        if self.levels != 3 and self.arch != "ssr":
-            raise ValueError('ModelConfig: levels applies to arch="ssr" only (the RAE baseline has its own depth)')
-        if int(self.deep_width) < 1:
-            raise ValueError(f"ModelConfig.deep_width must be >= 1, got {self.deep_width!r}")
-        object.__setattr__(self, "deep_width", int(self.deep_width))
         if not float(self.view_floor) > 0:
             raise ValueError(f"ModelConfig.view_floor must be > 0, got {self.view_floor!r}")
         object.__setattr__(self, "view_floor", float(self.view_floor))
@@ -214,9 +203,9 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.history_cap must be a finite number >= {HISTORY_CAP_MIN}, "
                              f"got {self.history_cap!r}")
         object.__setattr__(self, "history_cap", float(self.history_cap))
-        sizes = tuple(int(k) for k in self.kernel_sizes) or (5,) * (self.levels - 1) + (3,)
-        if len(sizes) != self.levels or any(k < 1 or k % 2 == 0 for k in sizes):
-            raise ValueError(f"ModelConfig.kernel_sizes must be {self.levels} odd sizes >= 1 (one per U-Net scale, "
+        sizes = tuple(int(k) for k in self.kernel_sizes) or (5, 5, 3)
+        if len(sizes) != 3 or any(k < 1 or k % 2 == 0 for k in sizes):
+            raise ValueError(f"ModelConfig.kernel_sizes must be 3 odd sizes >= 1 (one per U-Net scale, "
                              f"coarsest first), got {self.kernel_sizes!r}")
         object.__setattr__(self, "kernel_sizes", sizes)
 
@@ -236,12 +225,13 @@ class ModelConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
         known = {f.name for f in fields(cls)}
         data = dict(data)
-        # tfa_untraced ("keep" / "count") lost its A/B and left (docs/research-log.md): configs
-        # saved with it describe the learned TFA only when it says "learned"
-        legacy = data.pop("tfa_untraced", "learned")
-        if legacy != "learned":
-            raise ValueError(f"ModelConfig: tfa_untraced={legacy!r} is no longer supported (the option was measured, "
-                             "not adopted and removed; only 'learned' models load)")
+        # options that lost their A/B and left (docs/research-log.md): configs saved with
+        # them describe today's model only at the value that meant "off"
+        for name, off in _REMOVED_FIELDS.items():
+            value = data.pop(name, off)
+            if value != off:
+                raise ValueError(f"ModelConfig: {name}={value!r} is no longer supported (the option was measured, "
+                                 f"not adopted and removed; only models with {name}={off!r} load)")
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"ModelConfig: unknown keys {sorted(unknown)}")

@@ -20,7 +20,7 @@ from .kernel import (apply_kernel, blend_signals, dual_signal, kernel_weights, l
 from .history import assemble_state, history_view, reproject, split_history, update_signal
 from .rae import RecurrentAutoencoder
 from .tfa import TemporalFeatureAccumulator
-from .unet import ReconstructionUNet, pool_ceil, upsample_to
+from .unet import ReconstructionUNet
 from .warp import _check_4d, warp, warp_coverage
 
 __all__ = [
@@ -112,11 +112,11 @@ class SSRNet(nn.Module):
         # kernel heads, coarsest first: K*K tap logits, + a coarse-blend logit (every scale but
         # the coarsest), + a history weight (full resolution)
         dual = 1 if self.config.signal == "dual" else 0  # + the radiance/irradiance blend logit
-        heads = (3,) * self.config.levels if self.config.output == "direct" else (
+        heads = (3, 3, 3) if self.config.output == "direct" else (
             sizes[0] ** 2, *(k * k + 1 for k in sizes[1:-1]), sizes[-1] ** 2 + 2 + dual)
         self.unet = ReconstructionUNet(
             in_channels=2 * STATE_CHANNELS + 3, widths=preset.unet, use_warped_prev=self.config.use_warped_prev,
-            heads=heads, layout=self.config.layout, levels=self.config.levels, deep_width=self.config.deep_width,
+            heads=heads, layout=self.config.layout,
         )
 
     def forward(self, packed: Tensor, acc: Tensor, prev_out: Tensor, reset: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -258,17 +258,14 @@ class SSRNet(nn.Module):
                                        history_valid, padded_albedo)
 
     def coarse_signals(self, signal_half: Tensor) -> tuple[Tensor, ...]:
-        """The signal pyramid from 1/2 down, coarsest first: ``(1/4, 1/2)``, or ``(1/8, 1/4,
-        1/2)`` with ``levels=4`` (2x2 averages; ``ceil_mode`` below 1/4), ``[B, 4, h, w]`` each."""
-        quarter = F.avg_pool2d(signal_half, 2)
-        if self.config.levels == 3:
-            return quarter, signal_half
-        return pool_ceil(quarter), quarter, signal_half
+        """The signal pyramid from 1/2 down, coarsest first: ``(1/4, 1/2)`` (2x2 averages),
+        ``[B, S, h, w]`` each."""
+        return F.avg_pool2d(signal_half, 2), signal_half
 
     def kernel_resolver_on(self, signals: tuple[Tensor | None, ...], warped_prev: Tensor | None,
                            history_valid: Tensor | None, albedo: Tensor | None = None):
         """:meth:`_kernel_resolver` on given ``signals``, one per U-Net scale, coarsest first
-        (1/4, 1/2, 1, or 1/8 ... 1 with ``levels=4``; ``[B, 4, h, w]`` each; the full-resolution
+        (1/4, 1/2, 1; ``[B, 4, h, w]`` each; the full-resolution
         one may be None when scale 1 is resolved elsewhere, as in the graph of ``ssr export
         --pixel-stages native``). ``albedo`` ``[B, 3, H, W]`` (``signal="dual"``): the
         full-resolution output is ``irr + b * (rad / (albedo + eps) - irr)`` with ``b`` a
@@ -282,9 +279,7 @@ class SSRNet(nn.Module):
             assert signal is not None
             filtered = apply_kernel(signal, kernel_weights(head[:, :taps[level]]))
             if carry is not None:
-                # from 1/8 the 1/4 scale may be odd-sized: upsample to its exact size
-                coarse = (upsample_to(carry, signal) if scale == 2 else
-                          F.interpolate(carry, scale_factor=2.0, mode="bilinear", align_corners=False))
+                coarse = F.interpolate(carry, scale_factor=2.0, mode="bilinear", align_corners=False)
                 filtered = blend_signals(filtered, coarse, head[:, taps[level]:taps[level] + 1])
             if scale == 0 and warped_prev is not None:
                 history_weight = F.softplus(head[:, taps[level] + 1:taps[level] + 2]) * history_valid

@@ -120,9 +120,6 @@ def align_channels(net: SSRNet, multiple: int = 4) -> SSRNet:
     # the convs after decode_half's concatenations (wider inputs), and the two coarse heads (wider outputs)
     after_concat = [(unet.enc1, 0), (unet.enc2[0], 0), (unet.dec1[0], 0)]
     heads = [(unet.dec1, 1), (unet.dec2, 1)]
-    if unet.levels == 4:
-        after_concat += [(unet.enc3[0], 0), (unet.dec2[0], 0)]
-        heads.append((unet.dec3, 1))
     for holder, index in after_concat:
         conv = holder[index]
         holder[index] = _widened(conv, up(conv.in_channels), conv.out_channels)

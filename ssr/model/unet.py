@@ -23,19 +23,6 @@ With ``layout="fast"`` (``ModelConfig.layout``) scale 1 keeps only a thin guide:
   1/2 as above;
 - decoder 1: ``concat(up2(d1), e0, prev)`` -> ``conv3x3(-> c0)+ReLU, conv1x1(c0 -> h0)``.
 
-With ``levels=4`` (``ModelConfig.levels``) the encoder goes one scale deeper and the 1/4
-decoder takes the 1/8 result like the others take the coarser one:
-
-- down to 1/8: ``conv3x3 stride 2 (c2 -> c2)+ReLU`` over ``e2``; concat pooled prev (3);
-  ``conv3x3(c2+3 -> c3)+ReLU, conv3x3(c3 -> c3)+ReLU``, ``c3 = deep_width``;
-- decoder 1/8: ``conv3x3(c3 -> c3)+ReLU, conv3x3(c3 -> h3)`` -> ``d3``;
-- decoder 1/4: ``concat(up(d3), e2, pooled prev)`` (3+c2+3) -> ``conv3x3(-> c2)+ReLU,
-  conv3x3(c2 -> h2)``.
-
-The 1/4 scale may have odd sides (the contract pads to multiples of 4 only): the 1/8 scale
-has ``ceil(n / 2)`` (a padded stride-2 conv, ``ceil_mode`` pooling) and is upsampled to the
-1/4 size exactly.
-
 Upsampling is bilinear x2 (``align_corners=False``); height and width must be multiples
 of 4 (:class:`ssr.model.SSRNet` pads).
 
@@ -56,10 +43,10 @@ from torch import Tensor, nn
 
 from ssr.data_tools.contract import SIZE_MULTIPLE
 
-from .config import LAYOUTS, LEVELS
+from .config import LAYOUTS
 from .warp import _check_4d
 
-__all__ = ["ReconstructionUNet", "Resolve", "pool_ceil", "upsample_to"]
+__all__ = ["ReconstructionUNet", "Resolve"]
 
 Resolve = Callable[[int, Tensor, Optional[Tensor]], "tuple[Tensor, Optional[Tensor]]"]
 """``resolve(scale, head, carry) -> (image [B, 3, h, w], carry)``; scale 3 = 1/8, 2 = 1/4, 0 = full."""
@@ -77,19 +64,6 @@ def _upsample2(image: Tensor) -> Tensor:
     return F.interpolate(image, scale_factor=2.0, mode="bilinear", align_corners=False)
 
 
-def upsample_to(image: Tensor, like: Tensor) -> Tensor:
-    """Bilinear upsampling of ``image`` ``[B, C, h, w]`` to the size of ``like`` ``[B, *, H, W]``
-    (``H = 2h`` or ``2h - 1``: from the 1/8 scale to a 1/4 scale of any size)."""
-    return F.interpolate(image, size=(int(like.shape[-2]), int(like.shape[-1])) if not torch.jit.is_tracing()
-                         else like.shape[-2:], mode="bilinear", align_corners=False)
-
-
-def pool_ceil(image: Tensor) -> Tensor:
-    """2x2 average pooling that keeps a last odd row/column (``ceil_mode``; the edge windows
-    average the pixels they hold): ``[B, C, h, w]`` -> ``[B, C, ceil(h/2), ceil(w/2)]``."""
-    return F.avg_pool2d(image, 2, ceil_mode=True)
-
-
 class ReconstructionUNet(nn.Module):
     """3-scale U-Net whose decoder passes 3-channel images between scales.
 
@@ -97,30 +71,25 @@ class ReconstructionUNet(nn.Module):
         in_channels: full-resolution input channels without the previous output (31).
         widths: feature channels ``(c0, c1, c2)`` at scales 1, 1/2, 1/4.
         use_warped_prev: concatenate the (pooled) warped previous output at every scale.
-        heads: output channels of the decoders, coarsest scale first: 1/4, 1/2, 1 (or 1/8,
-            1/4, 1/2, 1 with ``levels=4``); 3 each for a direct prediction of log irradiance.
+        heads: output channels of the decoders, coarsest scale first: 1/4, 1/2, 1; 3 each
+            for a direct prediction of log irradiance.
         layout: ``"spec"`` (SPEC.md, above) or ``"fast"`` (the encoder from 1/2, a 1x1 guide
             and the decoder head at full resolution).
-        levels: 3 or 4 scales.
-        deep_width: feature channels at 1/8 (``levels=4``).
     """
 
     def __init__(self, in_channels: int, widths: tuple[int, int, int], use_warped_prev: bool = True,
-                 heads: tuple[int, ...] = (3, 3, 3), layout: str = "spec", levels: int = 3,
-                 deep_width: int = 64) -> None:
+                 heads: tuple[int, ...] = (3, 3, 3), layout: str = "spec") -> None:
         super().__init__()
         if layout not in LAYOUTS:
             raise ValueError(f"ReconstructionUNet: layout must be one of {LAYOUTS}, got {layout!r}")
-        if levels not in LEVELS or len(heads) != levels:
-            raise ValueError(f"ReconstructionUNet: levels must be one of {LEVELS} with one head per scale, got "
-                             f"levels={levels!r}, heads={heads!r}")
+        if len(heads) != 3:
+            raise ValueError(f"ReconstructionUNet: one head per scale (1/4, 1/2, 1), got heads={heads!r}")
         c0, c1, c2 = widths
         prev = 3 if use_warped_prev else 0
         self.in_channels = in_channels
         self.use_warped_prev = use_warped_prev
         self.layout = layout
-        self.levels = levels
-        h2, h1, h0 = heads[-3:]
+        h2, h1, h0 = heads
         if layout == "spec":
             self.enc0 = nn.Sequential(_conv_relu(in_channels + prev, c0), _conv_relu(c0, c0))
             self.down1 = _conv_relu(c0, c0, stride=2)
@@ -133,13 +102,7 @@ class ReconstructionUNet(nn.Module):
             self.dec0 = nn.Sequential(_conv_relu(3 + c0 + prev, c0), nn.Conv2d(c0, h0, 1))
         self.down2 = _conv_relu(c1, c1, stride=2)
         self.enc2 = nn.Sequential(_conv_relu(c1 + prev, c2), _conv_relu(c2, c2))
-        if levels == 4:
-            self.down3 = _conv_relu(c2, c2, stride=2)
-            self.enc3 = nn.Sequential(_conv_relu(c2 + prev, deep_width), _conv_relu(deep_width, deep_width))
-            self.dec3 = nn.Sequential(_conv_relu(deep_width, deep_width), nn.Conv2d(deep_width, heads[0], 3, padding=1))
-            self.dec2 = nn.Sequential(_conv_relu(3 + c2 + prev, c2), nn.Conv2d(c2, h2, 3, padding=1))
-        else:
-            self.dec2 = nn.Sequential(_conv_relu(c2, c2), nn.Conv2d(c2, h2, 3, padding=1))
+        self.dec2 = nn.Sequential(_conv_relu(c2, c2), nn.Conv2d(c2, h2, 3, padding=1))
         self.dec1 = nn.Sequential(_conv_relu(3 + c1 + prev, c1), nn.Conv2d(c1, h1, 3, padding=1))
 
     def forward(self, features: Tensor | Sequence[Tensor], warped_prev: Tensor | None,
@@ -224,14 +187,5 @@ class ReconstructionUNet(nn.Module):
         return resolve(1, self.dec1(torch.cat((_upsample2(d2), e1), dim=1)), carry)
 
     def _decode_quarter(self, e2: Tensor, prev2: Tensor | None, resolve: Resolve) -> tuple[Tensor, Tensor | None]:
-        """The 1/4 decoder (after the 1/8 scale with ``levels=4``): ``e2`` ``[B, c2, H/4, W/4]``
-        -> ``resolve(2, ...)``."""
-        if self.levels == 3:
-            return resolve(2, self.dec2(e2), None)
-        deep = self.down3(e2)
-        if prev2 is not None:
-            prev3 = pool_ceil(prev2)
-            d3, carry = resolve(3, self.dec3(self.enc3(self._cat((deep, prev3)))), None)
-            return resolve(2, self.dec2(self._cat((upsample_to(d3, e2), e2, prev2))), carry)
-        d3, carry = resolve(3, self.dec3(self.enc3(deep)), None)
-        return resolve(2, self.dec2(torch.cat((upsample_to(d3, e2), e2), dim=1)), carry)
+        """The 1/4 decoder: ``e2`` ``[B, c2, H/4, W/4]`` -> ``resolve(2, ...)``."""
+        return resolve(2, self.dec2(e2), None)

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from ssr.losses import SPATIAL_LOSSES, TEMPORAL_LOSSES
-from ssr.model.config import (ACCUMULATIONS, ARCHES, HISTORY_MODES, LAYOUTS, LEVELS, OUTPUTS, SIGNALS,
+from ssr.model.config import (ACCUMULATIONS, ARCHES, HISTORY_MODES, LAYOUTS, OUTPUTS, SIGNALS,
                               WIDTH_PRESETS)
 
 from .recipe import BUILTIN_RECIPES, DEFAULT_RECIPE
@@ -54,9 +54,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", default=None, choices=LAYOUTS,
                         help="spec: SPEC.md's 3x3 TFA nets and full-resolution U-Net convs; fast: 1x1 TFA nets and "
                              "the U-Net's encoder from 1/2 (about a third of the conv MACs; docs/training.md)")
-    parser.add_argument("--levels", type=int, default=None, choices=LEVELS,
-                        help="U-Net scales: 3 (SPEC.md: 1, 1/2, 1/4) or 4 (adds a 1/8 scale of --deep-width "
-                             "channels; with --output kernel also a 1/8 kernel, 4x the widest footprint)")
     parser.add_argument("--signal", default=None, choices=SIGNALS,
                         help="--output kernel: what the kernels filter: irradiance (demodulated, remodulated by the "
                              "pixel's albedo) or dual: irradiance and radiance alike, blended per pixel (glossy "
@@ -78,10 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "kernel; pair it with --burn-in so the loss sees warm histories; docs/training.md)")
     parser.add_argument("--history-cap", type=float, default=None, metavar="N",
                         help="--history rule: the most samples a rough surface's history counts (default 32)")
-    parser.add_argument("--deep-width", type=int, default=None, help="--levels 4: feature channels at 1/8")
     parser.add_argument("--kernel-sizes", default=None, metavar="K4,K2,K1",
                         help="--output kernel: kernel side per U-Net scale, coarsest first: 1/4, 1/2 and full "
-                             "resolution (1/8 first with --levels 4); odd; 1 at full resolution blends each "
+                             "resolution; odd; 1 at full resolution blends each "
                              "pixel's own accumulated samples with the coarser scale (default 5 per coarse "
                              "scale, 3 at full resolution)")
     parser.add_argument("--steps", type=int, default=None, help="optimisation steps (lr halves at 1/3 and 2/3)")
@@ -123,7 +119,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "Default as --spatial-loss")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
-                             "from them (--preset, --accumulation, --output, --layout, --levels, --deep-width, --signal, --kernel-sizes and the ablation flags are ignored; --history, --history-cap, --view-floor and --specular-floor, which no weight depends on, apply), "
+                             "from them (--preset, --accumulation, --output, --layout, --signal, --kernel-sizes and the ablation flags are ignored; --history, --history-cap, --view-floor and --specular-floor, which no weight depends on, apply), "
                              "and so are the loss terms unless --spatial-loss / --temporal-loss are given")
     parser.add_argument("--skip-incomplete", action="store_true",
                         help="leave out sequences whose frames are not all written yet (train while the "
@@ -142,7 +138,7 @@ def _kernel_sizes(text: str | None) -> tuple[int, ...]:
 
 
 _MODEL_FLAGS = {"arch": "arch", "preset": "width", "accumulation": "accumulation", "output": "output",
-                "layout": "layout", "levels": "levels", "deep_width": "deep_width", "signal": "signal",
+                "layout": "layout", "signal": "signal",
                 "history": "history", "history_cap": "history_cap", "view_floor": "view_floor",
                 "specular_floor": "specular_floor"}
 """``ssr train`` flag (argparse dest) -> the ModelConfig field it sets over the recipe's."""
@@ -187,7 +183,11 @@ def config_from_args(args: argparse.Namespace):
     ablations = {"use_tfa": not args.no_tfa, "use_warped_prev": not args.no_warped_prev, "subpixel": not args.full_spp}
     if not args.init:
         overrides.update({name: False for name, on in ablations.items() if not on})
-    model = dataclasses.replace(model, **overrides)
+    try:
+        model = dataclasses.replace(model, **overrides)
+    except ValueError as error:
+        raise ValueError(f"{error} (over recipe '{recipe.name}': {recipe.model}; a baseline such as --arch rae "
+                         "starts from --recipe paper)") from None
     return TrainConfig(
         data=args.data,
         out=args.out,

@@ -84,6 +84,10 @@ def test_cli_trains_an_rae(tmp_path, capsys) -> None:
     add_arguments(parser)
     common = ["--data", str(tmp_path / "ds"), "--preset", "tiny", "--steps", "2", "--batch", "2", "--crop", "16",
               "--device", "cpu", "--no-progress", "--arch", "rae"]
+    # over the shipped recipe (fast kernel model) the RAE is refused, pointing at the baseline recipe
+    assert run(parser.parse_args(common + ["--out", str(tmp_path / "refused")])) == 2
+    assert "starts from --recipe paper" in capsys.readouterr().err
+    common += ["--recipe", "paper"]
     assert run(parser.parse_args(common + ["--out", str(tmp_path / "run")])) == 0
     assert json.loads((tmp_path / "run" / "config.json").read_text())["model"]["arch"] == "rae"
     model = load_model(tmp_path / "run" / "model")

@@ -21,7 +21,7 @@ def test_round_trip_restores_config_and_weights(tmp_path) -> None:
     sidecar = json.loads((tmp_path / "run" / "model.json").read_text())
     assert sidecar["model_config"] == {"width": "tiny", "use_tfa": True, "use_warped_prev": False, "subpixel": False,
                                        "accumulation": "log", "output": "direct", "kernel_sizes": [5, 5, 3],
-                                       "arch": "ssr", "layout": "spec", "levels": 3, "deep_width": 64, "signal": "irradiance",
+                                       "arch": "ssr", "layout": "spec", "signal": "irradiance",
                                        "view_floor": 1e-2, "specular_floor": 0.0,
                                        "history": "learned", "history_cap": 32.0}
     assert sidecar["metadata"] == {"steps": 3}

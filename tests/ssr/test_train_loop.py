@@ -89,7 +89,7 @@ def test_cli_trains_exports_and_loads(tmp_path) -> None:
     assert config["recipe"] == "paper@1" and config["lr"] == 1e-4 and config["clip"] == 5
     assert config["model"] == {"width": "tiny", "use_tfa": True, "use_warped_prev": False, "subpixel": True,
                                "accumulation": "log", "output": "direct", "kernel_sizes": [5, 5, 3], "arch": "ssr",
-                               "layout": "spec", "levels": 3, "deep_width": 64, "signal": "irradiance",
+                               "layout": "spec", "signal": "irradiance",
                                "view_floor": 1e-2, "specular_floor": 0.0,
                                "history": "learned", "history_cap": 32.0}
     assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
