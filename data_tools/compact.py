@@ -43,6 +43,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from .format import HALF_MAX, LAYERS, FormatError, Sequence, SequenceMeta, apply_subpixel_pattern, subpixel_mask
+from .frame_checks import find_value_problem
 
 __all__ = [
     "COMPACT_LAYERS",
@@ -187,9 +188,11 @@ class CompactSequence(SequenceMeta):
     :class:`~ssr.data_tools.format.SequenceMeta`).
 
     Every layer is loaded (as float32) and checked when the file is opened: a file that is
-    not a valid compact copy (a missing layer, a wrong shape, NaN/Inf, a mask that is not
-    the subpixel pattern of its frame numbers) raises :class:`FormatError` naming the file
-    and the layer.
+    not a valid compact copy (a missing layer, a wrong shape, a value problem of
+    :func:`~ssr.data_tools.frame_checks.find_value_problem` in any frame, the checks of the
+    EXR reader: NaN/Inf, negative colour, normals not unit length where depth > 0, or a
+    mask that is not the subpixel pattern of its frame numbers) raises
+    :class:`FormatError` naming the file and the layer or channel (and the frame).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -210,8 +213,10 @@ class CompactSequence(SequenceMeta):
             expected = (*shape, len(LAYERS[name].suffixes))
             if self._layers[name].shape != expected:
                 raise FormatError(self.path, name, f"layer must have shape {expected}, got {self._layers[name].shape}")
-            if not np.isfinite(self._layers[name]).all():
-                raise FormatError(self.path, name, "layer holds NaN or Inf values")
+        for index in range(self.frame_count):
+            problem = find_value_problem({name: layers[index] for name, layers in self._layers.items()})
+            if problem is not None:
+                raise FormatError(self.path, problem.channel, f"frame {index}: {problem.problem}")
         for index in range(self.frame_count):
             if not np.array_equal(self._layers["mask"][index, :, :, 0], subpixel_mask(index, self.height, self.width)):
                 raise FormatError(self.path, "mask", f"frame {index}: the mask is not the 2x2 subpixel pattern")

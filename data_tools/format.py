@@ -18,15 +18,17 @@ the problem. See ``docs/format.md`` for the format in full.
 
 This module is the format's one import point; the code lives in one module per job:
 
-=================== ==============================================================
-:mod:`.errors`      :class:`FormatError`
-:mod:`.spec`        the layer table, frame file names, the subpixel pattern
-:mod:`.meta`        ``meta.json``: make, check, write, read
-:mod:`.writer`      :func:`write_frame`, :func:`write_sequence`
-:mod:`.reader`      :func:`read_exr_layers`, :class:`Sequence`
-:mod:`.listing`     :func:`list_sequences`, :func:`drop_incomplete`
-:mod:`.validation`  :func:`validate_sequence` (``ssr check``)
-=================== ==============================================================
+==================== ==============================================================
+:mod:`.errors`       :class:`FormatError`
+:mod:`.spec`         the layer table, frame file names, the subpixel pattern
+:mod:`.meta`         ``meta.json``: make, check, write, read
+:mod:`.writer`       :func:`write_frame`, :func:`write_sequence`
+:mod:`.reader`       :func:`read_exr_layers`, :class:`Sequence`
+:mod:`.frame_checks` the value checks every frame path shares (NaN/Inf, negative
+                     colour, normal length), also for compact copies and the engine
+:mod:`.listing`      :func:`list_sequences`, :func:`drop_incomplete`
+:mod:`.validation`   :func:`validate_sequence` (``ssr check``)
+==================== ==============================================================
 
 >>> frame_filename(7), LAYERS["depth"].suffixes, subpixel_mask(2, 2, 2).tolist()
 ('frame_00007.exr', ('Z',), [[0.0, 1.0], [0.0, 0.0]])
@@ -37,7 +39,8 @@ from __future__ import annotations
 from .errors import FormatError
 from .listing import drop_incomplete, list_sequences, sequence_complete
 from .meta import REQUIRED_META_KEYS, SAMPLING_MODES, make_meta, read_json_object, read_meta, write_meta
-from .reader import NORMAL_TOLERANCE, Sequence, SequenceMeta, read_exr_layers
+from .frame_checks import NORMAL_TOLERANCE
+from .reader import Sequence, SequenceMeta, read_exr_layers
 from .spec import (
     FORMAT_NAME,
     FORMAT_VERSION,

@@ -11,12 +11,11 @@ import numpy as np
 
 from .errors import FormatError
 from .exr import read_exr
+from .frame_checks import find_value_problem, sanitize_color
 from .meta import read_meta
 from .spec import FRAME_RE, LAYERS, apply_subpixel_pattern, exr_channel_names, frame_filename
 
-__all__ = ["NORMAL_TOLERANCE", "Sequence", "SequenceMeta", "read_exr_layers"]
-
-NORMAL_TOLERANCE = 0.01
+__all__ = ["Sequence", "SequenceMeta", "read_exr_layers"]
 
 
 def read_exr_layers(
@@ -71,41 +70,6 @@ def read_exr_layers(
             raise FormatError(file_path, missing[0], f"layer '{name}' is incomplete: missing {', '.join(missing)}")
         layers[name] = np.stack([raw[c].astype(np.float32) for c in channel_names], axis=-1)
     return layers, raw
-
-
-def _check_layer_values(
-    file_path: Path, layers: dict[str, np.ndarray], *, sanitize_color: bool
-) -> None:
-    """FORMAT.md value checks: NaN/Inf, negative colour, normal length where depth > 0."""
-    for name, data in layers.items():
-        bad = ~np.isfinite(data)
-        if bad.any():
-            if name == "color" and sanitize_color:
-                layers[name] = np.where(bad, np.float32(0), data)
-                continue
-            for index, suffix in enumerate(LAYERS[name].suffixes):
-                count = int(bad[:, :, index].sum())
-                if count:
-                    raise FormatError(file_path, f"{name}.{suffix}", f"{count} NaN/Inf values")
-    if "color" in layers:
-        negative = layers["color"] < 0
-        if negative.any():
-            if sanitize_color:
-                layers["color"] = np.maximum(layers["color"], 0)
-            else:
-                channel = f"color.{'RGB'[int(np.argmax(negative.any(axis=(0, 1))))]}"
-                raise FormatError(file_path, channel, f"{int(negative.sum())} negative values")
-    if "normal" in layers and "depth" in layers:
-        hit = layers["depth"][:, :, 0] > 0
-        length = np.linalg.norm(layers["normal"], axis=-1)
-        off = hit & (np.abs(length - 1.0) > NORMAL_TOLERANCE)
-        if off.any():
-            y, x = np.argwhere(off)[0]
-            raise FormatError(
-                file_path, "normal",
-                f"{int(off.sum())} normals are not unit length where depth > 0 "
-                f"(first at x={x}, y={y}: |n| = {length[y, x]:.4f})",
-            )
 
 
 class SequenceMeta:
@@ -218,7 +182,11 @@ class Sequence(SequenceMeta):
             raise FormatError(file_path, "mask.Y", "mask is present but meta.json sampling is 'full'")
         if self.sampling == "subpixel-2x2" and "mask" not in layers:
             raise FormatError(file_path, "mask.Y", "mask is missing but meta.json sampling is 'subpixel-2x2'")
-        _check_layer_values(file_path, layers, sanitize_color=self.sanitize_color)
+        if self.sanitize_color and "color" in layers:
+            layers["color"] = sanitize_color(layers["color"])
+        problem = find_value_problem(layers)
+        if problem is not None:
+            raise FormatError(file_path, problem.channel, problem.problem)
 
     def read_frame(self, index: int, channels: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Load frame ``index``: a dict of ``float32 [H, W, C]`` layers.
