@@ -19,7 +19,7 @@ from ssr.train.data import find_sequences, load_packed_sequence
 from ssr.train.checkpoint import LAST
 from ssr.train.loop import train
 from ssr.data_tools.format import subpixel_mask, write_sequence
-from ssr.train.synthetic import synthetic_frames, write_synthetic_sequence
+from ssr.data_tools.synthetic import synthetic_frame, write_synthetic_sequence
 
 torch.set_num_threads(1)
 RELATIVE = 2.0**-8  # MANTISSA_BITS = 8: rounding error <= 2^-9 relative, with margin
@@ -89,7 +89,7 @@ def test_cli_writes_splits_resumes_and_the_trainer_reads_them(tmp_path: Path, ca
 
 def test_a_pre_masked_source_must_follow_the_standard_pattern(tmp_path: Path) -> None:
     frames = []
-    for index, frame in enumerate(synthetic_frames(3, 8, 8, (1, 0), 0)):
+    for index, frame in enumerate(synthetic_frame(t, 8, 8) for t in range(3)):
         mask = subpixel_mask(index, 8, 8)[:, :, None]
         frames.append({**frame, "color": frame["color"] * mask, "mask": mask})
     standard = write_sequence(tmp_path / "standard", frames, sampling="subpixel-2x2", cuts=[0])
