@@ -1,73 +1,74 @@
-"""ONNX export of SSRNet (opset 17) runs in onnxruntime and matches torch."""
+"""SSRNet through what users run to export it: ``ssr export`` (``ssr.export.onnx.export_onnx``
+and its ``check_parity``), then the graph streamed by ``OnnxStream`` like the torch model.
+
+The model's side of the export: the default layout at a size that is not a multiple of 4
+(the graph pads inside itself) and the ``fast`` layout (whose graph must keep the slow CPU
+ops out) both leave ``ssr export`` with its parity check passed and stream a real sequence
+with a cut (a reset over a live state) like torch. The exporter's own options, the runtime
+backends and the command's errors are tests/export/test_onnx_export.py's.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-import torch
 
-from ssr.model import ModelConfig, SSRNet
-
+torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxruntime")
+
+from ssr.cli import main as ssr_main  # noqa: E402
+from ssr.data_tools.format import Sequence  # noqa: E402
+from ssr.data_tools.synthetic import write_synthetic_sequence  # noqa: E402
+from ssr.export.onnx import check_parity, load_sidecar  # noqa: E402
+from ssr.model import ModelConfig, SSRNet, save_model  # noqa: E402
+from ssr.runtime.onnx_backend import OnnxStream  # noqa: E402
+from ssr.runtime.stream import FrameStream  # noqa: E402
 
 torch.set_num_threads(1)
 
+CONFIGS = {
+    "default-14x10": (ModelConfig(width="tiny"), 14, 10),
+    "fast-16x12": (ModelConfig(width="fast", accumulation="linear", output="kernel", layout="fast"), 16, 12),
+}
 
-@pytest.mark.parametrize("size", [(16, 16), (14, 10)])
-def test_onnx_export_matches_torch(tmp_path, size: tuple[int, int]) -> None:
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_ssr_export_graph_passes_its_check_and_streams_like_torch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    config, height, width = CONFIGS[name]
     torch.manual_seed(0)
-    model = SSRNet(ModelConfig(width="tiny")).eval()
-    height, width = size
-    generator = torch.Generator().manual_seed(1)
-    packed = torch.rand(1, 19, height, width, generator=generator)
-    packed[:, 17:19] = (packed[:, 17:19] - 0.5) * 3.0
-    acc = torch.rand(1, 14, height, width, generator=generator)
-    prev_out = torch.rand(1, 3, height, width, generator=generator)
-    path = tmp_path / "ssr.onnx"
-    names = ["packed", "acc", "prev_out", "reset"]
-    torch.onnx.export(
-        model,
-        (packed, acc, prev_out, torch.zeros(1, 1, 1, 1)),
-        str(path),
-        input_names=names,
-        output_names=["color", "acc_new", "out_log"],
-        opset_version=17,
-        dynamo=False,
-    )
-    onnx.checker.check_model(onnx.load(str(path)))
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    for reset_value in (0.0, 1.0):
-        reset = torch.full((1, 1, 1, 1), reset_value)
-        with torch.no_grad():
-            expected = model(packed, acc, prev_out, reset)
-        feeds = {n: t.numpy() for n, t in zip(names, (packed, acc, prev_out, reset))}
-        outputs = session.run(None, feeds)
-        for got, want in zip(outputs, expected):
-            np.testing.assert_allclose(got, want.numpy(), rtol=1e-4, atol=1e-4)
-
-
-@pytest.mark.parametrize("reset_value", [0.0, 1.0])
-def test_fast_layout_exports_and_matches_torch(tmp_path, reset_value: float) -> None:
-    """layout="fast" through ONNX Runtime, at a reset (the graph's arithmetic reset select,
-    ssr.model.network._select_reset) and mid-stream."""
-    torch.manual_seed(0)
-    model = SSRNet(ModelConfig(width="fast", accumulation="linear", output="kernel", layout="fast")).eval()
-    generator = torch.Generator().manual_seed(2)
-    packed = torch.rand(1, 19, 16, 12, generator=generator)
-    packed[:, 17:19] = (packed[:, 17:19] - 0.5) * 3.0
-    acc = torch.rand(1, 14, 16, 12, generator=generator)
-    prev_out = torch.rand(1, 3, 16, 12, generator=generator)
-    reset = torch.full((1, 1, 1, 1), reset_value)
-    path = tmp_path / "fast.onnx"
-    torch.onnx.export(model, (packed, acc, prev_out, reset), str(path),
-                      input_names=["packed", "acc", "prev_out", "reset"],
-                      output_names=["color", "acc_new", "out_log"], opset_version=17, dynamo=False)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = {"packed": packed.numpy(), "acc": acc.numpy(), "prev_out": prev_out.numpy(), "reset": reset.numpy()}
-    with torch.no_grad():
-        expected = model(packed, acc, prev_out, reset)
-    for got, want in zip(session.run(None, feeds), expected):
-        np.testing.assert_allclose(got, want.numpy(), rtol=1e-4, atol=1e-4)
-    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
-    assert "Softmax" not in ops and "Where" not in ops  # the slow CPU ops are written out
+    model = SSRNet(config).eval()
+    save_model(model, tmp_path / "weights")
+    out = tmp_path / "model.onnx"
+    assert ssr_main(["export", "--model", str(tmp_path / "weights"), "--out", str(out),
+                     "--height", str(height), "--width", str(width)]) == 0
+    printed = capsys.readouterr().out
+    assert f"parity torch vs onnxruntime ({height}x{width}, 3 frames)" in printed
+    onnx.checker.check_model(str(out))
+    sidecar = load_sidecar(out)
+    assert sidecar["dynamic"] is False
+    graph = onnx.load(str(out)).graph
+    if config.layout == "fast":
+        ops = {node.op_type for node in graph.node}
+        assert "Softmax" not in ops and "Where" not in ops  # the slow CPU ops are written out
+    # another random stream than the command's, longer
+    assert check_parity(model, out, height, width, frames=5, seed=3) <= 1e-4
+    # a real sequence read from disk, with a cut at frame 3: the graph's reset select must
+    # ignore the live state there, as torch's does
+    sequence = Sequence(write_synthetic_sequence(tmp_path / "plane", width=width, height=height, frames=5,
+                                                 cuts=(0, 3)))
+    onnx_stream, torch_stream = OnnxStream(out), FrameStream(model)
+    outputs = []
+    for index, cut, frame in sequence.frames():
+        have, want = onnx_stream.denoise(frame, cut=cut), torch_stream.denoise(frame, cut=cut)
+        assert have.shape == (height, width, 3)
+        np.testing.assert_allclose(have, want, rtol=1e-3, atol=1e-4, err_msg=f"{name} frame {index}")
+        outputs.append(have)
+    assert onnx_stream.frames_since_reset == 2
+    # the cut really restarted the stream: frame 3 equals frame 3 denoised on its own
+    alone = OnnxStream(out).denoise(sequence.read_frame(3), cut=True)
+    np.testing.assert_array_equal(outputs[3], alone)
