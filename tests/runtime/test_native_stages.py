@@ -303,7 +303,7 @@ def test_native_stage_graph_streams_like_torch(tmp_path: Path, signal: str) -> N
     stream = OnnxStream(path)
     assert stream.backend.native_stages
     frame = {"color": np.ones((18, 22, 3), np.float32), "albedo": np.full((18, 22, 3), 0.5, np.float32),
-             "normal": np.zeros((18, 22, 3), np.float32), "depth": np.ones((18, 22), np.float32),
+             "normal": np.tile(np.float32([0, 0, 1]), (18, 22, 1)), "depth": np.ones((18, 22), np.float32),
              "motion": np.zeros((18, 22, 2), np.float32), "mask": np.ones((18, 22), np.float32)}
     for _ in range(2):  # not a multiple of 4: padded outside the graph, cropped back
         out = stream.denoise(frame)
@@ -377,7 +377,7 @@ def test_onnx_stream_packs_with_the_model_specular_floor(tmp_path: Path) -> None
         frame = {"color": (rng.random((16, 20, 3)) * 2 * mask).astype(np.float32),
                  "albedo": rng.uniform(0.05, 0.9, (16, 20, 3)).astype(np.float32),
                  "roughness": rng.random((16, 20, 1)).astype(np.float32),
-                 "normal": np.zeros((16, 20, 3), np.float32), "depth": np.ones((16, 20), np.float32),
+                 "normal": np.tile(np.float32([0, 0, 1]), (16, 20, 1)), "depth": np.ones((16, 20), np.float32),
                  "motion": np.zeros((16, 20, 2), np.float32), "mask": mask}
         np.testing.assert_allclose(onnx_stream.denoise(frame), torch_stream.denoise(frame), rtol=1e-3, atol=1e-4)
     config = net.config.to_dict()
