@@ -24,7 +24,8 @@ material variants) must appear in no other split: the test split holds whole sce
 N-th sequence; re-running resumes (finished frames are skipped).
 
 The scenes dir is ``--scenes-dir``, else ``$SSR_SCENES_DIR``, else the first existing
-``../shared/scenes`` relative to the repository root or the working directory.
+the development scenes folder beside the checkout (``scenes`` in a ``shared`` folder next to it, or the same
+relative to the working directory).
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
                         help=f"dataset config JSON (default: the bundled {DEFAULT_CONFIG.name})")
     parser.add_argument("--out", required=True, type=Path, help="dataset folder (train/ and val/ go inside)")
-    parser.add_argument("--scenes-dir", default=None, help="folder of Mitsuba scenes (default: $SSR_SCENES_DIR or ../shared/scenes)")
+    parser.add_argument("--scenes-dir", default=None, help="folder of Mitsuba scenes (default: $SSR_SCENES_DIR, else the development scenes folder beside the checkout)")
     parser.add_argument("--splits", default=",".join(SPLITS), metavar="LIST",
                         help="comma-separated splits to render, in this order (config order within a split; "
                              "default: %(default)s)")

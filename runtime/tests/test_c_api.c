@@ -123,14 +123,14 @@ static void test_stages(int threads) {
     for (int frame = 0; frame < 2; ++frame) {
         const int reset = frame == 0;
         int status = ssr_stage_accumulate(packed, acc, prev_out, reset, h, w, &weights, acc_new, guide, prev, down,
-                                          prev_half, signal, threads);
+                                          prev_half, signal, NULL, threads);
         CHECK(status == SSR_PACK_OK, "ssr_stage_accumulate returned %d (%s)", status, ssr_pack_status_string(status));
         CHECK(fabsf(acc_new[0] - irradiance) < 1e-6f, "A_irr holds linear irradiance (frame %d)", frame);
         CHECK(fabsf(prev[plane + 9] - log1pf(irradiance)) < 1e-6f, "warped previous output (frame %d)", frame);
         CHECK(fabsf(prev_half[half - 1] - log1pf(irradiance)) < 1e-6f, "pooled previous output");
         CHECK(fabsf(signal[3] - irradiance) < 1e-6f && fabsf(signal[3 * half] - 1.0f) < 1e-6f, "pooled signal");
         CHECK(guide[5] == 0.0f && down[7] == 0.0f, "zero convs give ReLU(0)");
-        status = ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, reset, h, w, h - 1, w - 2, &weights,
+        status = ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, NULL, reset, h, w, h - 1, w - 2, &weights,
                                    out_log, color, threads);
         CHECK(status == SSR_PACK_OK, "ssr_stage_resolve returned %d", status);
         for (int64_t i = 0; i < (h - 1) * (w - 2) * 3; ++i)
@@ -141,54 +141,64 @@ static void test_stages(int threads) {
         memcpy(prev_out, out_log, sizeof(float) * 3 * plane);
     }
     CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w - 1, &weights, acc_new, guide, prev, down, prev_half,
-                               signal, 0) == SSR_PACK_ERROR_INVALID_SIZE, "odd width");
-    CHECK(ssr_stage_accumulate(packed, NULL, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
+                               signal, NULL, 0) == SSR_PACK_ERROR_INVALID_SIZE, "odd width");
+    CHECK(ssr_stage_accumulate(packed, NULL, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_ERROR_NULL_POINTER, "missing state without a reset");
-    CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w, &weights, acc_new, packed, prev, down, prev_half, signal,
+    CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w, &weights, acc_new, packed, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_ERROR_ALIASING, "guide aliasing packed");
     weights.kernel_size = 4;
-    CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, 0, h, w, h, w, &weights, out_log, color, 0) ==
+    CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, NULL, 0, h, w, h, w, &weights, out_log, color, 0) ==
               SSR_PACK_ERROR_INVALID_SIZE, "even kernel size");
     weights.kernel_size = 3;
-    CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, 0, h, w, h + 1, w, &weights, out_log, color,
+    CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, NULL, 0, h, w, h + 1, w, &weights, out_log, color,
                             0) == SSR_PACK_ERROR_INVALID_SIZE, "crop larger than the frame");
     /* a dual-signal model (signal_planes = 7): the radiance numerator is pooled and filtered too, and a flat
      * frame stays flat through the radiance/irradiance blend (zero weights: blend weight 0.5) */
     weights.signal_planes = 5;
-    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_ERROR_INVALID_SIZE, "signal_planes neither 4 nor 7");
     weights.signal_planes = SSR_STAGE_SIGNAL_PLANES;
     /* view_floor (last in the struct, 0 in the initialiser above = the legacy floor): negative or NaN is refused */
     weights.view_floor = -1.0f;
-    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_ERROR_INVALID_SIZE, "negative view_floor");
     weights.view_floor = NAN;
-    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_ERROR_INVALID_SIZE, "NaN view_floor");
     weights.view_floor = 1e-2f;
-    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal,
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_OK, "view_floor 1e-2");
     CHECK(fabsf(acc_new[0] - irradiance) < 1e-6f, "a traced flat frame does not depend on the floor");
-    /* keep_untraced (last in the struct): on a frame that traced nothing, 1 keeps the history
-     * exactly; 0 (zero weights: equal scores, beta 0.5) halves both A_irr and A_mask */
-    float *untraced = layer(h, w, SSR_PACK_PLANES, 0.0f);
+    /* history_cap (last in the struct): on a frame that traced nothing, the rule history (cap 8,
+     * mirror-smooth: the pixel cap is SSR_STAGE_HISTORY_CAP_MIN) keeps the history exactly (both
+     * frames miss: the taps are valid, v = 1); the learned TFA (cap 0; zero weights: equal scores,
+     * beta 0.5) halves both A_irr and A_mask */
+    float *untraced = layer(h, w, SSR_PACK_PLANES, 0.0f), *valid = layer(h, w, 1, NAN);
     memcpy(untraced, packed, sizeof(float) * SSR_PACK_PLANES * plane);
     for (int64_t i = 0; i < plane; ++i) {
         for (int c = 0; c < 3; ++c) untraced[(SSR_PACK_PLANE_IRRADIANCE + c) * plane + i] = 0.0f;
         untraced[SSR_PACK_PLANE_MASK * plane + i] = 0.0f;
     }
-    for (int keep = 0; keep <= 1; ++keep) {
-        weights.keep_untraced = keep;
+    for (int rule = 0; rule <= 1; ++rule) {
+        weights.history_cap = rule ? 8.0f : 0.0f;
         CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half,
-                                   signal, 0) == SSR_PACK_OK, "keep_untraced %d", keep);
-        const float expected = keep ? 1.0f : 0.5f;
-        CHECK(fabsf(acc_new[5] - expected * irradiance) < 1e-6f, "A_irr of an untraced pixel, keep_untraced %d", keep);
-        CHECK(fabsf(acc_new[SSR_PACK_PLANE_MASK * plane + 5] - expected) < 1e-6f, "A_mask, keep_untraced %d", keep);
+                                   signal, rule ? valid : NULL, 0) == SSR_PACK_OK, "history_cap %d", rule);
+        const float expected = rule ? 1.0f : 0.5f;
+        CHECK(fabsf(acc_new[5] - expected * irradiance) < 1e-6f, "A_irr of an untraced pixel, rule %d", rule);
+        CHECK(fabsf(acc_new[SSR_PACK_PLANE_MASK * plane + 5] - expected) < 1e-6f, "A_mask / N, rule %d", rule);
     }
-    weights.keep_untraced = 2;
+    CHECK(fabsf(valid[5] - 1.0f) < 1e-6f, "history_valid of a pixel whose taps all miss, as it does");
+    CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, untraced, valid, 0, h, w, h, w, &weights, out_log,
+                            color, 0) == SSR_PACK_OK, "rule resolve with its valid plane");
     CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half,
-                               signal, 0) == SSR_PACK_ERROR_INVALID_SIZE, "keep_untraced neither 0 nor 1");
-    weights.keep_untraced = 0;
+                               signal, NULL, 0) == SSR_PACK_ERROR_NULL_POINTER, "rule history without history_valid");
+    weights.history_cap = 1.0f;
+    CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half,
+                               signal, valid, 0) == SSR_PACK_ERROR_INVALID_SIZE, "history_cap below the mirrors' cap");
+    weights.history_cap = 0.0f;
+    CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, untraced, valid, 0, h, w, h, w, &weights, out_log,
+                            color, 0) == SSR_PACK_ERROR_NULL_POINTER, "a valid plane for a learned-history model");
+    free(valid);
     free(untraced);
     weights.signal_planes = SSR_STAGE_DUAL_SIGNAL_PLANES;
     float *signal7 = layer(h / 2, w / 2, SSR_STAGE_DUAL_SIGNAL_PLANES, NAN);
@@ -198,10 +208,10 @@ static void test_stages(int threads) {
         for (int c = 0; c < 3; ++c) carry7[(4 + c) * half + i] = irradiance * (albedo + SSR_PACK_ALBEDO_EPS);
     }
     int status = ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half,
-                                      signal7, 0);
+                                      signal7, NULL, 0);
     CHECK(status == SSR_PACK_OK, "dual ssr_stage_accumulate returned %d", status);
     CHECK(fabsf(signal7[6 * half + 2] - irradiance * (albedo + SSR_PACK_ALBEDO_EPS)) < 1e-5f, "pooled radiance numerator");
-    status = ssr_stage_resolve(coarse, carry7, guide, prev, acc_new, packed, 1, h, w, h, w, &weights, out_log, color, 0);
+    status = ssr_stage_resolve(coarse, carry7, guide, prev, acc_new, packed, NULL, 1, h, w, h, w, &weights, out_log, color, 0);
     CHECK(status == SSR_PACK_OK, "dual ssr_stage_resolve returned %d", status);
     for (int64_t i = 0; i < h * w * 3; ++i)
         CHECK(fabsf(color[i] - irradiance * (albedo + SSR_PACK_ALBEDO_EPS)) < 1e-5f, "dual flat colour at %lld",
