@@ -18,6 +18,8 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from ssr.evaluate import SELECTION_METRIC
+
 __all__ = ["LOSS_BIN", "format_training_markdown", "read_run", "training_report", "write_training_plots"]
 
 LOSS_BIN = 100
@@ -83,11 +85,16 @@ def write_training_plots(report: dict[str, Any], out_dir: str | Path) -> list[Pa
                                 x_label="step", y_label="log10 loss", x_ticks=[str(s) for s in report["loss_bins"]])]
     steps = sorted({record["step"] for run in report["runs"] for record in run["val"]})
     if steps:
-        by_step = {run["name"]: {r["step"]: r.get("psnr") for r in run["val"]} for run in report["runs"]}
+        by_step = {run["name"]: {r["step"]: _val_psnr(r) for r in run["val"]} for run in report["runs"]}
         curves = {name: [values.get(step) for step in steps] for name, values in by_step.items()}
-        written.append(write_curve_plot(curves, out / "val_psnr.png", title="validation PSNR",
+        written.append(write_curve_plot(curves, out / "val_psnr.png", title="validation PSNR sRGB",
                                         x_label="step", y_label="PSNR (dB)", x_ticks=[str(s) for s in steps]))
     return written
+
+
+def _val_psnr(record: dict[str, Any]) -> float | None:
+    """A validation record's selection metric (PSNR sRGB); runs from before it, their linear ``psnr``."""
+    return record.get(SELECTION_METRIC, record.get("psnr"))
 
 
 def format_training_markdown(report: dict[str, Any]) -> str:
@@ -98,7 +105,7 @@ def format_training_markdown(report: dict[str, Any]) -> str:
     for step in steps:
         cells = []
         for run in report["runs"]:
-            value = next((r.get("psnr") for r in run["val"] if r["step"] == step), None)
+            value = next((_val_psnr(r) for r in run["val"] if r["step"] == step), None)
             cells.append("-" if value is None else f"{value:.2f}")
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
     last = []

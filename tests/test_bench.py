@@ -80,7 +80,7 @@ def test_bench_training_plots_real_runs(tmp_path: Path, capsys) -> None:
     """Two real (tiny) ssr train runs -> loss and validation-PSNR plots and the table."""
     for split, seed in (("train", 1), ("val", 2)):
         write_synthetic_sequence(tmp_path / "ds" / split / f"pan_{split}", frames=5, height=16, width=16, seed=seed)
-    for name, extra in (("ssr", []), ("rae", ["--arch", "rae"])):
+    for name, extra in (("ssr", []), ("rae", ["--recipe", "paper", "--arch", "rae"])):
         assert main(["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / name), "--preset", "tiny",
                      "--steps", "4", "--batch", "1", "--crop", "16", "--val-every", "2", "--log-every", "1",
                      "--device", "cpu", "--no-progress", *extra]) == 0

@@ -26,6 +26,7 @@ def _frame(seed: int = 0, height: int = 8, width: int = 12) -> dict[str, np.ndar
     frame["mask"] = (rng.random((height, width, 1)) < 0.3).astype(np.float32)
     frame["color"] *= 5 * frame["mask"]
     frame["metallic"] = (rng.random((height, width, 1)) < 0.3).astype(np.float32)
+    frame["normal"] = frame["normal"] / np.linalg.norm(frame["normal"], axis=-1, keepdims=True)  # unit, as FORMAT says
     return frame
 
 
