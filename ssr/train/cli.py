@@ -23,7 +23,7 @@ from ssr.losses import SPATIAL_LOSSES, TEMPORAL_LOSSES
 from ssr.model.config import (ACCUMULATIONS, ARCHES, HISTORY_MODES, LAYOUTS, OUTPUTS, SIGNALS,
                               WIDTH_PRESETS)
 
-from .recipe import BUILTIN_RECIPES, DEFAULT_RECIPE
+from .recipe import BUILTIN_RECIPES, DEFAULT_RECIPE, TRAIN_KEYS
 
 __all__ = ["add_arguments", "config_from_args", "run"]
 
@@ -144,9 +144,6 @@ _MODEL_FLAGS = {"arch": "arch", "preset": "width", "accumulation": "accumulation
 """``ssr train`` flag (argparse dest) -> the ModelConfig field it sets over the recipe's."""
 _NOT_WEIGHTS = ("history", "history_cap", "view_floor", "specular_floor")
 """ModelConfig fields no weight depends on: with ``--init`` an explicit flag still applies."""
-_TRAIN_FLAGS = ("steps", "batch", "crop", "clip", "lr", "burn_in", "spatial_loss", "temporal_loss", "val_every",
-                "val_frames", "checkpoint_every", "snapshot_every")
-"""``ssr train`` flags (argparse dest) that set the TrainConfig field of their name over the recipe's."""
 
 
 def config_from_args(args: argparse.Namespace):
@@ -163,7 +160,7 @@ def config_from_args(args: argparse.Namespace):
     if args.kernel_sizes is not None:
         explicit["kernel_sizes"] = _kernel_sizes(args.kernel_sizes)
     train = dict(recipe.train)
-    train.update({dest: getattr(args, dest) for dest in _TRAIN_FLAGS if getattr(args, dest) is not None})
+    train.update({dest: getattr(args, dest) for dest in TRAIN_KEYS if getattr(args, dest) is not None})
     if args.init:
         from ssr.model.weights import load_model, load_training_config
 

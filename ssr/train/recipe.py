@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BUILTIN_RECIPES", "DEFAULT_RECIPE", "RECIPE_DIR", "Recipe", "load_recipe"]
+__all__ = ["BUILTIN_RECIPES", "DEFAULT_RECIPE", "RECIPE_DIR", "TRAIN_KEYS", "Recipe", "load_recipe"]
 
 RECIPE_DIR = Path(__file__).with_name("recipes")
 """Where the built-in recipes live (``<name>.toml``)."""
@@ -29,8 +29,9 @@ DEFAULT_RECIPE = "shipped"
 BUILTIN_RECIPES = tuple(sorted(path.stem for path in RECIPE_DIR.glob("*.toml")))
 """Names ``--recipe`` accepts besides a ``.toml`` path."""
 
-_TRAIN_KEYS = ("steps", "batch", "crop", "clip", "lr", "burn_in", "spatial_loss", "temporal_loss", "val_every",
-               "val_frames", "checkpoint_every", "snapshot_every")
+TRAIN_KEYS = ("steps", "batch", "crop", "clip", "lr", "burn_in", "spatial_loss", "temporal_loss", "val_every",
+              "val_frames", "checkpoint_every", "snapshot_every")
+"""The TrainConfig fields a recipe's ``[train]`` table sets; ``ssr train`` has a flag of each name."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def load_recipe(name_or_path: str) -> Recipe:
         raise ValueError(f"recipe {path}: needs a string 'name' and an integer 'version'")
     model, train = dict(data.get("model", {})), dict(data.get("train", {}))
     model_keys = {f.name for f in fields(ModelConfig)}
-    for table, values, allowed in (("model", model, model_keys), ("train", train, set(_TRAIN_KEYS))):
+    for table, values, allowed in (("model", model, model_keys), ("train", train, set(TRAIN_KEYS))):
         unknown = set(values) - allowed
         if unknown:
             raise ValueError(f"recipe {path}: [{table}] has unknown keys {sorted(unknown)} "
