@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BACKENDS", "ENGINE_SUFFIXES", "open_stream", "resolve_backend"]
+__all__ = ["BACKENDS", "ENGINE_SUFFIXES", "open_backend", "open_stream", "resolve_backend"]
 
 BACKENDS = ("auto", "torch", "onnxruntime", "tensorrt")
 ENGINE_SUFFIXES = (".plan", ".engine")
@@ -50,16 +50,38 @@ def resolve_backend(model: Any, backend: str = "auto") -> str:
     return backend
 
 
-def open_stream(model: Any = None, backend: str = "auto", *, device: str = "cpu", threads: int | None = None) -> Any:
-    """A :class:`ssr.streaming.StreamLoop` over the chosen backend.
+def open_backend(model: Any = None, backend: str = "auto", *, device: str = "cpu", threads: int | None = None) -> Any:
+    """The :class:`ssr.streaming.Backend` for ``model`` (what a stream loop runs), for
+    callers that drive their own loop (``ssr eval --backend``, the quality harness).
 
     Args:
-        model: saved weights (torch), an ``.onnx`` graph (onnxruntime), an ``SSRNet``, or
-            None for the bundled model.
+        model: saved weights (torch), an ``.onnx`` graph (onnxruntime), an engine
+            (tensorrt), an ``SSRNet``, or None for the bundled model.
         backend: ``auto``, ``torch``, ``onnxruntime`` or ``tensorrt`` (see the module docstring).
         device: torch device for ``torch``; for ``onnxruntime`` ``cuda`` selects the CUDA
-            execution provider.
+            execution provider; ``tensorrt`` runs on a CUDA device (default ``cuda``).
         threads: intra-op threads of ONNX Runtime (default: its own choice).
+    """
+    chosen = resolve_backend(model, backend)
+    if chosen == "tensorrt":
+        from .tensorrt_backend import TensorRTBackend
+
+        return TensorRTBackend(model, device=device if str(device).startswith("cuda") else "cuda")
+    if chosen == "onnxruntime":
+        from .onnx_backend import OnnxBackend
+
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if str(device).startswith("cuda") else None
+        return OnnxBackend(model, providers=providers, threads=threads)
+    from ssr.streaming import TorchBackend
+
+    return TorchBackend(model, device=device)
+
+
+def open_stream(model: Any = None, backend: str = "auto", *, device: str = "cpu", threads: int | None = None) -> Any:
+    """A :class:`ssr.streaming.StreamLoop` over the chosen backend (:func:`open_backend`'s
+    arguments): :class:`~ssr.runtime.stream.FrameStream` (torch),
+    :class:`~ssr.runtime.onnx_backend.OnnxStream` or
+    :class:`~ssr.runtime.tensorrt_backend.TensorRTStream`.
     """
     chosen = resolve_backend(model, backend)
     if chosen == "tensorrt":

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "make-dataset": ("ssr.data_tools.render.dataset", "render a training/validation dataset from a config"),
     "compact": ("ssr.data_tools.compact", "write a compact float16 copy of a dataset for training elsewhere"),
     "train": ("ssr.train.cli", "train an SSR network on ssr-seq data"),
-    "eval": ("ssr.evaluate", "evaluate a model: PSNR/SSIM/RMSE/FLIP/temporal error per sequence"),
+    "eval": ("ssr.runtime.evaluate_cli", "evaluate a model: PSNR/SSIM/RMSE/FLIP/temporal error per sequence"),
     "denoise": ("ssr.runtime.denoise", "denoise an ssr-seq sequence frame by frame"),
     "export": ("ssr.export.cli", "export a model's frame step to ONNX (or a TensorRT engine)"),
     "bench": ("ssr.bench.cli", "harnesses: packing speed, network speed per width, quality vs Intel OIDN"),

@@ -1,25 +1,20 @@
-"""Evaluate a model on ssr-seq sequences against their ``reference`` layer.
+"""Evaluate a model on ssr-seq sequences against their ``reference`` layer (the library
+behind ``ssr eval``, whose command line is :mod:`ssr.runtime.evaluate_cli`).
 
-Each sequence is streamed through the model frame by frame (history reset at meta.json
+Each sequence is streamed through the model (torch, or any stream backend) frame by frame (history reset at meta.json
 cuts); every output frame is scored against the reference (PSNR / SSIM / RMSE on linear
 HDR and on tone-mapped sRGB, HDR-FLIP, warped temporal error). Frames right after a cut
 (the cut frame and the next 3) are reported apart from steady-state frames, and the noisy
 input (1-spp colour at every pixel) is scored as a baseline. Writes ``report.json`` and
 ``report.md`` (the paper's Table-1 shape: rows = sequences + average) and prints the
 tables. Metric definitions: docs/evaluation.md.
-
-examples:
-  ssr eval --model runs/small/model --data data/ssr-default --split val --out eval_val
-  ssr eval --data data/seq_kitchen                        # one sequence, bundled model
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -43,7 +38,6 @@ __all__ = [
     "INPUT_LABEL",
     "PHASES",
     "SELECTION_METRIC",
-    "add_arguments",
     "average_over_sequences",
     "evaluate",
     "format_markdown",
@@ -53,7 +47,6 @@ __all__ = [
     "metric_decimals",
     "phase_means",
     "resolve_sequences",
-    "run",
     "score_frame",
     "write_report",
 ]
@@ -219,10 +212,9 @@ def average_over_sequences(
 
 
 def _evaluate_sequence(
-    model: Any,
+    backend: Any,
     path: Path,
     *,
-    device: Any,
     full_spp: bool,
     subpixel: bool,
     metrics: MetricSet,
@@ -233,7 +225,7 @@ def _evaluate_sequence(
     from tqdm import tqdm
 
     from ssr.data_tools.format import Sequence
-    from ssr.streaming import StreamLoop, TorchBackend
+    from ssr.streaming import StreamLoop
 
     sequence = Sequence(path, apply_pattern=False)
     stored_full = sequence.sampling == "full"
@@ -242,7 +234,7 @@ def _evaluate_sequence(
     frame_total = len(sequence) if max_frames is None else min(len(sequence), max_frames)
     names = metrics.names() + (TEMPORAL_METRIC,)
     records: list[dict[str, Any]] = []
-    stream = StreamLoop(TorchBackend(model, device=str(device)))
+    stream = StreamLoop(backend)  # a new stream per sequence: it resets at frame 0
     previous: dict[str, np.ndarray] | None = None
     clock = CutClock()
     bar = tqdm(range(frame_total), desc=f"eval {sequence.name}", unit="frame",
@@ -284,21 +276,27 @@ def evaluate(
     sequences: Iterable[str | Path],
     *,
     device: str = "cpu",
+    backend: Any = None,
     full_spp: bool = False,
     metrics: MetricSet | None = None,
     include_input: bool = True,
     max_frames: int | None = None,
     progress: bool | None = False,
 ) -> dict[str, Any]:
-    """Stream each sequence through ``model`` and score every frame against ``reference``.
+    """Stream each sequence through a model and score every frame against ``reference``.
 
     Args:
         model: an :class:`ssr.model.SSRNet` (its train/eval mode is restored afterwards),
-            a weights path, or None for the bundled default model.
+            a weights path, or None for the bundled default model; with ``backend``, only
+            the report's label for it.
         sequences: ssr-seq sequence folders (see :func:`resolve_sequences`).
         device: torch device string; an ``SSRNet`` is moved there.
+        backend: an :class:`ssr.streaming.Backend` to stream instead of a torch model
+            (an ONNX Runtime session over an exported graph, TensorRT: what
+            :func:`ssr.runtime.open_backend` returns; ``ssr eval --backend``), so the
+            deployed path is scored on the same protocol as torch.
         full_spp: feed every pixel's 1-spp colour (w/o-SS mode) instead of the subpixel
-            pattern; by default the model's ``config.subpixel`` decides.
+            pattern; by default the model's ``subpixel`` setting decides.
         metrics: which per-frame metrics (default: all, FLIP included).
         include_input: also score the noisy input colour (1 spp at every pixel) as a
             baseline (only possible for sequences stored with ``sampling: full``).
@@ -307,42 +305,52 @@ def evaluate(
 
     Returns:
         A JSON-ready dict: ``sequences`` (per sequence: ``denoised`` and ``input`` ->
-        ``{"all" | "after_cut" | "steady": {"frames": n, metric: mean}}`` and
+        ``{"all" | "after_cut" | "steady" | "converged": {"frames": n, metric: mean}}`` and
         ``per_frame`` records), ``average`` (the mean of the per-sequence means, like the
         paper's Table 1) and the settings used. Metric values are None where no frame
         qualifies (e.g. no steady-state frames in a 3-frame sequence).
     """
-    import torch
-
-    from ssr.model import load_model
-
     chosen = metrics or MetricSet()
-    torch_device = torch.device(device)
-    if model is None or isinstance(model, (str, os.PathLike)):
-        model_label = "bundled default" if model is None else str(model)
-        net = load_model(model, device=torch_device)
-        was_training = False
-    else:
-        model_label = type(model).__name__
-        net = model
-        was_training = net.training
-        net.to(torch_device)
-    net.eval()
-    subpixel = bool(getattr(getattr(net, "config", None), "subpixel", True))
     names = chosen.names() + (TEMPORAL_METRIC,)
+    net = None
+    was_training = False
+    if backend is not None:
+        model_label = "bundled default" if model is None else str(model)
+        backend_label = type(backend).__name__
+    else:
+        import torch
+
+        from ssr.model import load_model
+        from ssr.streaming import TorchBackend
+
+        torch_device = torch.device(device)
+        if model is None or isinstance(model, (str, os.PathLike)):
+            model_label = "bundled default" if model is None else str(model)
+            net = load_model(model, device=torch_device)
+        else:
+            model_label = type(model).__name__
+            net = model
+            was_training = net.training
+            net.to(torch_device)
+        net.eval()
+        backend = TorchBackend(net, device=str(torch_device))
+        backend_label = "torch"
+    subpixel = bool(backend.subpixel)
     try:
         results = [
             _evaluate_sequence(
-                net, Path(path), device=torch_device, full_spp=full_spp, subpixel=subpixel, metrics=chosen,
+                backend, Path(path), full_spp=full_spp, subpixel=subpixel, metrics=chosen,
                 include_input=include_input, max_frames=max_frames, progress=progress,
             )
             for path in sequences
         ]
     finally:
-        net.train(was_training)
+        if net is not None:
+            net.train(was_training)
     return {
         "model": model_label,
-        "device": str(torch_device),
+        "backend": backend_label,
+        "device": str(device),
         "full_spp": full_spp,
         "metrics": list(names),
         "higher_is_better": {name: HIGHER_IS_BETTER[name] for name in names},
@@ -447,53 +455,3 @@ def write_report(report: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, 
     json_path.write_text(json.dumps(json_ready(report), indent=2, allow_nan=False) + "\n")
     md_path.write_text(format_markdown(report))
     return json_path, md_path
-
-
-# ----------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of ``ssr eval``."""
-    parser.add_argument("--model", default=None, help="saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
-    parser.add_argument("--data", required=True, help="a sequence folder or a dataset folder of sequences")
-    parser.add_argument("--split", default=None, help="evaluate <data>/<split>/ (e.g. val, test)")
-    parser.add_argument("--skip-incomplete", action="store_true",
-                        help="leave out sequences whose frames are not all written yet (a dataset still rendering)")
-    parser.add_argument("--out", default=None, help="write report.json and report.md here (default: print only)")
-    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, ... (default cpu)")
-    parser.add_argument("--full-spp", action="store_true",
-                        help="feed 1-spp colour at every pixel (w/o-SS) instead of the subpixel pattern")
-    parser.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
-    parser.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP (the slowest metric)")
-    parser.add_argument("--no-input", action="store_true", help="skip the noisy-input baseline rows")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--exposure", type=float, default=1.0, help="tone-mapper exposure for sRGB metrics")
-
-
-def run(args: argparse.Namespace) -> int:
-    """``ssr eval``: returns 0 on success, 2 on bad input (message on stderr)."""
-    from ssr.data_tools.format import FormatError
-
-    if args.max_frames is not None and args.max_frames < 1:
-        print("ssr eval: error: --max-frames must be >= 1", file=sys.stderr)
-        return 2
-    try:
-        sequences = resolve_sequences(args.data, args.split, args.skip_incomplete)
-        report = evaluate(
-            args.model,
-            sequences,
-            device=args.device,
-            full_spp=args.full_spp,
-            metrics=MetricSet(flip=not args.no_flip, exposure=args.exposure),
-            include_input=not args.no_input,
-            max_frames=args.max_frames,
-            progress=False if args.no_progress else None,
-        )
-    except (FormatError, FileNotFoundError, ValueError) as error:
-        print(f"ssr eval: error: {error}", file=sys.stderr)
-        return 2
-    print(format_markdown(report))
-    if args.out:
-        json_path, md_path = write_report(report, args.out)
-        print(f"ssr eval: wrote {json_path} and {md_path}")
-    return 0

@@ -1,4 +1,5 @@
-"""Tests of `ssr denoise` (ssr.runtime.denoise) and `ssr eval` (ssr.evaluate) on a tiny sequence."""
+"""Tests of `ssr denoise` (ssr.runtime.denoise) and `ssr eval` (ssr.runtime.evaluate_cli over the
+ssr.evaluate library) on a tiny sequence, on torch and on an exported ONNX graph."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ torch = pytest.importorskip("torch")
 OpenEXR = pytest.importorskip("OpenEXR")
 
 from ssr.runtime import denoise as denoise_cmd  # noqa: E402
-from ssr import evaluate as eval_cmd  # noqa: E402
+from ssr.runtime import evaluate_cli as eval_cmd  # noqa: E402
+from ssr.evaluate import evaluate  # noqa: E402
 from ssr.data_tools.format import Sequence, make_meta, write_frame, write_meta  # noqa: E402
 from ssr.metrics import FRAME_METRICS, TEMPORAL_METRIC  # noqa: E402
 from ssr.model import ModelConfig, SSRNet, save_model  # noqa: E402
@@ -162,7 +164,7 @@ def test_evaluate_library_scores_a_perfect_baseline_and_restores_train_mode(data
 
     torch.manual_seed(0)
     net = SSRNet(ModelConfig(width="tiny")).train()
-    report = eval_cmd.evaluate(net, [dataset / "train" / "plane_c"], metrics=MetricSet(flip=False), max_frames=3)
+    report = evaluate(net, [dataset / "train" / "plane_c"], metrics=MetricSet(flip=False), max_frames=3)
     assert net.training
     seq = report["sequences"][0]
     assert seq["frames"] == 3 and len(seq["per_frame"]) == 3
@@ -194,3 +196,31 @@ def test_eval_needs_the_reference_layer(model_path: Path, tmp_path: Path, capsys
     assert eval_cmd.run(args) == 2
     err = capsys.readouterr().err
     assert "frame_00000.exr" in err and "reference" in err
+
+
+def test_eval_scores_an_exported_graph_like_torch(dataset: Path, model_path: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """`ssr eval --model m.onnx` streams ONNX Runtime through the same loop and scorer as torch:
+    the deployed path's report matches the torch report of the same weights."""
+    pytest.importorskip("onnxruntime")
+    from ssr.cli import main as ssr_main
+
+    graph = tmp_path / "tiny.onnx"
+    assert ssr_main(["export", "--model", str(model_path), "--out", str(graph),
+                     "--height", str(HEIGHT), "--width", str(WIDTH)]) == 0
+    reports = {}
+    for name, flags in {"torch": ["--model", str(model_path)], "onnx": ["--model", str(graph)]}.items():
+        out = tmp_path / f"report_{name}"
+        args = _parse(eval_cmd, [*flags, "--data", str(dataset), "--split", "val", "--no-flip", "--no-progress",
+                                 "--out", str(out)])
+        assert eval_cmd.run(args) == 0
+        reports[name] = json.loads((out / "report.json").read_text())
+    capsys.readouterr()
+    assert reports["torch"]["backend"] == "torch" and reports["onnx"]["backend"] == "onnxruntime"
+    for torch_seq, onnx_seq in zip(reports["torch"]["sequences"], reports["onnx"]["sequences"]):
+        for have, want in zip(onnx_seq["per_frame"], torch_seq["per_frame"]):
+            assert have["denoised"]["psnr_srgb"] == pytest.approx(want["denoised"]["psnr_srgb"], abs=0.01)
+    # a graph named with the wrong backend is refused with the reason
+    args = _parse(eval_cmd, ["--model", str(graph), "--backend", "torch", "--data", str(dataset), "--split", "val"])
+    assert eval_cmd.run(args) == 2
+    assert "--backend torch runs saved weights" in capsys.readouterr().err
