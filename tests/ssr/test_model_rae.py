@@ -14,7 +14,7 @@ from ssr.data_tools.contract import SLICES, STATE_CHANNELS
 from ssr.model import ModelConfig, SSRNet, initial_state, load_model, step
 from ssr.model.cost import conv_macs_per_pixel
 from ssr.model.rae import hidden_planes
-from ssr.train.synthetic import write_synthetic_sequence
+from ssr.data_tools.synthetic import write_synthetic_sequence
 
 torch.set_num_threads(1)
 RAE = ModelConfig(width="tiny", arch="rae")

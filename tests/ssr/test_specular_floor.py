@@ -15,7 +15,7 @@ from ssr.data_tools.pack import PACK_LAYERS, PackError, native_available, pack_f
 from ssr.model import ModelConfig, SSRNet, load_model, save_model
 from ssr.streaming import StreamLoop, TorchBackend
 from ssr.train.data import load_packed_sequence
-from ssr.train.synthetic import write_synthetic_sequence
+from ssr.data_tools.synthetic import write_synthetic_sequence
 
 torch.set_num_threads(1)
 

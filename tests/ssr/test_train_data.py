@@ -8,7 +8,8 @@ import torch
 
 from ssr.model.warp import warp
 from ssr.train.data import ClipSampler, PrefetchingSampler, augment_planes, find_sequences, load_packed_sequence, load_sequences
-from ssr.train.synthetic import synthetic_packed_sequence, write_synthetic_sequence
+from ssr.data_tools.synthetic import write_synthetic_sequence
+from ssr.train.synthetic import synthetic_packed_sequence
 
 torch.set_num_threads(1)
 

@@ -10,7 +10,7 @@ import torch
 
 from ssr.model import load_model
 from ssr.train.checkpoint import load_checkpoint
-from ssr.train.synthetic import write_synthetic_sequence
+from ssr.data_tools.synthetic import write_synthetic_sequence
 
 
 def test_torchrun_two_processes_gloo(tmp_path) -> None:

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from ssr.train.checkpoint import load_checkpoint
-from ssr.train.synthetic import write_synthetic_sequence
+from ssr.data_tools.synthetic import write_synthetic_sequence
 
 STEPS = 24
 

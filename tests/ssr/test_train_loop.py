@@ -12,7 +12,8 @@ from ssr.model import ModelConfig, SSRNet, load_model
 from ssr.train import TrainConfig, train
 from ssr.train.checkpoint import load_checkpoint
 from ssr.train.cli import add_arguments, run
-from ssr.train.synthetic import synthetic_packed_sequence, write_synthetic_sequence
+from ssr.data_tools.synthetic import write_synthetic_sequence
+from ssr.train.synthetic import synthetic_packed_sequence
 
 torch.set_num_threads(1)
 
