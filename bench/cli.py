@@ -80,7 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fps.add_argument("--backends", default="torch,onnxruntime", help="backends to time (torch, onnxruntime)")
     fps.add_argument("--onnx", default=None,
                      help="comma-separated ONNX graphs, e.g. fp32 and --int8 exports (default: the model exported dynamic)")
-    fps.add_argument("--ort-threads", type=int, default=None, help="ONNX Runtime intra-op threads")
+    fps.add_argument("--threads", type=int, default=None,
+                     help="onnxruntime: intra-op threads (and the native stages' workers), as in ssr denoise")
     fps.add_argument("--min-frames", type=int, default=5, help="timed frames per case, at least (default 5)")
     fps.add_argument("--max-seconds", type=float, default=20.0, help="stop a case after this (default 20 s)")
     fps.add_argument("--warmup", type=int, default=2, help="untimed frames per case first (default 2)")
@@ -97,7 +98,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                 help="native C++ input packing vs the NumPy reference",
                                 description="Native C++ input packing vs the NumPy reference, same frame, same process.")
     _size_flag(pack, "270x480,540x960,1024x2048")
-    pack.add_argument("--threads", type=int, default=0, help="native packing worker threads (0: automatic)")
+    pack.add_argument("--threads", type=int, default=None,
+                      help="native packing worker threads (default: one per core, as in ssr denoise)")
 
     model = harnesses.add_parser("model", parents=[shared["repeat"], shared["device"], shared["json"]],
                                  help="one network step per width preset, side by side",
@@ -156,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         from .pack_speed import bench_pack, print_table
 
         for height, width in args.sizes or [(270, 480), (540, 960), (1024, 2048)]:
-            results.append(bench_pack(height, width, args.repeat, args.threads))
+            results.append(bench_pack(height, width, args.repeat, args.threads or 0))
         print_table(results, args.repeat)
     else:
         import torch
@@ -288,7 +290,7 @@ def _run_fps(args: argparse.Namespace) -> int:
         report = bench_fps(
             list(args.sizes or DEFAULT_SIZES), model=args.model, backends=backends,
             onnx_path=[Path(p) for p in args.onnx.split(",") if p] if args.onnx else None,
-            device=args.device, threads=args.ort_threads, peers=() if args.no_peers else OIDN_QUALITIES,
+            device=args.device, threads=args.threads, peers=() if args.no_peers else OIDN_QUALITIES,
             min_frames=args.min_frames, max_seconds=args.max_seconds, warmup=args.warmup, rounds=args.rounds,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
         )

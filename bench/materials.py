@@ -2,7 +2,7 @@
 
 A denoiser that darkens metals or tints walls blue can still gain PSNR; this table shows
 it. Every pixel of a frame falls in exactly one class, decided from the frame's own
-G-buffers (FORMAT.md layers):
+G-buffers (docs/format.md layers):
 
 ========= =================================================================
 class     pixels

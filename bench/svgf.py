@@ -147,7 +147,7 @@ class SvgfDenoiser:
         Args:
             frame: ``color`` (traced where ``mask``; other pixels ignored), ``albedo``,
                 ``normal`` (world space), ``depth`` (view z, 0 = miss), ``motion`` (pixels,
-                FORMAT.md), each ``[H, W, C]`` float32.
+                docs/format.md), each ``[H, W, C]`` float32.
             mask: ``[H, W]`` or ``[H, W, 1]``, 1 where colour was traced this frame.
             cut: the frame starts a new shot (history dropped).
 

@@ -5,7 +5,7 @@ backends, the benches); the native extension defines the same values in
 ``runtime/include/ssr_pack.h`` and ``tests/runtime/test_native_pack.py`` asserts they are
 equal.
 
-**Input frame** (``FRAME_LAYERS``): a dict of ``float32 [H, W, C]`` layers in FORMAT.md's
+**Input frame** (``FRAME_LAYERS``): a dict of ``float32 [H, W, C]`` layers in docs/format.md's
 encodings (linear radiance, world-space unit normals, view depth, pixel motion towards the
 previous frame, x right / y down).
 
@@ -23,10 +23,10 @@ planes name            encoding
 12     shadow          as read (traced: 0 where ``mask == 0``)
 13     mask            1 where colour was traced this frame
 14-16  transparent     as read
-17-18  motion          pixels, x right / y down (FORMAT.md convention)
+17-18  motion          pixels, x right / y down (docs/format.md convention)
 ====== =============== ==========================================================
 
-Planes 0-13 are SPEC.md's 14-channel state vector ``x_t``.
+Planes 0-13 are docs/method.md's 14-channel state vector ``x_t``.
 
 **Demodulation albedo** ``albedo' = albedo + specular_floor * (1 - roughness) * (1 - metallic)``
 (per pixel, the same for R, G, B; :func:`specular_floor_offset`). ``specular_floor`` is a
@@ -91,7 +91,7 @@ models (``ssr_stage_weights.history_cap`` replaces ``keep_untraced``; a ``histor
 plane between the two stages)."""
 
 ALBEDO_EPS = 0.004
-"""Added to albedo before demodulation and again when re-modulating (SPEC.md)."""
+"""Added to albedo before demodulation and again when re-modulating (docs/method.md)."""
 
 SPECULAR_FLOOR = 0.0
 """Default ``ModelConfig.specular_floor``: the demodulation albedo is the G-buffer albedo."""

@@ -1,12 +1,12 @@
 """The value checks of a frame: one definition for every path a frame takes.
 
 :func:`find_value_problem` finds the first value problem of a dict of layers (each
-``[H, W, C]``, FORMAT.md names), in this order:
+``[H, W, C]``, docs/format.md names), in this order:
 
-1. NaN or Inf in any channel (layers in FORMAT.md order, then any others);
+1. NaN or Inf in any channel (layers in docs/format.md order, then any others);
 2. negative ``color``;
 3. a ``normal`` that is not unit length (``| |n| - 1 | > NORMAL_TOLERANCE``) where
-   ``depth > 0`` (misses may hold any normal; FORMAT.md writes 0).
+   ``depth > 0`` (misses may hold any normal; docs/format.md writes 0).
 
 It returns a :class:`ValueProblem` (the layer, the channel, the problem) and each path
 raises its own error with it:

@@ -57,7 +57,7 @@ def make_meta(
     camera: Mapping[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Build a ``meta.json`` dict with every FORMAT.md key (frame 0 is always a cut)."""
+    """Build a ``meta.json`` dict with every docs/format.md key (frame 0 is always a cut)."""
     meta: dict[str, Any] = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
@@ -100,7 +100,7 @@ def write_meta(seq_dir: str | os.PathLike[str], meta: Mapping[str, Any]) -> Path
 
 
 def check_meta(meta: dict[str, Any], meta_path: Path) -> dict[str, Any]:
-    """``meta`` when it holds every FORMAT.md key with the right type and values; a
+    """``meta`` when it holds every docs/format.md key with the right type and values; a
     :class:`FormatError` naming ``meta_path`` and the key otherwise."""
     for key, kind in REQUIRED_META_KEYS.items():
         if key not in meta:

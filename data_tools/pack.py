@@ -1,4 +1,4 @@
-"""Per-frame input packing: the one definition of SPEC.md's pre-processing.
+"""Per-frame input packing: the one definition of docs/method.md's pre-processing.
 
 A frame (``dict`` of ``float32 [H, W, C]`` layers, see :mod:`ssr.data_tools.format`) is
 turned into one C-contiguous ``float32 [19, H, W]`` array of input planes, laid out

@@ -24,7 +24,7 @@ def read_exr_layers(
     *,
     expected_size: tuple[int, int] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Read FORMAT.md layers from one EXR file.
+    """Read docs/format.md layers from one EXR file.
 
     Args:
         path: the ``.exr`` file.
@@ -117,7 +117,7 @@ class Sequence(SequenceMeta):
         sanitize_color: replace NaN/Inf/negative ``color`` values by 0 instead of raising.
 
     ``read_frame`` returns ``float32 [H, W, C]`` layers; optional layers absent from the
-    file are filled with their FORMAT.md defaults. Frame files are checked to exist with
+    file are filled with their docs/format.md defaults. Frame files are checked to exist with
     no gaps or extras when the sequence is opened.
     """
 

@@ -1,4 +1,4 @@
-"""What FORMAT.md defines for frames: the layer table, the frame file names and the subpixel
+"""What docs/format.md defines for frames: the layer table, the frame file names and the subpixel
 pattern (no I/O; the rest of the format builds on these).
 
 >>> frame_filename(42)
@@ -39,7 +39,7 @@ HALF_MAX = 65504.0
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One FORMAT.md layer: EXR channel suffixes, whether required, default, writer type."""
+    """One docs/format.md layer: EXR channel suffixes, whether required, default, writer type."""
 
     suffixes: tuple[str, ...]
     required: bool
@@ -61,7 +61,7 @@ LAYERS: dict[str, LayerSpec] = {
     "reference": LayerSpec(("R", "G", "B"), False, 0.0, True),
     "reference_albedo": LayerSpec(("R", "G", "B"), False, 0.0, True),
 }
-"""Layer name -> spec, in FORMAT.md order."""
+"""Layer name -> spec, in docs/format.md order."""
 
 FRAME_RE = re.compile(r"^frame_(\d{5,})\.exr$")
 """A frame file's name; group 1 is its number."""

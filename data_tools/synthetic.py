@@ -1,7 +1,7 @@
 """A tiny analytic ssr-seq sequence: a textured plane scrolling under a fixed light.
 
 No renderer needed: used by tests and as a format example. Every channel is consistent
-with FORMAT.md: the surface seen at pixel ``p`` in frame ``t`` was at ``p + motion`` in
+with docs/format.md: the surface seen at pixel ``p`` in frame ``t`` was at ``p + motion`` in
 frame ``t - 1`` (the texture scrolls by ``-velocity`` pixels per frame, so ``motion``
 is ``+velocity``), colour = reference + zero-mean noise
 (clamped at 0, so never negative), normals unit, depth > 0.
@@ -28,7 +28,7 @@ def _texture(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def synthetic_frame(index: int, height: int, width: int, *, velocity: tuple[float, float] = (1.0, 0.5),
                     seed: int = 0, noise: float = 0.6) -> dict[str, np.ndarray]:
-    """Frame ``index`` of the scrolling plane: every FORMAT.md layer, ``float32 [H, W, C]``.
+    """Frame ``index`` of the scrolling plane: every docs/format.md layer, ``float32 [H, W, C]``.
 
     The texture point under pixel centre ``p`` in frame ``t`` is ``p + t * velocity``; it was
     under ``p + velocity`` in frame ``t - 1``, so ``motion = velocity`` everywhere (0 at frame 0).

@@ -1,4 +1,4 @@
-"""``ssr check``'s engine: every FORMAT.md check over a sequence, with channel statistics,
+"""``ssr check``'s engine: every docs/format.md check over a sequence, with channel statistics,
 collected into a :class:`SequenceReport` instead of raised."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class SequenceReport:
 
 
 def validate_sequence(path: str | os.PathLike[str], *, max_errors: int = 20) -> SequenceReport:
-    """Run every FORMAT.md check over a sequence; problems are collected, not raised.
+    """Run every docs/format.md check over a sequence; problems are collected, not raised.
 
     Each frame file is read once: its raw channels feed the statistics, then the layers go
     through the reader's checks (:meth:`Sequence.check_layers`, what ``read_frame`` runs).

@@ -1,4 +1,4 @@
-"""Backward warping by FORMAT.md motion vectors (NumPy), shared by metrics, checks and importers."""
+"""Backward warping by docs/format.md motion vectors (NumPy), shared by metrics, checks and importers."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ def check_image(image: np.ndarray, name: str) -> np.ndarray:
 def warp_previous(previous: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Warp the previous frame's ``[H, W, C]`` buffer to the current frame.
 
-    FORMAT.md convention: the surface seen at pixel centre ``p`` was at ``p + motion`` in
+    docs/format.md convention: the surface seen at pixel centre ``p`` was at ``p + motion`` in
     the previous frame (pixels, x right, y down). The warped value at pixel ``(y, x)`` is
     the bilinear sample of ``previous`` at index position ``(y + motion_y, x + motion_x)``;
-    taps outside the frame contribute 0 (SPEC.md's ``W``).
+    taps outside the frame contribute 0 (docs/method.md's ``W``).
 
     Args:
         previous: ``[H, W, C]`` buffer of frame ``t - 1``.
@@ -75,7 +75,7 @@ def warp_planes_reference(src: np.ndarray, motion_x: np.ndarray, motion_y: np.nd
 
 def warp_planes(src: np.ndarray, motion_x: np.ndarray, motion_y: np.ndarray, *, out: np.ndarray | None = None,
                 native: bool | None = None) -> np.ndarray:
-    """Backward-warp planar buffers by per-pixel motion (FORMAT.md convention).
+    """Backward-warp planar buffers by per-pixel motion (docs/format.md convention).
 
     Args:
         src: ``float32 [C, H, W]`` or ``[1, C, H, W]`` planar buffers of the previous frame.
@@ -85,7 +85,7 @@ def warp_planes(src: np.ndarray, motion_x: np.ndarray, motion_y: np.ndarray, *, 
 
     Returns:
         The warped planes (``out`` when given): bilinear samples at ``(x + mx, y + my)``,
-        taps outside the frame read 0 -- the network's own warp (SPEC.md's ``W``).
+        taps outside the frame read 0 -- the network's own warp (docs/method.md's ``W``).
     """
     from .pack import native_available
 

@@ -23,7 +23,7 @@ def write_frame(path: str | os.PathLike[str], layers: Mapping[str, np.ndarray]) 
         layers: any subset of :data:`LAYERS`, each ``[H, W, C]`` (or ``[H, W]`` for C = 1)
             float array, all of one size. FLOAT is written for ``color``, ``depth`` and
             ``motion``, and for ``reference`` when its maximum reaches 65504; HALF for the
-            rest (FORMAT.md).
+            rest (docs/format.md).
     """
     import OpenEXR
 

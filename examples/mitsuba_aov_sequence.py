@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--width", type=int, default=96)
     parser.add_argument("--height", type=int, default=64)
-    parser.add_argument("--reference-spp", type=int, default=256)
+    parser.add_argument("--spp-ref", type=int, default=256)
     args = parser.parse_args()
     mi = load_mitsuba()
     matrices = []
@@ -68,7 +68,7 @@ def main() -> None:
         origin = [3.2 * math.sin(angle), 1.1, 3.2 * math.cos(angle)]
         to_world = mi.ScalarTransform4f().look_at(origin=origin, target=[0, 0.6, 0], up=[0, 1, 0])
         matrices.append([list(map(float, row)) for row in to_world.matrix.numpy()])
-        for spp, folder in ((1, args.out), (args.reference_spp, args.out / "reference")):
+        for spp, folder in ((1, args.out), (args.spp_ref, args.out / "reference")):
             folder.mkdir(parents=True, exist_ok=True)
             scene = mi.load_dict(scene_dict(mi, to_world, args.width, args.height, spp, seed=k))
             mi.render(scene)

@@ -1,7 +1,7 @@
-"""Training losses (SPEC.md), on linear HDR images ``[B, 3, H, W]``.
+"""Training losses (docs/method.md), on linear HDR images ``[B, 3, H, W]``.
 
 - ``smape(d, r) = mean(|d - r| / (|d| + |r| + 0.01))`` over pixels and channels;
-- spatial ``l_s = smape(d_t, r_t)`` (SPEC.md), or with ``spatial="relmse"`` the
+- spatial ``l_s = smape(d_t, r_t)`` (docs/method.md), or with ``spatial="relmse"`` the
   noise2noise relative MSE ``mean((d - r)^2 / (sg(d)^2 + 0.01))`` (``sg`` = stop-gradient):
   its expectation over a noisy, unbiased reference ``r`` is minimised by ``d = E[r]``, where
   SMAPE's optimum is pulled below the mean of a right-skewed noisy reference (issue 7);
@@ -138,7 +138,7 @@ def _difference_loss(denoised_diff: Tensor, reference_diff: Tensor, denoised: Te
 def temporal_loss(
     denoised: Tensor, denoised_prev: Tensor, reference: Tensor, reference_prev: Tensor, kind: str = "smape"
 ) -> Tensor:
-    """``l_t``: ``smape(d_t - d_{t-1}, r_t - r_{t-1})`` (SPEC.md) or, with ``kind="relmse"``,
+    """``l_t``: ``smape(d_t - d_{t-1}, r_t - r_{t-1})`` (docs/method.md) or, with ``kind="relmse"``,
     ``relmse_n2n(d_t - d_{t-1}, r_t - r_{t-1}, scale=d_t)``; ``[B, 3, H, W]`` each.
 
     On a static, flat region the clean difference is 0 and the reference's difference is
@@ -220,8 +220,8 @@ def warped_temporal_loss(
 
     Args:
         denoised, denoised_prev, reference, reference_prev: ``[B, 3, H, W]``.
-        motion_px: ``[B, 2, H, W]`` motion of frame t in pixels (FORMAT.md).
-        kind: ``"smape"`` (SPEC.md) or ``"relmse"``.
+        motion_px: ``[B, 2, H, W]`` motion of frame t in pixels (docs/format.md).
+        kind: ``"smape"`` (docs/method.md) or ``"relmse"``.
     """
     return _difference_loss(
         denoised - warp(denoised_prev, motion_px), reference - warp(reference_prev, motion_px), denoised, kind
@@ -269,7 +269,7 @@ def clip_loss(
     spatial_kind: str = "smape",
     temporal_kind: str = "smape",
 ) -> ClipLoss:
-    """SPEC.md's loss over a clip.
+    """docs/method.md's loss over a clip.
 
     Args:
         denoised: ``[B, T, 3, H, W]`` network colour (linear HDR).
@@ -279,8 +279,8 @@ def clip_loss(
         reference_albedo: ``[B, 3, H, W]`` reference albedo of the last frame.
         frame_weights: per-frame weights (default ``FRAME_WEIGHTS`` for T = 5; other T
             use its last T entries, padded in front with 0.05).
-        spatial_kind: ``"smape"`` (SPEC.md) or ``"relmse"`` (:func:`relmse_n2n`) for ``l_s``.
-        temporal_kind: ``"smape"`` (SPEC.md) or ``"relmse"`` for ``l_t`` and ``l_wt``
+        spatial_kind: ``"smape"`` (docs/method.md) or ``"relmse"`` (:func:`relmse_n2n`) for ``l_s``.
+        temporal_kind: ``"smape"`` (docs/method.md) or ``"relmse"`` for ``l_t`` and ``l_wt``
             (:func:`temporal_loss`).
 
     Returns:

@@ -418,7 +418,7 @@ def temporal_error(
     Args:
         test_t, test_prev: ``[H, W, 3]`` linear HDR output of frames ``t`` and ``t - 1``.
         ref_t, ref_prev: ``[H, W, 3]`` linear HDR reference of the same frames.
-        motion_t: ``[H, W, 2]`` motion vectors of frame ``t`` (FORMAT.md convention).
+        motion_t: ``[H, W, 2]`` motion vectors of frame ``t`` (docs/format.md convention).
         exposure: passed to :func:`tonemap_srgb`.
 
     Returns:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["Backend", "StreamLoop", "TorchBackend", "check_frame"]
 
 _OPTIONAL_DEFAULTS: dict[str, float] = {"roughness": 0.0, "metallic": 0.0, "transparent": 0.0}
-"""Optional layers filled with their FORMAT.md default when absent (``shadow`` defaults to
+"""Optional layers filled with their docs/format.md default when absent (``shadow`` defaults to
 ``mask``: lit where traced, 0 elsewhere)."""
 
 
@@ -177,7 +177,7 @@ class StreamLoop:
         Args:
             frame: dict of ``float32 [H, W, C]`` layers (see :func:`check_frame`):
                 ``color`` (noisy linear radiance, 0 where not traced), G-buffers,
-                ``mask`` and ``motion`` (FORMAT.md conventions).
+                ``mask`` and ``motion`` (docs/format.md conventions).
             cut: True at a camera cut: the history is not reused for this frame.
 
         Returns:

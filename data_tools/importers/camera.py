@@ -1,6 +1,6 @@
 """Cameras of imported sequences: axis conventions and the camera sidecar file.
 
-ssr-seq stores cameras in Mitsuba's convention (FORMAT.md): ``p_world = M [p_cam, 1]``,
+ssr-seq stores cameras in Mitsuba's convention (docs/format.md): ``p_world = M [p_cam, 1]``,
 camera space looks along +z, +y is image-up, +x is image-left. Other tools use other
 camera spaces; each is named here by where its axes point:
 

@@ -7,7 +7,7 @@ Conversions, each explicit:
 * **motion** (:class:`MotionSource`): ``units`` = ``pixels`` | ``uv`` (the image is 1 wide
   and 1 high) | ``ndc`` (the image is 2 wide and 2 high); ``y_axis`` = ``down`` | ``up``;
   ``points_to`` = ``previous`` (``p + v`` is where the surface was in the previous frame:
-  FORMAT.md's) | ``from_previous`` (``v = p - p_prev``, a velocity; Unity, Unreal, most TAA
+  docs/format.md's) | ``from_previous`` (``v = p - p_prev``, a velocity; Unity, Unreal, most TAA
   buffers) | ``next`` (``p + v`` is where it will be in the next frame; converted as
   ``-v``, exact only for motion that is constant over the two frames).
 * **normal** (:class:`NormalSource`): ``space`` = ``world`` | ``camera`` (then
@@ -15,12 +15,12 @@ Conversions, each explicit:
   is needed); ``encoding`` = ``signed`` ([-1, 1]) | ``unsigned`` ([0, 1], ``n * 0.5 + 0.5``).
   Normals are renormalised, flipped to face the camera when the camera is known, 0 at misses.
 * **depth** (:class:`DepthSource`): ``kind`` = ``view_z`` (distance along the viewing
-  axis: FORMAT.md's) | ``ray_distance`` (distance from the eye along the pixel's ray; needs
+  axis: docs/format.md's) | ``ray_distance`` (distance from the eye along the pixel's ray; needs
   the field of view); values that are not finite, ``<= 0`` or ``>= miss_above`` are misses
   (0). ``scale`` converts units or signs (``-1`` for OpenGL's negative view z);
   ``near_plane`` is added to hits when distances start on the near clip plane.
 * **roughness** (:class:`RoughnessSource`): ``kind`` = ``alpha`` (the microfacet alpha:
-  FORMAT.md's) | ``perceptual`` (the artist-facing roughness of Blender's Principled BSDF,
+  docs/format.md's) | ``perceptual`` (the artist-facing roughness of Blender's Principled BSDF,
   Unreal, glTF: ``alpha = r * r``).
 * every source has ``scale`` (multiplied first).
 
@@ -105,7 +105,7 @@ class DepthSource(Source):
 @dataclass(frozen=True)
 class RoughnessSource(Source):
     kind: str = "alpha"
-    """``alpha`` (microfacet alpha, FORMAT.md's) or ``perceptual`` (``alpha = r * r``)."""
+    """``alpha`` (microfacet alpha, docs/format.md's) or ``perceptual`` (``alpha = r * r``)."""
 
 
 LAYER_SOURCE_TYPES: dict[str, type[Source]] = {
@@ -151,7 +151,7 @@ class ChannelMap:
     without depth, such as OIDN's: depth becomes 1 where the normal is non-zero, 0
     elsewhere). ``motion`` may be absent (derived from the camera by reprojection of static
     geometry, 0 with a static camera, or every frame is a cut). Absent optional layers get
-    FORMAT.md's defaults on read.
+    docs/format.md's defaults on read.
     """
 
     sources: dict[str, Source]

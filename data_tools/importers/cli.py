@@ -63,7 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="blender/mitsuba: folder of converged renders of the same frames (same numbering)")
     parser.add_argument("--spp", type=float, default=None, help="samples per pixel of the noisy colour "
                         "(default: from the files; oidn: import only this spp)")
-    parser.add_argument("--reference-spp", type=int, default=None, help="samples per pixel of the reference")
+    parser.add_argument("--spp-ref", type=int, default=None,
+                        help="samples per pixel of the reference (as in ssr render; default: read from the files)")
     parser.add_argument("--view-layer", default=None, help="blender: the view layer to read when there are several")
     parser.add_argument("--aov", type=_aov, action="append", default=[], metavar="LAYER=NAME",
                         help="mitsuba: which AOV holds a layer (color, albedo, normal, depth); repeatable")
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         overrides = read_map(args.map) if args.map is not None else None
         options = ImportOptions(
             camera=args.camera, fov_y_deg=args.fov_y_deg, static_camera=args.static_camera,
-            reference=args.reference, spp=args.spp, reference_spp=args.reference_spp,
+            reference=args.reference, spp=args.spp, reference_spp=args.spp_ref,
             view_layer=args.view_layer, aovs=dict(args.aov), near_clip=args.near_clip, spp_dir=args.spp_dir,
             detect_motion=args.detect_motion, overrides=overrides,
         )

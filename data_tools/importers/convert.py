@@ -1,8 +1,8 @@
-"""One frame of another tool's files -> one valid ssr-seq frame (FORMAT.md), by a
+"""One frame of another tool's files -> one valid ssr-seq frame (docs/format.md), by a
 :class:`~.channel_map.ChannelMap`.
 
 Every conversion is explicit in the map (see :mod:`.channel_map`); what this module adds
-is what FORMAT.md demands of every frame whatever its source:
+is what docs/format.md demands of every frame whatever its source:
 
 * a *hit* is a pixel with a finite depth in ``(0, miss_above)`` and a usable normal;
   misses get depth 0, normal 0, albedo 1, roughness/metallic 0;
@@ -47,7 +47,7 @@ class FrameContext:
         notes: counts of what was fixed, shared over the sequence (message -> pixels).
         mask: ``float32 [H, W, 1]`` traced pixels when the layout derived them (1/4-spp
             data without a mask channel), else None.
-        warnings: counts of what FORMAT.md asks for but could not be done (message ->
+        warnings: counts of what docs/format.md asks for but could not be done (message ->
             pixels), e.g. facing flips without a camera.
     """
 
@@ -82,7 +82,7 @@ def read_source(images: dict[str, ExrImage], source: Source) -> tuple[np.ndarray
 
 
 def motion_to_format(vectors: np.ndarray, source: MotionSource, height: int, width: int) -> np.ndarray:
-    """Convert ``[H, W, 2]`` motion of ``source``'s convention to FORMAT.md's (pixels, x right,
+    """Convert ``[H, W, 2]`` motion of ``source``'s convention to docs/format.md's (pixels, x right,
     y down, ``p + m`` = the position in the previous frame).
 
     >>> m = np.array([[[0.25, 0.5]]], np.float32)
@@ -237,7 +237,7 @@ def _motion(
 
 
 def convert_frame(images: dict[str, ExrImage], cmap: ChannelMap, context: FrameContext) -> dict[str, np.ndarray]:
-    """Build one FORMAT.md frame (layer name -> ``float32 [H, W, C]``) from the files of
+    """Build one docs/format.md frame (layer name -> ``float32 [H, W, C]``) from the files of
     one source frame (file key -> :class:`ExrImage`, all of one size).
 
     Raises:

@@ -102,7 +102,7 @@ def camera_for(options: ImportOptions, folder: Path, frame_count: int, *, search
 
 
 def apply_overrides(cmap: ChannelMap, options: ImportOptions, layout: str = "") -> ChannelMap:
-    """The layout's map with ``--map`` (merged over it), ``--spp``/``--reference-spp`` and
+    """The layout's map with ``--map`` (merged over it), ``--spp``/``--spp-ref`` and
     ``--static-camera`` applied."""
     overrides = options.overrides
     if isinstance(overrides, MapOverrides):

@@ -1,6 +1,6 @@
 """Pinhole camera maths in NumPy (no Mitsuba): projection, look-at, pixel-centre rays.
 
-Conventions (FORMAT.md / Mitsuba): ``to_world`` is a 4x4 camera-to-world matrix,
+Conventions (docs/format.md / Mitsuba): ``to_world`` is a 4x4 camera-to-world matrix,
 ``p_world = M @ [p_cam, 1]``; camera space looks along +z, +y is image-up and +x is
 image-left. Pixel coordinates are continuous, x to the right in ``[0, W)``, y down in
 ``[0, H)``, pixel centres at ``i + 0.5``. ``fov_y_deg`` is the full vertical angle; pixels

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--albedo-filter", choices=ALBEDO_FILTERS, default=DEFAULT_ALBEDO_FILTER,
                         help="albedo G-buffer: box (the pixel's box-footprint mean, like a mip-mapped "
                              "texture fetch; consistent with the jittered 1-spp sample; default) or centre "
-                             "(one ray through the pixel centre, as FORMAT.md and datasets rendered before "
+                             "(one ray through the pixel centre, as docs/format.md and datasets rendered before "
                              "it; docs/rendering.md, 'Albedo filter')")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

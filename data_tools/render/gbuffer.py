@@ -1,7 +1,7 @@
 """Rasterised G-buffers and shadow, traced with Mitsuba from one ray per pixel centre.
 
 Every array returned is NumPy ``float32`` in image layout ``[H, W, C]`` (row-major, y down),
-matching FORMAT.md / docs/internals.md:
+matching docs/format.md / docs/internals.md:
 
 * ``albedo [H,W,3]``: textured diffuse reflectance where the BSDF has a diffuse lobe;
   otherwise (conductors, dielectrics) the directional albedo, the Monte Carlo mean of
@@ -55,7 +55,7 @@ class GBuffer:
     shape_id: np.ndarray
 
     def layers(self) -> dict[str, np.ndarray]:
-        """The FORMAT.md layers held here (float32 [H, W, C])."""
+        """The docs/format.md layers held here (float32 [H, W, C])."""
         return {
             "albedo": self.albedo, "normal": self.normal, "depth": self.depth, "roughness": self.roughness,
             "metallic": self.metallic, "transparent": self.transparent, "shadow": self.shadow,

@@ -4,7 +4,7 @@ Each distinct BSDF of a scene is classified once, from its lobe flags and its pa
 (``mi.traverse``), into a :class:`MaterialInfo`. The G-buffer looks the table up per pixel
 by the BSDF's registry id (``dr.reinterpret_array(UInt32, si.bsdf())``).
 
-Rules (FORMAT.md):
+Rules (docs/format.md):
 * roughness: the microfacet ``alpha`` of the specular lobe (``sqrt(alpha_u * alpha_v)`` for
   anisotropic ones; ``roughness ** 2`` for ``principled``), clamped to [0, 1]; 1 for purely
   diffuse BSDFs; 0 for smooth (delta) specular lobes, including the coat of ``plastic``;

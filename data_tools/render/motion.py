@@ -1,4 +1,4 @@
-"""Screen-space motion vectors (FORMAT.md convention), from G-buffer hits, in NumPy.
+"""Screen-space motion vectors (docs/format.md convention), from G-buffer hits, in NumPy.
 
 ``motion[y, x] = p_prev - p`` in pixels (x right, y down, pixel centres at ``i + 0.5``):
 the surface seen at pixel centre ``p`` in frame t was at ``p + motion`` in frame t-1.

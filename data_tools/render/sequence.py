@@ -70,7 +70,7 @@ class RenderConfig:
             ``"box"`` (the default: the mean over the pixel's box, the same samples as
             ``reference_albedo``; what a rasteriser's mip-mapped texture fetch approximates,
             and consistent with the jittered 1-spp ``color`` sample, so demodulation does
-            not turn texture edges into fireflies) or ``"centre"`` (FORMAT.md as written: one
+            not turn texture edges into fireflies) or ``"centre"`` (docs/format.md as written: one
             ray through the pixel centre; what every dataset before docs/benchmarks-history.md section 12
             holds).
         shard: ``(i, N)``: render frames ``t % N == i``.

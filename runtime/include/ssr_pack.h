@@ -1,6 +1,6 @@
 /*
  * ssr_pack.h -- the C interface of the SSR frame packer (the hot-path pre-processing of
- * SPEC.md), usable from C, C++ and any engine without Python.
+ * docs/method.md), usable from C, C++ and any engine without Python.
  *
  * The same function backs the Python module `ssr._native.pack_frame`; its NumPy twin is
  * `ssr.data_tools.pack.pack_frame_reference`, and the two must agree to within 1e-6.
@@ -14,7 +14,7 @@
  * element (y, x, c) of a layer with C channels lives at index (y * W + x) * C + c,
  * y growing downwards. No row padding, no strides.
  *
- *   field         C   meaning (FORMAT.md)
+ *   field         C   meaning (docs/format.md)
  *   color         3   noisy linear radiance (only meaningful where mask == 1)
  *   albedo        3   diffuse reflectance in [0, 1]
  *   normal        3   world-space unit normal, 0 for misses
@@ -48,7 +48,7 @@
  *   14-16   transparent  copied
  *   17-18   motion       copied
  *
- * Planes 0-13 are the 14-channel state vector x_t of SPEC.md. All arithmetic is IEEE
+ * Planes 0-13 are the 14-channel state vector x_t of docs/method.md. All arithmetic is IEEE
  * float32 (division and log1pf, no reciprocal approximations), matching NumPy's float32.
  *
  * Threading
@@ -86,7 +86,7 @@ extern "C" {
 #define SSR_PACK_PLANE_MOTION 17     /* 2 planes */
 /** Planes 0 .. SSR_PACK_STATE_PLANES-1 are the network's accumulated state vector. */
 #define SSR_PACK_STATE_PLANES 14
-/** Added to albedo before demodulation (SPEC.md). */
+/** Added to albedo before demodulation (docs/method.md). */
 #define SSR_PACK_ALBEDO_EPS 0.004f
 /** Upper bound on worker threads, automatic or requested. */
 #define SSR_PACK_MAX_THREADS 64
@@ -163,7 +163,7 @@ int ssr_unpack_color(const float *planes, int64_t plane_stride, int64_t row_stri
                      int64_t width, float *out, int num_threads);
 
 /**
- * Backward warp of planar buffers by the frame's motion (FORMAT.md / SPEC.md's W): for
+ * Backward warp of planar buffers by the frame's motion (docs/format.md / docs/method.md's W): for
  * every pixel (x, y), bilinear sample of each source plane at index position
  * (x + motion_x[y, x], y + motion_y[y, x]); taps outside the plane contribute 0 (zeros
  * padding). Equal to torch.nn.functional.grid_sample(mode="bilinear",

@@ -1,4 +1,4 @@
-// Bilinear taps of the backward warp (FORMAT.md motion, zeros outside the frame), shared by
+// Bilinear taps of the backward warp (docs/format.md motion, zeros outside the frame), shared by
 // ssr_warp_planes (pack.cpp) and the native stages (stages.cpp); internal, not the C API.
 #ifndef SSR_NATIVE_WARP_TAPS_H
 #define SSR_NATIVE_WARP_TAPS_H

@@ -1,4 +1,4 @@
-"""The SSR network: temporal feature accumulator + reconstruction U-Net (SPEC.md)."""
+"""The SSR network: temporal feature accumulator + reconstruction U-Net (docs/method.md)."""
 
 from .config import WIDTH_PRESETS, ModelConfig, WidthPreset
 from .network import SSRNet, StreamState, initial_state, remodulate, step

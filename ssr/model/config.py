@@ -22,7 +22,7 @@ meant for ``layout="fast"`` (issue 8), where scale 1 only holds a thin guide (``
 
 Layouts (``ModelConfig.layout``):
 
-* ``"spec"`` (SPEC.md): the TFA's nets are 3x3 convs and the U-Net has two 3x3 convs in
+* ``"spec"`` (docs/method.md): the TFA's nets are 3x3 convs and the U-Net has two 3x3 convs in
   its encoder and two in its decoder at full resolution;
 * ``"fast"``: the same TFA and U-Net structure with the work moved off full resolution:
   the TFA's nets are 1x1 convs (per-pixel scores), the encoder starts at 1/2 with a 2x2
@@ -103,20 +103,20 @@ class ModelConfig:
             (``Sequence(apply_pattern=subpixel)``), recorded here so inference reads
             frames the way the model was trained.
         accumulation: what the TFA state accumulates in its irradiance channels:
-            ``"log"`` (SPEC.md: ``log1p`` irradiance, 0 at untraced pixels) or ``"linear"``
+            ``"log"`` (docs/method.md: ``log1p`` irradiance, 0 at untraced pixels) or ``"linear"``
             (linear irradiance and, with the same weights, the traced mask, so
             ``A_irr / A_mask`` is a weighted mean of traced samples; :mod:`ssr.model.kernel`).
-        output: ``"direct"`` (the U-Net predicts log irradiance, SPEC.md) or ``"kernel"``
+        output: ``"direct"`` (the U-Net predicts log irradiance, docs/method.md) or ``"kernel"``
             (it predicts per-pixel normalised kernels applied at 1/4, 1/2 and full
             resolution to the accumulated linear irradiance, blended across scales and
             with the warped previous output; needs ``accumulation="linear"``).
         kernel_sizes: kernel side at every U-Net scale, coarsest first: 1/4, 1/2, 1
             (``output="kernel"`` only). Empty (the default):
             5 at every coarse scale and 3 at full resolution.
-        arch: ``"ssr"`` (TFA + reconstruction U-Net, SPEC.md) or ``"rae"``: the recurrent
+        arch: ``"ssr"`` (TFA + reconstruction U-Net, docs/method.md) or ``"rae"``: the recurrent
             denoising autoencoder baseline (:mod:`ssr.model.rae`; uses the preset's U-Net
             widths, has no TFA, no warped previous output, a direct output).
-        layout: ``"spec"`` (SPEC.md's full-resolution convs) or ``"fast"`` (1x1 TFA nets,
+        layout: ``"spec"`` (docs/method.md's full-resolution convs) or ``"fast"`` (1x1 TFA nets,
             the U-Net's encoder from 1/2; see the module docstring). ``arch="ssr"`` only.
         signal: what the kernels of an ``output="kernel"`` model filter: ``"irradiance"``
             (the accumulated demodulated irradiance, remodulated by the pixel's albedo) or

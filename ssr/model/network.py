@@ -46,7 +46,7 @@ _NORMAL, _DEPTH, _ROUGHNESS = SLICES["normal"], SLICES["depth"], SLICES["roughne
 def remodulate(out_log: Tensor, albedo_acc: Tensor) -> Tensor:
     """Linear HDR colour from log irradiance: ``max(expm1(y) * (albedo_acc + 0.004), 0)``.
 
-    SPEC.md writes ``expm1(y_t) * albedo_acc``; adding the demodulation epsilon 0.004
+    docs/method.md writes ``expm1(y_t) * albedo_acc``; adding the demodulation epsilon 0.004
     back is our one deliberate reading: it exactly inverts ``log1p(color / (albedo +
     0.004))``, so black albedo does not force black output.
 
@@ -90,7 +90,7 @@ def _select_reset(reset: Tensor, fresh: Tensor, history: Tensor) -> Tensor:
 
 
 class SSRNet(nn.Module):
-    """Subpixel sampling reconstruction network (SPEC.md), or with ``config.arch == "rae"``
+    """Subpixel sampling reconstruction network (docs/method.md), or with ``config.arch == "rae"``
     the RAE baseline (:mod:`ssr.model.rae`) behind the same interface and state contract.
 
     Args:
@@ -209,7 +209,7 @@ class SSRNet(nn.Module):
             out_log, acc_new = out_log[:, :, :height, :width], acc_new[:, :, :height, :width]
             return remodulate(out_log, x_t[:, _ALBEDO]), acc_new, out_log
         linear = self.config.accumulation == "linear"
-        # the values the TFA blends: log1p irradiance (SPEC.md) or linear irradiance
+        # the values the TFA blends: log1p irradiance (docs/method.md) or linear irradiance
         x_values = torch.cat((linear_irradiance(x_t[:, _IRRADIANCE]), x_t[:, _IRRADIANCE.stop:]), dim=1) if linear else x_t
 
         if self.tfa is not None:
@@ -231,7 +231,7 @@ class SSRNet(nn.Module):
             resolve = self._kernel_resolver(acc_new, warped_prev, coverage * (1.0 - reset), x_t[:, _ALBEDO])
         out_log = self.unet(tuple(_pad_to_multiple(part, SIZE_MULTIPLE) for part in features), warped_prev, resolve)
         out_log = out_log[:, :, :height, :width]
-        # a kernel output was demodulated by this frame's albedo; SPEC.md remodulates the
+        # a kernel output was demodulated by this frame's albedo; docs/method.md remodulates the
         # direct output by the accumulated albedo
         albedo = x_t[:, _ALBEDO] if self.config.output == "kernel" else acc_new[:, _ALBEDO]
         color = remodulate(out_log, albedo)

@@ -1,4 +1,4 @@
-"""Temporal feature accumulator (TFA), SPEC.md.
+"""Temporal feature accumulator (TFA), docs/method.md.
 
 - reference net R: conv3x3 -> ReLU -> conv3x3 over ``concat(x_t, transparent)``
   (14 + 3 channels) -> ``e_ref`` (k channels);
@@ -65,7 +65,7 @@ class TemporalFeatureAccumulator(nn.Module):
     Args:
         hidden: channels after the first conv of R and F.
         embed: embedding size k.
-        kernel: side of the nets' convs: 3 (SPEC.md) or 1 (per-pixel scores,
+        kernel: side of the nets' convs: 3 (docs/method.md) or 1 (per-pixel scores,
             ``ModelConfig.layout="fast"``).
     """
 

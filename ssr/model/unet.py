@@ -1,4 +1,4 @@
-"""Reconstruction U-Net (SPEC.md), 3 scales: 1, 1/2, 1/4 (optionally a 4th, 1/8).
+"""Reconstruction U-Net (docs/method.md), 3 scales: 1, 1/2, 1/4 (optionally a 4th, 1/8).
 
 Input at full resolution: ``concat(x_t, A_t, transparent, W(y_{t-1}))`` =
 14 + 14 + 3 + 3 = 34 channels (31 without the warped previous output). With feature
@@ -73,7 +73,7 @@ class ReconstructionUNet(nn.Module):
         use_warped_prev: concatenate the (pooled) warped previous output at every scale.
         heads: output channels of the decoders, coarsest scale first: 1/4, 1/2, 1; 3 each
             for a direct prediction of log irradiance.
-        layout: ``"spec"`` (SPEC.md, above) or ``"fast"`` (the encoder from 1/2, a 1x1 guide
+        layout: ``"spec"`` (docs/method.md, above) or ``"fast"`` (the encoder from 1/2, a 1x1 guide
             and the decoder head at full resolution).
     """
 

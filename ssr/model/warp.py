@@ -1,6 +1,6 @@
 """Backward warping of a previous-frame buffer with screen-space motion vectors.
 
-Convention (FORMAT.md): the surface seen at pixel centre ``p`` of the current frame was
+Convention (docs/format.md): the surface seen at pixel centre ``p`` of the current frame was
 at ``p + motion`` in the previous frame, motion in pixels, x to the right, y down, pixel
 centres at ``i + 0.5``. :func:`warp` samples the previous buffer there with bilinear
 interpolation; samples outside the previous frame read 0 (zeros padding, so a sample
@@ -50,7 +50,7 @@ def warp(buffer: Tensor, motion_px: Tensor) -> Tensor:
 
     Args:
         buffer: ``[B, C, H, W]`` previous-frame buffer (any float dtype).
-        motion_px: ``[B, 2, H, W]`` current frame's motion in pixels (FORMAT.md).
+        motion_px: ``[B, 2, H, W]`` current frame's motion in pixels (docs/format.md).
 
     Returns:
         ``[B, C, H, W]`` warped buffer in ``buffer``'s dtype; out-of-frame samples are 0.
@@ -78,7 +78,7 @@ def warp_coverage(motion_px: Tensor) -> Tensor:
     padding exactly where the coverage is > 0.
 
     Args:
-        motion_px: ``[B, 2, H, W]`` motion in pixels (FORMAT.md).
+        motion_px: ``[B, 2, H, W]`` motion in pixels (docs/format.md).
 
     Returns:
         fp32 ``[B, 1, H, W]`` in ``[0, 1]``.

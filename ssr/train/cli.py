@@ -40,19 +40,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "run's config.json records the result and the recipe's name and version "
                              "(docs/training.md)")
     parser.add_argument("--arch", default=None, choices=ARCHES,
-                        help="ssr (TFA + U-Net, SPEC.md) or rae: the recurrent denoising autoencoder baseline "
+                        help="ssr (TFA + U-Net, docs/method.md) or rae: the recurrent denoising autoencoder baseline "
                              "(Chaitanya et al. 2017; the preset's U-Net widths; docs/training.md)")
     parser.add_argument("--preset", default=None, choices=sorted(WIDTH_PRESETS),
                         help="network width preset (channel widths; docs/training.md)")
     parser.add_argument("--accumulation", default=None, choices=ACCUMULATIONS,
-                        help="what the TFA state accumulates: log (SPEC.md) or linear irradiance with the "
+                        help="what the TFA state accumulates: log (docs/method.md) or linear irradiance with the "
                              "traced mask as weight (docs/training.md)")
     parser.add_argument("--output", default=None, choices=OUTPUTS,
-                        help="direct log-irradiance prediction (SPEC.md) or kernel: per-pixel normalised "
+                        help="direct log-irradiance prediction (docs/method.md) or kernel: per-pixel normalised "
                              "multi-scale kernels over the accumulated linear irradiance (needs "
                              "--accumulation linear)")
     parser.add_argument("--layout", default=None, choices=LAYOUTS,
-                        help="spec: SPEC.md's 3x3 TFA nets and full-resolution U-Net convs; fast: 1x1 TFA nets and "
+                        help="spec: docs/method.md's 3x3 TFA nets and full-resolution U-Net convs; fast: 1x1 TFA nets and "
                              "the U-Net's encoder from 1/2 (about a third of the conv MACs; docs/training.md)")
     parser.add_argument("--signal", default=None, choices=SIGNALS,
                         help="--output kernel: what the kernels filter: irradiance (demodulated, remodulated by the "
@@ -86,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip", type=int, default=None, help="frames per clip")
     parser.add_argument("--burn-in", type=int, default=None, metavar="N",
                         help="stream up to N frames (uniform 0..N per clip) without gradients before each clip, "
-                             "so the loss sees warm streams too (default 0: cold clips, as SPEC.md)")
+                             "so the loss sees warm streams too (default 0: cold clips, as docs/method.md)")
     parser.add_argument("--lr", type=float, default=None, help="Adam learning rate")
     parser.add_argument("--val-every", type=int, default=None, help="validate every N steps (0: only at the end)")
     parser.add_argument("--val-frames", type=int, default=None, help="frames per validation sequence (0: all)")
@@ -109,11 +109,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="auto (CUDA when available) or any torch device: cpu, cuda, cuda:1, mps ...")
     parser.add_argument("--num-workers", type=int, default=0, help="threads reading EXR frames at start-up")
     parser.add_argument("--spatial-loss", default=None, choices=SPATIAL_LOSSES,
-                        help="spatial loss term: smape (SPEC.md) or relmse (noise2noise relative MSE, unbiased on "
+                        help="spatial loss term: smape (docs/method.md) or relmse (noise2noise relative MSE, unbiased on "
                              "noisy references; docs/training.md). Default: smape, or with --init the loss the "
                              "initial weights were trained with")
     parser.add_argument("--temporal-loss", default=None, choices=TEMPORAL_LOSSES,
-                        help="temporal and warped temporal terms: smape of frame differences (SPEC.md) or relmse "
+                        help="temporal and warped temporal terms: smape of frame differences (docs/method.md) or relmse "
                              "(noise2noise relative MSE of the differences: SMAPE gives a static region no pull "
                              "towards a stable output when the references are noisy; docs/training.md). "
                              "Default as --spatial-loss")

@@ -47,9 +47,9 @@ class TrainConfig:
         init: start from these saved weights (``<path>`` of :func:`ssr.model.save_model`,
             e.g. a previous run's ``model``; fine-tuning) instead of a random initialisation;
             ``model`` must equal the weights' architecture.
-        spatial_loss: ``smape`` (SPEC.md) or ``relmse`` (noise2noise relative MSE,
+        spatial_loss: ``smape`` (docs/method.md) or ``relmse`` (noise2noise relative MSE,
             unbiased on noisy references; :func:`ssr.losses.relmse_n2n`).
-        temporal_loss: ``smape`` (SPEC.md) or ``relmse`` (noise2noise relative MSE of frame
+        temporal_loss: ``smape`` (docs/method.md) or ``relmse`` (noise2noise relative MSE of frame
             differences, :func:`ssr.losses.temporal_loss`) for the temporal and warped
             temporal terms.
         skip_incomplete: leave out sequences whose frames are not all written yet (train
@@ -57,7 +57,7 @@ class TrainConfig:
         burn_in: up to this many frames streamed without gradients before each clip (each
             clip draws its own count, uniform in ``0..burn_in``), so the loss also sees the
             warm state of a stream that has run for a while, not only the first ``clip``
-            frames after a reset; 0 = SPEC.md's cold clips. Sequences need ``clip +
+            frames after a reset; 0 = docs/method.md's cold clips. Sequences need ``clip +
             burn_in`` frames.
         recipe: ``<name>@<version>`` of the recipe the run's settings started from
             (:mod:`ssr.train.recipe`; empty for runs configured before recipes existed).

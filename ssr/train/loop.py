@@ -1,4 +1,4 @@
-"""The training loop: unroll :func:`ssr.model.step` over clips, SPEC.md's loss, Adam.
+"""The training loop: unroll :func:`ssr.model.step` over clips, docs/method.md's loss, Adam.
 
 One optimisation step draws a batch of clips (:class:`ClipSampler`), streams each clip
 through the network frame by frame (state reset at the clip's first frame and at cuts),

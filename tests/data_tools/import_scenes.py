@@ -3,7 +3,7 @@
 Written independently of the importer and of ``ssr.data_tools.render.camera`` (which
 uses Mitsuba's axes): a checker-textured floor (z = 0) and a sphere that may move,
 ray-cast per pixel centre; cameras are OpenGL-style (+x right, +y up, looking along -z),
-pixel y grows downwards. The ground truth of every G-buffer and of the FORMAT.md motion
+pixel y grows downwards. The ground truth of every G-buffer and of the docs/format.md motion
 field (``p + m`` = position in the previous frame) comes from projecting the same
 world points into the previous camera.
 """
@@ -118,7 +118,7 @@ def render_frame(camera: GLCamera, to_world: np.ndarray, centre: np.ndarray, rad
 
 def true_motion(camera: GLCamera, frame: SceneFrame, previous_to_world: np.ndarray,
                 centre_now: np.ndarray, centre_prev: np.ndarray) -> np.ndarray:
-    """FORMAT.md motion (pixels, x right, y down, towards the previous frame), misses
+    """docs/format.md motion (pixels, x right, y down, towards the previous frame), misses
     included (the direction at infinity)."""
     xs, ys = camera.centres()
     points = np.where(frame.sphere[..., None], frame.position - centre_now + centre_prev, frame.position)

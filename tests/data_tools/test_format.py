@@ -1,4 +1,4 @@
-"""ssr-seq v1 I/O: round trips, the subpixel pattern, and every FORMAT.md check."""
+"""ssr-seq v1 I/O: round trips, the subpixel pattern, and every docs/format.md check."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def _short_normal(layers: dict[str, np.ndarray]) -> None:
 
 
 def _miss_with_any_normal(layers: dict[str, np.ndarray]) -> None:
-    layers["depth"][0, 0] = 0.0  # a miss: its normal is not checked (FORMAT.md writes 0)
+    layers["depth"][0, 0] = 0.0  # a miss: its normal is not checked (docs/format.md writes 0)
     layers["normal"][0, 0] = (0.0, 0.0, 0.0)
     layers["depth"][1, 1] = 0.0
     layers["normal"][1, 1] = (0.0, 3.0, 0.0)
@@ -125,7 +125,7 @@ def test_every_path_refuses_the_same_frame_with_the_same_channel_and_problem(
 
 
 def test_the_first_problem_follows_one_order() -> None:
-    """NaN/Inf in any layer (FORMAT.md layer order) before negative colour before normals."""
+    """NaN/Inf in any layer (docs/format.md layer order) before negative colour before normals."""
     frame = synthetic_frame(0, HEIGHT, WIDTH)
     _short_normal(frame)
     assert find_value_problem(frame).layer == "normal"

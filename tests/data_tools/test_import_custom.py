@@ -1,9 +1,9 @@
 """``ssr import --from custom --map map.toml``: an engine dump described by a channel map.
 
-The dump uses conventions far from FORMAT.md's on purpose (OpenGL view-space normals
+The dump uses conventions far from docs/format.md's on purpose (OpenGL view-space normals
 encoded in [0, 1], negative view z, UV-unit velocities pointing from the previous frame
 with y up) and stores its G-buffer as a two-part EXR with a tiled part: the import must
-reproduce the scene's world-space normals, view depth and FORMAT.md motion.
+reproduce the scene's world-space normals, view depth and docs/format.md motion.
 """
 
 from __future__ import annotations

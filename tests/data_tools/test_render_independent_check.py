@@ -1,4 +1,4 @@
-"""`ssr render` output checked by an independent FORMAT.md checker.
+"""`ssr render` output checked by an independent docs/format.md checker.
 
 The checker below reads the files with the OpenEXR bindings and json only; it shares no
 code with ``ssr.data_tools.format``, so a bug in our reader cannot hide a bug in our writer.
@@ -25,7 +25,7 @@ from ssr.data_tools.render import RenderConfig, render_sequence  # noqa: E402
 
 pytestmark = pytest.mark.render
 
-# FORMAT.md: channel -> writer type (FLOAT for color/depth/motion, reference FLOAT or HALF)
+# docs/format.md: channel -> writer type (FLOAT for color/depth/motion, reference FLOAT or HALF)
 REQUIRED = {"color": "RGB", "albedo": "RGB", "normal": "XYZ", "depth": "Z", "motion": "XY"}
 OPTIONAL = {"roughness": "Y", "metallic": "Y", "shadow": "Y", "transparent": "RGB", "mask": "Y",
             "reference": "RGB", "reference_albedo": "RGB"}
@@ -36,7 +36,7 @@ META_KEYS = {"format": str, "version": int, "width": int, "height": int, "frame_
 
 
 def independent_check(seq: Path) -> list[str]:
-    """Every FORMAT.md rule we can check from the outside; returns the problems found."""
+    """Every docs/format.md rule we can check from the outside; returns the problems found."""
     problems: list[str] = []
     meta = json.loads((seq / "meta.json").read_text())
     for key, kind in META_KEYS.items():

@@ -182,7 +182,7 @@ def test_tfa_two_way_blend_equals_softmax_of_scores() -> None:
 
 @pytest.mark.parametrize("sizes", [(5, 5, 3), (5, 5, 1)])
 def test_fast_layout_costs_a_third_and_keeps_the_kernel_guarantees(sizes: tuple[int, int, int]) -> None:
-    """layout="fast": about a third of SPEC.md's conv MACs, and like every kernel model it
+    """layout="fast": about a third of docs/method.md's conv MACs, and like every kernel model it
     cannot shift a constant colour; odd sizes (14 x 10 pad to multiples of 4) work."""
     config = ModelConfig.from_dict(FAST.to_dict() | {"kernel_sizes": list(sizes)})
     model = SSRNet(config).eval()

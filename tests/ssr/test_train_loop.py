@@ -217,7 +217,7 @@ def test_snapshots_keep_every_nth_checkpoint(tmp_path) -> None:
 
 def test_temporal_loss_flag_reaches_the_config_and_trains(tmp_path) -> None:
     """`--temporal-loss relmse` reaches the saved config and trains; configs saved before the
-    field load with SPEC.md's smape; a bad value is refused with its name."""
+    field load with docs/method.md's smape; a bad value is refused with its name."""
     from ssr.train.cli import config_from_args
 
     parser = argparse.ArgumentParser()
