@@ -45,10 +45,12 @@ def _sizes(text: str) -> list[tuple[int, int]]:
 
 def _shared_parsers() -> dict[str, argparse.ArgumentParser]:
     """Parent parsers of the flags several harnesses share (one definition each)."""
+    from ssr.devices import DEVICE_HELP
+
     json_out = argparse.ArgumentParser(add_help=False)
     json_out.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     device = argparse.ArgumentParser(add_help=False)
-    device.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1 ...; default cpu)")
+    device.add_argument("--device", default="auto", help=DEVICE_HELP)
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--model", default=None,
                        help="saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
@@ -148,6 +150,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, {platform.system()}"
     results: list[dict] = []
+    if getattr(args, "device", None) is not None:
+        from ssr.devices import resolve_device
+
+        args.device = resolve_device(args.device)
     if args.harness == "quality":
         return _run_quality(args)
     if args.harness == "fps":

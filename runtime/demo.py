@@ -20,6 +20,8 @@ import numpy as np
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ssr.devices import DEVICE_HELP
+
     parser.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder (default: demo_out)")
     parser.add_argument("--scene", default="builtin", help="scene: builtin[:name|:seed] or a Mitsuba 3 scene.xml")
     parser.add_argument("--width", type=int, default=128, help="image width in pixels")
@@ -28,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spp-ref", type=int, default=256, help="samples per pixel of the reference")
     parser.add_argument("--path", default="orbit", help="camera path preset (see `ssr render --help`)")
     parser.add_argument("--model", default=None, help="saved weights <path> or a training checkpoint <run>/last.pt (default: the bundled model)")
-    parser.add_argument("--device", default="cpu", help="torch device for the network (cpu, cuda)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--no-flip", action="store_true", help="skip HDR-FLIP in the metrics (faster)")
 
@@ -41,6 +43,9 @@ def side_by_side(input_rgb: np.ndarray, output_rgb: np.ndarray, reference_rgb: n
 
 
 def run(args: argparse.Namespace) -> int:
+    from ssr.devices import resolve_device
+
+    args.device = resolve_device(args.device)
     from ssr.data_tools.format import Sequence, frame_filename, read_exr_layers
     from ssr.data_tools.imaging import write_png
     from ssr.data_tools.preview import preview_sequence

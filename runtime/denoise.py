@@ -31,6 +31,7 @@ __all__ = ["add_arguments", "denoise_sequence", "run", "to_png_rgb8"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``ssr denoise``."""
+    from ssr.devices import DEVICE_HELP
     from ssr.runtime import BACKENDS
 
     parser.add_argument("--model", default=None,
@@ -42,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder for frame_%%05d.exr (created)")
     parser.add_argument("--png", action="store_true", help="also write tone-mapped frame_%%05d.png")
     parser.add_argument("--exposure", type=float, default=1.0, help="exposure of the PNG tone mapper (default 1)")
-    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ... (default cpu)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--full-spp",
@@ -141,6 +142,9 @@ def denoise_sequence(
 def run(args: argparse.Namespace) -> int:
     """``ssr denoise``: returns 0 on success, 2 on bad input (message on stderr)."""
     from ssr.data_tools.format import FormatError
+    from ssr.devices import resolve_device
+
+    args.device = resolve_device(args.device)
 
     try:
         written = denoise_sequence(

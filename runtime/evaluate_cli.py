@@ -29,6 +29,7 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``ssr eval`` (the model and backend flags mean what they mean in ``ssr denoise``)."""
+    from ssr.devices import DEVICE_HELP
     from ssr.runtime import BACKENDS
 
     parser.add_argument("--model", default=None,
@@ -43,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-incomplete", action="store_true",
                         help="leave out sequences whose frames are not all written yet (a dataset still rendering)")
     parser.add_argument("--out", default=None, help="write report.json and report.md here (default: print only)")
-    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ... (default cpu)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--full-spp", action="store_true",
                         help="feed 1-spp colour at every pixel (w/o-SS) instead of the subpixel pattern")
     parser.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
@@ -56,10 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """``ssr eval``: returns 0 on success, 2 on bad input (message on stderr)."""
     from ssr.data_tools.format import FormatError
+    from ssr.devices import resolve_device
     from ssr.evaluate import evaluate, format_markdown, resolve_sequences, write_report
     from ssr.metrics import MetricSet
     from ssr.runtime import open_backend, resolve_backend
 
+    args.device = resolve_device(args.device)
     if args.max_frames is not None and args.max_frames < 1:
         print("ssr eval: error: --max-frames must be >= 1", file=sys.stderr)
         return 2

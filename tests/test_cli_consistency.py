@@ -46,8 +46,15 @@ def test_shared_flags_mean_the_same_everywhere(command: str) -> None:
     if width is not None:  # pixels, never a preset name
         assert width.type is int and width.choices is None, command
     device = _option(parser, "--device")
-    if device is not None:  # any torch device string, not a fixed list
-        assert device.choices is None, command
+    if device is not None:  # any torch device string, not a fixed list; auto everywhere by default
+        assert device.choices is None and device.default == "auto", command
+    threads = _option(parser, "--threads")
+    if threads is not None:  # worker threads, the runtime's choice unless given
+        assert threads.type is int and threads.default is None, command
+    assert _option(parser, "--ort-threads") is None and _option(parser, "--reference-spp") is None, command
+    spp_ref = _option(parser, "--spp-ref")
+    if spp_ref is not None:
+        assert spp_ref.type is int, command
     assert _option(parser, "--input") is None, f"{command}: sequences are --data (or positional)"
     skip = _option(parser, "--skip-incomplete")
     if skip is not None:  # a switch: leave out sequences still being written

@@ -22,6 +22,7 @@ MODULES = [
     "bench.fps",
     "bench.figures",
     "ssr.model.rae",
+    "ssr.devices",
     "ssr.train.synthetic",
 ]
 

@@ -19,6 +19,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from ssr.devices import DEVICE_HELP
 from ssr.losses import SPATIAL_LOSSES, TEMPORAL_LOSSES
 from ssr.model.config import (ACCUMULATIONS, ARCHES, HISTORY_MODES, LAYOUTS, OUTPUTS, SIGNALS,
                               WIDTH_PRESETS)
@@ -105,8 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
                         help="stop (resumably, checkpoint written) once this many minutes of training "
                              "have passed, start-up not counted; for machines with a wall-clock limit")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA when available) or any torch device: cpu, cuda, cuda:1, mps ...")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--num-workers", type=int, default=0, help="threads reading EXR frames at start-up")
     parser.add_argument("--spatial-loss", default=None, choices=SPATIAL_LOSSES,
                         help="spatial loss term: smape (docs/method.md) or relmse (noise2noise relative MSE, unbiased on "

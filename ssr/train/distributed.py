@@ -14,13 +14,14 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from ssr.devices import resolve_device as shared_resolve_device
+
 __all__ = ["DistributedContext", "init_distributed", "resolve_device"]
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cuda`` picks ``cuda:<local_rank>``."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
+    name = shared_resolve_device(name)
     if name == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError("--device cuda requested but CUDA is not available")
