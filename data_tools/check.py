@@ -36,8 +36,9 @@ def _check_compact(path: Path) -> tuple[bool, str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                        help="sequence folder(s), dataset folder(s) holding sequences, or compact .ssrpack.npz files")
+    parser.add_argument("--data", dest="paths", nargs="+", type=Path, required=True, metavar="PATH",
+                        help="a sequence folder or a dataset folder of sequences (several may follow one --data), "
+                             "or compact .ssrpack.npz files")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only invalid sequences and the total")
     parser.add_argument("--max-errors", type=int, default=20, help="stop listing errors of a sequence after this many")
 

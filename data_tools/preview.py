@@ -86,7 +86,8 @@ def write_overview(sequences: list[Path], path: Path, *, exposure: float = 1.0, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", type=Path, help="sequence folder, or dataset folder holding sequences")
+    parser.add_argument("--data", dest="path", type=Path, required=True, metavar="PATH",
+                        help="a sequence folder or a dataset folder of sequences")
     parser.add_argument("--out", type=Path, required=True, help="output folder (one sub-folder per sequence for datasets)")
     parser.add_argument("--exposure", type=float, default=1.0, help="multiply linear colour before tone mapping")
     parser.add_argument("--full-spp", action="store_true", help="show the full 1-spp colour instead of the 1/4-spp masked input")

@@ -8,7 +8,7 @@ Writes ``OUT/render_0001.exr ...`` (1 spp: radiance ``image.R/G/B`` plus AOVs ``
 (256 spp) and ``OUT/camera.json`` (the camera sidecar ``ssr import`` reads; Mitsuba's
 convention). Import it with:
 
-    ssr import --from mitsuba OUT data/room --reference OUT/reference \\
+    ssr import --from mitsuba OUT --out data/room --reference OUT/reference \\
         --aov color=image --aov albedo=alb --aov normal=nn --aov depth=dd.y
 """
 

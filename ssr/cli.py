@@ -31,8 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 EPILOG = """\
 examples:
   ssr demo --out demo_out                    # render + denoise the built-in scene
-  ssr check data/my_sequence                 # validate a sequence (exit 1 if invalid)
-  ssr import --from blender renders/shot data/shot   # your renderer's EXRs -> ssr-seq
+  ssr check --data data/my_sequence          # validate a sequence (exit 1 if invalid)
+  ssr import --from blender renders/shot --out data/shot   # your renderer's EXRs -> ssr-seq
   ssr render --scene builtin --out seq --width 128 --height 128 --frames 8 --spp-ref 64
   ssr train --data data/ssr-default --out runs/small
   ssr denoise --data seq --out denoised --png

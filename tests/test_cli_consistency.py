@@ -34,6 +34,41 @@ def _leaf_parsers(command: str) -> list[tuple[str, argparse.ArgumentParser]]:
     return [(f"{command} {name}", sub) for action in subparsers for name, sub in action.choices.items()]
 
 
+ALLOWED_POSITIONALS = {"import": ["src"]}
+"""Leaf commands with a positional argument: ``ssr import``'s SRC, a foreign renderer's dump (not ssr-seq)."""
+
+
+def _is_positional(action: argparse.Action) -> bool:
+    """A positional argument: no option strings, not a subcommand choice, not help."""
+    return (not action.option_strings and not isinstance(action, argparse._SubParsersAction)
+            and not isinstance(action, argparse._HelpAction))
+
+
+def test_the_only_positionals_are_import_src_and_the_bench_harness() -> None:
+    """Top-level parsers too: ``ssr bench``'s harness is a subparsers action, ``ssr import``'s SRC
+    the one plain positional; the rule above sees every positional of every leaf parser."""
+    found = {command: [a.dest for a in _parser(command)._actions if not a.option_strings
+                       and not isinstance(a, argparse._HelpAction)] for command in COMMANDS}
+    assert {c: d for c, d in found.items() if d} == {"import": ["src"], "bench": ["harness"]}
+    assert isinstance(next(a for a in _parser("bench")._actions if a.dest == "harness"), argparse._SubParsersAction)
+    probe = argparse.ArgumentParser()
+    probe.add_argument("path")
+    probe.add_argument("--data")
+    assert [a.dest for a in probe._actions if _is_positional(a)] == ["path"]  # the rule can fail
+
+
+@pytest.mark.parametrize("args", [["check", "somepath"], ["preview", "somepath", "--out", "x"],
+                                  ["import", "--from", "blender", "a", "b"]])
+def test_old_positional_forms_exit_2_naming_the_flag(args: list[str], capsys) -> None:
+    """`ssr check PATH`, `ssr preview PATH` and `ssr import SRC DST` are refused: --data / --out."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    flag = "--out" if args[0] == "import" else "--data"
+    assert "required" in err and flag in err, err
+
+
 LONG_RUNNING_HARNESSES = ("bench quality",)
 """Subcommands that stream sequences (a progress bar per sequence)."""
 
@@ -55,7 +90,12 @@ def test_shared_flags_mean_the_same_everywhere(command: str) -> None:
     spp_ref = _option(parser, "--spp-ref")
     if spp_ref is not None:
         assert spp_ref.type is int, command
-    assert _option(parser, "--input") is None, f"{command}: sequences are --data (or positional)"
+    assert _option(parser, "--input") is None, f"{command}: sequences are --data"
+    # ssr-seq data is --data, an output folder --out: the only positionals are a foreign
+    # renderer's dump (ssr import SRC) and a harness's name (ssr bench <harness>, a subparsers action)
+    positionals = [a.dest for a in parser._actions if _is_positional(a)]
+    assert positionals == ALLOWED_POSITIONALS.get(command, []), (
+        f"ssr {command}: positional argument(s) {positionals}; take sequences as --data, outputs as --out")
     skip = _option(parser, "--skip-incomplete")
     if skip is not None:  # a switch: leave out sequences still being written
         assert skip.nargs == 0 and "not all written yet" in skip.help, command

@@ -28,7 +28,7 @@ def test_readme_import_example(tmp_path: Path) -> None:
     aovs = tmp_path / "aovs"
     subprocess.run([sys.executable, str(ROOT / "examples" / "mitsuba_aov_sequence.py"), str(aovs), "--frames", "3",
                     "--width", "32", "--height", "24", "--spp-ref", "16"], check=True, capture_output=True)
-    assert ssr_main(["import", "--from", "mitsuba", str(aovs), str(tmp_path / "data" / "room"), "--reference",
+    assert ssr_main(["import", "--from", "mitsuba", str(aovs), "--out", str(tmp_path / "data" / "room"), "--reference",
                      str(aovs / "reference"), "--aov", "color=image", "--aov", "albedo=alb", "--aov", "normal=nn",
                      "--aov", "depth=dd.y", "--spp-ref", "16", "--no-progress"]) == 0
     sequence = Sequence(tmp_path / "data" / "room")

@@ -115,7 +115,7 @@ def _render_folder(layout: str, root: Path, folders: list[Path], options: Import
     if len(references) > 1 or len(shots) != 1:
         raise FormatError(root, None, f"holds {names}: a render folder has one frame folder and one reference "
                           f"folder; pass the frame folder as SRC and the reference with --reference, e.g. "
-                          f"ssr import --from {layout} {shots[0] if shots else root / 'noisy'} DST --reference "
+                          f"ssr import --from {layout} {shots[0] if shots else root / 'noisy'} --out DST --reference "
                           f"{references[0]}")
     reference = options.reference if options.reference is not None else references[0]
     camera = options.camera

@@ -10,7 +10,7 @@ Layouts (--from):
               one one-frame sequence per (name, spp)
   custom      any engine's dump, described by a TOML channel map (--map; docs/import.md)
 
-DST is the output sequence folder when SRC holds one sequence, and a dataset folder with one
+--out DST is the output sequence folder when SRC holds one sequence, and a dataset folder with one
 sequence folder per sequence otherwise (a render folder holding noisy/ and reference/ is one
 sequence with that reference). Every problem is reported with the file, the channel
 and what is wrong; the written sequences are checked like `ssr check` does, and a motion check
@@ -19,11 +19,11 @@ vectors and a camera are given, they must agree on static geometry (camera check
 otherwise). Warnings (no camera found, ...) are repeated on stderr.
 
 examples:
-  ssr import --from blender renders/shot010 data/shot010 --reference renders/shot010_ref
-  ssr import --from mitsuba aovs/ data/room --aov depth=dd.y --aov normal=nn --camera aovs/camera.json
-  ssr import --from ssr-paper SSRdata/Bistro data/bistro --fov-y-deg 60
-  ssr import --from oidn oidn_data/ data/oidn
-  ssr import --from custom dump/ data/mygame --map mygame.toml
+  ssr import --from blender renders/shot010 --out data/shot010 --reference renders/shot010_ref
+  ssr import --from mitsuba aovs/ --out data/room --aov depth=dd.y --aov normal=nn --camera aovs/camera.json
+  ssr import --from ssr-paper SSRdata/Bistro --out data/bistro --fov-y-deg 60
+  ssr import --from oidn oidn_data/ --out data/oidn
+  ssr import --from custom dump/ --out data/mygame --map mygame.toml
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from . import LAYOUTS
 
     parser.add_argument("src", type=Path, metavar="SRC", help="source folder (layout-specific, see above)")
-    parser.add_argument("dst", type=Path, metavar="DST", help="output sequence (or dataset) folder")
     parser.add_argument("--from", dest="layout", required=True, choices=list(LAYOUTS), help="source layout")
+    parser.add_argument("--out", dest="dst", type=Path, required=True, metavar="DST",
+                        help="output sequence folder (a dataset folder of sequences when SRC holds several)")
     parser.add_argument("--map", type=Path, default=None, metavar="MAP.toml",
                         help="TOML channel map: required for custom; for other layouts merged over the layout's "
                              "(a table's keys replace only those keys)")

@@ -14,19 +14,19 @@ from ssr.data_tools.synthetic import write_synthetic_sequence
 
 def test_check_accepts_valid_and_rejects_broken(tmp_path: Path, capsys) -> None:
     good = write_synthetic_sequence(tmp_path / "ds" / "good", width=8, height=6, frames=3)
-    assert main(["check", str(good)]) == 0
+    assert main(["check", "--data", str(good)]) == 0
     out = capsys.readouterr().out
     assert "OK" in out and "3 frames, 8x6" in out and "motion: mean |m|" in out and "color.R" in out
 
     bad = write_synthetic_sequence(tmp_path / "ds" / "bad", width=8, height=6, frames=3)
     (bad / fmt.frame_filename(1)).write_bytes(b"\x00" * 64)
-    assert main(["check", str(tmp_path / "ds")]) == 1
+    assert main(["check", "--data", str(tmp_path / "ds")]) == 1
     out = capsys.readouterr().out
     assert "INVALID" in out and "frame_00001.exr" in out and "1/2 sequences valid" in out
 
 
 def test_check_missing_folder(tmp_path: Path, capsys) -> None:
-    assert main(["check", str(tmp_path / "nothing")]) == 1
+    assert main(["check", "--data", str(tmp_path / "nothing")]) == 1
 
 
 def test_console_script_help_lists_commands() -> None:
@@ -41,7 +41,7 @@ def test_console_script_help_lists_commands() -> None:
 
 def test_preview_writes_contact_sheets(tmp_path: Path) -> None:
     seq = write_synthetic_sequence(tmp_path / "s", width=8, height=6, frames=2)
-    assert main(["preview", str(seq), "--out", str(tmp_path / "prev")]) == 0
+    assert main(["preview", "--data", str(seq), "--out", str(tmp_path / "prev")]) == 0
     png = (tmp_path / "prev" / "frame_00001.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width = int.from_bytes(png[16:20], "big")
@@ -53,7 +53,7 @@ def test_preview_overview_has_one_row_per_sequence(tmp_path: Path) -> None:
 
     for name, width in (("a", 24), ("b", 400)):
         write_synthetic_sequence(tmp_path / "ds" / "train" / name, width=width, height=8, frames=3)
-    assert main(["preview", str(tmp_path / "ds"), "--out", str(tmp_path / "prev"), "--overview"]) == 0
+    assert main(["preview", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "prev"), "--overview"]) == 0
     with Image.open(tmp_path / "prev" / "overview.png") as sheet:
         # rows: label strip + frame (the 400-px sequence shrunk 3x to fit 192-px tiles) + gap
         assert sheet.height == (14 + 8) + 2 + (14 + 8 // 3)
@@ -63,8 +63,8 @@ def test_preview_overview_has_one_row_per_sequence(tmp_path: Path) -> None:
     # a sequence still being written: a clear error, or left out with --skip-incomplete
     partial = write_synthetic_sequence(tmp_path / "ds" / "train" / "c", width=24, height=8, frames=3)
     (partial / "frame_00002.exr").unlink()
-    assert main(["preview", str(tmp_path / "ds"), "--out", str(tmp_path / "p2"), "--overview"]) != 0
-    assert main(["preview", str(tmp_path / "ds"), "--out", str(tmp_path / "p2"), "--overview",
+    assert main(["preview", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "p2"), "--overview"]) != 0
+    assert main(["preview", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "p2"), "--overview",
                  "--skip-incomplete"]) == 0
     with Image.open(tmp_path / "p2" / "overview.png") as sheet:
         assert sheet.height == (14 + 8) + 2 + (14 + 8 // 3)

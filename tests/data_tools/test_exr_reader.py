@@ -47,7 +47,7 @@ def test_tiled_copy_of_a_valid_sequence_passes_ssr_check(sequence_dir: Path, tmp
                  {"compression": OpenEXR.PIZ_COMPRESSION, "type": OpenEXR.tiledimage, "tiles": _tiles()})
     assert read_exr(sequence_dir / fmt.frame_filename(0)).header["type"] == OpenEXR.tiledimage
     assert validate_sequence(sequence_dir).ok
-    assert ssr_main(["check", str(sequence_dir)]) == 0
+    assert ssr_main(["check", "--data", str(sequence_dir)]) == 0
     assert "1/1 sequences valid" in capsys.readouterr().out
     after = [Sequence(sequence_dir).read_frame(t) for t in range(3)]
     for frame_before, frame_after in zip(before, after):

@@ -170,7 +170,7 @@ def test_a_folder_of_shots_imports_as_a_dataset(tmp_path: Path) -> None:
         write_blender_sequence(tmp_path / "refs" / shot, spp=512)
     jobs = discover("blender", tmp_path / "renders", ImportOptions(reference=tmp_path / "refs"))
     assert [job.name for job in jobs] == ["shot010", "shot020"]
-    assert ssr_main(["import", "--from", "blender", str(tmp_path / "renders"), str(tmp_path / "data"),
+    assert ssr_main(["import", "--from", "blender", str(tmp_path / "renders"), "--out", str(tmp_path / "data"),
                      "--reference", str(tmp_path / "refs"), "--no-progress"]) == 0
     sequences = list_sequences(tmp_path / "data")
     assert [p.name for p in sequences] == ["shot010", "shot020"]

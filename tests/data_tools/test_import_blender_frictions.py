@@ -79,7 +79,8 @@ def test_sidecar_next_to_the_blend_is_found(tmp_path: Path) -> None:
 
 def test_no_sidecar_warns_loudly_and_labels_nothing_fixed(tmp_path: Path, capsys) -> None:
     write_blender_sequence(tmp_path / "shot" / "render", sidecar=tmp_path / "elsewhere" / "camera.json")
-    args = ["import", "--from", "blender", str(tmp_path / "shot" / "render"), str(tmp_path / "out"), "--no-progress"]
+    args = ["import", "--from", "blender", str(tmp_path / "shot" / "render"), "--out", str(tmp_path / "out"),
+            "--no-progress"]
     assert ssr_main(args) == 0
     captured = capsys.readouterr()
     fixed = [line for line in captured.out.splitlines() if line.strip().startswith("fixed:")]
@@ -136,7 +137,7 @@ def test_a_wrong_fov_fails_the_camera_check_naming_file_and_disagreement(
     assert median > 2 * CAMERA_CHECK_MAX_PX
     assert f"{recorded:.3f} deg" in error.problem and "EFFECTIVE vertical field of view" in error.problem
     assert not (tmp_path / "out").exists()  # refused before anything is written
-    args = ["import", "--from", "blender", str(tmp_path / "shot"), str(tmp_path / "cli"), "--no-progress"]
+    args = ["import", "--from", "blender", str(tmp_path / "shot"), "--out", str(tmp_path / "cli"), "--no-progress"]
     assert ssr_main(args) == 2
     assert "disagree by a median" in capsys.readouterr().err
     assert ssr_main(args + ["--no-camera-check"]) == 0
@@ -156,7 +157,7 @@ def test_sidecar_of_another_aspect_ratio_is_refused(tmp_path: Path) -> None:
 def test_a_map_with_only_a_sequence_table_merges_over_the_layout(tmp_path: Path, capsys) -> None:
     write_blender_sequence(tmp_path / "shot")
     (tmp_path / "map.toml").write_text('[sequence]\nscene = "city, shot 10"\nspp = 4\n')
-    args = ["import", "--from", "blender", str(tmp_path / "shot"), str(tmp_path / "out"), "--no-progress",
+    args = ["import", "--from", "blender", str(tmp_path / "shot"), "--out", str(tmp_path / "out"), "--no-progress",
             "--map", str(tmp_path / "map.toml")]
     assert ssr_main(args) == 0, capsys.readouterr().err
     meta = Sequence(tmp_path / "out").meta
@@ -224,7 +225,7 @@ def test_scene_and_renderer_defaults(tmp_path: Path, header: dict, sidecar_extra
 
 def test_detect_motion_measures_the_blender_convention(tmp_path: Path, capsys) -> None:
     write_blender_sequence(tmp_path / "shot")
-    args = ["import", "--from", "blender", str(tmp_path / "shot"), str(tmp_path / "out"), "--no-progress",
+    args = ["import", "--from", "blender", str(tmp_path / "shot"), "--out", str(tmp_path / "out"), "--no-progress",
             "--detect-motion"]
     assert ssr_main(args) == 0
     assert "motion convention measured: units=pixels, y_axis=up, points_to=previous" in capsys.readouterr().out
@@ -232,7 +233,7 @@ def test_detect_motion_measures_the_blender_convention(tmp_path: Path, capsys) -
 
 def test_detect_motion_without_vectors_is_refused(tmp_path: Path, capsys) -> None:
     write_blender_sequence(tmp_path / "shot", vector=False)
-    args = ["import", "--from", "blender", str(tmp_path / "shot"), str(tmp_path / "out"), "--no-progress",
+    args = ["import", "--from", "blender", str(tmp_path / "shot"), "--out", str(tmp_path / "out"), "--no-progress",
             "--detect-motion"]
     assert ssr_main(args) == 2
     err = capsys.readouterr().err
@@ -245,7 +246,7 @@ def test_render_folder_imports_noisy_with_its_reference(tmp_path: Path, capsys) 
     render = tmp_path / "harbour"
     truth = write_blender_sequence(render / "noisy", sidecar=render / "camera.json", spp=1)
     write_blender_sequence(render / "reference", sidecar=render / "camera.json", spp=1024)
-    assert ssr_main(["import", "--from", "blender", str(render), str(tmp_path / "out"), "--no-progress"]) == 0
+    assert ssr_main(["import", "--from", "blender", str(render), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "imported 1 sequence(s), 4 frame(s)" in out and "imported noisy/ with" in out
     sequence = Sequence(tmp_path / "out")
@@ -259,7 +260,7 @@ def test_render_folder_with_two_frame_folders_says_what_to_pass(tmp_path: Path, 
     render = tmp_path / "harbour"
     for name in ("noisy", "noisy_4spp", "reference"):
         write_blender_sequence(render / name, sidecar=render / "camera.json")
-    assert ssr_main(["import", "--from", "blender", str(render), str(tmp_path / "out"), "--no-progress"]) == 2
+    assert ssr_main(["import", "--from", "blender", str(render), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "pass the frame folder as SRC and the reference with --reference" in err
     assert f"--reference {render / 'reference'}" in err
@@ -269,16 +270,16 @@ def test_render_folder_with_two_frame_folders_says_what_to_pass(tmp_path: Path, 
 
 def test_motion_check_prints_a_verdict_with_its_threshold(tmp_path: Path, capsys) -> None:
     write_blender_sequence(tmp_path / "shot", size=(96, 64))
-    assert ssr_main(["import", "--from", "blender", str(tmp_path / "shot"), str(tmp_path / "good"),
+    assert ssr_main(["import", "--from", "blender", str(tmp_path / "shot"), "--out", str(tmp_path / "good"),
                      "--no-progress"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if "motion check:" in line)
     assert re.search(r": ok \(ratio 0\.\d\d to the best alternative, [a-z ]+; ok up to 0\.95\)$", line), line
     (tmp_path / "wrong_y.toml").write_text('[motion]\ny_axis = "down"\n')  # a y-axis mistake
-    assert ssr_main(["import", "--from", "blender", str(tmp_path / "shot"), str(tmp_path / "bad"), "--no-progress",
-                     "--map", str(tmp_path / "wrong_y.toml")]) == 2  # the camera check catches it first
+    assert ssr_main(["import", "--from", "blender", str(tmp_path / "shot"), "--out", str(tmp_path / "bad"),
+                     "--no-progress", "--map", str(tmp_path / "wrong_y.toml")]) == 2  # the camera check catches it first
     assert "disagree by a median" in capsys.readouterr().err
-    assert ssr_main(["import", "--from", "blender", str(tmp_path / "shot"), str(tmp_path / "bad"), "--no-progress",
-                     "--map", str(tmp_path / "wrong_y.toml"), "--no-camera-check"]) == 0
+    assert ssr_main(["import", "--from", "blender", str(tmp_path / "shot"), "--out", str(tmp_path / "bad"),
+                     "--no-progress", "--map", str(tmp_path / "wrong_y.toml"), "--no-camera-check"]) == 0
     captured = capsys.readouterr()
     assert "SUSPICIOUS (ratio" in captured.out and "to y flipped > 0.95" in captured.out
     assert "WARNING" in captured.err and "motion check: SUSPICIOUS" in captured.err
@@ -289,7 +290,7 @@ def test_motion_check_prints_a_verdict_with_its_threshold(tmp_path: Path, capsys
 def test_preview_accepts_no_progress(tmp_path: Path) -> None:
     write_blender_sequence(tmp_path / "shot")
     _import(tmp_path / "shot", tmp_path / "seq")
-    assert ssr_main(["preview", str(tmp_path / "seq"), "--out", str(tmp_path / "png"), "--every", "2",
+    assert ssr_main(["preview", "--data", str(tmp_path / "seq"), "--out", str(tmp_path / "png"), "--every", "2",
                      "--no-progress"]) == 0
     assert sorted(p.name for p in (tmp_path / "png").iterdir()) == ["frame_00000.png", "frame_00002.png"]
 

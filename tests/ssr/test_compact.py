@@ -79,10 +79,10 @@ def test_cli_writes_splits_resumes_and_the_trainer_reads_them(tmp_path: Path, ca
     assert [p.name for p in find_sequences(out, "train", ["pan2"])] == [f"pan2{COMPACT_SUFFIX}"]
     assert main(["compact", "--data", str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "not a directory" in capsys.readouterr().err
-    assert main(["check", str(out)]) == 0
+    assert main(["check", "--data", str(out)]) == 0
     assert "3/3 sequences valid" in capsys.readouterr().out
     first.write_bytes(b"broken again")
-    assert main(["check", "-q", str(first)]) == 1
+    assert main(["check", "-q", "--data", str(first)]) == 1
     printed = capsys.readouterr().out
     assert "pan1.ssrpack.npz: INVALID" in printed and "0/1 sequences valid" in printed
 
