@@ -311,7 +311,7 @@ def export_onnx(
                          "G-buffer inside its step; export it with the warp inside (--warp inside)")
     native_metadata: dict[str, str] = {}
     if native:
-        from ssr.data_tools.stages import encode_stage_weights
+        from ssr.runtime.stage_weights import encode_stage_weights
         from ssr.model.pixel_stages import check_native_stages, stage_weight_arrays
 
         check_native_stages(net)

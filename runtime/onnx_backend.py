@@ -66,6 +66,8 @@ from ssr.data_tools.pack import unpack_color
 from ssr.data_tools.warp import warp_planes
 from ssr.streaming import StreamLoop
 
+from .stage_weights import decode_stage_weights
+from .stage_weights import widths as stage_widths
 from .state_buffers import MAX_CACHED_SIZES, ZERO_PAIR, next_pair, pad_into, padded_size
 
 __all__ = [
@@ -261,7 +263,7 @@ class OnnxBackend:
             if "ssr.stage_weights" not in self.metadata or "ssr.kernel_size" not in self.metadata:
                 raise ValueError(f"{self.onnx_path}: a native-stage graph must carry 'ssr.stage_weights' and "
                                  "'ssr.kernel_size' metadata (re-export with `ssr export --pixel-stages native`)")
-            self.stage_weights = stages.decode_stage_weights(self.metadata["ssr.stage_weights"], self.onnx_path)
+            self.stage_weights = decode_stage_weights(self.metadata["ssr.stage_weights"], self.onnx_path)
             self.kernel_size = int(self.metadata["ssr.kernel_size"])
             self.signal_planes = int(self.metadata.get("ssr.signal_planes", self.signal_planes))
             if self.signal_planes not in STAGE_SIGNAL_PLANES.values():
@@ -353,7 +355,7 @@ class OnnxBackend:
 
     def _native_buffers(self, height: int, width: int) -> dict[str, np.ndarray]:
         assert self.stage_weights is not None
-        guide, down = stages.widths(self.stage_weights)
+        guide, down = stage_widths(self.stage_weights)
         full = {"guide": guide, "prev": STAGE_CHANNELS["prev"]}
         if self.history_cap > 0:  # a rule-history model's valid reprojection weight, between the stages
             full["history_valid"] = 1

@@ -68,7 +68,7 @@ def check_native_stages(net: SSRNet) -> None:
 
 def stage_weight_arrays(net: SSRNet) -> dict[str, np.ndarray]:
     """The full-resolution layers' weights as the native stages take them
-    (:data:`ssr.data_tools.stages.STAGE_WEIGHT_NAMES`, PyTorch layouts, float32,
+    (:data:`ssr.runtime.stage_weights.STAGE_WEIGHT_NAMES`, PyTorch layouts, float32,
     C-contiguous; the 1x1 convs as ``[out, in]`` matrices)."""
     check_native_stages(net)
     assert net.tfa is not None and net.unet is not None

@@ -21,6 +21,7 @@ from ssr.data_tools.contract import (HISTORY_CAP_MIN, HISTORY_DEPTH_REL, HISTORY
                                      HISTORY_ROUGHNESS_FULL, HISTORY_VARIANCE_REL, LEGACY_VIEW_FLOOR, STAGE_CHANNELS, STAGE_FEATURE_PREV,
                                      STAGE_SIGNAL_PLANES)
 from ssr.export.onnx import ParityError, check_parity, export_onnx, random_stream_inputs, write_metadata
+from ssr.runtime.stage_weights import STAGE_WEIGHT_NAMES, decode_stage_weights, encode_stage_weights
 from ssr.model import SSRNet
 from ssr.model.config import VIEW_FLOOR, ModelConfig
 from ssr.model.kernel import MASK_FLOOR, VIEW_BOUND
@@ -180,7 +181,7 @@ def test_stage_planes_hold_what_the_header_documents() -> None:
 
 def test_native_constants_equal_the_python_contract() -> None:
     assert native.STAGE_FEATURE_PLANES == STAGE_CHANNELS["features"]
-    assert tuple(stages.STAGE_WEIGHT_NAMES) == tuple(stage_weight_arrays(fast_net()))
+    assert tuple(STAGE_WEIGHT_NAMES) == tuple(stage_weight_arrays(fast_net()))
     assert native.STAGE_SIGNAL_PLANES == STAGE_CHANNELS["signal_half"] == STAGE_CHANNELS["carry"]
     assert native.STAGE_FEATURE_PREV == STAGE_FEATURE_PREV
     assert native.STAGE_MASK_FLOOR == pytest.approx(MASK_FLOOR)
@@ -236,11 +237,11 @@ def test_stage_errors_name_the_argument() -> None:
 
 def test_stage_weight_record_round_trips_and_rejects_garbage() -> None:
     arrays = stage_weight_arrays(fast_net())
-    decoded = stages.decode_stage_weights(stages.encode_stage_weights(arrays))
+    decoded = decode_stage_weights(encode_stage_weights(arrays))
     for name, array in arrays.items():
         np.testing.assert_array_equal(decoded[name], array)
     with pytest.raises(ValueError, match="m.onnx: metadata 'ssr.stage_weights' is not a stage weight record"):
-        stages.decode_stage_weights('{"ref_w1": 3}', "m.onnx")
+        decode_stage_weights('{"ref_w1": 3}', "m.onnx")
 
 
 def test_only_fast_kernel_models_take_native_stages() -> None:
