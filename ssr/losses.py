@@ -41,7 +41,6 @@ __all__ = [
     "LAMBDAS",
     "SPATIAL_LOSSES",
     "SMAPE_EPS",
-    "TEMPORAL_LOSSES",
     "ClipLoss",
     "albedo_loss",
     "clip_loss",
@@ -96,23 +95,16 @@ SPATIAL_LOSSES = ("smape", "relmse")
 RELMSE_EPS = 0.01
 
 
-def relmse_n2n(denoised: Tensor, reference: Tensor, eps: float = RELMSE_EPS, scale: Tensor | None = None) -> Tensor:
+def relmse_n2n(denoised: Tensor, reference: Tensor, eps: float = RELMSE_EPS) -> Tensor:
     """Noise2noise relative MSE ``mean((d - r)^2 / (sg(s)^2 + eps))``, a scalar; unbiased for
     a noisy reference whose mean is the clean image (the denominator does not depend on ``r``).
 
     Args:
         denoised, reference: ``[B, C, H, W]``.
         eps: added to the denominator.
-        scale: ``[B, C, H, W]`` whose square (gradient stopped) normalises the error; default
-            ``denoised``. The temporal losses compare *differences* of frames and normalise
-            by the current frame, since a difference can be 0.
     """
     _check_same("denoised", denoised, "reference", reference)
-    if scale is None:
-        scale = denoised
-    else:
-        _check_same("denoised", denoised, "scale", scale)
-    return ((denoised - reference) ** 2 / (scale.detach() ** 2 + eps)).mean()
+    return ((denoised - reference) ** 2 / (denoised.detach() ** 2 + eps)).mean()
 
 
 def spatial_loss(denoised: Tensor, reference: Tensor, kind: str = "smape") -> Tensor:
@@ -124,42 +116,18 @@ def spatial_loss(denoised: Tensor, reference: Tensor, kind: str = "smape") -> Te
     return smape(denoised, reference)
 
 
-TEMPORAL_LOSSES = ("smape", "relmse")
+def temporal_loss(denoised: Tensor, denoised_prev: Tensor, reference: Tensor, reference_prev: Tensor) -> Tensor:
+    """``l_t = smape(d_t - d_{t-1}, r_t - r_{t-1})`` (docs/method.md); ``[B, 3, H, W]`` each.
 
-
-def _difference_loss(denoised_diff: Tensor, reference_diff: Tensor, denoised: Tensor, kind: str) -> Tensor:
-    if kind == "relmse":
-        return relmse_n2n(denoised_diff, reference_diff, scale=denoised)
-    if kind != "smape":
-        raise ValueError(f"temporal loss must be one of {TEMPORAL_LOSSES}, got {kind!r}")
-    return smape(denoised_diff, reference_diff)
-
-
-def temporal_loss(
-    denoised: Tensor, denoised_prev: Tensor, reference: Tensor, reference_prev: Tensor, kind: str = "smape"
-) -> Tensor:
-    """``l_t``: ``smape(d_t - d_{t-1}, r_t - r_{t-1})`` (docs/method.md) or, with ``kind="relmse"``,
-    ``relmse_n2n(d_t - d_{t-1}, r_t - r_{t-1}, scale=d_t)``; ``[B, 3, H, W]`` each.
-
-    On a static, flat region the clean difference is 0 and the reference's difference is
-    its noise: SMAPE then scores a perfectly stable output about 1 and rewards a flicker of
-    the reference noise's size, while the relative MSE is lowest for the stable output.
+    (A relative-MSE form of the temporal terms, unbiased on noisy references, was measured
+    and not adopted: docs/research-log.md, 12-05.)
 
     >>> import torch
-    >>> generator = torch.Generator().manual_seed(0)
-    >>> still = torch.ones(1, 3, 32, 32)                     # the clean frames: no change
-    >>> reference = still + 0.1 * torch.randn(1, 3, 32, 32, generator=generator)  # noisy
-    >>> flicker = still + 0.1 * torch.randn(1, 3, 32, 32, generator=generator)
-    >>> smape_still = temporal_loss(still, still, reference, still, "smape")
-    >>> smape_flicker = temporal_loss(flicker, still, reference, still, "smape")
-    >>> bool(smape_still > smape_flicker)                    # SMAPE prefers the flicker
-    True
-    >>> relmse_still = temporal_loss(still, still, reference, still, "relmse")
-    >>> relmse_flicker = temporal_loss(flicker, still, reference, still, "relmse")
-    >>> bool(relmse_still < relmse_flicker)                  # relMSE prefers the stable output
-    True
+    >>> still = torch.ones(1, 3, 8, 8)
+    >>> float(temporal_loss(still, still, still, still))
+    0.0
     """
-    return _difference_loss(denoised - denoised_prev, reference - reference_prev, denoised, kind)
+    return smape(denoised - denoised_prev, reference - reference_prev)
 
 
 def log_kernel(sigma: float = LOG_SIGMA, size: int = LOG_SIZE) -> Tensor:
@@ -213,19 +181,14 @@ def warped_temporal_loss(
     reference: Tensor,
     reference_prev: Tensor,
     motion_px: Tensor,
-    kind: str = "smape",
 ) -> Tensor:
-    """``l_wt``: the temporal loss (``kind`` as :func:`temporal_loss`) of
-    ``d_t - W(d_{t-1})`` against ``r_t - W(r_{t-1})``.
+    """``l_wt``: :func:`temporal_loss` of ``d_t - W(d_{t-1})`` against ``r_t - W(r_{t-1})``.
 
     Args:
         denoised, denoised_prev, reference, reference_prev: ``[B, 3, H, W]``.
         motion_px: ``[B, 2, H, W]`` motion of frame t in pixels (docs/format.md).
-        kind: ``"smape"`` (docs/method.md) or ``"relmse"``.
     """
-    return _difference_loss(
-        denoised - warp(denoised_prev, motion_px), reference - warp(reference_prev, motion_px), denoised, kind
-    )
+    return smape(denoised - warp(denoised_prev, motion_px), reference - warp(reference_prev, motion_px))
 
 
 def albedo_loss(albedo_acc: Tensor, reference_albedo: Tensor) -> Tensor:
@@ -267,7 +230,6 @@ def clip_loss(
     reference_albedo: Tensor,
     frame_weights: Sequence[float] | None = None,
     spatial_kind: str = "smape",
-    temporal_kind: str = "smape",
 ) -> ClipLoss:
     """docs/method.md's loss over a clip.
 
@@ -280,8 +242,6 @@ def clip_loss(
         frame_weights: per-frame weights (default ``FRAME_WEIGHTS`` for T = 5; other T
             use its last T entries, padded in front with 0.05).
         spatial_kind: ``"smape"`` (docs/method.md) or ``"relmse"`` (:func:`relmse_n2n`) for ``l_s``.
-        temporal_kind: ``"smape"`` (docs/method.md) or ``"relmse"`` for ``l_t`` and ``l_wt``
-            (:func:`temporal_loss`).
 
     Returns:
         :class:`ClipLoss`.
@@ -304,10 +264,9 @@ def clip_loss(
         edge = edge + weight * edge_loss(denoised[:, t], reference[:, t])
         if t > 0:
             temporal = temporal + weight * temporal_loss(
-                denoised[:, t], denoised[:, t - 1], reference[:, t], reference[:, t - 1], temporal_kind
+                denoised[:, t], denoised[:, t - 1], reference[:, t], reference[:, t - 1]
             )
-    warped = warped_temporal_loss(denoised[:, -1], denoised[:, -2], reference[:, -1], reference[:, -2], motion_px[:, -1],
-                                  temporal_kind)
+    warped = warped_temporal_loss(denoised[:, -1], denoised[:, -2], reference[:, -1], reference[:, -2], motion_px[:, -1])
     albedo = albedo_loss(albedo_acc, reference_albedo)
     total = (
         LAMBDAS["spatial"] * spatial

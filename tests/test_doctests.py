@@ -23,6 +23,7 @@ MODULES = [
     "bench.figures",
     "ssr.model.rae",
     "ssr.devices",
+    "ssr.losses",
     "ssr.train.synthetic",
 ]
 

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from ssr.devices import DEVICE_HELP
-from ssr.losses import SPATIAL_LOSSES, TEMPORAL_LOSSES
+from ssr.losses import SPATIAL_LOSSES
 from ssr.model.config import (ACCUMULATIONS, ARCHES, HISTORY_MODES, LAYOUTS, OUTPUTS, SIGNALS,
                               WIDTH_PRESETS)
 
@@ -112,15 +112,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="spatial loss term: smape (docs/method.md) or relmse (noise2noise relative MSE, unbiased on "
                              "noisy references; docs/training.md). Default: smape, or with --init the loss the "
                              "initial weights were trained with")
-    parser.add_argument("--temporal-loss", default=None, choices=TEMPORAL_LOSSES,
-                        help="temporal and warped temporal terms: smape of frame differences (docs/method.md) or relmse "
-                             "(noise2noise relative MSE of the differences: SMAPE gives a static region no pull "
-                             "towards a stable output when the references are noisy; docs/training.md). "
-                             "Default as --spatial-loss")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from saved weights (<run>/model) or a checkpoint (<run>/last.pt); the architecture is taken "
                              "from them (--preset, --accumulation, --output, --layout, --signal, --kernel-sizes and the ablation flags are ignored; --history, --history-cap, --view-floor and --specular-floor, which no weight depends on, apply), "
-                             "and so are the loss terms unless --spatial-loss / --temporal-loss are given")
+                             "and so is the spatial loss unless --spatial-loss is given")
     parser.add_argument("--skip-incomplete", action="store_true",
                         help="leave out sequences whose frames are not all written yet (train while the "
                              "dataset renders; --resume rescans)")
@@ -169,7 +164,7 @@ def config_from_args(args: argparse.Namespace):
             base = load_training_config(args.init) or {}
         except (OSError, ValueError, KeyError) as error:
             raise ValueError(f"--init {args.init}: cannot read the model config: {error}") from None
-        for name in ("spatial_loss", "temporal_loss"):  # a fine-tune keeps the base run's objective unless told
+        for name in ("spatial_loss",):  # a fine-tune keeps the base run's objective unless told
             if getattr(args, name) is None and base.get(name) is not None:
                 train[name] = base[name]
                 print(f"ssr train: --{name.replace('_', '-')} {base[name]} (from --init {args.init})", file=sys.stderr)

@@ -8,13 +8,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from ssr.losses import SPATIAL_LOSSES, TEMPORAL_LOSSES
+from ssr.losses import SPATIAL_LOSSES
 from ssr.model.config import ModelConfig
 
 __all__ = ["TrainConfig"]
 
 
-_REMOVED = {"tonemap_weight": 0.0, "color_augment": False}
+_REMOVED = {"tonemap_weight": 0.0, "color_augment": False, "temporal_loss": "smape"}
 """TrainConfig fields that left with their option, and the value that meant "off"."""
 
 
@@ -49,9 +49,6 @@ class TrainConfig:
             ``model`` must equal the weights' architecture.
         spatial_loss: ``smape`` (docs/method.md) or ``relmse`` (noise2noise relative MSE,
             unbiased on noisy references; :func:`ssr.losses.relmse_n2n`).
-        temporal_loss: ``smape`` (docs/method.md) or ``relmse`` (noise2noise relative MSE of frame
-            differences, :func:`ssr.losses.temporal_loss`) for the temporal and warped
-            temporal terms.
         skip_incomplete: leave out sequences whose frames are not all written yet (train
             while the dataset renders; ``--resume`` rescans and picks them up).
         burn_in: up to this many frames streamed without gradients before each clip (each
@@ -83,7 +80,6 @@ class TrainConfig:
     num_workers: int = 0
     skip_incomplete: bool = False
     spatial_loss: str = "smape"
-    temporal_loss: str = "smape"
     init: str | None = None
     burn_in: int = 0
     recipe: str = ""
@@ -102,9 +98,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.burn_in must be >= 0, got {self.burn_in}")
         if self.lr <= 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
-        for name, kinds in (("spatial_loss", SPATIAL_LOSSES), ("temporal_loss", TEMPORAL_LOSSES)):
-            if getattr(self, name) not in kinds:
-                raise ValueError(f"TrainConfig.{name} must be {' or '.join(kinds)}, got {getattr(self, name)!r}")
+        if self.spatial_loss not in SPATIAL_LOSSES:
+            raise ValueError(f"TrainConfig.spatial_loss must be {' or '.join(SPATIAL_LOSSES)}, got {self.spatial_loss!r}")
 
     @property
     def run_dir(self) -> Path:

@@ -349,8 +349,7 @@ def _train(
         lead = clips.burn_in  # frames streamed without gradients before the loss frames
         colors, albedo_acc = unroller(packed, reset, lead)
         losses = clip_loss(colors, reference[:, lead:], packed[:, lead:, SLICES["motion"]], albedo_acc,
-                           reference_albedo[:, -1], spatial_kind=config.spatial_loss,
-                           temporal_kind=config.temporal_loss)
+                           reference_albedo[:, -1], spatial_kind=config.spatial_loss)
         optimizer.zero_grad(set_to_none=True)
         losses.total.backward()
         optimizer.step()

@@ -29,7 +29,7 @@ DEFAULT_RECIPE = "shipped"
 BUILTIN_RECIPES = tuple(sorted(path.stem for path in RECIPE_DIR.glob("*.toml")))
 """Names ``--recipe`` accepts besides a ``.toml`` path."""
 
-TRAIN_KEYS = ("steps", "batch", "crop", "clip", "lr", "burn_in", "spatial_loss", "temporal_loss", "val_every",
+TRAIN_KEYS = ("steps", "batch", "crop", "clip", "lr", "burn_in", "spatial_loss", "val_every",
               "val_frames", "checkpoint_every", "snapshot_every")
 """The TrainConfig fields a recipe's ``[train]`` table sets; ``ssr train`` has a flag of each name."""
 

@@ -215,35 +215,34 @@ def test_snapshots_keep_every_nth_checkpoint(tmp_path) -> None:
         TrainConfig(data="d", out="o", snapshot_every=-1)
 
 
-def test_temporal_loss_flag_reaches_the_config_and_trains(tmp_path) -> None:
-    """`--temporal-loss relmse` reaches the saved config and trains; configs saved before the
-    field load with docs/method.md's smape; a bad value is refused with its name."""
+def test_removed_options_load_only_where_they_were_off(tmp_path) -> None:
+    """Options measured, not adopted and removed (--temporal-loss, --tonemap-weight,
+    --color-augment): the flag is gone, a config saved with it loads where it was off and is
+    refused, naming it, where it was on; the relMSE spatial term still trains."""
     from ssr.train.cli import config_from_args
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    assert config_from_args(parser.parse_args(["--data", "d", "--out", "o"])).temporal_loss == "smape"
-    args = parser.parse_args(["--data", "d", "--out", "o", "--temporal-loss", "relmse"])
-    assert config_from_args(args).temporal_loss == "relmse"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--data", "d", "--out", "o", "--temporal-loss", "relmse"])
+    assert not hasattr(config_from_args(parser.parse_args(["--data", "d", "--out", "o"])), "temporal_loss")
     sequences = [synthetic_packed_sequence(5, 12, 12, seed=s, name=f"s{s}") for s in range(2)]
-    config = TrainConfig(**{**_config(tmp_path / "n2n", steps=3).to_dict(), "temporal_loss": "relmse",
-                            "spatial_loss": "relmse", "val_every": 0})
+    config = TrainConfig(**{**_config(tmp_path / "n2n", steps=3).to_dict(), "spatial_loss": "relmse", "val_every": 0})
     result = train(config, train_sequences=sequences, val_sequences=[], progress=False)
     assert result.finished and torch.isfinite(torch.tensor(result.last_loss["temporal"]))
     saved = json.loads((tmp_path / "n2n" / "config.json").read_text())
-    assert saved["temporal_loss"] == "relmse"
-    del saved["temporal_loss"]
-    assert TrainConfig.from_dict(saved).temporal_loss == "smape"
-    with pytest.raises(ValueError, match="temporal_loss must be smape or relmse"):
-        TrainConfig(data="d", out="o", temporal_loss="l2")
-    # options that were measured, not adopted and removed load only where they were off
-    assert TrainConfig.from_dict({**saved, "tonemap_weight": 0.0, "color_augment": False}).steps == config.steps
-    with pytest.raises(ValueError, match="tonemap_weight=50.0 is no longer supported"):
-        TrainConfig.from_dict({**saved, "tonemap_weight": 50.0})
+    assert "temporal_loss" not in saved
+    off = {"tonemap_weight": 0.0, "color_augment": False, "temporal_loss": "smape"}
+    assert TrainConfig.from_dict({**saved, **off}).steps == config.steps
+    for name, on in (("tonemap_weight", 50.0), ("temporal_loss", "relmse")):
+        with pytest.raises(ValueError, match=f"{name}={on!r} is no longer supported"):
+            TrainConfig.from_dict({**saved, name: on})
+    with pytest.raises(ValueError, match="spatial_loss must be smape or relmse"):
+        TrainConfig(data="d", out="o", spatial_loss="l2")
 
 
 def test_a_fine_tune_keeps_the_base_runs_loss_unless_told(tmp_path, capsys) -> None:
-    """--init without --spatial-loss / --temporal-loss trains with the losses the initial
+    """--init without --spatial-loss trains with the spatial loss the initial
     weights (or checkpoint) were trained with and says so; explicit flags win; weights that
     record no training run fall back to the recipe's. (A fine-tune that silently went
     back to SMAPE darkened noisy materials: docs/benchmarks-history.md section 15.)"""
@@ -255,22 +254,19 @@ def test_a_fine_tune_keeps_the_base_runs_loss_unless_told(tmp_path, capsys) -> N
     common = ["--data", str(tmp_path / "ds"), "--steps", "1", "--batch", "1", "--crop", "16", "--device", "cpu",
               "--no-progress", "--preset", "tiny", "--accumulation", "linear", "--output", "kernel"]
 
-    def losses(run_name: str) -> tuple[str, str]:
-        config = json.loads((tmp_path / run_name / "config.json").read_text())
-        return config["spatial_loss"], config["temporal_loss"]
+    def losses(run_name: str) -> str:
+        return json.loads((tmp_path / run_name / "config.json").read_text())["spatial_loss"]
 
-    assert run(parser.parse_args(common + ["--out", str(tmp_path / "base"), "--spatial-loss", "smape",
-                                           "--temporal-loss", "relmse"])) == 0
+    assert run(parser.parse_args(common + ["--out", str(tmp_path / "base"), "--spatial-loss", "smape"])) == 0
     for init in ("base/model", "base/last.pt"):
         capsys.readouterr()
         name = "ft_" + init.replace("/", "_").replace(".", "_")
         assert run(parser.parse_args(common + ["--out", str(tmp_path / name), "--init", str(tmp_path / init)])) == 0
-        assert losses(name) == ("smape", "relmse")
-        err = capsys.readouterr().err
-        assert "--spatial-loss smape (from --init" in err and "--temporal-loss relmse (from --init" in err
+        assert losses(name) == "smape"
+        assert "--spatial-loss smape (from --init" in capsys.readouterr().err
     assert run(parser.parse_args(common + ["--out", str(tmp_path / "told"), "--init", str(tmp_path / "base/model"),
                                            "--spatial-loss", "relmse"])) == 0
-    assert losses("told") == ("relmse", "relmse")
+    assert losses("told") == "relmse"
     save_model(SSRNet(ModelConfig(width="tiny", accumulation="linear", output="kernel")), tmp_path / "bare")
     assert run(parser.parse_args(common + ["--out", str(tmp_path / "from_bare"), "--init", str(tmp_path / "bare")])) == 0
-    assert losses("from_bare") == ("relmse", "smape")  # the shipped recipe's
+    assert losses("from_bare") == "relmse"  # the shipped recipe's
