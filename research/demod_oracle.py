@@ -25,7 +25,7 @@ from scipy.ndimage import uniform_filter
 from ssr.bench.materials import BiasAccumulator, material_classes
 from ssr.data_tools import Sequence
 from ssr.data_tools.contract import ALBEDO_EPS, specular_floor_offset
-from ssr.metrics import tonemap_srgb
+from ssr.metrics import psnr_of_mse, tonemap_srgb
 
 LAYERS = ("reference", "albedo", "depth", "transparent", "metallic", "roughness")
 
@@ -80,7 +80,7 @@ def main(argv: list[str]) -> int:
     print(f"{'space':14s}" + "".join(f"{name:>9s}" for name in names))
     for space in spaces:
         row = [squared[(space, n)] / counts[(space, n)] if counts[(space, n)] else float("nan") for n in names]
-        print(f"{space:14s}" + "".join(f"{-10 * np.log10(max(mse, 1e-12)):9.2f}" for mse in row))
+        print(f"{space:14s}" + "".join(f"{psnr_of_mse(mse):9.2f}" for mse in row))
     return 0
 
 

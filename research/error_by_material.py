@@ -23,13 +23,13 @@ from ssr.bench.materials import MATERIALS, material_classes
 from ssr.bench.peers import OidnDenoiser
 from ssr.bench.quality import SCORED_LAYERS
 from ssr.data_tools.format import Sequence, apply_subpixel_pattern
-from ssr.metrics import tonemap_srgb
+from ssr.metrics import psnr_of_mse, tonemap_srgb
 from ssr.streaming import StreamLoop, TorchBackend
 
 
 
 def _psnr(mse: float) -> float:
-    return float(-10 * np.log10(max(mse, 1e-12)))
+    return psnr_of_mse(mse)  # the one PSNR formula (ssr.metrics)
 
 
 def main(argv: list[str]) -> int:

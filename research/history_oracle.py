@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 from ssr.data_tools.contract import ALBEDO_EPS
 from ssr.data_tools.format import Sequence
-from ssr.metrics import tonemap_gamma, tonemap_srgb
+from ssr.metrics import psnr_of_mse, tonemap_gamma, tonemap_srgb
 from ssr.model.warp import sampling_grid, warp
 
 MODES = {"latest": 1.0, "ema 0.5": 0.5, "ema 0.25": 0.25, "cumulative": None}
@@ -51,7 +51,7 @@ FILL_SIZE = 5
 
 
 def _psnr(squared_error: float) -> float:
-    return float(-10 * np.log10(max(squared_error, 1e-12)))
+    return psnr_of_mse(squared_error)  # the one PSNR formula (ssr.metrics)
 
 
 def _warp(buffer: torch.Tensor, motion: torch.Tensor, mode: str) -> torch.Tensor:

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ssr.data_tools import Sequence, pack_frame
 from ssr.data_tools.contract import ALBEDO_EPS, RULE_HISTORY_CAP, SLICES
-from ssr.metrics import tonemap_gamma, tonemap_srgb
+from ssr.metrics import psnr_of_mse, tonemap_gamma, tonemap_srgb
 from ssr.model.history import accumulate_samples, history_cap_map, reproject
 
 WINDOWS = ((0, 4), (4, 8), (8, 16), (16, 24), (24, 32), (32, 64))
@@ -34,7 +34,7 @@ FILL = 5
 
 
 def _psnr(squared_error: float) -> float:
-    return float(-10 * np.log10(max(squared_error, 1e-12)))
+    return psnr_of_mse(squared_error)  # the one PSNR formula (ssr.metrics)
 
 
 def _estimate(total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:

@@ -25,13 +25,13 @@ import ssr.model.network as network
 import ssr.model.tfa as tfa
 from ssr.data_tools.format import Sequence
 from ssr.data_tools.pack import pack_frame
-from ssr.metrics import tonemap_gamma
+from ssr.metrics import psnr, tonemap_gamma
 from ssr.model.weights import load_model
 from ssr.streaming import check_frame
 
 
 def psnr_gamma(test: np.ndarray, ref: np.ndarray) -> float:
-    return float(-10 * np.log10(np.mean((tonemap_gamma(test) - tonemap_gamma(ref)) ** 2)))
+    return psnr(tonemap_gamma(test), tonemap_gamma(ref), data_range=1.0)  # the benchmark's psnr_gamma
 
 
 def main(argv: list[str]) -> int:

@@ -35,6 +35,7 @@ from ssr.data_tools.warp import check_image as _as_image
 from ssr.data_tools.warp import warp_previous
 
 __all__ = [
+    "psnr_of_mse",
     "FRAME_METRICS",
     "HIGHER_IS_BETTER",
     "TEMPORAL_METRIC",
@@ -176,6 +177,19 @@ def rmse(test: np.ndarray, ref: np.ndarray) -> float:
     return float(np.sqrt(np.mean((test64 - ref64) ** 2)))
 
 
+def psnr_of_mse(mse: float, data_range: float = 1.0) -> float:
+    """``10 log10(data_range^2 / mse)`` in dB (``inf`` for a zero error): the one PSNR
+    formula, for :func:`psnr` and for callers that pool the squared error themselves (over
+    frames, or over the pixels of one material class).
+
+    >>> round(psnr_of_mse(0.01), 6)
+    20.0
+    """
+    if mse == 0.0:
+        return math.inf
+    return 10.0 * math.log10(data_range * data_range / mse)
+
+
 def psnr(test: np.ndarray, ref: np.ndarray, data_range: float | None = None) -> float:
     """Peak signal-to-noise ratio in dB: ``10 log10(data_range^2 / MSE)``.
 
@@ -191,10 +205,7 @@ def psnr(test: np.ndarray, ref: np.ndarray, data_range: float | None = None) -> 
     peak = _default_range(ref64) if data_range is None else float(data_range)
     if not peak > 0:
         raise ValueError(f"psnr: data_range must be > 0, got {data_range}")
-    mse = float(np.mean((test64 - ref64) ** 2))
-    if mse == 0.0:
-        return math.inf
-    return 10.0 * math.log10(peak * peak / mse)
+    return psnr_of_mse(float(np.mean((test64 - ref64) ** 2)), peak)
 
 
 def _gaussian_kernel(sigma: float = SSIM_SIGMA, radius: int = SSIM_RADIUS) -> np.ndarray:

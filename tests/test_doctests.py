@@ -24,6 +24,7 @@ MODULES = [
     "ssr.model.rae",
     "ssr.devices",
     "ssr.losses",
+    "ssr.metrics",
     "ssr.train.synthetic",
 ]
 
