@@ -24,10 +24,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ssr.bench.materials import BiasAccumulator, material_classes
 from ssr.data_tools import Sequence, pack_frame
 from ssr.data_tools.contract import ALBEDO_EPS, RULE_HISTORY_CAP, SLICES
 from ssr.metrics import psnr_of_mse, tonemap_gamma, tonemap_srgb
-from ssr.model.history import accumulate_samples, history_cap_map, reproject
+from ssr.model.history import accumulate_samples, history_cap_map, luminance, reproject
 
 WINDOWS = ((0, 4), (4, 8), (8, 16), (16, 24), (24, 32), (32, 64))
 FILL = 5
@@ -44,7 +45,34 @@ def _estimate(total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     return torch.where(count > 0, total / count.clamp_min(1e-6), num / den.clamp_min(1e-6))
 
 
-def probe(path: str, cap: float, use_oidn: bool) -> dict[tuple[int, int], dict[str, list[float]]]:
+def gradient_rejection(total: torch.Tensor, count: torch.Tensor, square: torch.Tensor, sample: torch.Tensor,
+                       traced: torch.Tensor, tile: int, k: float) -> torch.Tensor:
+    """A-SVGF-style temporal gradient from the fresh samples, ``[1, 1, H, W]`` in [0, 1].
+
+    Per ``tile x tile`` block, the mean luminance of this frame's traced samples is compared
+    with the mean of the reprojected history at the same pixels; the difference is judged
+    against the standard error the history's own variance predicts for that many samples
+    (``z``). ``lambda = clamp((z - k) / k, 0, 1)``: no rejection within ``k`` standard errors,
+    all of it at ``2k``. (A-SVGF re-shades with the previous frame's random numbers, which a
+    denoiser fed by a renderer does not get; the variance test stands in for it.)
+    """
+    has = (traced * (count > 0).float())
+    mean = total / count.clamp_min(1e-6)
+    lum_mean = luminance(mean)
+    variance = (square / count.clamp_min(1e-6) - lum_mean ** 2).clamp_min(0.0)
+    pool = lambda x: F.avg_pool2d(x, tile, ceil_mode=True)  # noqa: E731
+    samples = pool(has) * tile * tile
+    fresh = pool(luminance(sample) * has) * tile * tile / samples.clamp_min(1.0)
+    history = pool(lum_mean * has) * tile * tile / samples.clamp_min(1.0)
+    spread = (pool(variance * has) * tile * tile / samples.clamp_min(1.0) / samples.clamp_min(1.0)).sqrt()
+    z = (fresh - history).abs() / (spread + 0.02 * history + 1e-4)
+    rejection = ((z - k) / k).clamp(0.0, 1.0) * (samples > 0).float()
+    height, width = total.shape[-2:]
+    return F.interpolate(rejection, scale_factor=tile, mode="nearest")[..., :height, :width]
+
+
+def probe(path: str, cap: float, use_oidn: bool, reject_tile: int = 0, reject_k: float = 2.0,
+          bias: "dict[str, BiasAccumulator] | None" = None) -> dict[tuple[int, int], dict[str, list[float]]]:
     quarter, full = Sequence(path), Sequence(path, apply_pattern=False)
     oidn = None
     if use_oidn:
@@ -66,6 +94,9 @@ def probe(path: str, cap: float, use_oidn: bool) -> dict[tuple[int, int], dict[s
             weighted, weight = reproject(previous, packed[:, SLICES["motion"]], normal, depth)
             renormalised = torch.where(weight > 0, weighted / weight.clamp_min(1e-6), torch.zeros_like(weighted))
             total, count, square = renormalised[:, 0:3], renormalised[:, 13:14], renormalised[:, 12:13]
+        if reject_tile and state is not None and since_cut > 0:
+            shorten = 1.0 - gradient_rejection(total, count, square, sample, mask, reject_tile, reject_k)
+            total, count, square = total * shorten, count * shorten, square * shorten
         pixel_cap = history_cap_map(packed[:, SLICES["roughness"]], packed[:, SLICES["transparent"]], cap)
         total, count, square = accumulate_samples(total, count, square, sample, mask, pixel_cap)
         # the reprojection reads normal (6-8) and depth (9) of the 14-plane layout
@@ -79,6 +110,10 @@ def probe(path: str, cap: float, use_oidn: bool) -> dict[tuple[int, int], dict[s
         color_1spp = full.read_frame(index, ["color"])["color"]
         scores = rows[window]
         scores.setdefault("mean N", []).append(float(count.mean()))
+        if bias is not None and since_cut >= 16:
+            classes = material_classes(frame)
+            bias.setdefault("rule estimate", BiasAccumulator()).add(estimate, reference, classes)
+            bias.setdefault("1 spp raw", BiasAccumulator()).add(color_1spp, reference, classes)
         target = tonemap_gamma(reference)
         scores.setdefault("rule estimate, γ2.2", []).append(float(np.mean((tonemap_gamma(estimate) - target) ** 2)))
         scores.setdefault("1 spp raw, γ2.2", []).append(float(np.mean((tonemap_gamma(color_1spp) - target) ** 2)))
@@ -97,10 +132,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("sequences", nargs="+", help="ssr-seq sequence folders with references")
     parser.add_argument("--cap", type=float, default=RULE_HISTORY_CAP, help="history cap N_max (default 32)")
     parser.add_argument("--oidn", action="store_true", help="also OIDN high on the estimate and on the 1-spp frame")
+    parser.add_argument("--reject-tile", type=int, default=0,
+                        help="shorten the history by a temporal gradient of the fresh samples over tiles of this "
+                             "size (0: off; gradient_rejection)")
+    parser.add_argument("--reject-k", type=float, default=2.0, help="standard errors tolerated before rejecting")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     for path in args.sequences:
-        rows = probe(path, args.cap, args.oidn)
+        bias: dict[str, BiasAccumulator] = {}
+        rows = probe(path, args.cap, args.oidn, args.reject_tile, args.reject_k, bias)
         print(path.rstrip("/").split("/")[-1])
         for (lo, hi), scores in rows.items():
             if not scores:
@@ -108,6 +148,11 @@ def main(argv: list[str]) -> int:
             cells = [f"{name} {np.mean(v):.2f}" if name == "mean N" else f"{name} {_psnr(float(np.mean(v))):.2f}"
                      for name, v in scores.items()]
             print(f"  frames {lo}-{hi - 1} since cut: " + ", ".join(cells), flush=True)
+        for name, accumulator in bias.items():  # frames >= 16 since the cut
+            table = accumulator.table("all")
+            print(f"  bias (frames >= 16), {name}: " + ", ".join(
+                f"{cls} {' / '.join(f'{v:.2f}' for v in entry['ratio'])}" for cls, entry in table.items()
+                if entry["ratio"] is not None))
     return 0
 
 
