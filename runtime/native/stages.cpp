@@ -281,20 +281,68 @@ SSR_INLINE float luminance_of(float r, float g, float b) { return r * 0.2126f + 
 /// rows) into `dst`: 0-2 log1p(A_irr / max(N, floor)), 12 log1p of the luminance standard
 /// deviation (0 where N = 0), 13 N / cap; unclamped. Planes 3-11 are the state's own, which
 /// callers read from `src` (not copied).
-SSR_INLINE void rule_view(const float *const *src, float *const *dst, int64_t n, float cap, float floor) {
-    const float *count = src[kMaskPlane], *square = src[SSR_PACK_PLANE_SHADOW];
+// The rows as restrict-qualified parameters (the planes never overlap): with them GCC
+// vectorises the loop; restrict-qualified locals copied from the row arrays do not suffice.
+SSR_INLINE void rule_view_rows(const float *__restrict count, const float *__restrict square,
+                               const float *__restrict total_r, const float *__restrict total_g,
+                               const float *__restrict total_b, float *__restrict view_r, float *__restrict view_g,
+                               float *__restrict view_b, float *__restrict view_deviation, float *__restrict view_count,
+                               int64_t n, float cap, float floor) {
     for (int64_t k = 0; k < n; ++k) {
         const float safe = count[k] > floor ? count[k] : floor, inverse = 1.0f / safe;
-        const float r = src[0][k] * inverse, g = src[1][k] * inverse, b = src[2][k] * inverse;
+        const float r = total_r[k] * inverse, g = total_g[k] * inverse, b = total_b[k] * inverse;
         const float mean_luminance = luminance_of(r, g, b);
         const float variance =
             std::max(square[k] * inverse - (1.0f + SSR_STAGE_HISTORY_VARIANCE_REL) * (mean_luminance * mean_luminance), 0.0f);
         const float deviation = count[k] > 0.0f ? std::sqrt(variance + 1e-12f) : 0.0f;
-        dst[0][k] = fast_log1p(r);
-        dst[1][k] = fast_log1p(g);
-        dst[2][k] = fast_log1p(b);
-        dst[SSR_PACK_PLANE_SHADOW][k] = fast_log1p(deviation);
-        dst[kMaskPlane][k] = count[k] / cap;
+        view_r[k] = fast_log1p(r);
+        view_g[k] = fast_log1p(g);
+        view_b[k] = fast_log1p(b);
+        view_deviation[k] = fast_log1p(deviation);
+        view_count[k] = count[k] / cap;
+    }
+}
+
+/// previous[k] = v * previous[k] where a tap is valid (v > 0), else the view's irradiance.
+SSR_INLINE void weigh_previous(const float *__restrict valid, const float *__restrict view, float *__restrict previous,
+                               int64_t n) {
+    for (int64_t k = 0; k < n; ++k) {
+        previous[k] = valid[k] > 0.0f ? valid[k] * previous[k] : view[k];
+    }
+}
+
+SSR_INLINE void rule_view(const float *const *src, float *const *dst, int64_t n, float cap, float floor) {
+    rule_view_rows(src[kMaskPlane], src[SSR_PACK_PLANE_SHADOW], src[0], src[1], src[2], dst[0], dst[1], dst[2],
+                   dst[SSR_PACK_PLANE_SHADOW], dst[kMaskPlane], n, cap, floor);
+}
+
+/// The rule's sample counting of n pixels (ssr.model.history.accumulate_samples with the cap
+/// of history_cap_map): the reprojected (total, square, count) and this frame's linear
+/// sample -> the new ones. Restrict-qualified rows, as rule_view_rows.
+SSR_HOT __attribute__((noinline)) void count_samples(const float *__restrict traced, const float *__restrict roughness,
+                              const float *__restrict tint_r, const float *__restrict tint_g,
+                              const float *__restrict tint_b, const float *__restrict sample_r,
+                              const float *__restrict sample_g, const float *__restrict sample_b,
+                              const float *__restrict old_r, const float *__restrict old_g,
+                              const float *__restrict old_b, const float *__restrict old_square,
+                              const float *__restrict old_count, float *__restrict new_r, float *__restrict new_g,
+                              float *__restrict new_b, float *__restrict new_square, float *__restrict new_count,
+                              int64_t n, float history_cap) {
+    const float cap_range = history_cap - SSR_STAGE_HISTORY_CAP_MIN;
+    for (int64_t k = 0; k < n; ++k) {
+        const float rough = std::min(std::max(roughness[k] / SSR_STAGE_HISTORY_ROUGHNESS_FULL, 0.0f), 1.0f);
+        const float opacity = 1.0f - std::min(std::max(std::max(std::max(tint_r[k], tint_g[k]), tint_b[k]), 0.0f), 1.0f);
+        const float cap = SSR_STAGE_HISTORY_CAP_MIN + cap_range * rough * opacity;
+        const float count = old_count[k];
+        const float count_new = std::min(count + traced[k], std::max(cap, traced[k]));
+        const float keep = std::min(std::max((count_new - traced[k]) / std::max(count, 1e-6f), 0.0f), 1.0f);
+        const float r = sample_r[k], g = sample_g[k], b = sample_b[k];
+        const float sample_luminance = luminance_of(r, g, b);
+        new_r[k] = old_r[k] * keep + traced[k] * r;
+        new_g[k] = old_g[k] * keep + traced[k] * g;
+        new_b[k] = old_b[k] * keep + traced[k] * b;
+        new_square[k] = old_square[k] * keep + traced[k] * (sample_luminance * sample_luminance);
+        new_count[k] = count_new;
     }
 }
 
@@ -330,38 +378,54 @@ SSR_INLINE void depth_slope_row(const float *depth, int64_t height, int64_t widt
     }
 }
 
+/// One tap of every pixel of a row (the tests of ssr.model.history.tap_validity): zero
+/// `weight[k]` where the tap fails against the pixel (normal, depth, `limit` = the depth
+/// tolerance) and add the weight that remains to `weight_sum[k]`. `tap` holds the previous
+/// frame's normal (3 rows) and depth (1 row) gathered at the tap, kChunk floats apart. The
+/// tests compare against thresholds, so each product and sum must round as the torch
+/// reference's does: the function is compiled without FMA contraction (which would move a
+/// tap across a threshold) and, branch-free on restrict-qualified rows, vectorises.
+SSR_HOT __attribute__((noinline, optimize("fp-contract=off"))) void validate_tap(
+    const float *__restrict tap, float *__restrict weight, const float *__restrict nx, const float *__restrict ny,
+    const float *__restrict nz, const float *__restrict depth, const float *__restrict limit,
+    float *__restrict weight_sum, int64_t n) {
+    const float *__restrict tap_nx = tap, *__restrict tap_ny = tap + kChunk, *__restrict tap_nz = tap + 2 * kChunk,
+                            *__restrict tap_depth = tap + 3 * kChunk;
+    for (int64_t k = 0; k < n; ++k) {
+        const float facing = (tap_nx[k] * nx[k] + tap_ny[k] * ny[k]) + tap_nz[k] * nz[k];
+        const bool hit = depth[k] > 0.0f, tap_hit = tap_depth[k] > 0.0f;
+        const bool agree = (facing >= SSR_STAGE_HISTORY_NORMAL_COS) & (std::fabs(tap_depth[k] - depth[k]) <= limit[k]);
+        const bool valid = (hit & tap_hit & agree) | (!hit & !tap_hit);
+        const float kept = valid ? weight[k] : 0.0f;
+        weight[k] = kept;
+        weight_sum[k] += kept;
+    }
+}
+
 /// Zero the bilinear weight of every tap failing ssr.model.history.tap_validity against the
-/// pixel (normal `normal[3]`, depth `depth`, slope) and write the valid weights' sum.
+/// pixel (normal `normal[3]`, depth `depth`, slope; `slope` is overwritten with the depth
+/// tolerance) and write the valid weights' sum (taps added in order 0-3, as the reference).
+/// `gathered`: 4 * kChunk floats of scratch.
 SSR_INLINE void validate_taps(WarpTaps &taps, const float *prev_state, int64_t plane, const float *const *normal,
-                              const float *depth, const float *slope, int64_t n, float *weight_sum) {
+                              const float *depth, float *slope, int64_t n, float *weight_sum, float *gathered) {
     const float *prev_nx = prev_state + SSR_PACK_PLANE_NORMAL * plane, *prev_ny = prev_nx + plane,
                 *prev_nz = prev_ny + plane, *prev_depth = prev_state + SSR_PACK_PLANE_DEPTH * plane;
     for (int64_t k = 0; k < n; ++k) {
-        const std::size_t i = static_cast<std::size_t>(k);
-        const bool hit = depth[k] > 0.0f;
         float relative = SSR_STAGE_HISTORY_DEPTH_REL * depth[k];
         SSR_ROUNDED(relative);
-        const float limit = relative + SSR_STAGE_HISTORY_DEPTH_SLOPE * slope[k];  // x 2: exact
-        float sum = 0.0f;
-        for (int t = 0; t < 4; ++t) {
-            const int32_t at = taps.index[t][i];
-            const bool tap_hit = prev_depth[at] > 0.0f;
-            bool valid = !hit && !tap_hit;
-            if (hit && tap_hit) {
-                float along_x = prev_nx[at] * normal[0][k], along_y = prev_ny[at] * normal[1][k],
-                      along_z = prev_nz[at] * normal[2][k];
-                SSR_ROUNDED(along_x);
-                SSR_ROUNDED(along_y);
-                SSR_ROUNDED(along_z);
-                const float facing = (along_x + along_y) + along_z;
-                valid = facing >= SSR_STAGE_HISTORY_NORMAL_COS && std::fabs(prev_depth[at] - depth[k]) <= limit;
-            }
-            if (!valid) {
-                taps.weight[t][i] = 0.0f;
-            }
-            sum += taps.weight[t][i];
+        slope[k] = relative + SSR_STAGE_HISTORY_DEPTH_SLOPE * slope[k];  // x 2: exact, so an FMA rounds alike
+        weight_sum[k] = 0.0f;
+    }
+    for (int t = 0; t < 4; ++t) {
+        const int32_t *index = taps.index[t].data();
+        for (int64_t k = 0; k < n; ++k) {  // the gathers (GCC's generic tuning emits no vector gathers)
+            const int32_t at = index[k];
+            gathered[k] = prev_nx[at];
+            gathered[kChunk + k] = prev_ny[at];
+            gathered[2 * kChunk + k] = prev_nz[at];
+            gathered[3 * kChunk + k] = prev_depth[at];
         }
-        weight_sum[k] = sum;
+        validate_tap(gathered, taps.weight[t].data(), normal[0], normal[1], normal[2], depth, slope, weight_sum, n);
     }
 }
 
@@ -421,7 +485,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
     const int hidden = w.hidden, embed = w.embed;
     const bool rule = w.history_cap > 0.0f;
     const std::size_t floats = static_cast<std::size_t>(
-        (3 + 3 * kState + hidden + 3 * embed + 3) * kChunk + 4 * kFeatures * kHalfChunk);
+        (3 + 3 * kState + hidden + 3 * embed + 3 + 4) * kChunk + 4 * kFeatures * kHalfChunk);
     std::vector<float> scratch(floats, 0.0f);
     float *x_linear = scratch.data();                 // [3][kChunk]
     float *history = x_linear + 3 * kChunk;           // [14][kChunk]
@@ -435,6 +499,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
     float *s_prev = beta + kChunk;
     float *slope = s_prev + kChunk;                   // the rule history's depth slope
     float *split = slope + kChunk;                    // [row 0/1][even/odd][34][kHalfChunk]
+    float *gathered = split + 4 * kFeatures * kHalfChunk;  // the rule history's tap planes [4][kChunk]
     WarpTaps taps(static_cast<std::size_t>(kChunk));
     const float *motion_x = a.packed + SSR_PACK_PLANE_MOTION * plane;
     const float *motion_y = motion_x + plane;
@@ -499,7 +564,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                         taps.compute(motion_x, motion_y, y, x0, n, a.height, width);
                         depth_slope_row(a.packed + SSR_PACK_PLANE_DEPTH * plane, a.height, width, y, x0, n, slope);
                         validate_taps(taps, a.acc, plane, in + SSR_PACK_PLANE_NORMAL, in[SSR_PACK_PLANE_DEPTH], slope, n,
-                                      valid);
+                                      valid, gathered);
                         sample<kState>(taps, a.acc, plane, history_rows, n);
                         sample<3>(taps, a.prev_out, plane, prev_rows, n);
                         float *inverse = s_prev;  // scratch until the TFA: 1 / v where v > 0, else 0
@@ -514,25 +579,11 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                         }
                     }
                     // the signal counts samples up to the pixel's cap -> acc_new 0-2, 12, 13
-                    const float *traced = in[kMaskPlane], *roughness = in[SSR_PACK_PLANE_ROUGHNESS];
-                    const float *tint[3] = {in[kState], in[kState + 1], in[kState + 2]};
-                    for (int64_t k = 0; k < n; ++k) {
-                        const float rough = std::min(std::max(roughness[k] / SSR_STAGE_HISTORY_ROUGHNESS_FULL, 0.0f), 1.0f);
-                        const float opacity =
-                            1.0f - std::min(std::max(std::max(std::max(tint[0][k], tint[1][k]), tint[2][k]), 0.0f), 1.0f);
-                        const float cap = SSR_STAGE_HISTORY_CAP_MIN + (w.history_cap - SSR_STAGE_HISTORY_CAP_MIN) * rough * opacity;
-                        const float count = history_rows[kMaskPlane][k];
-                        const float count_new = std::min(count + traced[k], std::max(cap, traced[k]));
-                        const float keep = std::min(std::max((count_new - traced[k]) / std::max(count, 1e-6f), 0.0f), 1.0f);
-                        const float r = x_linear[k], g = x_linear[kChunk + k], b = x_linear[2 * kChunk + k];
-                        const float sample_luminance = luminance_of(r, g, b);
-                        acc_rows[0][k] = history_rows[0][k] * keep + traced[k] * r;
-                        acc_rows[1][k] = history_rows[1][k] * keep + traced[k] * g;
-                        acc_rows[2][k] = history_rows[2][k] * keep + traced[k] * b;
-                        acc_rows[SSR_PACK_PLANE_SHADOW][k] =
-                            history_rows[SSR_PACK_PLANE_SHADOW][k] * keep + traced[k] * (sample_luminance * sample_luminance);
-                        acc_rows[kMaskPlane][k] = count_new;
-                    }
+                    count_samples(in[kMaskPlane], in[SSR_PACK_PLANE_ROUGHNESS], in[kState], in[kState + 1],
+                                  in[kState + 2], x_linear, x_linear + kChunk, x_linear + 2 * kChunk, history_rows[0],
+                                  history_rows[1], history_rows[2], history_rows[SSR_PACK_PLANE_SHADOW],
+                                  history_rows[kMaskPlane], acc_rows[0], acc_rows[1], acc_rows[2],
+                                  acc_rows[SSR_PACK_PLANE_SHADOW], acc_rows[kMaskPlane], n, w.history_cap);
                     // the TFA's history: the reprojection, or this frame where there is none
                     for (int c = 0; c < kState; ++c) {
                         const float *x_values = c < 3 ? x_linear + c * kChunk : in[c];
@@ -555,9 +606,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                     }
                     rule_view(acc_rows, acc_view_rows, n, w.history_cap, view_floor_of(w));
                     for (int c = 0; c < 3; ++c) {  // v * the valid average, else the view's irradiance
-                        for (int64_t k = 0; k < n; ++k) {
-                            prev_rows[c][k] = valid[k] > 0.0f ? valid[k] * prev_rows[c][k] : acc_view_rows[c][k];
-                        }
+                        weigh_previous(valid, acc_view_rows[c], prev_rows[c], n);
                     }
                 } else {
                     if (a.reset) {
