@@ -84,11 +84,12 @@ __all__ = [
     "specular_floor_offset",
 ]
 
-CONTRACT_VERSION = 2
+CONTRACT_VERSION = 3
 """Bumped whenever anything below or the native stages' C interface (``ssr_stages.h``)
 changes meaning; stored with exported graphs. 2: the native stages run ``history="rule"``
 models (``ssr_stage_weights.history_cap`` replaces ``keep_untraced``; a ``history_valid``
-plane between the two stages)."""
+plane between the two stages). 3: ``ssr_stage_accumulate`` takes the frame's extent inside
+padded planes (``frame_height``, ``frame_width``), so an odd-sized frame streams as torch's."""
 
 ALBEDO_EPS = 0.004
 """Added to albedo before demodulation and again when re-modulating (docs/method.md)."""

@@ -32,7 +32,8 @@ def accumulate(packed: np.ndarray, acc: np.ndarray | None, prev_out: np.ndarray 
                weights: Mapping[str, np.ndarray], kernel_size: int, acc_new: np.ndarray, guide: np.ndarray,
                prev: np.ndarray, down: np.ndarray, prev_half: np.ndarray, signal_half: np.ndarray,
                num_threads: int = 0, signal_planes: int = 4, view_floor: float = LEGACY_VIEW_FLOOR,
-               history_cap: float = 0.0, history_valid: np.ndarray | None = None) -> None:
+               history_cap: float = 0.0, history_valid: np.ndarray | None = None,
+               frame_size: tuple[int, int] | None = None) -> None:
     """The pre-graph stage, in place (see the module docstring and ``ssr_stages.h``).
     ``signal_planes``: :data:`ssr.data_tools.contract.STAGE_SIGNAL_PLANES` of the model's
     signal (4, or 7 for ``signal="dual"``: ``signal_half`` then has 7 planes);
@@ -40,12 +41,16 @@ def accumulate(packed: np.ndarray, acc: np.ndarray | None, prev_out: np.ndarray 
     views; :data:`LEGACY_VIEW_FLOOR` for models saved before it existed); ``history_cap``: 0
     for the learned TFA history, the model's ``ModelConfig.history_cap`` for a
     ``history="rule"`` model, which also writes ``history_valid`` ``[1, H, W]`` (each pixel's
-    valid reprojection weight; :func:`resolve` reads it)."""
+    valid reprojection weight; :func:`resolve` reads it); ``frame_size``: ``(h, w)`` of the
+    frame inside planes padded beyond it (default: the planes' size): warp taps outside it
+    read nothing and the border computes the replicated edge's values, as torch's
+    replicate padding of the U-Net input."""
     from ssr import _native
 
     _native.stage_accumulate(packed, None if reset else acc, None if reset else prev_out, bool(reset), dict(weights),
                              int(kernel_size), acc_new, guide, prev, down, prev_half, signal_half, num_threads,
-                             int(signal_planes), float(view_floor), float(history_cap), history_valid)
+                             int(signal_planes), float(view_floor), float(history_cap), history_valid,
+                             *(frame_size if frame_size is not None else (0, 0)))
 
 
 def resolve(coarse: np.ndarray, carry: np.ndarray, guide: np.ndarray, prev: np.ndarray, acc_new: np.ndarray,

@@ -25,8 +25,10 @@ Sizes:
   *outside* the graph: the packed frame is replicate-padded at the bottom/right to the
   next multiple of 4, the graph and its state run at the padded size, and the colour is
   cropped back. At multiples of 4 the result equals the torch backend's (within float
-  tolerance); at other sizes it differs slightly near the bottom/right edges, because the
-  torch model pads only the U-Net input while here the warps and the TFA see the border.
+  tolerance). At other sizes so does a native-stage graph's (its stages take the frame's
+  extent: the warp sees the frame's edge, the border replicates the edge's values, as the
+  torch model's padding of its U-Net input), while a graph that warps itself sees the
+  padded frame's edge and differs in the last rows and columns (docs/export.md).
 
 The graph's I/O contract (:mod:`ssr.data_tools.contract`) is checked when the session
 opens, from the ``ssr.*`` ``metadata_props`` of the model and its ``<model>.onnx.json``
@@ -434,7 +436,7 @@ class OnnxBackend:
         stages.accumulate(buffers.packed, acc, prev_out, reset, weights, kernel, acc_new, planes["guide"],
                           planes["prev"], planes["down"], planes["prev_half"], planes["signal_half"],
                           self.native_threads, self.signal_planes, self.view_floor, self.history_cap,
-                          planes.get("history_valid"))
+                          planes.get("history_valid"), (height, width))
         feeds = {name: planes[name] for name in GRAPH_INPUTS_NATIVE}
         if self.recorded_feeds is not None:
             self.recorded_feeds.append({name: array.copy() for name, array in feeds.items()})

@@ -138,7 +138,7 @@ typedef struct ssr_stage_weights {
      * SSR_STAGE_LEGACY_VIEW_FLOOR; otherwise finite and > 0. */
     float view_floor;
     /** The history rule (ModelConfig.history), after view_floor for the same reason: 0, the
-     * learned TFA blend of the whole state (SPEC, above); > 0 (and >= SSR_STAGE_HISTORY_CAP_MIN):
+     * learned TFA blend of the whole state (docs/method.md, above); > 0 (and >= SSR_STAGE_HISTORY_CAP_MIN):
      * history="rule" with ModelConfig.history_cap = this value (see "Rule history" below).
      * Negative or not finite is refused. */
     float history_cap;
@@ -150,6 +150,12 @@ typedef struct ssr_stage_weights {
  * (x_values: x_t with linear irradiance exp(y) - 1), build the U-Net input u and write
  * acc_new, guide, prev, down, prev_half and signal_half. acc and prev_out may be NULL when
  * reset != 0. Outputs must not overlap inputs or each other. H and W must be even.
+ * frame_height x frame_width (1 .. H, 1 .. W) is the frame inside the planes, which may be
+ * padded beyond it at the bottom / right (the graph wants multiples of 4): warp taps outside
+ * the frame read nothing, and each pixel of the border computes the values of the frame
+ * pixel it replicates (row and column clamped into the frame), which is what the torch
+ * model's replicate padding of its U-Net input holds; pass H, W when there is no border.
+ * Another extent is SSR_PACK_ERROR_INVALID_SIZE.
  *
  * Rule history (weights->history_cap > 0; ssr.model.history, docs/training.md "Rule-based
  * history"): the state keeps 0-2 A_irr, the sum of linear irradiance samples, 3-5 albedo,
@@ -174,8 +180,9 @@ typedef struct ssr_stage_weights {
  * v > 0, else the rule view's irradiance.
  */
 int ssr_stage_accumulate(const float *packed, const float *acc, const float *prev_out, int reset, int64_t height,
-                         int64_t width, const ssr_stage_weights *weights, float *acc_new, float *guide, float *prev,
-                         float *down, float *prev_half, float *signal_half, float *history_valid, int num_threads);
+                         int64_t width, int64_t frame_height, int64_t frame_width, const ssr_stage_weights *weights,
+                         float *acc_new, float *guide, float *prev, float *down, float *prev_half, float *signal_half,
+                         float *history_valid, int num_threads);
 
 /**
  * After the graph: the full-resolution decoder on (bilinear x2 of coarse, guide, prev),
@@ -185,8 +192,10 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
  * softplus(history logit) * coverage (0 at a reset); writes out_log = log1p(num /
  * max(den, 1e-4)) and color = max((exp(min(out_log, 15)) - 1) * (albedo + 0.004), 0) for
  * the top-left out_h x out_w pixels. (Bilinear x2: align_corners=False, as PyTorch.)
- * The coverage is the zero-padded warp's in-frame weight, from the motion; with the rule
- * history it is ssr_stage_accumulate's history_valid plane (required then, NULL otherwise).
+ * The coverage is the zero-padded warp's in-frame weight, from the motion, against the
+ * out_height x out_width frame (a border pixel beyond it takes the coverage of the frame
+ * pixel it replicates, as ssr_stage_accumulate's taps); with the rule history it is
+ * ssr_stage_accumulate's history_valid plane (required then, NULL otherwise).
  * Dual signal (signal_planes = 7): the kernel, the carry blend and the history term act on
  * the radiance planes alike (the history's radiance is prev's irradiance times (albedo +
  * 0.004)), and the irradiance is irr + sigmoid(dual logit) * (rad / (albedo + 0.004) - irr)

@@ -396,9 +396,20 @@ std::pair<std::size_t, std::size_t> packed_size(const InputArray &packed, const 
 void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_out, bool reset, const nb::dict &weights,
                       int kernel_size, OutputArray &acc_new, OutputArray &guide, OutputArray &prev, OutputArray &down,
                       OutputArray &prev_half, OutputArray &signal_half, int num_threads, int signal_planes,
-                      float view_floor, float history_cap, nb::object history_valid) {
+                      float view_floor, float history_cap, nb::object history_valid, int64_t frame_height,
+                      int64_t frame_width) {
     const char *fn = "stage_accumulate";
     const auto [height, width] = packed_size(packed, fn);
+    if (frame_height == 0 && frame_width == 0) {  // no border: the frame is the planes
+        frame_height = static_cast<int64_t>(height);
+        frame_width = static_cast<int64_t>(width);
+    }
+    if (frame_height < 1 || frame_width < 1 || frame_height > static_cast<int64_t>(height) ||
+        frame_width > static_cast<int64_t>(width)) {
+        throw nb::value_error(("stage_accumulate(): the frame (" + std::to_string(frame_height) + " x " +
+                               std::to_string(frame_width) + ") must lie inside the planes (" + std::to_string(height) +
+                               " x " + std::to_string(width) + ")").c_str());
+    }
     std::vector<InputArray> kept;
     const ssr_stage_weights w = stage_weights(weights, kernel_size, signal_planes, view_floor, history_cap, kept);
     const float *acc_data = nullptr, *prev_data = nullptr;
@@ -437,7 +448,7 @@ void stage_accumulate(const InputArray &packed, nb::object acc, nb::object prev_
     {
         nb::gil_scoped_release release;
         status = ssr_stage_accumulate(packed.data(), acc_data, prev_data, reset ? 1 : 0, static_cast<int64_t>(height),
-                                      static_cast<int64_t>(width), &w, acc_new_data, guide_data, prev_data_out,
+                                      static_cast<int64_t>(width), frame_height, frame_width, &w, acc_new_data, guide_data, prev_data_out,
                                       down_data, prev_half_data, signal_data, valid_data, num_threads);
     }
     raise_status(fn, status);
@@ -533,14 +544,14 @@ NB_MODULE(_native, m) {
           "weights"_a, "kernel_size"_a, "acc_new"_a.noconvert(), "guide"_a.noconvert(), "prev"_a.noconvert(),
           "down"_a.noconvert(), "prev_half"_a.noconvert(), "signal_half"_a.noconvert(), "num_threads"_a = 0,
           "signal_planes"_a = SSR_STAGE_SIGNAL_PLANES, "view_floor"_a = SSR_STAGE_LEGACY_VIEW_FLOOR,
-          "history_cap"_a = 0.0f, "history_valid"_a.none() = nb::none(),
+          "history_cap"_a = 0.0f, "history_valid"_a.none() = nb::none(), "frame_height"_a = 0, "frame_width"_a = 0,
           "The fused pre-graph stage of a fast-layout model (ssr_stages.h): warp + reset select + TFA + log views "
           "+ the U-Net's 1x1 guide and 2x2 stride-2 convs, in place. acc / prev_out (the unwarped committed "
           "state) may be None when reset; weights: dict of the stage's float32 arrays; signal_planes: 4 "
           "(irradiance) or 7 (a signal='dual' model); view_floor: the A_mask floor of the log views "
           "(ModelConfig.view_floor); history_cap: 0 (the learned TFA history) or, for a history='rule' model, "
           "ModelConfig.history_cap, which needs history_valid (1, H, W), written with each pixel's valid "
-          "reprojection weight. The GIL is released.");
+          "reprojection weight; frame_height, frame_width: the frame inside padded planes (0, 0: all of them). The GIL is released.");
 
     m.def("stage_resolve", &stage_resolve, "coarse"_a, "carry"_a, "guide"_a, "prev"_a, "acc_new"_a, "packed"_a,
           "reset"_a, "weights"_a, "kernel_size"_a, "out_log"_a.noconvert(), "color"_a.noconvert(),

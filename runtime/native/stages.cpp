@@ -464,6 +464,8 @@ struct AccumulateArgs {
     bool reset;
     int64_t height;
     int64_t width;
+    int64_t frame_height;  // the frame inside the (padded) planes
+    int64_t frame_width;
     const ssr_stage_weights *weights;
     const float *down_weights;  // down1_w as [c1, 4 * 34]: taps (0,0), (0,1), (1,0), (1,1), each over the 34 planes
     float *acc_new;
@@ -561,7 +563,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                         }
                         std::fill(valid, valid + n, 0.0f);
                     } else {
-                        taps.compute(motion_x, motion_y, y, x0, n, a.height, width);
+                        taps.compute(motion_x, motion_y, y, x0, n, a.height, width, a.frame_height, a.frame_width);
                         depth_slope_row(a.packed + SSR_PACK_PLANE_DEPTH * plane, a.height, width, y, x0, n, slope);
                         validate_taps(taps, a.acc, plane, in + SSR_PACK_PLANE_NORMAL, in[SSR_PACK_PLANE_DEPTH], slope, n,
                                       valid, gathered);
@@ -615,7 +617,7 @@ SSR_HOT void accumulate_rows(const AccumulateArgs &a, RowBand rows) {
                             std::copy(src, src + n, history_rows[c]);
                         }
                     } else {
-                        taps.compute(motion_x, motion_y, y, x0, n, a.height, width);
+                        taps.compute(motion_x, motion_y, y, x0, n, a.height, width, a.frame_height, a.frame_width);
                         sample<kState>(taps, a.acc, plane, history_rows, n);
                     }
                     log_view(history_const, view_rows, n, view_floor_of(w));
@@ -867,11 +869,16 @@ SSR_HOT void resolve_rows(const ResolveArgs &a, RowBand rows) {
             // the warped previous output, weighted by softplus(logit) * coverage
             if (!a.reset) {
                 const float *history_logit = head + (taps + 1) * kChunk;
-                const float fw = static_cast<float>(width), fh = static_cast<float>(height);
+                // against the frame (out_height x out_width): a border pixel takes its replicated
+                // frame pixel's coverage, as the accumulate stage's taps
+                const float fw = static_cast<float>(a.out_width), fh = static_cast<float>(a.out_height);
+                const int64_t frame_row = std::min(y, a.out_height - 1);
                 for (int64_t k = 0; k < n; ++k) {
                     const int64_t pixel = offset + k;
-                    const float u = static_cast<float>(x0 + k) + motion_x[pixel];
-                    const float v = static_cast<float>(y) + motion_y[pixel];
+                    const int64_t frame_column = std::min(x0 + k, a.out_width - 1);
+                    const int64_t source = frame_row * width + frame_column;
+                    const float u = static_cast<float>(frame_column) + motion_x[source];
+                    const float v = static_cast<float>(frame_row) + motion_y[source];
                     const float cover_x = std::min(std::max(std::min(u + 1.0f, fw - u), 0.0f), 1.0f);
                     const float cover_y = std::min(std::max(std::min(v + 1.0f, fh - v), 0.0f), 1.0f);
                     const float coverage = a.history_valid != nullptr ? a.history_valid[pixel] : cover_x * cover_y;
@@ -1000,10 +1007,16 @@ bool any_overlap(const void *const *outputs, const std::size_t *output_bytes, in
 extern "C" {
 
 int ssr_stage_accumulate(const float *packed, const float *acc, const float *prev_out, int reset, int64_t height,
-                         int64_t width, const ssr_stage_weights *weights, float *acc_new, float *guide, float *prev,
-                         float *down, float *prev_half, float *signal_half, float *history_valid, int num_threads) {
+                         int64_t width, int64_t frame_height, int64_t frame_width, const ssr_stage_weights *weights,
+                         float *acc_new, float *guide, float *prev, float *down, float *prev_half, float *signal_half,
+                         float *history_valid, int num_threads) {
     if (height < 0 || width < 0 || height % 2 || width % 2) {
         return SSR_PACK_ERROR_INVALID_SIZE;
+    }
+    if (frame_height < 1 || frame_width < 1 || frame_height > height || frame_width > width) {
+        if (!(height == 0 || width == 0)) {
+            return SSR_PACK_ERROR_INVALID_SIZE;
+        }
     }
     if (num_threads < 0) {
         return SSR_PACK_ERROR_INVALID_THREADS;
@@ -1047,7 +1060,7 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
                 }
             }
         }
-        const AccumulateArgs args{packed, acc,  prev_out, reset != 0, height,    width,      weights,
+        const AccumulateArgs args{packed, acc,  prev_out, reset != 0, height, width, frame_height, frame_width, weights,
                                   down_weights.data(), acc_new, guide, prev, down, prev_half, signal_half,
                                   rule ? history_valid : nullptr};
         const int thread_count = std::min<int>(ssr_pack_resolve_threads(num_threads, height, width),

@@ -12,8 +12,12 @@
 namespace ssr_native {
 
 /// The four taps (index within one plane, weight) of pixels x0 .. x0+n-1 of row y: a
-/// sample at (x + motion_x, y + motion_y), taps outside the plane weigh 0 (their index is
-/// clamped into the plane), a non-finite position samples 0. Indices are int32: H * W < 2^31.
+/// sample at (x + motion_x, y + motion_y), taps outside the frame weigh 0 (their index is
+/// clamped into it), a non-finite position samples 0. Indices are int32: H * W < 2^31.
+/// The frame is the top-left frame_height x frame_width of the height x width planes
+/// (default: all of them); a pixel of the border beyond it takes the taps of the frame pixel
+/// it replicates (its row and column clamped into the frame), so that every per-pixel stage
+/// computes that pixel's values there, as a replicate padding of the frame's results would.
 struct WarpTaps {
     std::vector<int32_t> index[4];
     std::vector<float> weight[4];
@@ -24,12 +28,19 @@ struct WarpTaps {
         }
     }
     inline void compute(const float *motion_x, const float *motion_y, int64_t y, int64_t x0, int64_t n, int64_t height,
-                 int64_t width) {
+                 int64_t width, int64_t frame_height = -1, int64_t frame_width = -1) {
+        const int64_t stride = width;
+        if (frame_height > 0 && frame_width > 0) {
+            height = std::min(height, frame_height);
+            width = std::min(width, frame_width);
+        }
+        const int64_t row = std::min(y, height - 1);
         for (int64_t k = 0; k < n; ++k) {
             const std::size_t i = static_cast<std::size_t>(k);
-            const int64_t pixel = y * width + x0 + k;
-            const float sx = static_cast<float>(x0 + k) + motion_x[pixel];
-            const float sy = static_cast<float>(y) + motion_y[pixel];
+            const int64_t column = std::min(x0 + k, width - 1);
+            const int64_t pixel = row * stride + column;
+            const float sx = static_cast<float>(column) + motion_x[pixel];
+            const float sy = static_cast<float>(row) + motion_y[pixel];
             if (!std::isfinite(sx) || !std::isfinite(sy)) {
                 for (int t = 0; t < 4; ++t) {
                     index[t][i] = 0;
@@ -52,10 +63,10 @@ struct WarpTaps {
             const int64_t cx1 = std::min<int64_t>(std::max<int64_t>(xa + 1, 0), width - 1);
             const int64_t cy0 = std::min<int64_t>(std::max<int64_t>(ya, 0), height - 1);
             const int64_t cy1 = std::min<int64_t>(std::max<int64_t>(ya + 1, 0), height - 1);
-            index[0][i] = static_cast<int32_t>(cy0 * width + cx0);
-            index[1][i] = static_cast<int32_t>(cy0 * width + cx1);
-            index[2][i] = static_cast<int32_t>(cy1 * width + cx0);
-            index[3][i] = static_cast<int32_t>(cy1 * width + cx1);
+            index[0][i] = static_cast<int32_t>(cy0 * stride + cx0);
+            index[1][i] = static_cast<int32_t>(cy0 * stride + cx1);
+            index[2][i] = static_cast<int32_t>(cy1 * stride + cx0);
+            index[3][i] = static_cast<int32_t>(cy1 * stride + cx1);
         }
     }
     /// out[k] = the bilinear sample of `plane` for k < n.

@@ -122,7 +122,7 @@ static void test_stages(int threads) {
     float *acc = layer(h, w, SSR_PACK_STATE_PLANES, 0.0f), *prev_out = layer(h, w, 3, 0.0f);
     for (int frame = 0; frame < 2; ++frame) {
         const int reset = frame == 0;
-        int status = ssr_stage_accumulate(packed, acc, prev_out, reset, h, w, &weights, acc_new, guide, prev, down,
+        int status = ssr_stage_accumulate(packed, acc, prev_out, reset, h, w, h, w, &weights, acc_new, guide, prev, down,
                                           prev_half, signal, NULL, threads);
         CHECK(status == SSR_PACK_OK, "ssr_stage_accumulate returned %d (%s)", status, ssr_pack_status_string(status));
         CHECK(fabsf(acc_new[0] - irradiance) < 1e-6f, "A_irr holds linear irradiance (frame %d)", frame);
@@ -140,11 +140,15 @@ static void test_stages(int threads) {
         memcpy(acc, acc_new, sizeof(float) * SSR_PACK_STATE_PLANES * plane);
         memcpy(prev_out, out_log, sizeof(float) * 3 * plane);
     }
-    CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w - 1, &weights, acc_new, guide, prev, down, prev_half,
+    CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w - 1, h, w - 1, &weights, acc_new, guide, prev, down, prev_half,
                                signal, NULL, 0) == SSR_PACK_ERROR_INVALID_SIZE, "odd width");
-    CHECK(ssr_stage_accumulate(packed, NULL, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
+    CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w, h + 1, w, &weights, acc_new, guide, prev, down, prev_half,
+                               signal, NULL, 0) == SSR_PACK_ERROR_INVALID_SIZE, "frame taller than the planes");
+    CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w, h, 0, &weights, acc_new, guide, prev, down, prev_half,
+                               signal, NULL, 0) == SSR_PACK_ERROR_INVALID_SIZE, "empty frame in non-empty planes");
+    CHECK(ssr_stage_accumulate(packed, NULL, prev_out, 0, h, w, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_ERROR_NULL_POINTER, "missing state without a reset");
-    CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w, &weights, acc_new, packed, prev, down, prev_half, signal, NULL,
+    CHECK(ssr_stage_accumulate(packed, acc, prev_out, 0, h, w, h, w, &weights, acc_new, packed, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_ERROR_ALIASING, "guide aliasing packed");
     weights.kernel_size = 4;
     CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, packed, NULL, 0, h, w, h, w, &weights, out_log, color, 0) ==
@@ -155,18 +159,18 @@ static void test_stages(int threads) {
     /* a dual-signal model (signal_planes = 7): the radiance numerator is pooled and filtered too, and a flat
      * frame stays flat through the radiance/irradiance blend (zero weights: blend weight 0.5) */
     weights.signal_planes = 5;
-    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_ERROR_INVALID_SIZE, "signal_planes neither 4 nor 7");
     weights.signal_planes = SSR_STAGE_SIGNAL_PLANES;
     /* view_floor (last in the struct, 0 in the initialiser above = the legacy floor): negative or NaN is refused */
     weights.view_floor = -1.0f;
-    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_ERROR_INVALID_SIZE, "negative view_floor");
     weights.view_floor = NAN;
-    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_ERROR_INVALID_SIZE, "NaN view_floor");
     weights.view_floor = 1e-2f;
-    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
+    CHECK(ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, h, w, &weights, acc_new, guide, prev, down, prev_half, signal, NULL,
                                0) == SSR_PACK_OK, "view_floor 1e-2");
     CHECK(fabsf(acc_new[0] - irradiance) < 1e-6f, "a traced flat frame does not depend on the floor");
     /* history_cap (last in the struct): on a frame that traced nothing, the rule history (cap 8,
@@ -181,7 +185,7 @@ static void test_stages(int threads) {
     }
     for (int rule = 0; rule <= 1; ++rule) {
         weights.history_cap = rule ? 8.0f : 0.0f;
-        CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half,
+        CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, h, w, &weights, acc_new, guide, prev, down, prev_half,
                                    signal, rule ? valid : NULL, 0) == SSR_PACK_OK, "history_cap %d", rule);
         const float expected = rule ? 1.0f : 0.5f;
         CHECK(fabsf(acc_new[5] - expected * irradiance) < 1e-6f, "A_irr of an untraced pixel, rule %d", rule);
@@ -190,10 +194,10 @@ static void test_stages(int threads) {
     CHECK(fabsf(valid[5] - 1.0f) < 1e-6f, "history_valid of a pixel whose taps all miss, as it does");
     CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, untraced, valid, 0, h, w, h, w, &weights, out_log,
                             color, 0) == SSR_PACK_OK, "rule resolve with its valid plane");
-    CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half,
+    CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, h, w, &weights, acc_new, guide, prev, down, prev_half,
                                signal, NULL, 0) == SSR_PACK_ERROR_NULL_POINTER, "rule history without history_valid");
     weights.history_cap = 1.0f;
-    CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, &weights, acc_new, guide, prev, down, prev_half,
+    CHECK(ssr_stage_accumulate(untraced, acc, prev_out, 0, h, w, h, w, &weights, acc_new, guide, prev, down, prev_half,
                                signal, valid, 0) == SSR_PACK_ERROR_INVALID_SIZE, "history_cap below the mirrors' cap");
     weights.history_cap = 0.0f;
     CHECK(ssr_stage_resolve(coarse, carry, guide, prev, acc_new, untraced, valid, 0, h, w, h, w, &weights, out_log,
@@ -207,7 +211,7 @@ static void test_stages(int threads) {
         carry7[3 * half + i] = 1.0f;
         for (int c = 0; c < 3; ++c) carry7[(4 + c) * half + i] = irradiance * (albedo + SSR_PACK_ALBEDO_EPS);
     }
-    int status = ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, &weights, acc_new, guide, prev, down, prev_half,
+    int status = ssr_stage_accumulate(packed, NULL, NULL, 1, h, w, h, w, &weights, acc_new, guide, prev, down, prev_half,
                                       signal7, NULL, 0);
     CHECK(status == SSR_PACK_OK, "dual ssr_stage_accumulate returned %d", status);
     CHECK(fabsf(signal7[6 * half + 2] - irradiance * (albedo + SSR_PACK_ALBEDO_EPS)) < 1e-5f, "pooled radiance numerator");

@@ -74,23 +74,25 @@ def test_ssr_export_graph_passes_its_check_and_streams_like_torch(
     np.testing.assert_array_equal(outputs[3], alone)
 
 
-def test_a_dynamic_graph_at_an_odd_size_differs_from_torch_only_near_the_padded_border(tmp_path: Path) -> None:
-    """The documented limit of padding outside the graph (docs/export.md, "ONNX Runtime"): at a
-    size that is not a multiple of 4 the graph's warp sees the padded frame's edge where
-    torch's sees the real one, so the history differs in the last rows and columns; away
-    from them the stream is torch's. Measured on the bundled model's native-stage graph
-    (the deployed path, always dynamic) over 12 frames of a scrolling plane at 30 x 42."""
+@pytest.mark.parametrize("history", ["learned", "rule"])
+def test_a_native_stage_graph_at_an_odd_size_streams_as_torch(tmp_path: Path, history: str) -> None:
+    """The deployed path (``--pixel-stages native``, always dynamic) at a size that is not a
+    multiple of 4: the runtime pads the frame, and the native stages, told the frame's
+    extent, warp against the frame's edge and fill the border with the edge's values, as
+    the torch model's replicate padding of its U-Net input. Before they were told, the last
+    2 rows and columns were up to 0.28 off after a few frames (docs/export.md)."""
     from ssr.export.onnx import export_onnx
     from ssr.model import load_model
 
     net = load_model(None)
+    if history == "rule":
+        net = SSRNet(ModelConfig.from_dict({**net.config.to_dict(), "history": "rule"}))
+        net.load_state_dict(load_model(None).state_dict(), strict=False)
+        net.eval()
     graph = export_onnx(net, tmp_path / "native.onnx", height=16, width=16, pixel_stages="native")
     height, width = 30, 42
     sequence = Sequence(write_synthetic_sequence(tmp_path / "plane", width=width, height=height, frames=12))
     onnx_stream, torch_stream = OnnxStream(graph), FrameStream(net)
-    distance = np.minimum((height - 1 - np.arange(height))[:, None], (width - 1 - np.arange(width))[None, :])
     for index, cut, frame in sequence.frames():
-        difference = np.abs(onnx_stream.denoise(frame, cut=cut) - torch_stream.denoise(frame, cut=cut)).max(axis=-1)
-        if index == 0:  # no history yet: the same everywhere
-            assert difference.max() < 1e-4
-        assert difference[distance >= 16].max() < 2e-3, index
+        have, want = onnx_stream.denoise(frame, cut=cut), torch_stream.denoise(frame, cut=cut)
+        np.testing.assert_allclose(have, want, rtol=1e-3, atol=1e-4, err_msg=f"{history} frame {index}")
