@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ssr.bench.materials import BiasAccumulator, material_classes
 from ssr.data_tools import Sequence, pack_frame
-from ssr.data_tools.contract import ALBEDO_EPS, RULE_HISTORY_CAP, SLICES
+from ssr.data_tools.contract import ALBEDO_EPS, RULE_HISTORY_CAP, SLICES, specular_floor_offset
 from ssr.metrics import psnr_of_mse, tonemap_gamma, tonemap_srgb
 from ssr.model.history import accumulate_samples, history_cap_map, luminance, reproject
 
@@ -72,7 +72,8 @@ def gradient_rejection(total: torch.Tensor, count: torch.Tensor, square: torch.T
 
 
 def probe(path: str, cap: float, use_oidn: bool, reject_tile: int = 0, reject_k: float = 2.0,
-          bias: "dict[str, BiasAccumulator] | None" = None) -> dict[tuple[int, int], dict[str, list[float]]]:
+          bias: "dict[str, BiasAccumulator] | None" = None,
+          specular_floor: float = 0.0) -> dict[tuple[int, int], dict[str, list[float]]]:
     quarter, full = Sequence(path), Sequence(path, apply_pattern=False)
     oidn = None
     if use_oidn:
@@ -82,7 +83,7 @@ def probe(path: str, cap: float, use_oidn: bool, reject_tile: int = 0, reject_k:
     since_cut = 0
     for index in range(len(quarter)):
         frame = quarter.read_frame(index)
-        packed = torch.from_numpy(pack_frame(frame))[None]
+        packed = torch.from_numpy(pack_frame(frame, specular_floor=specular_floor))[None]
         since_cut = 0 if quarter.is_cut(index) else since_cut + 1
         mask = packed[:, SLICES["mask"]]
         sample = (torch.exp(packed[:, SLICES["irradiance"]]) - 1.0) * mask
@@ -106,7 +107,8 @@ def probe(path: str, cap: float, use_oidn: bool, reject_tile: int = 0, reject_k:
         if window is None:
             continue
         albedo, reference = frame["albedo"], frame["reference"]
-        estimate = _estimate(total, count)[0].numpy().transpose(1, 2, 0) * (albedo + ALBEDO_EPS)
+        floor = specular_floor_offset(frame["roughness"], frame["metallic"], specular_floor)
+        estimate = _estimate(total, count)[0].numpy().transpose(1, 2, 0) * (albedo + floor + ALBEDO_EPS)
         color_1spp = full.read_frame(index, ["color"])["color"]
         scores = rows[window]
         scores.setdefault("mean N", []).append(float(count.mean()))
@@ -136,11 +138,13 @@ def main(argv: list[str]) -> int:
                         help="shorten the history by a temporal gradient of the fresh samples over tiles of this "
                              "size (0: off; gradient_rejection)")
     parser.add_argument("--reject-k", type=float, default=2.0, help="standard errors tolerated before rejecting")
+    parser.add_argument("--specular-floor", type=float, default=0.0,
+                        help="demodulate as a model with this ModelConfig.specular_floor does (the recipe: 0.2)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     for path in args.sequences:
         bias: dict[str, BiasAccumulator] = {}
-        rows = probe(path, args.cap, args.oidn, args.reject_tile, args.reject_k, bias)
+        rows = probe(path, args.cap, args.oidn, args.reject_tile, args.reject_k, bias, args.specular_floor)
         print(path.rstrip("/").split("/")[-1])
         for (lo, hi), scores in rows.items():
             if not scores:
