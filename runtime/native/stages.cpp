@@ -26,6 +26,15 @@
 #else
 #define SSR_HOT
 #endif
+// A function whose products and sums must round one by one (threshold tests that mirror the
+// torch reference): GCC compiles it without FMA contraction; clang gets the pragma inside it.
+#if defined(__GNUC__) && !defined(__clang__)
+#define SSR_NO_CONTRACT __attribute__((noinline, optimize("fp-contract=off")))
+#elif defined(__GNUC__)
+#define SSR_NO_CONTRACT __attribute__((noinline))
+#else
+#define SSR_NO_CONTRACT
+#endif
 // Helpers of the hot loops are forced inline, so that each clone compiles them for its target.
 #if defined(__GNUC__)
 #define SSR_INLINE inline __attribute__((always_inline))
@@ -385,10 +394,13 @@ SSR_INLINE void depth_slope_row(const float *depth, int64_t height, int64_t widt
 /// tests compare against thresholds, so each product and sum must round as the torch
 /// reference's does: the function is compiled without FMA contraction (which would move a
 /// tap across a threshold) and, branch-free on restrict-qualified rows, vectorises.
-SSR_HOT __attribute__((noinline, optimize("fp-contract=off"))) void validate_tap(
+SSR_HOT SSR_NO_CONTRACT void validate_tap(
     const float *__restrict tap, float *__restrict weight, const float *__restrict nx, const float *__restrict ny,
     const float *__restrict nz, const float *__restrict depth, const float *__restrict limit,
     float *__restrict weight_sum, int64_t n) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
     const float *__restrict tap_nx = tap, *__restrict tap_ny = tap + kChunk, *__restrict tap_nz = tap + 2 * kChunk,
                             *__restrict tap_depth = tap + 3 * kChunk;
     for (int64_t k = 0; k < n; ++k) {
