@@ -52,7 +52,7 @@ def resolve_backend(model: Any, backend: str = "auto") -> str:
 
 def open_backend(model: Any = None, backend: str = "auto", *, device: str = "cpu", threads: int | None = None) -> Any:
     """The :class:`ssr.streaming.Backend` for ``model`` (what a stream loop runs), for
-    callers that drive their own loop (``ssr eval --backend``, the quality harness).
+    callers that drive their own loop (``ssr eval --backend``): the backend of :func:`open_stream`.
 
     Args:
         model: saved weights (torch), an ``.onnx`` graph (onnxruntime), an engine
@@ -62,19 +62,7 @@ def open_backend(model: Any = None, backend: str = "auto", *, device: str = "cpu
             execution provider; ``tensorrt`` runs on a CUDA device (default ``cuda``).
         threads: intra-op threads of ONNX Runtime (default: its own choice).
     """
-    chosen = resolve_backend(model, backend)
-    if chosen == "tensorrt":
-        from .tensorrt_backend import TensorRTBackend
-
-        return TensorRTBackend(model, device=device if str(device).startswith("cuda") else "cuda")
-    if chosen == "onnxruntime":
-        from .onnx_backend import OnnxBackend
-
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if str(device).startswith("cuda") else None
-        return OnnxBackend(model, providers=providers, threads=threads)
-    from ssr.streaming import TorchBackend
-
-    return TorchBackend(model, device=device)
+    return open_stream(model, backend, device=device, threads=threads).backend  # one choice of backend
 
 
 def open_stream(model: Any = None, backend: str = "auto", *, device: str = "cpu", threads: int | None = None) -> Any:

@@ -1025,10 +1025,9 @@ int ssr_stage_accumulate(const float *packed, const float *acc, const float *pre
     if (height < 0 || width < 0 || height % 2 || width % 2) {
         return SSR_PACK_ERROR_INVALID_SIZE;
     }
-    if (frame_height < 1 || frame_width < 1 || frame_height > height || frame_width > width) {
-        if (!(height == 0 || width == 0)) {
-            return SSR_PACK_ERROR_INVALID_SIZE;
-        }
+    if (height > 0 && width > 0 &&
+        (frame_height < 1 || frame_width < 1 || frame_height > height || frame_width > width)) {
+        return SSR_PACK_ERROR_INVALID_SIZE;
     }
     if (num_threads < 0) {
         return SSR_PACK_ERROR_INVALID_THREADS;
